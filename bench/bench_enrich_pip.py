@@ -1,0 +1,149 @@
+"""Point-in-polygon enrichment of 1,000,000 incidents (community areas + beats): warehouse DuckDB SQL vs geopandas.sjoin.
+
+Setup (not timed, in the parent): the real 2018 crimes with coordinates (150,253 rows) are repeated with
+new ids up to 1,000,000 points and written to a Parquet file in a temporary directory (outside the repo);
+the real community-area (77) and police-beat (277) GeoJSON files are the polygons.
+
+- ours: a file-backed DuckDB warehouse (``warehouse.db.connect``) in which the boundaries were loaded with
+  ``warehouse.load.load_dataset`` and the points sit in an ``incidents``-shaped table (lat, lon, geom);
+  timed: ``warehouse.enrich.assign_areas`` (the function ``enrich_incidents`` runs) for both kinds, i.e. the
+  grid tiling of the polygons plus the join. The full ``enrich_incidents`` (assignment + the UPDATEs that
+  fill/flag the incidents table) is timed too and reported as ``ours_full_enrich_seconds``.
+- peer: ``geopandas.read_file`` of both layers (not timed), then timed: ``geopandas.points_from_xy`` from the
+  raw x/y columns + ``geopandas.sjoin(points, layer, predicate="intersects")`` for both layers (a point on a
+  border touches both areas; like ours, the smallest code is kept).
+
+Each side runs in a fresh process (``run_child``) with its own peak RSS; the assignments of both are
+written to Parquet and compared row by row (disagreements must be 0).
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from bench._common import REPO_ROOT, require_chicago, run_child
+
+N_POINTS = 1_000_000
+CRIMES = "crime/chicago_crimes_2018-05-01_to_2018-11-12.csv"
+LAYERS = {"community_area": ("boundaries/community_areas.geojson", "area_numbe"),
+          "beat": ("boundaries/police_beats.geojson", "beat_num")}
+
+OURS = """
+import json, time
+from datetime import datetime, timezone
+from pathlib import Path
+import pyarrow as pa, pyarrow.parquet as pq
+from warehouse.db import connect
+from warehouse.load import load_dataset
+from warehouse.enrich import assign_areas, enrich_incidents
+work, chicago, layers = Path({work!r}), Path({chicago!r}), {layers!r}
+con = connect(work / "ours.duckdb")
+for kind, (path, field) in layers.items():
+    feats = json.loads((chicago / path).read_text())["features"]
+    recs = {{field: [f["properties"][field] for f in feats], "_geometry": [json.dumps(f["geometry"]) for f in feats]}}
+    landing = work / f"landing-{{kind}}.parquet"
+    pq.write_table(pa.table(recs), landing)
+    load_dataset(con, city="chicago", dataset=kind, table="boundaries", files=[landing], fields={{"code": field}},
+                 options={{}}, kind=kind, run_id="bench", fetched_at=datetime.now(timezone.utc),
+                 source_meta={{"protocol": "file"}})
+con.execute(\"\"\"INSERT INTO incidents (city, dataset, source_id, lat, lon, geom)
+               SELECT 'chicago', 'crimes', id, y, x, ST_Point(x, y) FROM read_parquet(?)\"\"\", [str(work / "points.parquet")])
+con.execute("CHECKPOINT")
+t0 = time.perf_counter()
+out = {{}}
+for kind in layers:
+    assign_areas(con, city="chicago", kind=kind)
+    out[kind] = con.execute("SELECT source_id, CAST(spatial AS VARCHAR) FROM _enrich_assign").fetch_arrow_table()
+t1 = time.perf_counter()
+counts = enrich_incidents(con, city="chicago")
+t2 = time.perf_counter()
+ours = out["community_area"].rename_columns(["id", "community_area"]).join(
+    out["beat"].rename_columns(["id", "beat"]), "id", join_type="full outer")
+pq.write_table(ours, work / "ours.parquet")
+con.close()
+result = {{"seconds": round(t1 - t0, 3), "full_enrich_seconds": round(t2 - t1, 3), "enrich_counts": counts}}
+"""
+
+PEER = """
+import time
+from pathlib import Path
+import geopandas as gpd, pandas as pd, pyarrow.parquet as pq
+work, chicago, layers = Path({work!r}), Path({chicago!r}), {layers!r}
+polys = {{kind: gpd.read_file(chicago / path)[[field, "geometry"]].rename(columns={{field: "code"}})
+         for kind, (path, field) in layers.items()}}
+for kind, g in polys.items():   # codes normalised the way the warehouse stores them
+    g["code"] = g["code"].astype(int).astype(str).str.zfill(4) if kind == "beat" else g["code"].astype(int).astype(str)
+df = pd.read_parquet(work / "points.parquet")
+t0 = time.perf_counter()
+pts = gpd.GeoDataFrame({{"id": df["id"]}}, geometry=gpd.points_from_xy(df["x"], df["y"]), crs=polys["beat"].crs)
+res = {{}}
+for kind, g in polys.items():
+    j = gpd.sjoin(pts, g, how="inner", predicate="intersects")
+    key = j["code"].astype(int) if kind != "beat" else j["code"]
+    res[kind] = j.assign(_k=key).sort_values("_k").groupby("id", sort=False)["code"].first()
+t1 = time.perf_counter()
+out = pd.concat([res["community_area"].rename("community_area"), res["beat"].rename("beat")], axis=1)
+out.index.name = "id"
+out.reset_index().to_parquet(work / "peer.parquet")
+result = {{"seconds": round(t1 - t0, 3)}}
+"""
+
+
+def _points(chicago: Path, out: Path) -> int:
+    import duckdb
+
+    con = duckdb.connect()
+    base = con.execute(f"""SELECT count(*) FROM read_csv('{chicago / CRIMES}', all_varchar = true)
+                           WHERE "Latitude" IS NOT NULL""").fetchone()[0]
+    con.execute(f"""COPY (
+        SELECT CAST(g.i AS VARCHAR) || ':' || c."ID" AS id, CAST(c."Longitude" AS DOUBLE) AS x,
+               CAST(c."Latitude" AS DOUBLE) AS y
+        FROM read_csv('{chicago / CRIMES}', all_varchar = true) c, range(0, {-(-N_POINTS // base)}) g(i)
+        WHERE c."Latitude" IS NOT NULL ORDER BY g.i, c."ID" LIMIT {N_POINTS}) TO '{out}' (FORMAT parquet)""")
+    con.close()
+    return base
+
+
+def _compare(work: Path) -> dict:
+    import duckdb
+
+    con = duckdb.connect()
+    q = f"""SELECT count(*) AS n,
+                   count(*) FILTER (WHERE o.community_area IS DISTINCT FROM p.community_area) AS ca,
+                   count(*) FILTER (WHERE o.beat IS DISTINCT FROM p.beat) AS beat,
+                   count(*) FILTER (WHERE o.community_area IS NULL) AS ca_none,
+                   count(*) FILTER (WHERE o.beat IS NULL) AS beat_none
+            FROM read_parquet('{work / "points.parquet"}') pt
+            LEFT JOIN read_parquet('{work / "ours.parquet"}') o USING (id)
+            LEFT JOIN read_parquet('{work / "peer.parquet"}') p USING (id)"""
+    n, ca, beat, ca_none, beat_none = con.execute(q).fetchone()
+    con.close()
+    return {"points": n, "disagree_community_area": ca, "disagree_beat": beat,
+            "outside_all_community_areas": ca_none, "outside_all_beats": beat_none}
+
+
+def run() -> dict:
+    chicago = require_chicago()
+    work = Path(tempfile.mkdtemp(prefix="civicmash-bench-pip-"))
+    try:
+        base = _points(chicago, work / "points.parquet")
+        args = {"work": str(work), "chicago": str(chicago), "layers": LAYERS}
+        ours = run_child(OURS.format(**args))
+        peer = run_child(PEER.format(**args))
+        cmp = _compare(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    ratio = peer["seconds"] / ours["seconds"] if ours["seconds"] else float("inf")
+    agree = cmp["disagree_community_area"] == 0 and cmp["disagree_beat"] == 0
+    return {
+        "points": cmp["points"], "real_points_repeated": base, "layers": {k: v[0] for k, v in LAYERS.items()},
+        "ours_seconds": ours["seconds"], "ours_full_enrich_seconds": ours["full_enrich_seconds"],
+        "ours_peak_rss_mb": ours["peak_rss_mb"], "geopandas_seconds": peer["seconds"],
+        "geopandas_peak_rss_mb": peer["peak_rss_mb"], "speedup": round(ratio, 2),
+        "ours_under_1s": ours["seconds"] < 1.0, "identical_assignments": agree, **cmp,
+        "summary": (f"{cmp['points']:,} points x (77 community areas + 277 beats): ours {ours['seconds']:.2f} s "
+                    f"(full enrich {ours['full_enrich_seconds']:.2f} s, {ours['peak_rss_mb']:.0f} MB) vs geopandas.sjoin "
+                    f"{peer['seconds']:.2f} s ({peer['peak_rss_mb']:.0f} MB): {ratio:.1f}x, under 1 s: "
+                    f"{ours['seconds'] < 1.0}; disagreements {cmp['disagree_community_area']} + {cmp['disagree_beat']}"),
+    }

@@ -1,0 +1,56 @@
+"""ArcGIS FeatureServer connector: layer info for maxRecordCount, then ``query`` paged by resultOffset."""
+from __future__ import annotations
+
+from typing import Iterator
+
+import requests
+
+from connectors import http
+from connectors.pages import Page, feature_record, offset_pages
+
+
+def iter_pages(base_url: str, service: str, *, layer: int = 0, page_size: int | None = None,
+               dataset_name: str | None = None, session: requests.Session | None = None) -> Iterator[Page]:
+    """Yield every feature of ``<base_url>/arcgis/rest/services/<service>/FeatureServer/<layer>``.
+
+    Page size is ``min(page_size, maxRecordCount)``; features are ordered by the object-id field and
+    paging stops when ``exceededTransferLimit`` (top level or under ``properties``) is absent or false.
+    Records are the feature properties plus ``_geometry``.
+    """
+    layer_url = f"{base_url.rstrip('/')}/arcgis/rest/services/{service}/FeatureServer/{layer}"
+    name = dataset_name or service
+    info = _json(http.get(layer_url, params={"f": "json"}, session=session, dataset=name, page=0), layer_url, name)
+    max_records = int(info.get("maxRecordCount") or 1000)
+    size = min(page_size or max_records, max_records)
+    oid = _object_id_field(info)
+
+    def fetch(number: int, offset: int):
+        params = {"where": "1=1", "outFields": "*", "outSR": 4326, "f": "geojson", "orderByFields": oid,
+                  "resultOffset": offset, "resultRecordCount": size}
+        response = http.get(f"{layer_url}/query", params=params, session=session, dataset=name, page=number)
+        body = _json(response, response.url, name, number)
+        records = [feature_record(f) for f in body.get("features") or []]
+        more = bool(body.get("exceededTransferLimit") or (body.get("properties") or {}).get("exceededTransferLimit"))
+        meta = {"protocol": "arcgis", "service": service, "layer": layer, "format": "geojson", "offset": offset,
+                "max_record_count": max_records, "object_id_field": oid, "tries": response.tries, "crs": "EPSG:4326"}
+        return records, response.url, meta, more
+
+    return offset_pages(fetch)
+
+
+def _json(response: requests.Response, url: str, name: str, page: int = 0) -> dict:
+    """The JSON body; ArcGIS reports errors as HTTP 200 with an ``error`` member."""
+    body = http.json_body(response)
+    if not isinstance(body, dict) or "error" in body:
+        error = body.get("error") if isinstance(body, dict) else body
+        raise http.FetchError(name, url, page, response.tries, f"ArcGIS error: {error}")
+    return body
+
+
+def _object_id_field(info: dict) -> str:
+    if info.get("objectIdField"):
+        return info["objectIdField"]
+    for f in info.get("fields") or []:
+        if f.get("type") == "esriFieldTypeOID":
+            return f["name"]
+    return "OBJECTID"

@@ -1,0 +1,250 @@
+"""The ``civicmash`` command line.
+
+Every command has ``--help``; bad input ends with a one-line ``civicmash: error: ...`` and exit code 2
+(usage) or 1 (a failed run), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+# Prefect must not phone home; set before prefect is imported anywhere.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY", "false")
+
+DEFAULT_OUT = "out"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit code 1."""
+
+
+def _print_run_summary(summary: dict) -> None:
+    print(f"\n{summary['title']}: run {summary['run_id']}")
+    if summary["synthetic"]:
+        print("  (synthetic sample data: generated, not a real city)")
+    width = max(len(r["dataset"]) for r in summary["datasets"])
+    print(f"  {'dataset':<{width}}  {'rows in':>9}  {'loaded':>9}  {'quarantined':>11}")
+    for r in summary["datasets"]:
+        ok = "ok" if r["rows_in"] == r["rows_loaded"] + r["rows_quarantined"] else "MISMATCH"
+        print(f"  {r['dataset']:<{width}}  {r['rows_in']:>9,}  {r['rows_loaded']:>9,}  "
+              f"{r['rows_quarantined']:>11,}  {ok}")
+    loaded = {r["dataset"]: r["rows_loaded"] for r in summary["datasets"]}
+    for dataset, n in summary["incidents_without_coordinates"].items():
+        print(f"  incidents of {dataset}: {loaded.get(dataset, 0):,} loaded, {n:,} without coordinates "
+              f"(kept in the warehouse, not on the maps)")
+    print(f"\nwarehouse: {summary['warehouse']}")
+    for kind, path in summary["maps"].items():
+        print(f"map {kind:<11} {path}")
+
+
+def _run_pipeline(city: str, *, out: str, replay: str | None, profile_path: str | None = None) -> dict:
+    from cities.profile import load_profile
+    from flows.pipeline import civic_pipeline
+
+    load_profile(profile_path or city)  # fail fast with the profile's own error, before Prefect starts
+    if replay and not Path(replay).is_dir():
+        raise CliError(f"--replay {replay!r} is not a directory")
+    return civic_pipeline(city, out=out, replay=replay, profile_path=profile_path)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from cities.sample import generate
+
+    data_dir = Path(args.out) / "sample_city"
+    generate(data_dir, seed=args.seed)
+    print(f"synthetic sample city written to {data_dir} (seed {args.seed})")
+    summary = _run_pipeline("sample", out=args.out, replay=str(data_dir))
+    _print_run_summary(summary)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    summary = _run_pipeline(args.city, out=args.out, replay=args.replay, profile_path=args.profile)
+    _print_run_summary(summary)
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from warehouse import sql
+
+    columns, rows = sql.run_readonly(_warehouse(args), args.query)
+    if args.format == "csv":
+        sys.stdout.write(sql.to_csv(columns, rows))
+    elif args.format == "json":
+        sys.stdout.write(sql.to_json(columns, rows) + "\n")
+    else:
+        print(sql.format_table(columns, rows))
+    return 0
+
+
+def _warehouse(args: argparse.Namespace) -> Path:
+    db_path = Path(args.db or Path(args.out) / "civicmash.duckdb")
+    if not db_path.exists():
+        raise CliError(f"no warehouse at {db_path}: run `civicmash demo` or `civicmash run <city>` first")
+    return db_path
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from warehouse.export import export
+
+    db_path = _warehouse(args)
+    suffix = {"geojson": "geojson", "geoparquet": "parquet"}.get(args.format, args.format)
+    out_path = Path(args.output or Path(args.out) / "exports" / f"{args.name}.{suffix}")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    path = export(db_path, args.name, fmt=args.format, out_path=out_path, city=args.city)
+    print(f"{args.name} -> {path} ({path.stat().st_size:,} bytes, {args.format})")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from warehouse import db
+    from warehouse.docs import schema_text
+
+    with contextlib.closing(db.connect(_warehouse(args), read_only=True)) as con:
+        print(schema_text(con))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from flows.deployments import build_deployments, serve_deployments
+
+    deployments = build_deployments(args.city or None, out=args.out, replay=args.replay)
+    for d in deployments:
+        crons = ", ".join(s.schedule.cron for s in (d.schedules or []))
+        print(f"deployment {d.name}: city={d.parameters['city']} cron='{crons}'")
+    if args.list:
+        return 0
+    serve_deployments(deployments)
+    return 0
+
+
+def cmd_portal_serve(args: argparse.Namespace) -> int:
+    from cities.profile import load_profile
+    from flows.sources import start_replay
+
+    root = Path(args.dir)
+    if not root.is_dir():
+        raise CliError(f"{root} is not a directory")
+    profile = load_profile(args.city)
+    portal = start_replay(profile, root, port=args.port, faults=args.faults, latency=args.latency)
+    print(f"replay portal for {profile.title} serving {root} at {portal.base_url} (Ctrl-C to stop)")
+    for name, spec in profile.datasets.items():
+        if spec.replay:
+            where = (f"/resource/{spec.dataset_id}.{spec.format}" if spec.protocol == "socrata" else
+                     f"/arcgis/rest/services/{spec.dataset_id}/FeatureServer/0/query" if spec.protocol == "arcgis"
+                     else f"/files/{spec.replay}")
+            print(f"  {name:<24} {spec.protocol:<8} {portal.base_url}{where}")
+    sys.stdout.flush()
+    try:
+        deadline = time.monotonic() + args.seconds if args.seconds else None
+        while deadline is None or time.monotonic() < deadline:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        portal.stop()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="civicmash",
+        description="Open-data reuse and civic mashups: city portals -> DuckDB warehouse -> offline HTML maps.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help_: str, func) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(func=func)
+        return p
+
+    def out_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--out", default=DEFAULT_OUT,
+                       help="output directory: warehouse civicmash.duckdb and maps/<city>/ (default: out)")
+
+    p = add("demo", "Generate the synthetic sample city and run the whole pipeline on it, offline.", cmd_demo)
+    out_option(p)
+    p.add_argument("--seed", type=int, default=2008, help="generator seed (default 2008)")
+
+    p = add("run", "Run the pipeline for a city profile (cities/<city>.toml).", cmd_run)
+    p.add_argument("city", help="city profile name, e.g. chicago")
+    p.add_argument("--replay", metavar="DIR",
+                   help="serve the profile's replay files from DIR through the loopback replay portal")
+    p.add_argument("--profile", metavar="FILE", help="a profile file to use instead of cities/<city>.toml")
+    out_option(p)
+
+    p = add("sql", "Run one read-only SQL query against the warehouse.", cmd_sql)
+    p.add_argument("query", help="a single SELECT/WITH/DESCRIBE/SHOW statement")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format")
+    p.add_argument("--db", help="warehouse file (default: <out>/civicmash.duckdb)")
+    out_option(p)
+
+    p = add("export", "Export a warehouse table or view to a file (read-only).", cmd_export)
+    p.add_argument("name", help="table or view, e.g. incidents_last_90_days (see `civicmash schema`)")
+    p.add_argument("--format", choices=["csv", "parquet", "geojson", "geoparquet"], default="csv",
+                   help="file format (default csv; geojson/geoparquet need a geometry column)")
+    p.add_argument("--city", help="only this city's rows")
+    p.add_argument("--output", "-o", metavar="FILE", help="output file (default: <out>/exports/<name>.<ext>)")
+    p.add_argument("--db", help="warehouse file (default: <out>/civicmash.duckdb)")
+    out_option(p)
+
+    p = add("schema", "Print the documented warehouse schema (tables, views, columns and what they mean).",
+            cmd_schema)
+    p.add_argument("--db", help="warehouse file (default: <out>/civicmash.duckdb)")
+    out_option(p)
+
+    p = add("serve", "Serve every city (or the named ones) as Prefect deployments on their cron schedules.",
+            cmd_serve)
+    p.add_argument("city", nargs="*", help="city profile names (default: every profile with a schedule)")
+    p.add_argument("--replay", metavar="DIR", help="run the scheduled flows against a replay directory")
+    p.add_argument("--list", action="store_true", help="print the deployments and exit without serving")
+    out_option(p)
+
+    p = add("portal", "The loopback replay portal (Socrata, ArcGIS and file downloads from local files).",
+            lambda a: (_ for _ in ()).throw(CliError("portal needs a subcommand: serve")))
+    portal_sub = p.add_subparsers(dest="portal_command", metavar="SUBCOMMAND")
+    ps = portal_sub.add_parser("serve", help="serve DIR for a city profile's datasets",
+                               description="Serve DIR through the replay portal, for a city profile's datasets.")
+    ps.set_defaults(func=cmd_portal_serve)
+    ps.add_argument("dir", help="directory holding the profile's replay files")
+    ps.add_argument("--city", default="chicago", help="city profile whose datasets to serve (default chicago)")
+    ps.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    ps.add_argument("--faults", type=float, default=0.0, help="probability of an injected fault per request")
+    ps.add_argument("--latency", type=float, default=0.0, help="seconds of added latency per request")
+    ps.add_argument("--seconds", type=float, default=0.0, help="stop after this many seconds (default: never)")
+    return parser
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Errors that are the input's fault: reported in one line, no traceback."""
+    from cities.profile import ProfileError
+    from connectors.http import FetchError
+    from flows.sources import SourceError
+    from warehouse.sql import ReadOnlyQueryError
+
+    return (CliError, ProfileError, SourceError, FetchError, ReadOnlyQueryError, FileNotFoundError, ValueError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except _user_errors() as exc:
+        lines = [" ".join(line.split()) for line in str(exc).splitlines() if line.strip()]
+        print(f"civicmash: error: {'; '.join(lines)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Bridge from a city profile to the connectors: which connector, which address, which replay route.
+
+The connectors take plain parameters and know nothing of profiles; this module is the only place that
+turns a :class:`~cities.profile.DatasetSpec` into a connector call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from cities.profile import CityProfile, DatasetSpec
+from connectors import arcgis, files, osm, socrata
+from connectors.pages import Page
+from connectors.replay import ReplayPortal, Route
+
+#: Environment variable holding a Socrata app token, unless a dataset names another in options.
+DEFAULT_TOKEN_ENV = "SOCRATA_APP_TOKEN"
+
+
+class SourceError(RuntimeError):
+    """A dataset that cannot be fetched as the profile describes it."""
+
+
+def replay_routes(profile: CityProfile, replay_dir: Path) -> list[Route]:
+    """Routes for the replay portal: every dataset with a ``replay`` path, served under its protocol.
+
+    Raises :class:`SourceError` naming the dataset when its replay file is missing.
+    """
+    routes = []
+    missing = []
+    served: dict[tuple[str, str], str] = {}
+    for name, spec in profile.datasets.items():
+        if not spec.replay:
+            continue
+        if not (replay_dir / spec.replay).exists():
+            missing.append(f"{name}: {replay_dir / spec.replay}")
+            continue
+        if spec.protocol in ("socrata", "arcgis"):
+            key = (spec.protocol, spec.dataset_id)
+            if served.setdefault(key, spec.replay) != spec.replay:
+                raise SourceError(f"{profile.name}: datasets serve different replay files under one "
+                                  f"{spec.protocol} id {spec.dataset_id!r} ({served[key]} and {spec.replay}); "
+                                  f"the portal can serve only one")
+            # the source file's own format comes from its suffix; spec.format is what the portal serves
+            routes.append(Route(spec.protocol, spec.dataset_id, spec.replay,
+                                max_records=spec.options.get("replay_max_records")))
+    if missing:
+        raise SourceError(f"{profile.name}: replay files missing under {replay_dir}:\n  " + "\n  ".join(missing))
+    return routes
+
+
+def start_replay(profile: CityProfile, replay_dir: Path, **portal_options) -> ReplayPortal:
+    """Start a loopback replay portal serving the profile's replay files (caller stops it)."""
+    portal = ReplayPortal(Path(replay_dir), replay_routes(profile, Path(replay_dir)), **portal_options)
+    portal.start()
+    return portal
+
+
+def _base_url(spec: DatasetSpec, replay_base: str | None) -> str:
+    return replay_base if replay_base else f"https://{spec.domain}"
+
+
+def _file_url(name: str, spec: DatasetSpec, replay_base: str | None) -> str:
+    if replay_base and spec.replay:
+        return f"{replay_base}/files/{spec.replay}"
+    if spec.url:
+        return spec.url
+    raise SourceError(f"dataset {name!r}: no 'url' to fetch from and no replay portal running")
+
+
+def iter_dataset_pages(name: str, spec: DatasetSpec, *, replay_base: str | None = None) -> Iterator[Page]:
+    """Pages of one dataset, from the real portal or (``replay_base``) the replay portal."""
+    opts = dict(spec.options)
+    page_size = int(opts.get("page_size", 50_000))
+    if replay_base and not spec.replay:
+        raise SourceError(f"dataset {name!r} has no 'replay' path, so it cannot be served offline")
+    if spec.protocol == "socrata":
+        # the connector reads the token from this environment variable itself: it never passes through here
+        return socrata.iter_pages(_base_url(spec, replay_base), spec.dataset_id, fmt=spec.format,
+                                  page_size=page_size, where=opts.get("where"),
+                                  app_token_env=opts.get("app_token_env", DEFAULT_TOKEN_ENV),
+                                  columnar=spec.format == "csv",  # Arrow pages: no Python dict per row
+                                  dataset_name=name)
+    if spec.protocol == "arcgis":
+        return arcgis.iter_pages(_base_url(spec, replay_base), spec.dataset_id,
+                                 layer=int(opts.get("layer", 0)), page_size=opts.get("page_size"),
+                                 dataset_name=name)
+    if spec.protocol == "file":
+        return files.iter_pages(_file_url(name, spec, replay_base), fmt=spec.format, page_size=page_size,
+                                options=opts, dataset_name=name)
+    if spec.protocol == "osm":
+        return osm.iter_pages(_file_url(name, spec, replay_base), fmt=spec.format, page_size=page_size,
+                              dataset_name=name)
+    raise SourceError(f"dataset {name!r}: protocol {spec.protocol!r} has no connector yet")

@@ -1,0 +1,186 @@
+"""Shared warehouse reads for the map builders (always parameterised by city)."""
+
+from __future__ import annotations
+
+import glob
+import json
+import math
+import os
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from .routing import WalkGraph
+
+# Boundary kinds tried in order when the caller does not name one.
+_BOUNDARY_PREFERENCE = ("community_area", "neighborhood", "neighbourhood", "ward", "district")
+# Street classes kept first when a city has more edges than we embed.
+_HIGHWAY_RANK = {
+    "motorway": 0, "trunk": 0, "primary": 1, "secondary": 1, "tertiary": 2,
+    "residential": 3, "unclassified": 3, "living_street": 3, "pedestrian": 3,
+}
+SCALE = 100_000  # coordinates are embedded as integers of 1e-5 degrees (~1 m)
+
+
+def ensure_spatial(con) -> None:
+    """Load DuckDB spatial if needed (warehouse.db.connect normally did already)."""
+    loaded = con.execute(
+        "SELECT count(*) FROM duckdb_extensions() WHERE extension_name = 'spatial' AND loaded"
+    ).fetchone()[0]
+    if loaded:
+        return
+    try:
+        import duckdb_extension_spatial as wheel
+
+        pattern = os.path.join(os.path.dirname(wheel.__file__), "extensions", "*", "spatial.duckdb_extension")
+        paths = sorted(glob.glob(pattern))
+    except ImportError:  # pragma: no cover - the wheel is a pinned dependency
+        paths = []
+    if paths:
+        con.execute(f"LOAD '{paths[-1]}'")
+    else:  # pragma: no cover
+        con.execute("INSTALL spatial")
+        con.execute("LOAD spatial")
+
+
+def has_table(con, table: str) -> bool:
+    return bool(
+        con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchone()[0]
+    )
+
+
+def columns(con, table: str) -> set[str]:
+    rows = con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()
+    return {r[0] for r in rows}
+
+
+def sources_for(con, city: str, sources, tables: tuple[str, ...]) -> list[dict]:
+    """Attribution rows: the caller's ``sources`` or the ``datasets`` catalogue for ``tables``."""
+    if sources is not None:
+        return [dict(s) for s in sources]
+    if not has_table(con, "datasets"):
+        return []
+    marks = ", ".join("?" for _ in tables)
+    rows = con.execute(
+        "SELECT dataset, portal_url, licence, fetched_at FROM datasets "
+        f"WHERE city = ? AND table_name IN ({marks}) ORDER BY dataset",
+        [city, *tables],
+    ).fetchall()
+    return [dict(zip(("dataset", "portal_url", "licence", "fetched_at"), r)) for r in rows]
+
+
+def to_int_coords(values, origin: float) -> list:
+    """Degrees -> integer offsets of 1e-5 degrees from ``origin`` (None stays None)."""
+    arr = np.asarray(values, dtype=float)
+    out = np.round((arr - origin) * SCALE)
+    return [None if math.isnan(v) else int(v) for v in out.tolist()]
+
+
+def _round_coords(obj, nd: int = 5):
+    if isinstance(obj, list):
+        if obj and isinstance(obj[0], (int, float)):
+            return [round(float(c), nd) for c in obj]
+        return [_round_coords(o, nd) for o in obj]
+    return obj
+
+
+def boundaries_geojson(con, *, city: str, kind: str | None = None, tolerance: float = 0.0002) -> dict:
+    """Simplified boundary polygons of one kind as a GeoJSON FeatureCollection."""
+    empty = {"type": "FeatureCollection", "features": [], "kind": None}
+    if not has_table(con, "boundaries"):
+        return empty
+    kinds = [r[0] for r in con.execute(
+        "SELECT DISTINCT kind FROM boundaries WHERE city = ? AND geom IS NOT NULL ORDER BY kind", [city]
+    ).fetchall()]
+    if not kinds:
+        return empty
+    if kind is None:
+        kind = next((k for k in _BOUNDARY_PREFERENCE if k in kinds), kinds[0])
+    ensure_spatial(con)
+    rows = con.execute(
+        "SELECT code, name, ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, ?)) FROM boundaries "
+        "WHERE city = ? AND kind = ? AND geom IS NOT NULL ORDER BY code",
+        [tolerance, city, kind],
+    ).fetchall()
+    feats = []
+    for code, name, gj in rows:
+        if not gj:
+            continue
+        geom = json.loads(gj)
+        geom["coordinates"] = _round_coords(geom.get("coordinates", []))
+        feats.append({"type": "Feature", "properties": {"code": code, "name": name}, "geometry": geom})
+    return {"type": "FeatureCollection", "features": feats, "kind": kind}
+
+
+def streets_payload(graph: WalkGraph | None, *, max_edges: int = 150_000) -> dict | None:
+    """Compact street lines: integer node coords + flat (u, v) index pairs."""
+    if graph is None or graph.n_edges == 0:
+        return None
+    idx = np.arange(graph.n_edges)
+    if graph.n_edges > max_edges:
+        rank = np.array([_HIGHWAY_RANK.get(str(h), 4) for h in graph.highway]) if graph.highway is not None \
+            else np.zeros(graph.n_edges)
+        idx = np.sort(np.lexsort((-graph.length, rank))[:max_edges])
+    used = np.unique(np.concatenate([graph.eu[idx], graph.ev[idx]]))
+    remap = np.full(graph.n_nodes, -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    lat0 = float(np.floor(graph.lat[used].min() * 100) / 100)
+    lon0 = float(np.floor(graph.lon[used].min() * 100) / 100)
+    seg = np.column_stack([remap[graph.eu[idx]], remap[graph.ev[idx]]]).ravel()
+    return {
+        "lat0": lat0,
+        "lon0": lon0,
+        "lat": to_int_coords(graph.lat[used], lat0),
+        "lon": to_int_coords(graph.lon[used], lon0),
+        "seg": seg.tolist(),
+        "dropped": int(graph.n_edges - len(idx)),
+    }
+
+
+def base_layer(con, *, city: str, graph: WalkGraph | None, options: dict) -> dict:
+    """Base map from the city's own data: boundary polygons and street lines."""
+    return {
+        "boundaries": boundaries_geojson(con, city=city, kind=options.get("boundary_kind")),
+        "streets": streets_payload(graph, max_edges=int(options.get("max_street_edges", 150_000))),
+    }
+
+
+def load_graph(con, city: str) -> WalkGraph | None:
+    """The city's walking graph, or None when it has no street tables/rows."""
+    if not (has_table(con, "street_nodes") and has_table(con, "street_edges")):
+        return None
+    graph = WalkGraph.from_warehouse(con, city)
+    return graph if graph.n_nodes else None
+
+
+def incident_window(con, *, city: str, options: dict) -> tuple[datetime, datetime]:
+    """[start, end) window: ``options['start']/['end']`` or the last ``days`` (90)
+    days ending at the day of the latest incident."""
+    latest = con.execute("SELECT max(occurred_at) FROM incidents WHERE city = ?", [city]).fetchone()[0]
+    latest = latest or datetime(1970, 1, 1)
+    end = options.get("end")
+    end = _as_datetime(end) if end else datetime(latest.year, latest.month, latest.day) + timedelta(days=1)
+    start = options.get("start")
+    start = _as_datetime(start) if start else end - timedelta(days=int(options.get("days", 90)))
+    return start, end
+
+
+def _as_datetime(value) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def point_rows(con, *, table: str, city: str, cols: tuple[str, ...], where: str = "", params=(),
+               limit: int | None = None) -> list[tuple]:
+    """Rows of ``table`` for ``city`` that have coordinates.
+
+    ``table``, ``cols`` and ``where`` are trusted code (never data); values go in ``params``.
+    """
+    sql = (
+        f"SELECT {', '.join(cols)}, lat, lon FROM {table} WHERE city = ? "
+        f"AND lat IS NOT NULL AND lon IS NOT NULL {where} ORDER BY lat, lon"
+    )
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return con.execute(sql, [city, *params]).fetchall()

@@ -1,0 +1,128 @@
+"""Offline Leaflet assets: find the npm packages and inline them into the page.
+
+The files come from ``node_modules/`` at the repo root (installed by ``npm ci``)
+or from the directory named by ``$CIVICMASH_ASSETS`` (a directory laid out like
+``node_modules``).  CSS ``url(...)`` references to images are replaced by
+``data:`` URIs so that a page never fetches anything.  Only when the files are
+missing do we fall back to CDN tags, with a warning: such a page does not work
+offline.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CDN_ORIGIN = "https://unpkg.com"
+
+
+@dataclass(frozen=True)
+class _Package:
+    name: str
+    version: str
+    css: tuple[str, ...]
+    js: tuple[str, ...]
+
+
+# Keep the versions in step with package.json (pinned exactly there).
+PACKAGES: dict[str, _Package] = {
+    "leaflet": _Package("leaflet", "1.9.4", ("dist/leaflet.css",), ("dist/leaflet.js",)),
+    "markercluster": _Package(
+        "leaflet.markercluster",
+        "1.5.3",
+        ("dist/MarkerCluster.css", "dist/MarkerCluster.Default.css"),
+        ("dist/leaflet.markercluster.js",),
+    ),
+    "heat": _Package("leaflet.heat", "0.2.0", (), ("dist/leaflet-heat.js",)),
+    "awesome-markers": _Package(
+        "leaflet.awesome-markers",
+        "2.0.5",
+        ("dist/leaflet.awesome-markers.css",),
+        ("dist/leaflet.awesome-markers.min.js",),
+    ),
+}
+
+_CSS_URL = re.compile(r"""url\(\s*(['"]?)(?!data:|#)([^'")]+)\1\s*\)""")
+_MIME = {".png": "image/png", ".svg": "image/svg+xml", ".gif": "image/gif"}
+
+
+class OfflineAssetsWarning(UserWarning):
+    """Raised (as a warning) when pages fall back to CDN assets."""
+
+
+def assets_dir() -> Path | None:
+    """Directory holding the npm packages, or None when they are not installed."""
+    candidates = []
+    env = os.environ.get("CIVICMASH_ASSETS")
+    if env:
+        candidates.append(Path(env))
+    candidates.append(REPO_ROOT / "node_modules")
+    for cand in candidates:
+        if (cand / "leaflet" / "dist" / "leaflet.js").is_file():
+            return cand
+    return None
+
+
+def _inline_css_urls(css: str, base: Path) -> str:
+    def repl(match: re.Match) -> str:
+        target = (base / match.group(2)).resolve()
+        mime = _MIME.get(target.suffix.lower())
+        if mime is None or not target.is_file():
+            return "none"  # never leave a relative URL that would be fetched
+        data = base64.b64encode(target.read_bytes()).decode("ascii")
+        return f'url("data:{mime};base64,{data}")'
+
+    return _CSS_URL.sub(repl, css)
+
+
+def _safe_inline(text: str, tag: str) -> str:
+    # A closing tag inside an inlined file would end our element early.
+    return re.sub(rf"</(?={tag})", r"<\\/", text, flags=re.IGNORECASE)
+
+
+def _cdn_tags(pkg: _Package, nonce_attr: str) -> list[str]:
+    root = f"{CDN_ORIGIN}/{pkg.name}@{pkg.version}/"
+    tags = [f'<link rel="stylesheet" href="{root}{css}">' for css in pkg.css]
+    tags += [f'<script{nonce_attr} src="{root}{js}"></script>' for js in pkg.js]
+    return tags
+
+
+def asset_tags(plugins: list[str] | tuple[str, ...] = (), *, nonce: str | None = None) -> str:
+    """Inline ``<style>``/``<script>`` blocks for Leaflet plus the named plugins.
+
+    ``plugins`` take names from :data:`PACKAGES` (``markercluster``, ``heat``,
+    ``awesome-markers``).  Leaflet itself is always included first.  ``nonce``
+    is added to every ``<script>`` for the page's Content-Security-Policy.
+    """
+    nonce_attr = f' nonce="{nonce}"' if nonce else ""
+    names = ["leaflet"] + [p for p in plugins if p != "leaflet"]
+    unknown = [n for n in names if n not in PACKAGES]
+    if unknown:
+        raise ValueError(f"unknown map plugin(s): {', '.join(unknown)}")
+    root = assets_dir()
+    if root is None:
+        warnings.warn(
+            "Leaflet assets not found (run `npm ci` at the repo root or set "
+            "CIVICMASH_ASSETS): falling back to CDN links, the HTML will NOT work offline",
+            OfflineAssetsWarning,
+            stacklevel=2,
+        )
+        return "\n".join(tag for n in names for tag in _cdn_tags(PACKAGES[n], nonce_attr))
+    parts: list[str] = []
+    for name in names:
+        pkg = PACKAGES[name]
+        pkg_dir = root / pkg.name
+        for rel in pkg.css:
+            path = pkg_dir / rel
+            css = _inline_css_urls(path.read_text(encoding="utf-8"), path.parent)
+            parts.append(f"<style>/* {pkg.name} {rel} */\n{_safe_inline(css, 'style')}</style>")
+        for rel in pkg.js:
+            js = (pkg_dir / rel).read_text(encoding="utf-8")
+            js = re.sub(r"//# sourceMappingURL=\S+", "", js)
+            parts.append(f"<script{nonce_attr}>/* {pkg.name} {rel} */\n{_safe_inline(js, 'script')}</script>")
+    return "\n".join(parts)

@@ -1,0 +1,231 @@
+"""A small undirected walking graph over the warehouse street tables.
+
+Nodes get compact indices ``0..n-1``; the street table's ``node_id`` values are
+kept in :attr:`WalkGraph.node_ids`.  Parallel edges collapse to the shortest one
+and self-loops are dropped, so every unordered node pair has at most one edge
+and per-edge weights map one-to-one onto the CSR matrix.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.spatial import cKDTree
+
+from ._columns import fetch_columns
+
+_MIN_WEIGHT = 1e-3  # csgraph treats 0 as "no edge"
+_M_PER_DEG_LAT = 110_540.0
+_M_PER_DEG_LON_EQ = 111_320.0
+
+
+@dataclass(eq=False)
+class WalkGraph:
+    """Street graph for one city, with coordinates projected to local metres."""
+
+    city: str
+    node_ids: np.ndarray  # int64 warehouse node_id per compact index
+    lat: np.ndarray
+    lon: np.ndarray
+    edge_ids: np.ndarray  # warehouse edge_id per kept edge
+    eu: np.ndarray  # compact index of one end
+    ev: np.ndarray  # compact index of the other end
+    length: np.ndarray  # metres
+    highway: np.ndarray | None = None
+    _lat0: float = field(init=False, repr=False)
+    _lon0: float = field(init=False, repr=False)
+    _kx: float = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.node_ids)
+        self._lat0 = float(np.mean(self.lat)) if n else 0.0
+        self._lon0 = float(np.mean(self.lon)) if n else 0.0
+        self._kx = _M_PER_DEG_LON_EQ * math.cos(math.radians(self._lat0))
+        self.x, self.y = self.project(self.lat, self.lon)
+        m = len(self.eu)
+        rows = np.concatenate([self.eu, self.ev])
+        cols = np.concatenate([self.ev, self.eu])
+        order = csr_matrix((np.arange(1, 2 * m + 1, dtype=np.int64), (rows, cols)), shape=(n, n))
+        self._indptr, self._indices = order.indptr, order.indices
+        self._edge_of_entry = (order.data - 1) % max(m, 1)  # CSR entry -> edge index
+        self._pairs = order  # values: 1 + position in rows/cols
+        self.csr = self.matrix()
+        _, labels = connected_components(self.csr, directed=False)
+        self.component = labels
+        if n:
+            largest = np.bincount(labels).argmax()
+            self.lcc_mask = labels == largest
+        else:
+            self.lcc_mask = np.zeros(0, dtype=bool)
+        self._lcc_index = np.flatnonzero(self.lcc_mask)
+        self._tree = cKDTree(np.column_stack([self.x[self._lcc_index], self.y[self._lcc_index]])) if n else None
+
+    # ---- construction -------------------------------------------------
+    @classmethod
+    def from_warehouse(cls, con, city: str) -> "WalkGraph":
+        """Read ``street_nodes``/``street_edges`` rows of ``city`` (parameterised SQL)."""
+        nodes = fetch_columns(
+            con,
+            "SELECT node_id, lat, lon FROM street_nodes "
+            "WHERE city = ? AND node_id IS NOT NULL AND lat IS NOT NULL AND lon IS NOT NULL ORDER BY node_id",
+            [city],
+        )
+        has_hw = bool(
+            con.execute(
+                "SELECT count(*) FROM information_schema.columns "
+                "WHERE table_name = 'street_edges' AND column_name = 'highway'"
+            ).fetchone()[0]
+        )
+        hw = ", highway" if has_hw else ""
+        edges = fetch_columns(
+            con,
+            f"SELECT coalesce(edge_id, -1) AS edge_id, u, v, CAST(length_m AS DOUBLE) AS length_m{hw} "
+            "FROM street_edges WHERE city = ? AND u IS NOT NULL AND v IS NOT NULL ORDER BY edge_id",
+            [city],
+        )
+        return cls.from_arrays(
+            city=city,
+            node_ids=np.asarray(nodes["node_id"], dtype=np.int64),
+            lat=np.asarray(nodes["lat"], dtype=float),
+            lon=np.asarray(nodes["lon"], dtype=float),
+            edge_ids=np.asarray(edges["edge_id"], dtype=np.int64),
+            u=np.asarray(edges["u"], dtype=np.int64),
+            v=np.asarray(edges["v"], dtype=np.int64),
+            length=np.asarray(edges["length_m"], dtype=float),
+            highway=np.asarray(edges["highway"], dtype=object) if has_hw else None,
+        )
+
+    @classmethod
+    def from_arrays(cls, *, city, node_ids, lat, lon, edge_ids, u, v, length, highway=None) -> "WalkGraph":
+        """Build from raw arrays keyed by warehouse ids; dangling edges are dropped."""
+        node_ids = np.asarray(node_ids, dtype=np.int64)
+        order = np.argsort(node_ids, kind="stable")
+        node_ids = node_ids[order]
+        lat, lon = np.asarray(lat, float)[order], np.asarray(lon, float)[order]
+        u, v = np.asarray(u, np.int64), np.asarray(v, np.int64)
+        iu = np.searchsorted(node_ids, u).clip(0, max(len(node_ids) - 1, 0))
+        iv = np.searchsorted(node_ids, v).clip(0, max(len(node_ids) - 1, 0))
+        if len(node_ids):
+            ok = (node_ids[iu] == u) & (node_ids[iv] == v) & (iu != iv)
+        else:
+            ok = np.zeros(len(u), dtype=bool)
+        length = np.asarray(length, float)
+        iu, iv, length = iu[ok], iv[ok], length[ok]
+        missing = ~(length > 0)  # NaN or 0: fall back to the straight-line distance
+        if missing.any():
+            kx = _M_PER_DEG_LON_EQ * math.cos(math.radians(float(np.mean(lat))))
+            dx = (lon[iu] - lon[iv]) * kx
+            dy = (lat[iu] - lat[iv]) * _M_PER_DEG_LAT
+            length = np.where(missing, np.hypot(dx, dy), length)
+        edge_ids = np.asarray(edge_ids, np.int64)[ok]
+        if highway is not None:
+            highway = np.asarray(highway, dtype=object)[ok]
+        # Collapse parallel edges: keep the shortest per unordered pair.
+        a, b = np.minimum(iu, iv), np.maximum(iu, iv)
+        keep = np.lexsort((length, b, a))
+        a_s, b_s = a[keep], b[keep]
+        first = np.ones(len(keep), dtype=bool)
+        first[1:] = (a_s[1:] != a_s[:-1]) | (b_s[1:] != b_s[:-1])
+        keep = np.sort(keep[first])
+        return cls(
+            city=city,
+            node_ids=node_ids,
+            lat=lat,
+            lon=lon,
+            edge_ids=edge_ids[keep],
+            eu=iu[keep],
+            ev=iv[keep],
+            length=length[keep],
+            highway=highway[keep] if highway is not None else None,
+        )
+
+    # ---- geometry -----------------------------------------------------
+    @property
+    def n_nodes(self) -> int:
+        return len(self.node_ids)
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.eu)
+
+    def project(self, lat, lon):
+        """WGS84 -> local equirectangular metres (fine at city scale)."""
+        lat = np.asarray(lat, dtype=float)
+        lon = np.asarray(lon, dtype=float)
+        return (lon - self._lon0) * self._kx, (lat - self._lat0) * _M_PER_DEG_LAT
+
+    def unproject(self, x, y):
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        return y / _M_PER_DEG_LAT + self._lat0, x / self._kx + self._lon0
+
+    def centroid(self) -> tuple[float, float]:
+        """Mean (lat, lon) of the largest component's nodes."""
+        idx = self._lcc_index
+        return float(self.lat[idx].mean()), float(self.lon[idx].mean())
+
+    def edge_midpoints(self) -> tuple[np.ndarray, np.ndarray]:
+        """Projected (x, y) of every edge's midpoint (straight segment)."""
+        return (self.x[self.eu] + self.x[self.ev]) / 2, (self.y[self.eu] + self.y[self.ev]) / 2
+
+    def nearest_nodes(self, lat, lon) -> tuple[np.ndarray, np.ndarray]:
+        """Vectorised snap to the largest component: (node indices, distances in m)."""
+        if self._tree is None or not len(self._lcc_index):
+            raise ValueError(f"street graph of {self.city!r} is empty")
+        x, y = self.project(np.atleast_1d(lat), np.atleast_1d(lon))
+        dist, pos = self._tree.query(np.column_stack([x, y]))
+        return self._lcc_index[pos], dist
+
+    def nearest_node(self, lat: float, lon: float) -> int:
+        """Compact index of the node of the largest component nearest to (lat, lon)."""
+        idx, _ = self.nearest_nodes(lat, lon)
+        return int(idx[0])
+
+    # ---- shortest paths -----------------------------------------------
+    def matrix(self, weights=None) -> csr_matrix:
+        """Symmetric CSR matrix of per-edge ``weights`` (default: length in m)."""
+        w = self.length if weights is None else np.asarray(weights, dtype=float)
+        if len(w) != self.n_edges:
+            raise ValueError(f"weights has {len(w)} values, graph has {self.n_edges} edges")
+        w = np.maximum(w, _MIN_WEIGHT)
+        n = self.n_nodes
+        return csr_matrix((w[self._edge_of_entry], self._indices, self._indptr), shape=(n, n))
+
+    def distances_from(self, src: int, weights=None) -> tuple[np.ndarray, np.ndarray]:
+        """One Dijkstra from ``src``: (cost to every node, predecessor array)."""
+        mat = self.csr if weights is None else self.matrix(weights)
+        dist, pred = dijkstra(mat, directed=True, indices=int(src), return_predecessors=True)
+        return dist, pred
+
+    @staticmethod
+    def path_to(pred: np.ndarray, src: int, dst: int) -> list[int]:
+        """Walk a predecessor array back from ``dst``; [] when unreachable."""
+        if src == dst:
+            return [int(src)]
+        if pred[dst] < 0:
+            return []
+        path = [int(dst)]
+        while path[-1] != src:
+            path.append(int(pred[path[-1]]))
+        return path[::-1]
+
+    def shortest_path(self, src: int, dst: int, weights=None) -> tuple[list[int], float]:
+        """(node index list from src to dst, total cost); ([], inf) when unreachable."""
+        dist, pred = self.distances_from(src, weights)
+        nodes = self.path_to(pred, int(src), int(dst))
+        return nodes, float(dist[dst]) if nodes else math.inf
+
+    def path_edges(self, nodes: list[int]) -> np.ndarray:
+        """Edge indices along a node path."""
+        if len(nodes) < 2:
+            return np.zeros(0, dtype=np.int64)
+        a = np.asarray(nodes[:-1])
+        b = np.asarray(nodes[1:])
+        pos = np.asarray(self._pairs[a, b]).ravel() - 1
+        return pos % self.n_edges
+
+    def path_coords(self, nodes: list[int]) -> list[list[float]]:
+        return [[round(float(self.lat[i]), 6), round(float(self.lon[i]), 6)] for i in nodes]

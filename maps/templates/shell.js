@@ -1,0 +1,101 @@
+/* civicmash page shell: reads the JSON data block, draws the base map from the
+   city's own boundaries and streets (no tiles), then runs the builder's code.
+   Strings from data are only ever inserted with textContent. */
+(function () {
+  "use strict";
+  var PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
+                 "#e377c2", "#17becf", "#bcbd22", "#393b79", "#637939", "#7b4173"];
+
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text !== undefined && text !== null) { e.textContent = String(text); }
+    if (cls) { e.className = cls; }
+    return e;
+  }
+  function fmtInt(n) { return Math.round(n).toLocaleString("en-US"); }
+  function fmtDist(m) {
+    if (!isFinite(m)) { return "unreachable"; }
+    return m < 1000 ? fmtInt(Math.round(m / 10) * 10) + " m" : (m / 1000).toFixed(1) + " km";
+  }
+  function walkMin(m) { return Math.max(1, Math.round(m / 1.3 / 60)); }
+  function legendRow(color, text, kind) {
+    var row = el("div", null, "cm-row");
+    var sw = el("span", null, kind === "line" || kind === "dash" ? "cm-line" + (kind === "dash" ? " dash" : "") : "cm-swatch");
+    if (kind === "line" || kind === "dash") { sw.style.borderTopColor = color; } else { sw.style.background = color; }
+    row.appendChild(sw);
+    row.appendChild(el("span", text));
+    return row;
+  }
+
+  function drawBase(C, cfg) {
+    var map = L.map("map", { maxZoom: cfg.maxZoom, minZoom: 3, zoomControl: true, attributionControl: true });
+    map.attributionControl.setPrefix(false);
+    map.attributionControl.addAttribution("Base: city boundaries &amp; streets");
+    map.createPane("base").style.zIndex = 350;
+    map.getPane("base").style.pointerEvents = "none";
+    var baseRenderer = L.canvas({ pane: "base", padding: 0.3 });
+    var base = C.data.base || {};
+    var bounds = L.latLngBounds([]);
+    var fc = base.boundaries;
+    if (fc && fc.features && fc.features.length) {
+      var gl = L.geoJSON(fc, {
+        renderer: baseRenderer, interactive: false,
+        style: { color: "#7d858c", weight: 1, opacity: 0.9, fillColor: "#f3f1ea", fillOpacity: 0.85 }
+      });
+      bounds.extend(gl.getBounds());
+      C.baseLayers.boundaries = gl;
+    }
+    var s = base.streets;
+    if (s && s.seg && s.seg.length) {
+      var segs = [], i, a, b;
+      for (i = 0; i + 1 < s.seg.length; i += 2) {
+        a = s.seg[i]; b = s.seg[i + 1];
+        segs.push([[s.lat0 + s.lat[a] / 1e5, s.lon0 + s.lon[a] / 1e5],
+                   [s.lat0 + s.lat[b] / 1e5, s.lon0 + s.lon[b] / 1e5]]);
+      }
+      var sl = L.polyline(segs, { renderer: baseRenderer, interactive: false, color: "#a4acb3", weight: 1, opacity: 0.9 });
+      bounds.extend(sl.getBounds());
+      C.baseLayers.streets = sl;
+    }
+    C.map = map;
+    C.canvas = L.canvas({ padding: 0.3 });
+    // The view must exist before any layer with a renderer is added.
+    if (C.data.view) { map.fitBounds(C.data.view); }
+    else if (bounds.isValid()) { map.fitBounds(bounds); }
+    else { map.setView([0, 0], 3); }
+    if (C.baseLayers.boundaries) { C.baseLayers.boundaries.addTo(map); }
+    if (C.baseLayers.streets) { C.baseLayers.streets.addTo(map); }
+  }
+
+  function wirePanel(C) {
+    var btn = document.getElementById("panel-toggle");
+    if (!btn) { return; }
+    if (window.matchMedia && window.matchMedia("(max-width: 700px)").matches && C.data.collapseOnPhone) {
+      document.body.classList.add("cm-collapsed");
+      btn.setAttribute("aria-expanded", "false");
+    }
+    btn.addEventListener("click", function () {
+      var collapsed = document.body.classList.toggle("cm-collapsed");
+      btn.setAttribute("aria-expanded", collapsed ? "false" : "true");
+      if (C.map) { C.map.invalidateSize(); }
+    });
+  }
+
+  window.civicmapRun = function (body) {
+    var data = JSON.parse(document.getElementById("data").textContent);
+    var cfg = JSON.parse(document.getElementById("config").textContent);
+    var C = {
+      data: data, map: null, canvas: null, baseLayers: {}, palette: PALETTE,
+      el: el, fmtInt: fmtInt, fmtDist: fmtDist, walkMin: walkMin, legendRow: legendRow,
+      controls: document.getElementById("controls"), legend: document.getElementById("legend")
+    };
+    window.civicmap = C;
+    if (cfg.withMap && window.L && document.getElementById("map")) { drawBase(C, cfg); }
+    wirePanel(C);
+    body(C, data);
+    // Ready once the canvas renderers have painted (they draw on animation frames).
+    window.requestAnimationFrame(function () {
+      window.requestAnimationFrame(function () { window.civicmapReady = true; });
+    });
+  };
+})();

@@ -1,0 +1,136 @@
+"""Each map page loads offline in headless Chromium, draws layers and never runs injected markup."""
+
+from __future__ import annotations
+
+import pytest
+
+from maps_citydb import XSS
+
+pytestmark = pytest.mark.browser
+
+LOCAL = ("file:", "data:", "blob:", "about:")
+
+
+def _open(browser, path, *, viewport=(1280, 860)):
+    ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+    page = ctx.new_page()
+    log = {"console": [], "errors": [], "requests": [], "dialogs": []}
+    page.on("console", lambda m: log["console"].append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: log["errors"].append(str(e)))
+    page.on("request", lambda r: log["requests"].append(r.url))
+
+    def on_dialog(d):
+        log["dialogs"].append(d.message)
+        d.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.add_init_script("window.__alerts = []; window.alert = function (m) { window.__alerts.push(String(m)); };")
+    page.goto(path.resolve().as_uri())
+    page.wait_for_function("() => window.civicmapReady === true", timeout=15_000)
+    return ctx, page, log
+
+
+def _assert_clean(page, log):
+    assert log["errors"] == [], log["errors"]
+    assert log["console"] == [], log["console"]
+    assert log["dialogs"] == [], log["dialogs"]
+    assert page.evaluate("window.__alerts") == []
+    leaks = [u for u in log["requests"] if not u.startswith(LOCAL)]
+    assert leaks == [], f"requests left the machine: {leaks}"
+    assert page.locator("#synthetic-banner").is_visible()
+    assert "Synthetic sample data" in page.locator("#synthetic-banner").inner_text()
+    # The crafted licence string is shown literally in the sources footer; no <img> was injected.
+    assert page.evaluate("document.querySelectorAll('img[src=x], img[src=\"x\"]').length") == 0
+
+
+def _drawn(page) -> dict:
+    return page.evaluate("""() => {
+        const m = document.getElementById('map');
+        if (!m) return null;
+        let layers = 0;
+        window.civicmap.map.eachLayer(() => { layers++; });
+        return { canvases: m.querySelectorAll('canvas').length, paths: m.querySelectorAll('path').length, layers };
+    }""")
+
+
+@pytest.mark.parametrize("name", ["explorer", "safe_route", "locator"])
+def test_map_page_loads_offline_and_draws(browser, pages, screenshot_dir, name):
+    ctx, page, log = _open(browser, pages[name])
+    try:
+        drawn = _drawn(page)
+        assert drawn is not None and drawn["canvases"] >= 1 and drawn["layers"] >= 3, drawn
+        assert page.evaluate("window.civicmap.map.getMaxZoom()") == 19
+        assert page.evaluate("Object.keys(window.civicmap.baseLayers).sort().join(',')") == "boundaries,streets"
+        page.screenshot(path=str(screenshot_dir / f"{name}.png"))
+        _assert_clean(page, log)
+    finally:
+        ctx.close()
+
+
+def test_explorer_counts_filters_and_xss_text(browser, pages, screenshot_dir):
+    ctx, page, log = _open(browser, pages["explorer"])
+    try:
+        match = int(page.inner_text("#count-match").replace(",", ""))
+        nomap = int(page.inner_text("#count-nomap").replace(",", ""))
+        assert match > 0 and nomap == 6  # the six incidents without coordinates, all within 90 days
+        assert XSS in page.inner_text("#top-descs")  # shown literally, as text
+        markers = page.evaluate("window.civicmap.map._layers && Object.values(window.civicmap.map._layers)"
+                                ".filter(l => l instanceof L.CircleMarker).length")
+        assert markers == match - nomap
+        page.uncheck("#type-0")
+        assert int(page.inner_text("#count-match").replace(",", "")) < match
+        page.click("#types-none")
+        assert page.inner_text("#count-match") == "0"
+        page.click("#types-all")
+        page.fill("#date-from", "2018-01-01")
+        page.dispatch_event("#date-from", "change")
+        assert int(page.inner_text("#count-match").replace(",", "")) > match  # older incidents now included
+        _assert_clean(page, log)
+    finally:
+        ctx.close()
+    ctx, page, log = _open(browser, pages["explorer"], viewport=(390, 844))
+    try:
+        page.screenshot(path=str(screenshot_dir / "explorer_phone.png"))
+        _assert_clean(page, log)
+    finally:
+        ctx.close()
+
+
+def test_safe_route_table_and_bar_names(browser, pages):
+    ctx, page, log = _open(browser, pages["safe_route"])
+    try:
+        assert page.locator("#route-table tbody tr").count() == 2
+        assert "exposure" in page.inner_text("#comparison")
+        # Open the XSS-named bar's popup: the name appears as text, nothing runs.
+        page.evaluate("""() => { window.civicmap.map.eachLayer(l => {
+            if (l.getPopup && l.getPopup() && l.getPopup().getContent().textContent.indexOf('<img') >= 0) l.openPopup(); }); }""")
+        assert XSS in page.inner_text(".leaflet-popup-content")
+        _assert_clean(page, log)
+    finally:
+        ctx.close()
+
+
+def test_locator_lists_each_category(browser, pages):
+    ctx, page, log = _open(browser, pages["locator"])
+    try:
+        text = page.inner_text("#nearest-list")
+        for cat in ("Library", "Hospital", "Police station", "Park"):
+            assert cat in text
+        assert " min walk" in text
+        page.uncheck("#cat-0")
+        _assert_clean(page, log)
+    finally:
+        ctx.close()
+
+
+def test_spending_page_has_bars_without_map(browser, pages, screenshot_dir):
+    ctx, page, log = _open(browser, pages["spending"])
+    try:
+        assert page.locator("#map").count() == 0
+        assert page.locator("#dept-bars .cm-bar").count() == 4
+        assert XSS in page.inner_text("#dept-bars")
+        assert page.inner_text("#spend-total") == "$2,837,346"
+        page.screenshot(path=str(screenshot_dir / "spending.png"), full_page=True)
+        _assert_clean(page, log)
+    finally:
+        ctx.close()

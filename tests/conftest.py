@@ -1,0 +1,116 @@
+"""The one fixtures module: network guard, real-data location, Prefect harness, sample city, pipeline runs.
+
+Network other than loopback is blocked for the whole test session: a test that tries to reach the
+internet fails loudly instead of passing by luck on a connected machine.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Prefect state lives in a throwaway home and never phones home. Set before anything imports prefect.
+_PREFECT_HOME = tempfile.mkdtemp(prefix="civicmash-prefect-")
+os.environ["PREFECT_HOME"] = _PREFECT_HOME
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DIR = REPO_ROOT.parent / "shared"
+CHICAGO_DIR = SHARED_DIR / "data" / "chicago"
+CHICAGO_CRIMES = CHICAGO_DIR / "crime" / "chicago_crimes_2018-05-01_to_2018-11-12.csv"
+CHICAGO_CRIME_ROWS = 151_176
+
+
+# --- network guard ---------------------------------------------------------------------------------
+
+class NetworkBlocked(RuntimeError):
+    pass
+
+
+def _is_loopback(address) -> bool:
+    if not isinstance(address, tuple):  # AF_UNIX path
+        return True
+    host = address[0]
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False  # a host name: would need DNS, which is the internet
+
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _guarded_connect(self, address):
+    if not _is_loopback(address):
+        raise NetworkBlocked(f"tests may only use loopback; blocked connection to {address!r}")
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self, address):
+    if not _is_loopback(address):
+        raise NetworkBlocked(f"tests may only use loopback; blocked connection to {address!r}")
+    return _real_connect_ex(self, address)
+
+
+socket.socket.connect = _guarded_connect
+socket.socket.connect_ex = _guarded_connect_ex
+
+
+# --- real data ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def chicago_dir() -> Path:
+    """``../shared/data/chicago``: the real Chicago bundle (never copied into the repo)."""
+    if not CHICAGO_CRIMES.exists():
+        pytest.skip(f"real Chicago data not found at {CHICAGO_DIR} (clone the project beside ../shared)")
+    return CHICAGO_DIR
+
+
+# --- Prefect ---------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One Prefect test server for the session, heartbeats off (they add ~1 s per flow)."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            yield
+
+
+# --- sample city and pipeline runs -----------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def sample_city_dir(tmp_path_factory) -> Path:
+    """The generated synthetic city, in the portals' wire formats."""
+    from cities.sample import generate
+
+    return generate(tmp_path_factory.mktemp("sample_city"), seed=2008)
+
+
+@pytest.fixture(scope="session")
+def sample_run(prefect_harness, sample_city_dir, tmp_path_factory) -> dict:
+    """The full Prefect pipeline on the sample city, over HTTP to the replay portal. Returns the summary."""
+    from flows.pipeline import civic_pipeline
+
+    out = tmp_path_factory.mktemp("sample_out")
+    return civic_pipeline("sample", out=str(out), replay=str(sample_city_dir))
+
+
+@pytest.fixture(scope="session")
+def chicago_run(prefect_harness, chicago_dir, tmp_path_factory) -> dict:
+    """The full Prefect pipeline on the real Chicago bundle through the replay portal (slow: ~1 min)."""
+    from flows.pipeline import civic_pipeline
+
+    out = tmp_path_factory.mktemp("chicago_out")
+    return civic_pipeline("chicago", out=str(out), replay=str(chicago_dir))

@@ -1,0 +1,545 @@
+"""Loading landing Parquet pages into the canonical tables.
+
+``load_dataset`` stages the pages as ``raw_<city>_<dataset>``, maps the profile's fields onto the
+canonical columns, normalises types in DuckDB SQL, sets aside (quarantines) rows that cannot be
+loaded with a reason, and replaces that city+dataset's rows in the canonical table (``mode="replace"``)
+or upserts them by source_id (``mode="merge"``, for incremental fetches). It never drops a row
+silently: ``rows_in == rows_loaded + rows_quarantined``. For tables with history (incidents) the
+version a re-load replaces or removes is kept in ``<table>_history``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from . import _sqlexpr as X
+from .schema import HISTORY_TABLES, TABLES, column_names
+from .streets import build_streets
+
+__all__ = ["LoadResult", "load_dataset", "record_run", "raw_table_name", "dataset_watermark"]
+
+INTERNAL_COLUMNS = ("_row_number", "_page", "_fetched_at", "_url")
+POINT_TABLES = ("incidents", "venues", "services")
+# canonical fields a mapping may name per table (mirrors cities/profile.py TABLE_FIELDS; warehouse
+# does not import cities); unmapped ones become NULL.
+MAPPABLE: dict[str, set[str]] = {
+    "incidents": {"case_number", "occurred_at", "primary_type", "description", "iucr", "fbi_code",
+                  "location_description", "block", "arrest", "domestic", "beat", "district", "ward",
+                  "community_area"},
+    "venues": {"name", "venue_type", "licence_type", "licence_status", "address", "licence_start", "licence_end"},
+    "services": {"name", "category", "address", "phone", "hours"},
+    "spending": {"fiscal_year", "department", "department_code", "fund", "fund_code", "account",
+                 "description", "amount"},
+    "boundaries": {"code", "name"},
+    "population": {"area_code", "area_name", "year", "population"},
+    "iucr_codes": {"iucr", "primary_description", "secondary_description", "index_code"},
+    "area_indicators": {"area_code", "area_name", "year", "period", "source"},
+}
+MODES = ("replace", "merge")
+WATERMARK_FORMAT = "%Y-%m-%dT%H:%M:%S.%g"   # Socrata floating timestamp, e.g. 2018-11-20T16:05:13.000
+DEFAULT_VENUE_RULE = {
+    "Tavern": "bar",
+    "Late Hour": "bar",
+    "Consumption on Premises - Incidental Activity": "restaurant-bar",
+}
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    rows_in: int
+    rows_loaded: int
+    rows_quarantined: int
+    missing_fields: tuple[str, ...] = ()
+    reasons: dict[str, int] = field(default_factory=dict, compare=False)
+
+
+def raw_table_name(city: str, dataset: str) -> str:
+    return f"raw_{X.slug(city)}_{X.slug(dataset)}"
+
+
+def load_dataset(con: duckdb.DuckDBPyConnection, *, city: str, dataset: str, table: str, files: list[Path],
+                 fields: dict[str, str], options: dict[str, Any], kind: str | None = None, run_id: str,
+                 fetched_at: datetime, source_meta: dict[str, Any], mode: str = "replace") -> LoadResult:
+    """Load one dataset's landing pages into ``table`` (see module docstring and docs/warehouse.md).
+
+    ``mode="replace"`` (default): the pages are the whole dataset; its previous rows are replaced and rows
+    missing from the pages are removed (kept in the history table, if the table has one).
+    ``mode="merge"``: the pages are an increment; records are upserted by source_id (new ones inserted,
+    changed ones replaced, the old version kept in history), records not in the pages stay as they are.
+    """
+    if table not in TABLES and table != "streets":
+        raise ValueError(f"unknown canonical table {table!r}")
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if mode == "merge" and (table == "streets" or "source_id" not in (fields or {})):
+        raise ValueError(f"{city}/{dataset}: mode='merge' needs a mapped source_id (and is not available for streets): "
+                         "without a stable id an increment cannot be matched to the loaded rows")
+    options = dict(options or {})
+    raw = raw_table_name(city, dataset)
+    _stage_raw(con, raw=raw, files=[Path(f) for f in files])
+    resolver = _Resolver([r[0] for r in con.execute(f"DESCRIBE {X.ident(raw)}").fetchall()])
+    stage = f"_stage_{X.slug(city)}_{X.slug(dataset)}"
+    params = X.Params()
+    ctx = _Ctx(city=city, dataset=dataset, run_id=run_id, fetched_at=fetched_at, raw=raw, stage=stage,
+               params=params, resolver=resolver, options=options, kind=kind, fields=dict(fields or {}))
+
+    if table == "streets":
+        targets = build_streets(con, ctx=ctx, fields=fields, source_meta=source_meta)
+    else:
+        select = _generic_select(ctx, table=table, fields=dict(fields or {}))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {X.ident(stage)} AS {select}", params.values)
+        targets = {table: f"SELECT * FROM {X.ident(stage)} WHERE _q IS NULL"}
+        if table == "area_indicators":  # one row per record and indicator (long form)
+            targets = {table: f"""SELECT * EXCLUDE (_i), _i.indicator AS indicator,
+                                         {X.double("replace(_i.text, ',', '')")} AS value
+                                  FROM (SELECT *, unnest(_ind) AS _i FROM {X.ident(stage)} WHERE _q IS NULL)"""}
+
+    rows_in = con.execute(f"SELECT count(*) FROM {X.ident(raw)}").fetchone()[0]
+    reasons = dict(con.execute(f"SELECT _q.reason, count(*) FROM {X.ident(stage)} WHERE _q IS NOT NULL "
+                               f"GROUP BY ALL ORDER BY ALL").fetchall())
+    loaded = con.execute(f"SELECT count(*) FROM {X.ident(stage)} WHERE _q IS NULL").fetchone()[0]
+    quarantined = sum(reasons.values())
+    if rows_in != loaded + quarantined:  # pragma: no cover - a bug, never data
+        raise AssertionError(f"{city}/{dataset}: rows_in {rows_in} != loaded {loaded} + quarantined {quarantined}")
+
+    has_id = "source_id" in (fields or {})
+    con.begin()
+    try:
+        for target, sql in targets.items():
+            have = {d[0] for d in con.execute(f"SELECT * FROM ({sql}) LIMIT 0").description}
+            cols = [c for c in column_names(target) if c in have]
+            _write_target(con, target=target, sql=sql, cols=cols, ctx=ctx, mode=mode,
+                          history=HISTORY_TABLES.get(target) if has_id else None)
+        if mode == "replace":
+            con.execute("DELETE FROM quarantine WHERE city = $city AND dataset = $dataset",
+                        {"city": city, "dataset": dataset})
+        else:  # an increment supersedes earlier quarantine rows of the same records only
+            con.execute(f"""DELETE FROM quarantine WHERE city = $city AND dataset = $dataset AND source_id IN
+                            (SELECT source_id FROM {X.ident(stage)} WHERE source_id IS NOT NULL)""",
+                        {"city": city, "dataset": dataset})
+        con.execute(f"""INSERT INTO quarantine (run_id, city, dataset, source_id, row_number, field, reason, raw)
+                        SELECT $run_id, $city, $dataset, source_id, _row_number, _q.field, _q.reason, _raw::JSON
+                        FROM {X.ident(stage)} WHERE _q IS NOT NULL ORDER BY _row_number""",
+                    {"run_id": run_id, "city": city, "dataset": dataset})
+        watermark = _watermark(con, ctx=ctx, mode=mode, source_meta=source_meta)
+        _record_dataset(con, ctx=ctx, table=table, source_meta=source_meta, rows=(rows_in, loaded, quarantined),
+                        mode=mode, watermark=watermark)
+        con.commit()
+    except Exception:
+        con.rollback()
+        raise
+    for t in (stage, f"{stage}_nodes", f"{stage}_new", f"{stage}_old"):
+        con.execute(f"DROP TABLE IF EXISTS {X.ident(t)}")
+    return LoadResult(rows_in, loaded, quarantined, tuple(resolver.missing), reasons)
+
+
+def record_run(con: duckdb.DuckDBPyConnection, *, run_id: str, city: str, started_at: datetime,
+               finished_at: datetime | None, status: str, summary: dict[str, Any]) -> None:
+    """Insert or replace the ``ingest_runs`` row of ``run_id``."""
+    con.execute("DELETE FROM ingest_runs WHERE run_id = $run_id AND city = $city", {"run_id": run_id, "city": city})
+    con.execute("INSERT INTO ingest_runs VALUES ($run_id, $city, $started, $finished, $status, $summary)",
+                {"run_id": run_id, "city": city, "started": started_at, "finished": finished_at,
+                 "status": status, "summary": json.dumps(summary, default=str)})
+
+
+def dataset_watermark(con: duckdb.DuckDBPyConnection, *, city: str, dataset: str) -> str | None:
+    """The dataset's watermark (``datasets.watermark``): the latest source_updated_at loaded, as ISO text
+    (``2018-11-20T16:05:13.000``), or what the fetch passed in ``source_meta["watermark"]``; None when the
+    dataset was never loaded or its source gives no update times. An incremental fetch asks for records
+    updated after it (and loads them with ``mode="merge"``)."""
+    row = con.execute("SELECT watermark FROM datasets WHERE city = $city AND dataset = $dataset",
+                      {"city": city, "dataset": dataset}).fetchone()
+    return row[0] if row else None
+
+
+# --------------------------------------------------------------------------------------- internals
+
+def _write_target(con: duckdb.DuckDBPyConnection, *, target: str, sql: str, cols: list[str], ctx: "_Ctx",
+                  mode: str, history: str | None) -> None:
+    """Write the loaded rows ``sql`` of one dataset into ``target``.
+
+    replace: the dataset's rows become exactly ``sql``'s rows. merge: rows of ``sql`` whose source_id is new are
+    inserted, those whose row_hash differs replace the loaded version, the others are left as they are.
+    With a ``history`` table, every version that is replaced ('changed') or, in replace mode, no longer
+    delivered ('removed') is first copied there with valid_to and the run that superseded it.
+    """
+    key = {"city": ctx.city, "dataset": ctx.dataset}
+    collist = ", ".join(X.ident(c) for c in cols)
+    if history is None and mode == "replace":
+        con.execute(f"DELETE FROM {target} WHERE city = $city AND dataset = $dataset", key)
+        con.execute(f"INSERT INTO {target} ({collist}) SELECT {collist} FROM ({sql})")
+        return
+    new, old = X.ident(ctx.stage + "_new"), X.ident(ctx.stage + "_old")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {new} AS SELECT {collist} FROM ({sql})")
+    versioned = "valid_from" in column_names(target)
+    if versioned:
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE {old} AS SELECT source_id, row_hash, valid_from FROM {target}
+                        WHERE city = $city AND dataset = $dataset""", key)
+    if history is not None:
+        hcols = ", ".join(X.ident(c) for c in column_names(target))
+        join = "LEFT JOIN" if mode == "replace" else "JOIN"
+        con.execute(f"""INSERT INTO {history} ({hcols}, valid_to, change, change_run_id, next_row_hash)
+            SELECT {', '.join('o.' + X.ident(c) for c in column_names(target))},
+                   COALESCE(n.fetched_at, CAST($fetched AS TIMESTAMPTZ)),
+                   CASE WHEN n.source_id IS NULL THEN 'removed' ELSE 'changed' END, $run_id, n.row_hash
+            FROM {target} o {join} {new} n ON n.source_id = o.source_id
+            WHERE o.city = $city AND o.dataset = $dataset
+              AND (n.source_id IS NULL OR n.row_hash IS DISTINCT FROM o.row_hash)""",
+                    {**key, "fetched": ctx.fetched_at, "run_id": ctx.run_id})
+    if mode == "replace":
+        con.execute(f"DELETE FROM {target} WHERE city = $city AND dataset = $dataset", key)
+        keep = new
+    else:
+        con.execute(f"""DELETE FROM {target} USING {new} n WHERE {target}.city = $city AND {target}.dataset = $dataset
+                        AND {target}.source_id = n.source_id AND {target}.row_hash IS DISTINCT FROM n.row_hash""", key)
+        keep = (f"(SELECT * FROM {new} n WHERE NOT EXISTS (SELECT 1 FROM {target} e WHERE e.city = $city "
+                f"AND e.dataset = $dataset AND e.source_id = n.source_id))")
+    if versioned:  # an unchanged record keeps the time its version was first loaded
+        con.execute(f"""INSERT INTO {target} ({collist}, valid_from)
+            SELECT {', '.join('n.' + X.ident(c) for c in cols)}, COALESCE(o.valid_from, n.fetched_at)
+            FROM {keep} n LEFT JOIN {old} o ON o.source_id = n.source_id AND o.row_hash = n.row_hash""",
+                    key if mode == "merge" else {})
+    else:
+        con.execute(f"INSERT INTO {target} ({collist}) SELECT {collist} FROM {keep} n",
+                    key if mode == "merge" else {})
+
+
+def _watermark(con: duckdb.DuckDBPyConnection, *, ctx: "_Ctx", mode: str, source_meta: dict[str, Any]) -> str | None:
+    given = (source_meta or {}).get("watermark")
+    if given is not None:
+        return str(given)
+    have = {d[0] for d in con.execute(f"SELECT * FROM {X.ident(ctx.stage)} LIMIT 0").description}
+    new = None
+    if "source_updated_at" in have:
+        new = con.execute(f"SELECT strftime(max(source_updated_at), {X.lit(WATERMARK_FORMAT)}) "
+                          f"FROM {X.ident(ctx.stage)} WHERE _q IS NULL").fetchone()[0]
+    if mode == "merge":  # an increment never moves the watermark back
+        prev = dataset_watermark(con, city=ctx.city, dataset=ctx.dataset)
+        if prev is not None and new is not None:
+            return con.execute(f"""SELECT CASE WHEN {X.timestamp('$a')} >= {X.timestamp('$b')} THEN $a
+                                               WHEN {X.timestamp('$a')} IS NULL THEN $b ELSE $b END""",
+                               {"a": prev, "b": new}).fetchone()[0]
+        return new if new is not None else prev
+    return new
+
+
+@dataclass
+class _Ctx:
+    city: str
+    dataset: str
+    run_id: str
+    fetched_at: datetime
+    raw: str
+    stage: str
+    params: X.Params
+    resolver: "_Resolver"
+    options: dict[str, Any]
+    kind: str | None
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+class _Resolver:
+    """Find a profile's source field among the landing columns: exact name first, then the same name
+    after dropping a BOM, trimming and SODA-style normalisation (``NAME `` == ``name``, ``\\ufeffID`` == ``id``)."""
+
+    def __init__(self, columns: list[str]) -> None:
+        self.columns = columns
+        self.by_norm: dict[str, str] = {}
+        for c in columns:
+            self.by_norm.setdefault(X.slug(c), c)
+        self.missing: list[str] = []
+
+    def find(self, name: str) -> str | None:
+        if name in self.columns:
+            return name
+        return self.by_norm.get(X.slug(name))
+
+    def source_columns(self) -> list[str]:
+        return [c for c in self.columns if c not in INTERNAL_COLUMNS]
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {r[0] for r in con.execute(f"DESCRIBE {X.ident(table)}").fetchall()}
+
+
+def _stage_raw(con: duckdb.DuckDBPyConnection, *, raw: str, files: list[Path]) -> None:
+    missing = [str(f) for f in files if not f.exists()]
+    if missing:
+        raise FileNotFoundError(f"landing files not found: {missing[:3]}")
+    if not files:
+        con.execute(f"CREATE OR REPLACE TABLE {X.ident(raw)} (_row_number BIGINT)")
+        return
+    paths = [str(f) for f in files]
+    con.execute(f"""CREATE OR REPLACE TABLE {X.ident(raw)} AS
+        SELECT row_number() OVER (ORDER BY list_position($files, filename), file_row_number) AS _row_number,
+               * EXCLUDE (filename, file_row_number)
+        FROM read_parquet($files, union_by_name = true, filename = true, file_row_number = true)""",
+                {"files": paths})
+    con.execute(f"COMMENT ON TABLE {X.ident(raw)} IS "
+                f"{X.lit('Raw staging copy of the latest landing pages, every field as text as received.')}")
+
+
+def _raw_json(resolver: _Resolver) -> str:
+    cols = resolver.source_columns()
+    if not cols:
+        return "'{}'"
+    # json_object takes at most ~100 pairs comfortably; nest chunks with json_merge_patch for wide files
+    parts = []
+    for i in range(0, len(cols), 50):
+        chunk = cols[i:i + 50]
+        parts.append("json_object(" + ", ".join(f"{X.lit(c)}, CAST({X.ident(c)} AS VARCHAR)" for c in chunk) + ")")
+    expr = parts[0]
+    for p in parts[1:]:
+        expr = f"json_merge_patch({expr}, {p})"
+    return f"CAST({expr} AS VARCHAR)"
+
+
+def _mapped(ctx: _Ctx, fields: dict[str, str], canon: str) -> str:
+    """Text expression of a canonical field: the mapped source column, a constant from
+    ``options.defaults`` or NULL."""
+    src = fields.get(canon)
+    if src is not None:
+        col = ctx.resolver.find(src)
+        if col is not None:
+            return X.text(X.ident(col))
+        ctx.resolver.missing.append(f"{canon}={src}")
+    default = (ctx.options.get("defaults") or {}).get(canon)
+    if default is not None:
+        return f"CAST({ctx.params.add(str(default))} AS VARCHAR)"
+    return "CAST(NULL AS VARCHAR)"
+
+
+def _generic_select(ctx: _Ctx, *, table: str, fields: dict[str, str]) -> str:
+    p = ctx.params
+    if "geometry" not in fields and ctx.resolver.find("_geometry"):
+        fields["geometry"] = "_geometry"
+    wanted = set(fields) | set((ctx.options.get("defaults") or {})) | MAPPABLE[table]
+    wanted |= {"source_id", "source_updated_at", "lat", "lon", "location", "geometry", "wkt", "source_x", "source_y"}
+    mapped = ",\n".join(f"{_mapped(ctx, fields, c)} AS {X.ident('f_' + c)}" for c in sorted(wanted))
+    landing_fetched = (f"TRY_CAST({X.ident(ctx.resolver.find('_fetched_at'))} AS TIMESTAMPTZ)"
+                       if ctx.resolver.find("_fetched_at") == "_fetched_at" else "NULL")
+    extra = ""
+    if table == "area_indicators":  # every indicator of the record, as text: unnested into rows on write
+        items = ", ".join(f"{{'indicator': {p.add(name)}, 'text': {X.text(X.ident(col))}}}"
+                          for name, col in _indicator_columns(ctx))
+        extra = (f"[{items}] AS _ind, " if items
+                 else "CAST([] AS STRUCT(indicator VARCHAR, text VARCHAR)[]) AS _ind, ")
+    m = f"""SELECT _row_number, {extra}{_raw_json(ctx.resolver)} AS _raw,
+                   COALESCE({landing_fetched}, CAST({p.add(ctx.fetched_at)} AS TIMESTAMPTZ)) AS fetched_at,
+                   {mapped}
+            FROM {X.ident(ctx.raw)}"""
+
+    has_id = "source_id" in fields
+    common = [
+        f"{p.add(ctx.city)} AS city", f"{p.add(ctx.dataset)} AS dataset",
+        "f_source_id AS source_id" if has_id else "COALESCE(f_source_id, 'row:' || _row_number) AS source_id",
+        f"{X.timestamp('f_source_updated_at')} AS source_updated_at",
+        "md5(_raw) AS row_hash",
+    ]
+    typed = common + _typed_columns(ctx, table=table)
+    geo = _geometry_select(ctx) if table in POINT_TABLES + ("boundaries",) else "SELECT * FROM t"
+    checks = _quarantine_checks(ctx, table=table, has_id=has_id)
+    return f"""
+    WITH m AS ({m}),
+    t AS (SELECT m.*, {', '.join(typed)} FROM m),
+    g AS ({geo}),
+    d AS (SELECT g.*, row_number() OVER (PARTITION BY source_id ORDER BY _row_number) AS _dup FROM g)
+    SELECT d.*, CASE {checks} END AS _q FROM d"""
+
+
+def _typed_columns(ctx: _Ctx, *, table: str) -> list[str]:
+    p, kind = ctx.params, ctx.kind
+    if table == "incidents":
+        return [
+            "f_case_number AS case_number",
+            f"{X.timestamp('f_occurred_at')} AS occurred_at",
+            f"CAST({X.timestamp('f_occurred_at')} AS TIME) = TIME '00:00:00' AS time_is_midnight",
+            "f_primary_type AS primary_type", "f_description AS description",
+            "CASE WHEN length(f_iucr) < 4 THEN lpad(upper(f_iucr), 4, '0') ELSE upper(f_iucr) END AS iucr",
+            "upper(f_fbi_code) AS fbi_code", "f_location_description AS location_description",
+            "upper(f_block) AS block", "f_block AS block_raw",
+            f"{X.boolean('f_arrest')} AS arrest", f"{X.boolean('f_domestic')} AS domestic",
+            f"{X.area_code('f_beat', 'beat')} AS beat",
+            f"CAST({X.integer('f_district')} AS INTEGER) AS district",
+            f"CAST({X.integer('f_ward')} AS INTEGER) AS ward",
+            f"CAST(NULLIF({X.integer('f_community_area')}, 0) AS INTEGER) AS community_area",
+            "NULLIF(concat_ws(',', "
+            f"CASE WHEN {X.integer('f_community_area')} = 0 THEN 'community_area_zero' "
+            "WHEN f_community_area IS NULL THEN 'community_area_missing' END, "
+            "CASE WHEN f_ward IS NULL THEN 'ward_missing' END, CASE WHEN f_beat IS NULL THEN 'beat_missing' END, "
+            "CASE WHEN f_district IS NULL THEN 'district_missing' END), '') AS area_flag",
+        ]
+    if table == "venues":
+        rule = ctx.options.get("venue_rule", DEFAULT_VENUE_RULE)
+        if not isinstance(rule, dict):
+            raise ValueError("options.venue_rule must be a table: licence description -> venue_type")
+        whens = " ".join(f"WHEN lower(f_licence_type) = lower({p.add(k)}) THEN {p.add(v)}" for k, v in rule.items())
+        derived = f"CASE {whens} END" if whens else "NULL"
+        return [
+            "f_name AS name", f"COALESCE(f_venue_type, {derived}) AS venue_type",
+            "f_licence_type AS licence_type", "f_licence_status AS licence_status",
+            f"CAST({X.timestamp('f_licence_start')} AS DATE) AS licence_start",
+            f"CAST({X.timestamp('f_licence_end')} AS DATE) AS licence_end",
+            "f_address AS address",
+        ]
+    if table == "services":
+        return ["f_name AS name", f"COALESCE(f_category, CAST({p.add(kind)} AS VARCHAR)) AS category",
+                "f_address AS address", "f_phone AS phone", "f_hours AS hours"]
+    if table == "spending":
+        return [f"CAST({X.integer('f_fiscal_year')} AS INTEGER) AS fiscal_year", "f_department AS department",
+                "f_department_code AS department_code", "f_fund AS fund", "f_fund_code AS fund_code",
+                "f_account AS account", "f_description AS description", f"{X.amount('f_amount')} AS amount"]
+    if table == "boundaries":
+        return [f"CAST({p.add(kind)} AS VARCHAR) AS kind", f"{X.area_code('f_code', kind)} AS code", "f_name AS name"]
+    if table == "iucr_codes":
+        return ["CASE WHEN length(f_iucr) < 4 THEN lpad(upper(f_iucr), 4, '0') ELSE upper(f_iucr) END AS iucr",
+                "f_primary_description AS primary_description", "f_secondary_description AS secondary_description",
+                "upper(f_index_code) AS index_code"]
+    if table == "area_indicators":
+        area_kind = kind or ctx.options.get("area_kind")
+        city_name = ctx.options.get("city_area_name")
+        is_city = (f"(f_area_code IS NULL AND upper(f_area_name) = upper({p.add(str(city_name))}))"
+                   if city_name else "FALSE")
+        return [f"CASE WHEN {is_city} THEN 'city' ELSE CAST({p.add(area_kind)} AS VARCHAR) END AS area_kind",
+                f"{X.area_code('f_area_code', area_kind)} AS area_code", "f_area_name AS area_name",
+                f"CAST({X.integer('f_year')} AS INTEGER) AS year", "f_period AS period",
+                f"COALESCE(f_source, CAST({p.add(ctx.options.get('source'))} AS VARCHAR)) AS source",
+                f"{is_city} AS _is_city"]
+    if table == "population":
+        area_kind = kind or ctx.options.get("area_kind")
+        return [f"CAST({p.add(area_kind)} AS VARCHAR) AS area_kind",
+                f"{X.area_code('f_area_code', area_kind)} AS area_code", "f_area_name AS area_name",
+                f"CAST({X.integer('f_year')} AS INTEGER) AS year", f"{X.integer('f_population')} AS population"]
+    raise ValueError(f"unknown table {table!r}")
+
+
+def _indicator_columns(ctx: _Ctx) -> list[tuple[str, str]]:
+    """(indicator name, landing column) pairs of an area_indicators load: ``options.indicators`` (name ->
+    source field) when given, else every source column except the mapped ones, ``options.exclude`` and
+    ``_geometry``, named as published."""
+    wanted = ctx.options.get("indicators")
+    if wanted:
+        out = []
+        for name, src in dict(wanted).items():
+            col = ctx.resolver.find(src)
+            if col is None:
+                ctx.resolver.missing.append(f"indicators.{name}={src}")
+            else:
+                out.append((str(name), col))
+        return out
+    skip = {ctx.resolver.find(v) for v in ctx.fields.values()} | {"_geometry"}
+    skip |= {ctx.resolver.find(str(v)) for v in ctx.options.get("exclude") or []}
+    return [(c, c) for c in ctx.resolver.source_columns() if c not in skip]
+
+
+def _geometry_select(ctx: _Ctx) -> str:
+    """Parse geometry (GeoJSON / WKT) and resolve lat/lon in the order: lat/lon fields, a '(lat, lon)'
+    in the location text (or a Socrata location object), the geometry, source_x/source_y + options.crs."""
+    o = ctx.options
+    gj = "TRY(ST_GeomFromGeoJSON(NULLIF(f_geometry, 'null')))"
+    wkt = "TRY(ST_GeomFromText(f_wkt))"
+    loc = f"regexp_extract(f_location, {X.lit(X.LATLON_RE)}, ['lat', 'lon'])"
+    loc_json_lat = ("CASE WHEN f_location LIKE '{%' AND json_valid(f_location) THEN COALESCE("
+                    "TRY_CAST(json_extract_string(f_location, '$.latitude') AS DOUBLE), "
+                    "TRY_CAST(json_extract_string(f_location, '$.coordinates[1]') AS DOUBLE)) END")
+    loc_json_lon = ("CASE WHEN f_location LIKE '{%' AND json_valid(f_location) THEN COALESCE("
+                    "TRY_CAST(json_extract_string(f_location, '$.longitude') AS DOUBLE), "
+                    "TRY_CAST(json_extract_string(f_location, '$.coordinates[0]') AS DOUBLE)) END")
+    crs = o.get("crs")
+    transform = "NULL"
+    if crs and str(crs).upper() not in ("EPSG:4326", "WGS84"):
+        transform = (f"ST_Transform(ST_Point(TRY_CAST(f_source_x AS DOUBLE), TRY_CAST(f_source_y AS DOUBLE)), "
+                     f"{X.crs_literal(crs)}, 'EPSG:4326', always_xy := true)")
+    elif crs:
+        transform = "ST_Point(TRY_CAST(f_source_x AS DOUBLE), TRY_CAST(f_source_y AS DOUBLE))"
+    label = "COALESCE(TRY(ST_PointOnSurface(_g0)), ST_Centroid(_g0))"
+    point = f"CASE WHEN ST_GeometryType(_g0) = 'POINT' THEN _g0 ELSE {label} END"
+    pt = f"""CASE
+        WHEN TRY_CAST(f_lat AS DOUBLE) IS NOT NULL AND TRY_CAST(f_lon AS DOUBLE) IS NOT NULL
+            THEN {{'lat': TRY_CAST(f_lat AS DOUBLE), 'lon': TRY_CAST(f_lon AS DOUBLE), 'how': 'fields'}}
+        WHEN TRY_CAST(NULLIF({loc}.lat, '') AS DOUBLE) IS NOT NULL
+            THEN {{'lat': TRY_CAST({loc}.lat AS DOUBLE), 'lon': TRY_CAST({loc}.lon AS DOUBLE), 'how': 'location'}}
+        WHEN {loc_json_lat} IS NOT NULL AND {loc_json_lon} IS NOT NULL
+            THEN {{'lat': {loc_json_lat}, 'lon': {loc_json_lon}, 'how': 'location'}}
+        WHEN _g0 IS NOT NULL AND NOT ST_IsEmpty(_g0)
+            THEN {{'lat': ST_Y({point}), 'lon': ST_X({point}), 'how': 'geometry'}}
+        WHEN TRY_CAST(f_source_x AS DOUBLE) IS NOT NULL AND TRY_CAST(f_source_y AS DOUBLE) IS NOT NULL
+             AND {X.lit(crs or '')} <> ''
+            THEN {{'lat': ST_Y({transform}), 'lon': ST_X({transform}), 'how': 'source_xy'}}
+        END"""
+    bbox = o.get("bbox")
+    outside = "FALSE"
+    if bbox is not None:
+        if not (isinstance(bbox, (list, tuple)) and len(bbox) == 4):
+            raise ValueError("options.bbox must be [min_lat, min_lon, max_lat, max_lon]")
+        a, b, c, d = (ctx.params.add(float(v)) for v in bbox)
+        outside = f"NOT (_pt.lat BETWEEN {a} AND {c} AND _pt.lon BETWEEN {b} AND {d})"
+    valid = "(abs(_pt.lat) <= 90 AND abs(_pt.lon) <= 180 AND NOT (_pt.lat = 0 AND _pt.lon = 0))"
+    # nested sub-selects keep each expression written once
+    return f"""SELECT * FROM (SELECT *, CASE WHEN _pt.lat IS NULL THEN NULL WHEN {valid} THEN _pt.lat END AS lat,
+                   CASE WHEN _pt.lat IS NULL THEN NULL WHEN {valid} THEN _pt.lon END AS lon,
+                   COALESCE(_g0, CASE WHEN {valid} THEN ST_Point(_pt.lon, _pt.lat) END) AS geom,
+                   CASE WHEN _pt.lat IS NULL THEN 'missing_coordinates'
+                        WHEN NOT {valid} THEN 'invalid_coordinates'
+                        WHEN {outside} THEN 'outside_city' END AS location_flag
+            FROM (SELECT *, {pt} AS _pt FROM (SELECT *, COALESCE(_gj, _gw) AS _g0 FROM
+                  (SELECT *, {gj} AS _gj, {wkt} AS _gw, TRY_CAST(f_source_x AS DOUBLE) AS source_x,
+                          TRY_CAST(f_source_y AS DOUBLE) AS source_y,
+                          CASE WHEN f_source_x IS NOT NULL THEN CAST({ctx.params.add(crs)} AS VARCHAR) END AS source_crs
+                   FROM t))))"""
+
+
+def _quarantine_checks(ctx: _Ctx, *, table: str, has_id: bool) -> str:
+    def q(reason: str, fld: str) -> str:
+        return f"{{'reason': {X.lit(reason)}, 'field': {X.lit(fld)}}}"
+
+    checks = []
+    if has_id:
+        checks += [f"WHEN source_id IS NULL THEN {q('missing_source_id', 'source_id')}",
+                   f"WHEN _dup > 1 THEN {q('duplicate_source_id', 'source_id')}"]
+    if table == "incidents":
+        checks += [f"WHEN f_occurred_at IS NULL THEN {q('missing_required', 'occurred_at')}",
+                   f"WHEN occurred_at IS NULL THEN {q('bad_timestamp', 'occurred_at')}"]
+    if table in POINT_TABLES + ("boundaries",):
+        checks += [f"WHEN NULLIF(f_geometry, 'null') IS NOT NULL AND _gj IS NULL THEN {q('bad_geometry', 'geometry')}",
+                   f"WHEN f_wkt IS NOT NULL AND _gw IS NULL THEN {q('bad_geometry', 'wkt')}"]
+    if table == "boundaries":
+        checks.append(f"WHEN _g0 IS NULL THEN {q('missing_geometry', 'geometry')}")
+    if table == "spending":
+        checks += [f"WHEN f_amount IS NULL THEN {q('missing_required', 'amount')}",
+                   f"WHEN amount IS NULL THEN {q('bad_amount', 'amount')}"]
+    if table == "iucr_codes":
+        checks.append(f"WHEN f_iucr IS NULL THEN {q('missing_required', 'iucr')}")
+    if table == "area_indicators":
+        checks += [f"WHEN f_area_code IS NULL AND NOT _is_city THEN {q('missing_required', 'area_code')}",
+                   "WHEN len(list_filter(_ind, x -> x.text IS NOT NULL AND "
+                   f"TRY_CAST(replace(x.text, ',', '') AS DOUBLE) IS NULL)) > 0 THEN {q('bad_number', 'value')}"]
+    if table == "population":
+        checks += [f"WHEN f_population IS NULL THEN {q('missing_required', 'population')}",
+                   f"WHEN population IS NULL THEN {q('bad_number', 'population')}"]
+    return " ".join(checks) or "WHEN FALSE THEN NULL"
+
+
+def _record_dataset(con: duckdb.DuckDBPyConnection, *, ctx: _Ctx, table: str, source_meta: dict[str, Any],
+                    rows: tuple[int, int, int], mode: str = "replace", watermark: str | None = None) -> None:
+    m = dict(source_meta or {})
+    con.execute("DELETE FROM datasets WHERE city = $city AND dataset = $dataset",
+                {"city": ctx.city, "dataset": ctx.dataset})
+    con.execute("""INSERT INTO datasets (city, dataset, protocol, portal_url, dataset_id, table_name, kind, title,
+                       licence, fetched_at, loaded_at, rows_in, rows_loaded, rows_quarantined, synthetic, role, run_id,
+                       load_mode, watermark)
+                   VALUES ($city, $dataset, $protocol, $portal_url, $dataset_id, $table, $kind, $title, $licence,
+                           $fetched_at, current_timestamp, $rin, $rl, $rq, $synthetic, $role, $run_id, $mode, $wm)""",
+                {"city": ctx.city, "dataset": ctx.dataset, "protocol": m.get("protocol"),
+                 "portal_url": m.get("portal_url") or m.get("url"), "dataset_id": m.get("dataset_id"),
+                 "table": table, "kind": ctx.kind, "title": m.get("title"), "licence": m.get("licence"),
+                 "fetched_at": ctx.fetched_at, "rin": rows[0], "rl": rows[1], "rq": rows[2],
+                 "synthetic": bool(m.get("synthetic", False)),
+                 "role": str(ctx.options.get("role") or m.get("role") or "data"), "run_id": ctx.run_id,
+                 "mode": mode, "wm": watermark})

@@ -1,0 +1,349 @@
+"""Canonical tables of the warehouse: DDL plus a plain-words comment on every table and column.
+
+The comments are the data dictionary a reporter reads (``docs/warehouse.md`` is generated from
+them by :func:`warehouse.docs.schema_markdown`), so they say what a value *means*, its units and
+its caveats, not how it is computed internally.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+Column = tuple[str, str, str]  # name, SQL type, comment
+
+_PROVENANCE: list[Column] = [
+    ("city", "VARCHAR NOT NULL", "City slug this row belongs to (e.g. 'chicago'); matches cities/<city>.toml."),
+    ("dataset", "VARCHAR NOT NULL",
+     "Name of the dataset in the city profile this row came from (e.g. 'crimes'); see the datasets table "
+     "for where it was published and under which licence."),
+    ("source_id", "VARCHAR NOT NULL",
+     "The record's own identifier at the source (e.g. the portal's ID column). When a source has no id "
+     "column this is 'row:<n>', the record's position in the download, which is only stable for the same download."),
+    ("fetched_at", "TIMESTAMPTZ", "When civicmash downloaded this record from the portal."),
+    ("source_updated_at", "TIMESTAMP",
+     "When the publisher last changed this record, as the portal reports it (local time of the city, no zone); "
+     "NULL when the source does not say."),
+    ("row_hash", "VARCHAR",
+     "MD5 fingerprint of the raw record exactly as downloaded; two rows with the same hash had identical source values."),
+]
+
+_POINT: list[Column] = [
+    ("lat", "DOUBLE", "Latitude in degrees (WGS84), as published or derived from the source's coordinates; NULL when unknown."),
+    ("lon", "DOUBLE", "Longitude in degrees (WGS84, negative = west of Greenwich); NULL when unknown."),
+    ("geom", "GEOMETRY", "The location as a geometry in WGS84 longitude/latitude, for spatial queries (ST_Intersects, ST_Distance...)."),
+    ("source_x", "DOUBLE",
+     "The x coordinate in the source's own projection (e.g. Illinois State Plane feet for Chicago crimes), as published."),
+    ("source_y", "DOUBLE", "The y coordinate in the source's own projection, as published."),
+    ("source_crs", "VARCHAR", "Projection of source_x/source_y, as an EPSG code (e.g. 'EPSG:3435')."),
+    ("location_flag", "VARCHAR",
+     "Why the location needs care: 'missing_coordinates' (the source gave none; the row is still counted), "
+     "'invalid_coordinates' (values outside the globe, set to NULL), 'outside_city' (outside the city's bounding box "
+     "given in the profile). NULL when the location looks fine."),
+]
+
+TABLES: dict[str, tuple[str, list[Column]]] = {
+    "incidents": (
+        "Police-reported incidents (crimes and some non-criminal reports), one row per record of the portal. "
+        "Homicides are one row per victim, so a homicide case number can appear more than once: count "
+        "source_id for victims and DISTINCT case_number for cases. Locations are generalised by the police to the block.",
+        _PROVENANCE + [
+            ("case_number", "VARCHAR", "The police department's case (records division) number; shared by all victims of one homicide."),
+            ("occurred_at", "TIMESTAMP", "When the incident happened (or began), in local city time, as reported by the police; often an estimate."),
+            ("time_is_midnight", "BOOLEAN",
+             "TRUE when the recorded time is exactly 00:00:00. Police use midnight when the time is unknown or "
+             "rounded, so these rows should not be read as 'happened at midnight'."),
+            ("primary_type", "VARCHAR", "The broad offence category of the IUCR code, e.g. 'THEFT', 'BATTERY', 'HOMICIDE'."),
+            ("description", "VARCHAR", "The secondary description of the IUCR code, e.g. 'RETAIL THEFT'."),
+            ("iucr", "VARCHAR",
+             "Illinois Uniform Crime Reporting code: four characters identifying the offence (e.g. '0110' first-degree "
+             "murder, '041A'); zero-padded to four characters here so it joins to code lists that drop the zero."),
+            ("fbi_code", "VARCHAR", "The FBI National Incident-Based Reporting System offence code (e.g. '08B' simple battery)."),
+            ("location_description", "VARCHAR", "Kind of place, e.g. 'STREET', 'RESIDENCE', 'CTA PLATFORM'; NULL when not given."),
+            ("block", "VARCHAR", "The address generalised to the block ('063XX S EBERHART AVE'), upper-cased here for grouping."),
+            ("block_raw", "VARCHAR", "The block exactly as published (some sources use mixed case)."),
+            ("arrest", "BOOLEAN", "TRUE if an arrest was made (as of the source's last update)."),
+            ("domestic", "BOOLEAN", "TRUE if the incident was domestic-related as defined by the Illinois Domestic Violence Act."),
+            ("beat", "VARCHAR",
+             "Police beat: the smallest police geographic unit (one patrol area), a 4-digit code whose first two "
+             "digits are the district ('0925' = district 9). Zero-padded to 4 digits."),
+            ("district", "INTEGER", "Police district number (1-25; 31 is the airport/unassigned area). The source pads it to '009'."),
+            ("ward", "INTEGER", "City council ward (1-50), the area of one alderman."),
+            ("community_area", "INTEGER",
+             "Chicago community area number (1-77), the city's stable statistical neighbourhoods. NULL when the source "
+             "left it empty or gave 0 (see area_flag); may be filled from the coordinates (see filled_from_coordinates)."),
+            ("area_flag", "VARCHAR",
+             "Problems with the areas as published: 'community_area_zero' (the source said 0, not a real area), "
+             "'community_area_missing', 'ward_missing', 'beat_missing', 'district_missing' (comma-separated)."),
+            ("filled_from_coordinates", "VARCHAR",
+             "Which of community_area, beat, district, ward were empty at the source and were filled in by civicmash "
+             "from the coordinates and the boundary maps (comma-separated); NULL when all came from the source."),
+            ("area_mismatch", "VARCHAR",
+             "Which stated areas disagree with the boundary the coordinates fall in (comma-separated, e.g. 'ward'). "
+             "The published value is kept, not overwritten: mismatches usually mean a boundary changed or the point sits on a border."),
+        ] + _POINT + [
+            ("valid_from", "TIMESTAMPTZ",
+             "Since when the warehouse holds this version of the record: the fetched_at of the download that first "
+             "brought exactly these source values (same row_hash). Earlier versions are in incidents_history."),
+        ],
+    ),
+    "venues": (
+        "Licensed premises (business licences and bar lists), one row per source record. venue_type says which "
+        "ones count as bars under the city profile's rule; the venues_bars view keeps only those.",
+        _PROVENANCE + [
+            ("name", "VARCHAR", "Name the business trades under (doing-business-as name)."),
+            ("venue_type", "VARCHAR",
+             "civicmash's classification: 'bar' (tavern or late-hour licence), 'restaurant-bar' (alcohol consumed on "
+             "premises incidental to food), 'entertainment', 'patio'; NULL for licences that are not bar-like. The "
+             "rule is options.venue_rule in the city profile."),
+            ("licence_type", "VARCHAR", "The licence description as published, e.g. 'Tavern', 'Late Hour'."),
+            ("licence_status", "VARCHAR", "The licence status code as published (e.g. AAI issued, AAC cancelled, REV revoked)."),
+            ("licence_start", "DATE", "First day of the licence term."),
+            ("licence_end", "DATE", "Last day of the licence term (expiration date)."),
+            ("address", "VARCHAR", "Street address as published."),
+        ] + _POINT,
+    ),
+    "services": (
+        "Public services people look for: police and fire stations, warming centres, clinics, libraries, schools, "
+        "parks, ward offices. One row per site.",
+        _PROVENANCE + [
+            ("name", "VARCHAR", "Name of the site."),
+            ("category", "VARCHAR",
+             "What kind of service: police, fire, warming_centre, clinic, library, community_health_centre, school, park, ward_office."),
+            ("address", "VARCHAR", "Street address as published (some sources embed the city and zip)."),
+            ("phone", "VARCHAR", "Phone number as published (free text: may say e.g. 'Closed for Construction')."),
+            ("hours", "VARCHAR", "Opening hours as published (free text)."),
+        ] + _POINT,
+    ),
+    "spending": (
+        "Budget and spending lines, one row per line of the published budget or payment file. Amounts are in US dollars.",
+        _PROVENANCE + [
+            ("fiscal_year", "INTEGER", "The city's fiscal year of the budget line (Chicago: calendar year)."),
+            ("department", "VARCHAR", "Department name as published, e.g. 'CHICAGO POLICE DEPARTMENT'."),
+            ("department_code", "VARCHAR", "Department number as published (text; may carry leading zeros)."),
+            ("fund", "VARCHAR", "Name of the fund the money comes from, e.g. 'CORPORATE FUND'."),
+            ("fund_code", "VARCHAR", "Fund code as published, leading zeros kept ('0100')."),
+            ("account", "VARCHAR", "Appropriation account: what the money is for, e.g. 'SALARIES AND WAGES - ON PAYROLL'."),
+            ("description", "VARCHAR", "Further description of the line (e.g. the appropriation authority / unit)."),
+            ("amount", "DECIMAL(18,2)", "Amount in US dollars (not thousands), as appropriated or paid."),
+        ],
+    ),
+    "boundaries": (
+        "Official area boundaries (community areas, police beats and districts, wards, census tracts, "
+        "neighbourhoods) as polygons in WGS84.",
+        _PROVENANCE + [
+            ("kind", "VARCHAR", "Kind of area: community_area, beat, district, ward, tract, neighbourhood."),
+            ("code", "VARCHAR",
+             "The area's number/code as text, normalised to match the incidents table: beats 4 digits ('0925'), "
+             "districts, wards and community areas without leading zeros ('9'). Codes can repeat when an area has several parts."),
+            ("name", "VARCHAR", "The area's name, when it has one (e.g. 'DOUGLAS')."),
+            ("geom", "GEOMETRY", "The area's outline (polygon or multipolygon) in WGS84 longitude/latitude."),
+            ("lat", "DOUBLE", "Latitude of a point inside the area (for labels)."),
+            ("lon", "DOUBLE", "Longitude of a point inside the area (for labels)."),
+        ],
+    ),
+    "population": (
+        "Resident population by area and year (census counts), used to turn counts into rates per 1,000 residents.",
+        _PROVENANCE + [
+            ("area_kind", "VARCHAR", "Kind of area, as in boundaries.kind (e.g. community_area)."),
+            ("area_code", "VARCHAR", "Area code, normalised like boundaries.code (community area '35')."),
+            ("area_name", "VARCHAR", "Area name as published."),
+            ("year", "INTEGER", "Year of the count (e.g. 2010 for the 2010 census)."),
+            ("population", "BIGINT", "Number of residents (people, not thousands)."),
+        ],
+    ),
+    "street_nodes": (
+        "Street network intersections and shape points (for walking routes). node_id keeps the OpenStreetMap node id "
+        "for OSM data; other sources get negative ids made unique per dataset.",
+        _PROVENANCE + [
+            ("node_id", "BIGINT", "Node identifier, unique within a city and dataset."),
+            ("lat", "DOUBLE", "Latitude in degrees (WGS84)."),
+            ("lon", "DOUBLE", "Longitude in degrees (WGS84)."),
+            ("geom", "GEOMETRY", "The node as a WGS84 point."),
+            ("source_x", "DOUBLE", "x in the source's projection (e.g. UTM metres)."),
+            ("source_y", "DOUBLE", "y in the source's projection."),
+            ("source_crs", "VARCHAR", "Projection of source_x/source_y (EPSG code)."),
+        ],
+    ),
+    "street_edges": (
+        "Walkable street segments between two nodes (for walking routes). Motorways, trunk roads, construction, "
+        "foot=no and private-access ways are left out and counted in quarantine as 'not_walkable'.",
+        _PROVENANCE + [
+            ("edge_id", "BIGINT", "Segment identifier, unique within a city."),
+            ("u", "BIGINT", "node_id of one end (street_nodes)."),
+            ("v", "BIGINT", "node_id of the other end. Segments are walkable both ways regardless of one-way signs."),
+            ("length_m", "DOUBLE", "Straight-line length of the segment in metres (great-circle distance between its ends)."),
+            ("highway", "VARCHAR", "OpenStreetMap road class (residential, primary, footway...); NULL when the source has none."),
+            ("name", "VARCHAR", "Street name, when known."),
+            ("lit", "VARCHAR", "OpenStreetMap 'lit' tag: 'yes' when the street is known to be lit; NULL when unknown."),
+            ("oneway", "VARCHAR", "One-way tag for vehicles as published (ignored for walking)."),
+            ("source_flag", "VARCHAR", "Undocumented flag column of some edge lists, kept as published."),
+            ("geom", "GEOMETRY", "The segment as a WGS84 LINESTRING from u to v."),
+        ],
+    ),
+    "iucr_codes": (
+        "The Chicago Police Department's list of Illinois Uniform Crime Reporting (IUCR) codes: what each offence "
+        "code means. Join incidents.iucr = iucr_codes.iucr (both zero-padded to 4 characters); incidents whose code is "
+        "not in the list are shown by the incidents_unknown_iucr view.",
+        _PROVENANCE + [
+            ("iucr", "VARCHAR",
+             "The IUCR offence code, upper-cased and zero-padded to 4 characters ('110' as published -> '0110') so it "
+             "joins to incidents.iucr; source_id keeps the code exactly as published."),
+            ("primary_description", "VARCHAR", "Broad offence category, e.g. 'HOMICIDE' (incidents.primary_type)."),
+            ("secondary_description", "VARCHAR", "Specific offence, e.g. 'FIRST DEGREE MURDER' (incidents.description)."),
+            ("index_code", "VARCHAR",
+             "'I' for an index crime (the serious offences counted in the FBI's crime index: homicide, sexual assault, "
+             "robbery, aggravated assault/battery, burglary, theft, motor vehicle theft, arson), 'N' for non-index."),
+        ],
+    ),
+    "area_indicators": (
+        "Socio-economic and health indicators per area in long form: one row per area, indicator and period "
+        "(e.g. percent of households below poverty, per capita income, hardship index, birth rate). Values are as "
+        "published by the source named in 'source'; units depend on the indicator (percent, dollars, rate per "
+        "100,000...), see the dataset in the datasets table. A city-wide row has area_kind 'city' and area_code NULL.",
+        _PROVENANCE + [
+            ("area_kind", "VARCHAR",
+             "Kind of area, as in boundaries.kind (e.g. community_area); 'city' for the whole city (the published "
+             "city-wide total or average row, which has no area number)."),
+            ("area_code", "VARCHAR", "Area code, normalised like boundaries.code (community area '35'); NULL for the city row."),
+            ("area_name", "VARCHAR", "Area name as published (case differs between sources: 'Rogers Park', 'DOUGLAS')."),
+            ("indicator", "VARCHAR",
+             "Name of the indicator: civicmash's name when the city profile gives one (e.g. "
+             "'percent_households_below_poverty'), otherwise the source's own column name (e.g. 'Pop2014', 'BirthRate')."),
+            ("value", "DOUBLE", "The indicator's value as published (NULL when the source left it empty)."),
+            ("year", "INTEGER", "The (last) year the value refers to, e.g. 2012 for the 2008-2012 estimates."),
+            ("period", "VARCHAR", "The period the value covers as the source states it, e.g. '2008-2012'."),
+            ("source", "VARCHAR", "Who measured it: e.g. 'American Community Survey 5-year estimates (US Census Bureau)'."),
+        ],
+    ),
+    "datasets": (
+        "Catalogue of every dataset loaded: where it was published, under which licence, when it was fetched and "
+        "how many of its records were loaded or set aside. Cite portal_url and licence when publishing.",
+        [
+            ("city", "VARCHAR NOT NULL", "City slug."),
+            ("dataset", "VARCHAR NOT NULL", "Dataset name in the city profile."),
+            ("protocol", "VARCHAR", "How it was fetched: socrata, arcgis, ckan, osm or file."),
+            ("portal_url", "VARCHAR", "Public address of the dataset (what to cite)."),
+            ("dataset_id", "VARCHAR", "The portal's id of the dataset (e.g. Socrata 'ijzp-q8t2')."),
+            ("table_name", "VARCHAR", "Canonical table the dataset feeds."),
+            ("kind", "VARCHAR", "Boundary kind or service category of the whole dataset, when it has one."),
+            ("title", "VARCHAR", "Human title of the dataset, when known."),
+            ("licence", "VARCHAR", "Licence or terms of use as stated by the publisher."),
+            ("fetched_at", "TIMESTAMPTZ", "When the data was downloaded."),
+            ("loaded_at", "TIMESTAMPTZ", "When it was loaded into this warehouse."),
+            ("rows_in", "BIGINT", "Records received from the source."),
+            ("rows_loaded", "BIGINT", "Records written to the canonical table. rows_in = rows_loaded + rows_quarantined, always."),
+            ("rows_quarantined", "BIGINT", "Records set aside in the quarantine table, with a reason each."),
+            ("synthetic", "BOOLEAN", "TRUE for generated sample data that is NOT real: never publish it as fact."),
+            ("role", "VARCHAR", "'data' for analysis data; 'fixture' for files kept only to test formats (excluded from the incidents views)."),
+            ("run_id", "VARCHAR", "The ingest run that loaded it (ingest_runs)."),
+            ("load_mode", "VARCHAR",
+             "'replace': the last load was the whole dataset (rows missing from it were removed, see incidents_history); "
+             "'merge': the last load was an increment (new and changed records only; records it did not contain were "
+             "kept). For a merge, rows_in/rows_loaded/rows_quarantined count that increment only."),
+            ("watermark", "VARCHAR",
+             "How far the loaded data reaches: the latest source_updated_at seen (ISO text, city local time, e.g. "
+             "'2018-11-20T16:05:13.000'), or the value the fetch reported; the next incremental fetch asks for records "
+             "updated after it. NULL when the source gives no update times."),
+        ],
+    ),
+    "ingest_runs": (
+        "One row per pipeline run: when it ran, whether it succeeded and a JSON summary of rows per dataset.",
+        [
+            ("run_id", "VARCHAR NOT NULL", "Identifier of the run."),
+            ("city", "VARCHAR NOT NULL", "City slug."),
+            ("started_at", "TIMESTAMPTZ", "When the run started."),
+            ("finished_at", "TIMESTAMPTZ", "When the run finished (NULL while running)."),
+            ("status", "VARCHAR", "'running', 'ok', 'partial' or 'failed'."),
+            ("summary", "JSON", "Details: rows per dataset, errors."),
+        ],
+    ),
+    "quarantine": (
+        "Records that could not be loaded, one row per record, with the reason. Nothing is dropped silently: "
+        "for each dataset, rows loaded + rows here = rows received.",
+        [
+            ("run_id", "VARCHAR", "The ingest run that set it aside."),
+            ("city", "VARCHAR NOT NULL", "City slug."),
+            ("dataset", "VARCHAR NOT NULL", "Dataset name."),
+            ("source_id", "VARCHAR", "The record's source id, if it had one."),
+            ("row_number", "BIGINT", "Position of the record in the download (1 = first)."),
+            ("field", "VARCHAR", "The canonical field at fault (e.g. occurred_at)."),
+            ("reason", "VARCHAR",
+             "Why: missing_source_id, duplicate_source_id, missing_required, bad_timestamp, bad_geometry, "
+             "missing_geometry, bad_amount, bad_number, bad_coordinates, bad_node_id, not_walkable. For area_indicators "
+             "one row stands for a whole source record (all its indicators)."),
+            ("raw", "JSON", "The whole record as received, field name to text value."),
+        ],
+    ),
+}
+
+SOURCE_TABLES = ("incidents", "venues", "services", "spending", "boundaries", "population",
+                 "street_nodes", "street_edges", "iucr_codes", "area_indicators")
+
+# Tables whose earlier versions are kept: table -> its history table.
+HISTORY_TABLES = {"incidents": "incidents_history"}
+
+_HISTORY_EXTRA: list[Column] = [
+    ("valid_to", "TIMESTAMPTZ",
+     "Until when this version was current: the fetched_at of the download that brought a different version "
+     "('changed') or no longer contained the record ('removed')."),
+    ("change", "VARCHAR",
+     "'changed': a later download had the same record (city, dataset, source_id) with different source values; "
+     "'removed': a later full download (load_mode 'replace') no longer contained the record. An incremental "
+     "('merge') load never removes records."),
+    ("change_run_id", "VARCHAR", "The ingest run (ingest_runs) that replaced or removed this version."),
+    ("next_row_hash", "VARCHAR", "row_hash of the version that replaced it (in incidents or incidents_history); NULL when removed."),
+]
+
+
+def _history_tables() -> dict[str, tuple[str, list[Column]]]:
+    out = {}
+    for table, hist in HISTORY_TABLES.items():
+        comment, cols = TABLES[table]
+        out[hist] = (
+            f"Earlier versions of {table} rows: when a re-load brings a record (same city, dataset and source_id) "
+            f"with different source values (row_hash), the previous version is moved here and the new one replaces "
+            f"it in {table}; a record missing from a full re-load is moved here too (change = 'removed'). "
+            f"Each row was current from valid_from to valid_to. The {table} table and every view show only current "
+            f"versions; see the {table}_changes view for what changed.",
+            cols + _HISTORY_EXTRA)
+    return out
+
+
+TABLES.update(_history_tables())
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def ddl_statements() -> list[str]:
+    """CREATE TABLE IF NOT EXISTS + COMMENT ON statements for every canonical table."""
+    out: list[str] = []
+    for table, (comment, cols) in TABLES.items():
+        body = ",\n  ".join(f"{name} {typ}" for name, typ, _ in cols)
+        out.append(f"CREATE TABLE IF NOT EXISTS {table} (\n  {body}\n)")
+        out.append(f"COMMENT ON TABLE {table} IS {_lit(comment)}")
+        for name, _, text in cols:
+            out.append(f"COMMENT ON COLUMN {table}.{name} IS {_lit(text)}")
+    return out
+
+
+def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
+    stmts = ddl_statements()
+    for stmt in stmts:
+        if stmt.startswith("CREATE"):
+            con.execute(stmt)
+    # warehouses built before a column was added get it here (CREATE TABLE IF NOT EXISTS keeps old tables)
+    have = {(t, c) for t, c in con.execute("SELECT table_name, column_name FROM duckdb_columns() "
+                                          "WHERE schema_name = 'main' AND database_name = current_database()").fetchall()}
+    for table, (_, cols) in TABLES.items():
+        for name, typ, _text in cols:
+            if (table, name) not in have:
+                con.execute(f"ALTER TABLE {table} ADD COLUMN {name} {typ.replace(' NOT NULL', '')}")
+    for stmt in stmts:
+        if not stmt.startswith("CREATE"):
+            con.execute(stmt)
+
+
+def column_names(table: str) -> list[str]:
+    return [name for name, _, _ in TABLES[table][1]]

@@ -1,0 +1,136 @@
+"""Analysis views over the canonical tables, each with a plain-words COMMENT."""
+
+from __future__ import annotations
+
+import duckdb
+
+from ._sqlexpr import lit
+
+VIEWS: dict[str, tuple[str, str]] = {
+    "incidents_current": (
+        "Incidents to analyse (current versions only; earlier versions are in incidents_history): one row per (city, source_id) - when the same record came in through more than one "
+        "dataset the most recently updated copy is kept - excluding datasets marked as format fixtures. Homicides "
+        "stay one row per victim.",
+        """SELECT i.* EXCLUDE (_rank) FROM (
+               SELECT i.*, row_number() OVER (PARTITION BY i.city, i.source_id
+                   ORDER BY i.source_updated_at DESC NULLS LAST, i.fetched_at DESC NULLS LAST, i.dataset) AS _rank
+               FROM incidents i
+               LEFT JOIN datasets d ON d.city = i.city AND d.dataset = i.dataset
+               WHERE coalesce(d.role, 'data') <> 'fixture') i
+           WHERE _rank = 1""",
+    ),
+    "incidents_last_90_days": (
+        "Incidents of the last 90 days of data: from 90 days before the latest occurred_at of each city up to it. "
+        "Relative to the newest incident in the warehouse, not to today's date, so a historical extract still "
+        "gives its final 90 days.",
+        """SELECT c.* FROM incidents_current c
+           JOIN (SELECT city, max(occurred_at) AS latest FROM incidents_current GROUP BY city) m USING (city)
+           WHERE c.occurred_at > m.latest - INTERVAL 90 DAY""",
+    ),
+    "incidents_by_area_month": (
+        "Incidents per community area, calendar month and primary type, with the area's population (latest census "
+        "year loaded) and the rate per 1,000 residents (incidents / population * 1000, for that month). Incidents "
+        "without a community area are grouped under community_area NULL and have no rate.",
+        """WITH pop AS (
+               SELECT city, TRY_CAST(area_code AS INTEGER) AS community_area, arg_max(population, year) AS population,
+                      max(year) AS population_year, arg_max(area_name, year) AS area_name
+               FROM population WHERE area_kind = 'community_area' GROUP BY ALL),
+           names AS (SELECT city, TRY_CAST(code AS INTEGER) AS community_area, min(name) AS boundary_name
+               FROM boundaries WHERE kind = 'community_area' GROUP BY ALL),
+           counts AS (
+               SELECT city, community_area, CAST(date_trunc('month', occurred_at) AS DATE) AS month, primary_type,
+                      count(*) AS incidents, count(*) FILTER (WHERE arrest) AS arrests
+               FROM incidents_current GROUP BY ALL)
+           SELECT c.city, c.community_area, coalesce(n.boundary_name, p.area_name) AS area_name, c.month,
+                  c.primary_type, c.incidents, c.arrests, p.population, p.population_year,
+                  round(c.incidents * 1000.0 / nullif(p.population, 0), 3) AS rate_per_1000
+           FROM counts c
+           LEFT JOIN pop p ON p.city = c.city AND p.community_area = c.community_area
+           LEFT JOIN names n ON n.city = c.city AND n.community_area = c.community_area""",
+    ),
+    "incidents_changes": (
+        "What changed in incidents between downloads: one row per superseded version (from incidents_history). "
+        "change = 'changed' (the portal now publishes different values for the same record, e.g. primary type "
+        "ROBBERY -> THEFT after review, or an arrest made later) or 'removed' (a later full download no longer had the "
+        "record). changed_at is when civicmash saw the change (the fetched_at of that download), not when the police "
+        "made it; changed_fields lists the source columns whose values differ (community_area may also differ "
+        "because it was filled from the coordinates); old_* is the earlier value, new_* the value that replaced it "
+        "(NULL for removed records).",
+        """WITH versions AS (
+               SELECT * EXCLUDE (valid_from) FROM incidents
+               UNION ALL BY NAME
+               SELECT * EXCLUDE (valid_from, valid_to, change, change_run_id, next_row_hash) FROM incidents_history),
+           nxt AS (SELECT DISTINCT ON (city, dataset, source_id, row_hash) * FROM versions)
+           SELECT h.city, h.dataset, h.source_id, coalesce(n.case_number, h.case_number) AS case_number, h.change,
+                  h.valid_to AS changed_at, h.change_run_id, h.valid_from AS old_valid_from,
+                  CASE WHEN n.source_id IS NOT NULL THEN list_filter([
+                      CASE WHEN h.case_number IS DISTINCT FROM n.case_number THEN 'case_number' END,
+                      CASE WHEN h.occurred_at IS DISTINCT FROM n.occurred_at THEN 'occurred_at' END,
+                      CASE WHEN h.primary_type IS DISTINCT FROM n.primary_type THEN 'primary_type' END,
+                      CASE WHEN h.description IS DISTINCT FROM n.description THEN 'description' END,
+                      CASE WHEN h.iucr IS DISTINCT FROM n.iucr THEN 'iucr' END,
+                      CASE WHEN h.fbi_code IS DISTINCT FROM n.fbi_code THEN 'fbi_code' END,
+                      CASE WHEN h.location_description IS DISTINCT FROM n.location_description
+                           THEN 'location_description' END,
+                      CASE WHEN h.block_raw IS DISTINCT FROM n.block_raw THEN 'block' END,
+                      CASE WHEN h.arrest IS DISTINCT FROM n.arrest THEN 'arrest' END,
+                      CASE WHEN h.domestic IS DISTINCT FROM n.domestic THEN 'domestic' END,
+                      CASE WHEN h.beat IS DISTINCT FROM n.beat THEN 'beat' END,
+                      CASE WHEN h.district IS DISTINCT FROM n.district THEN 'district' END,
+                      CASE WHEN h.ward IS DISTINCT FROM n.ward THEN 'ward' END,
+                      CASE WHEN h.community_area IS DISTINCT FROM n.community_area THEN 'community_area' END,
+                      CASE WHEN h.lat IS DISTINCT FROM n.lat OR h.lon IS DISTINCT FROM n.lon THEN 'location' END,
+                      CASE WHEN h.source_updated_at IS DISTINCT FROM n.source_updated_at THEN 'source_updated_at' END
+                  ], x -> x IS NOT NULL) END AS changed_fields,
+                  h.primary_type AS old_primary_type, n.primary_type AS new_primary_type,
+                  h.description AS old_description, n.description AS new_description,
+                  h.iucr AS old_iucr, n.iucr AS new_iucr,
+                  h.arrest AS old_arrest, n.arrest AS new_arrest,
+                  h.occurred_at AS old_occurred_at, n.occurred_at AS new_occurred_at,
+                  h.community_area AS old_community_area, n.community_area AS new_community_area,
+                  h.source_updated_at AS old_source_updated_at, n.source_updated_at AS new_source_updated_at,
+                  h.row_hash AS old_row_hash, h.next_row_hash AS new_row_hash
+           FROM incidents_history h
+           LEFT JOIN nxt n ON n.city = h.city AND n.dataset = h.dataset AND n.source_id = h.source_id
+                          AND n.row_hash = h.next_row_hash""",
+    ),
+    "incidents_unknown_iucr": (
+        "IUCR codes used by incidents (incidents_current) that are not in the city's IUCR code list (iucr_codes), "
+        "one row per code, with how many incidents use it and the primary type/description they most often carry. "
+        "Both sides are zero-padded to 4 characters, so these are codes really missing from the published list "
+        "(e.g. newer codes), not formatting differences. Only for cities whose code list is loaded.",
+        """SELECT i.city, i.iucr, mode(i.primary_type) AS primary_type, mode(i.description) AS description,
+                  count(*) AS incidents, min(i.occurred_at) AS first_occurred_at, max(i.occurred_at) AS last_occurred_at
+           FROM incidents_current i
+           WHERE i.iucr IS NOT NULL AND i.city IN (SELECT DISTINCT city FROM iucr_codes)
+             AND NOT EXISTS (SELECT 1 FROM iucr_codes c WHERE c.city = i.city AND c.iucr = i.iucr)
+           GROUP BY i.city, i.iucr""",
+    ),
+    "venues_bars": (
+        "Bars: licensed premises whose venue_type is 'bar' (tavern / late-hour licence) or 'restaurant-bar' "
+        "(consumption on premises incidental to food), following the city profile's venue_rule. One row per "
+        "licence record, so one premises can appear more than once.",
+        "SELECT * FROM venues WHERE venue_type IN ('bar', 'restaurant-bar')",
+    ),
+    "services_by_category": (
+        "Number of service sites per city and category, and how many of them have a usable location.",
+        """SELECT city, category, count(*) AS sites, count(lat) AS sites_with_location,
+                  count(*) - count(lat) AS sites_without_location
+           FROM services GROUP BY ALL""",
+    ),
+    "spending_by_department": (
+        "Total amount in US dollars per city, fiscal year and department (all funds together), with the number "
+        "of budget/spending lines and the number of funds involved.",
+        """SELECT city, dataset, fiscal_year, department, sum(amount) AS amount, count(*) AS lines,
+                  count(DISTINCT fund_code) AS funds
+           FROM spending GROUP BY ALL""",
+    ),
+}
+
+
+def create_views(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """(Re)create every analysis view with its comment; returns the view names."""
+    for name, (comment, body) in VIEWS.items():
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS {body}")
+        con.execute(f"COMMENT ON VIEW {name} IS {lit(comment)}")
+    return list(VIEWS)
