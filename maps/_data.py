@@ -49,6 +49,12 @@ def has_table(con, table: str) -> bool:
     )
 
 
+def incidents_relation(con) -> str:
+    """``incidents_current`` (the warehouse view: current versions, format fixtures left out) when it
+    exists, else the plain ``incidents`` table (a bare test database)."""
+    return "incidents_current" if has_table(con, "incidents_current") else "incidents"
+
+
 def columns(con, table: str) -> set[str]:
     rows = con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()
     return {r[0] for r in rows}
@@ -156,7 +162,8 @@ def load_graph(con, city: str) -> WalkGraph | None:
 def incident_window(con, *, city: str, options: dict) -> tuple[datetime, datetime]:
     """[start, end) window: ``options['start']/['end']`` or the last ``days`` (90)
     days ending at the day of the latest incident."""
-    latest = con.execute("SELECT max(occurred_at) FROM incidents WHERE city = ?", [city]).fetchone()[0]
+    latest = con.execute(f"SELECT max(occurred_at) FROM {incidents_relation(con)} WHERE city = ?",
+                         [city]).fetchone()[0]
     latest = latest or datetime(1970, 1, 1)
     end = options.get("end")
     end = _as_datetime(end) if end else datetime(latest.year, latest.month, latest.day) + timedelta(days=1)

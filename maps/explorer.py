@@ -33,14 +33,15 @@ def _dict_encode(values: np.ndarray, *, missing: str) -> tuple[list[str], list[i
 
 
 def _incident_payload(con, *, city: str) -> dict:
+    incidents = _data.incidents_relation(con)
     cols = fetch_columns(
         con,
         "SELECT primary_type, description, CAST(floor(epoch(occurred_at) / 60) AS BIGINT) AS t, lat, lon "
-        "FROM incidents WHERE city = ? AND occurred_at IS NOT NULL ORDER BY occurred_at",
+        f"FROM {incidents} WHERE city = ? AND occurred_at IS NOT NULL ORDER BY occurred_at",
         [city],
     )
     undated = con.execute(
-        "SELECT count(*) FROM incidents WHERE city = ? AND occurred_at IS NULL", [city]
+        f"SELECT count(*) FROM {incidents} WHERE city = ? AND occurred_at IS NULL", [city]
     ).fetchone()[0]
     t = np.asarray(cols["t"], dtype=np.int64)
     lat = np.asarray(cols["lat"], dtype=float)

@@ -159,7 +159,7 @@ def _incidents(con, *, city: str, options: dict) -> dict[str, np.ndarray]:
     start, end = _data.incident_window(con, city=city, options=options)
     return fetch_columns(
         con,
-        "SELECT primary_type, lat, lon FROM incidents WHERE city = ? AND lat IS NOT NULL "
+        f"SELECT primary_type, lat, lon FROM {_data.incidents_relation(con)} WHERE city = ? AND lat IS NOT NULL "
         "AND lon IS NOT NULL AND occurred_at >= ? AND occurred_at < ?",
         [city, start, end],
     )

@@ -6,58 +6,24 @@ import pytest
 
 from maps_citydb import XSS
 
+from tests.browser.chromium import assert_clean, drawn_layers, open_page
+
 pytestmark = pytest.mark.browser
-
-LOCAL = ("file:", "data:", "blob:", "about:")
-
-
-def _open(browser, path, *, viewport=(1280, 860)):
-    ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
-    page = ctx.new_page()
-    log = {"console": [], "errors": [], "requests": [], "dialogs": []}
-    page.on("console", lambda m: log["console"].append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: log["errors"].append(str(e)))
-    page.on("request", lambda r: log["requests"].append(r.url))
-
-    def on_dialog(d):
-        log["dialogs"].append(d.message)
-        d.dismiss()
-
-    page.on("dialog", on_dialog)
-    page.add_init_script("window.__alerts = []; window.alert = function (m) { window.__alerts.push(String(m)); };")
-    page.goto(path.resolve().as_uri())
-    page.wait_for_function("() => window.civicmapReady === true", timeout=15_000)
-    return ctx, page, log
 
 
 def _assert_clean(page, log):
-    assert log["errors"] == [], log["errors"]
-    assert log["console"] == [], log["console"]
-    assert log["dialogs"] == [], log["dialogs"]
-    assert page.evaluate("window.__alerts") == []
-    leaks = [u for u in log["requests"] if not u.startswith(LOCAL)]
-    assert leaks == [], f"requests left the machine: {leaks}"
+    assert_clean(page, log)
     assert page.locator("#synthetic-banner").is_visible()
     assert "Synthetic sample data" in page.locator("#synthetic-banner").inner_text()
     # The crafted licence string is shown literally in the sources footer; no <img> was injected.
     assert page.evaluate("document.querySelectorAll('img[src=x], img[src=\"x\"]').length") == 0
 
 
-def _drawn(page) -> dict:
-    return page.evaluate("""() => {
-        const m = document.getElementById('map');
-        if (!m) return null;
-        let layers = 0;
-        window.civicmap.map.eachLayer(() => { layers++; });
-        return { canvases: m.querySelectorAll('canvas').length, paths: m.querySelectorAll('path').length, layers };
-    }""")
-
-
 @pytest.mark.parametrize("name", ["explorer", "safe_route", "locator"])
 def test_map_page_loads_offline_and_draws(browser, pages, screenshot_dir, name):
-    ctx, page, log = _open(browser, pages[name])
+    ctx, page, log = open_page(browser, pages[name])
     try:
-        drawn = _drawn(page)
+        drawn = drawn_layers(page)
         assert drawn is not None and drawn["canvases"] >= 1 and drawn["layers"] >= 3, drawn
         assert page.evaluate("window.civicmap.map.getMaxZoom()") == 19
         assert page.evaluate("Object.keys(window.civicmap.baseLayers).sort().join(',')") == "boundaries,streets"
@@ -68,7 +34,7 @@ def test_map_page_loads_offline_and_draws(browser, pages, screenshot_dir, name):
 
 
 def test_explorer_counts_filters_and_xss_text(browser, pages, screenshot_dir):
-    ctx, page, log = _open(browser, pages["explorer"])
+    ctx, page, log = open_page(browser, pages["explorer"])
     try:
         match = int(page.inner_text("#count-match").replace(",", ""))
         nomap = int(page.inner_text("#count-nomap").replace(",", ""))
@@ -88,7 +54,7 @@ def test_explorer_counts_filters_and_xss_text(browser, pages, screenshot_dir):
         _assert_clean(page, log)
     finally:
         ctx.close()
-    ctx, page, log = _open(browser, pages["explorer"], viewport=(390, 844))
+    ctx, page, log = open_page(browser, pages["explorer"], viewport=(390, 844))
     try:
         page.screenshot(path=str(screenshot_dir / "explorer_phone.png"))
         _assert_clean(page, log)
@@ -97,7 +63,7 @@ def test_explorer_counts_filters_and_xss_text(browser, pages, screenshot_dir):
 
 
 def test_safe_route_table_and_bar_names(browser, pages):
-    ctx, page, log = _open(browser, pages["safe_route"])
+    ctx, page, log = open_page(browser, pages["safe_route"])
     try:
         assert page.locator("#route-table tbody tr").count() == 2
         assert "exposure" in page.inner_text("#comparison")
@@ -111,7 +77,7 @@ def test_safe_route_table_and_bar_names(browser, pages):
 
 
 def test_locator_lists_each_category(browser, pages):
-    ctx, page, log = _open(browser, pages["locator"])
+    ctx, page, log = open_page(browser, pages["locator"])
     try:
         text = page.inner_text("#nearest-list")
         for cat in ("Library", "Hospital", "Police station", "Park"):
@@ -124,7 +90,7 @@ def test_locator_lists_each_category(browser, pages):
 
 
 def test_spending_page_has_bars_without_map(browser, pages, screenshot_dir):
-    ctx, page, log = _open(browser, pages["spending"])
+    ctx, page, log = open_page(browser, pages["spending"])
     try:
         assert page.locator("#map").count() == 0
         assert page.locator("#dept-bars .cm-bar").count() == 4

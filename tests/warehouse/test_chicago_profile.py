@@ -17,6 +17,6 @@ def test_chicago_profile_is_valid_and_covers_the_bundle(chicago):
                     "park", "ward_office"}
     assert p.datasets["crimes"].dataset_id == "ijzp-q8t2" and p.datasets["crimes"].options["page_size"] == 50000
     route = p.maps["safe_route"]
-    for lat, lon in (route["origin"], route["destination"]):
+    for lat, lon in (route["from"], route["to"]):
         assert 41.851 <= lat <= 41.892 and -87.711 <= lon <= -87.627
     assert p.risk.type_weights()["HOMICIDE"] == 3.0

@@ -1,0 +1,54 @@
+"""Driving headless Chromium (Debian's /usr/bin/chromium through Playwright) for the map pages."""
+
+from __future__ import annotations
+
+LOCAL = ("file:", "data:", "blob:", "about:")
+
+
+def assert_no_leaks(log: dict) -> None:
+    """Every request the page made stayed on this machine (file://, data:, blob:, about:)."""
+    leaks = [u for u in log["requests"] if not u.startswith(LOCAL)]
+    assert leaks == [], f"requests left the machine: {leaks}"
+
+
+def open_page(browser, path, *, viewport=(1280, 860)):
+    """Open a file:// page, record console errors, page errors, requests and dialogs, and wait until
+    the page says its layers are drawn (``window.civicmapReady``). Returns (context, page, log)."""
+    ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+    page = ctx.new_page()
+    log = {"console": [], "errors": [], "requests": [], "dialogs": []}
+    page.on("console", lambda m: log["console"].append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: log["errors"].append(str(e)))
+    page.on("request", lambda r: log["requests"].append(r.url))
+
+    def on_dialog(d):
+        log["dialogs"].append(d.message)
+        d.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.add_init_script("window.__alerts = []; window.alert = function (m) { window.__alerts.push(String(m)); };")
+    page.goto(path.resolve().as_uri())
+    page.wait_for_function("() => window.civicmapReady === true", timeout=15_000)
+    return ctx, page, log
+
+
+def assert_clean(page, log: dict) -> None:
+    """No page error, no console error, no dialog or alert, no request off the machine."""
+    assert log["errors"] == [], log["errors"]
+    assert log["console"] == [], log["console"]
+    assert log["dialogs"] == [], log["dialogs"]
+    assert page.evaluate("window.__alerts") == []
+    assert_no_leaks(log)
+
+
+def drawn_layers(page) -> dict:
+    """How much the Leaflet map drew: canvases, SVG paths and layers."""
+    return page.evaluate("""() => {
+        const m = document.getElementById('map');
+        if (!m) return null;
+        let layers = 0;
+        window.civicmap.map.eachLayer(() => { layers++; });
+        return { canvases: m.querySelectorAll('canvas').length, paths: m.querySelectorAll('path').length, layers };
+    }""")
+
+
