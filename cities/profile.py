@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from warehouse.load import MAPPABLE
+
 CITIES_DIR = Path(__file__).resolve().parent
 
 Protocol = Literal["socrata", "arcgis", "ckan", "osm", "file"]
@@ -31,21 +33,8 @@ FORMATS: dict[str, set[str]] = {
 COMMON_FIELDS = {"source_id", "source_updated_at", "lat", "lon", "source_x", "source_y", "location",
                  "geometry", "wkt"}
 
-# Canonical columns a profile may map per table (see docs/warehouse.md).
-TABLE_FIELDS: dict[str, set[str]] = {
-    "incidents": {"case_number", "occurred_at", "primary_type", "description", "iucr", "fbi_code",
-                  "location_description", "block", "arrest", "domestic", "beat", "district", "ward",
-                  "community_area"},
-    "venues": {"name", "venue_type", "licence_type", "licence_status", "address", "licence_start", "licence_end"},
-    "services": {"name", "category", "address", "phone", "hours"},
-    "spending": {"fiscal_year", "department", "department_code", "fund", "fund_code", "account",
-                 "description", "amount"},
-    "boundaries": {"code", "name"},
-    "population": {"area_code", "area_name", "year", "population"},
-    "streets": set(),
-    "iucr_codes": {"iucr", "primary_description", "secondary_description", "index_code"},
-    "area_indicators": {"area_code", "area_name", "year", "period", "source"},
-}
+# Canonical columns a profile may map per table: the warehouse owns them (see docs/warehouse.md).
+TABLE_FIELDS: dict[str, set[str]] = {**MAPPABLE, "streets": set()}
 
 _SLUG = re.compile(r"^[a-z][a-z0-9_]*$")
 _CRON = re.compile(r"^\s*(\S+\s+){4}\S+\s*$")

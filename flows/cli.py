@@ -44,14 +44,15 @@ def _print_run_summary(summary: dict) -> None:
         print(f"map {kind:<11} {path}")
 
 
-def _run_pipeline(city: str, *, out: str, replay: str | None, profile_path: str | None = None) -> dict:
+def _run_pipeline(city: str, *, out: str, replay: str | None, profile_path: str | None = None,
+                  incremental: bool = False) -> dict:
     from cities.profile import load_profile
     from flows.pipeline import civic_pipeline
 
     load_profile(profile_path or city)  # fail fast with the profile's own error, before Prefect starts
     if replay and not Path(replay).is_dir():
         raise CliError(f"--replay {replay!r} is not a directory")
-    return civic_pipeline(city, out=out, replay=replay, profile_path=profile_path)
+    return civic_pipeline(city, out=out, replay=replay, profile_path=profile_path, incremental=incremental)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -66,7 +67,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    summary = _run_pipeline(args.city, out=args.out, replay=args.replay, profile_path=args.profile)
+    summary = _run_pipeline(args.city, out=args.out, replay=args.replay, profile_path=args.profile,
+                            incremental=args.incremental)
     _print_run_summary(summary)
     return 0
 
@@ -179,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replay", metavar="DIR",
                    help="serve the profile's replay files from DIR through the loopback replay portal")
     p.add_argument("--profile", metavar="FILE", help="a profile file to use instead of cities/<city>.toml")
+    p.add_argument("--incremental", action="store_true",
+                   help="fetch only rows updated since the last load (Socrata datasets with "
+                        "options.incremental = true that the warehouse already holds) and merge them")
     out_option(p)
 
     p = add("sql", "Run one read-only SQL query against the warehouse.", cmd_sql)

@@ -7,6 +7,9 @@ in order, and reports what happened.
 from __future__ import annotations
 
 import contextlib
+import json
+import re
+import shutil
 import uuid
 from dataclasses import asdict
 from datetime import datetime, timezone
@@ -18,11 +21,13 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from cities.profile import CityProfile, load_profile
+from connectors.checkpoint import FILE_NAME as CHECKPOINT_FILE
+from connectors.checkpoint import Checkpoint
 from connectors.landing import write_page
-from flows.sources import iter_dataset_pages, start_replay
+from flows.sources import conform_socrata_page, is_incremental, iter_dataset_pages, start_replay
 from maps import explorer, locator, safe_route, spending
 from warehouse import db, enrich, views
-from warehouse.load import load_dataset, record_run
+from warehouse.load import dataset_watermark, load_dataset, record_run
 
 MAP_BUILDERS = {
     "explorer": explorer.build,
@@ -44,45 +49,147 @@ def maps_dir(out: str | Path, city: str) -> Path:
     return Path(out) / "maps" / city
 
 
-@task(name="ingest", cache_policy=NO_CACHE)
-def ingest_dataset(profile: CityProfile, name: str, *, landing_root: str, replay_base: str | None) -> dict:
-    """Fetch every page of one dataset into the landing zone (one Parquet file per page)."""
-    spec = profile.datasets[name]
-    fetched_at = datetime.now(timezone.utc).replace(tzinfo=None)
-    directory = Path(landing_root) / profile.name / name
-    if directory.exists():  # a fresh landing per run keeps loads exact
-        for old in directory.glob("page-*"):
-            old.unlink()
-    directory.mkdir(parents=True, exist_ok=True)
-    paths, records, meta = [], 0, {}
-    for page in iter_dataset_pages(name, spec, replay_base=replay_base):
-        paths.append(str(write_page(page, directory=directory)))
-        records += page.row_count
-        for key, value in page.meta.items():  # counters add up across pages, the rest keeps the last value
+#: Sub-directory of a dataset's landing dir holding one directory per incremental run (``<run_id>/``).
+INCREMENTS_DIR = "increments"
+#: What a landing dir was fetched from (next to the checkpoint): a resume only continues the same fetch.
+FETCH_FILE = "_fetch.json"
+
+
+def _fetch_signature(spec) -> dict:
+    return {"protocol": spec.protocol, "domain": spec.domain, "dataset_id": spec.dataset_id,
+            "format": spec.format, "where": spec.options.get("where"), "replay": spec.replay}
+
+
+def _clear_landing(directory: Path) -> None:
+    for old in directory.glob("page-*"):
+        old.unlink()
+    shutil.rmtree(directory / INCREMENTS_DIR, ignore_errors=True)  # the full snapshot supersedes them
+
+
+def _resume_point(directory: Path, spec, name: str) -> tuple[Checkpoint, dict | None]:
+    """The dataset's checkpoint and where to resume (None: start from zero, landing cleared).
+
+    Resumes only an *incomplete* checkpoint of a Socrata fetch of the same source (``_fetch.json``) whose
+    last recorded page file still exists; anything else starts over.
+    """
+    logger = get_run_logger()
+    try:
+        cp = Checkpoint(directory)
+    except ValueError as exc:  # a damaged checkpoint: start over rather than fail
+        logger.warning("%s: %s", name, exc)
+        (directory / CHECKPOINT_FILE).unlink(missing_ok=True)
+        cp = Checkpoint(directory)
+    signature = _fetch_signature(spec)
+    fetch_file = directory / FETCH_FILE
+    try:
+        same_source = json.loads(fetch_file.read_text()) == signature
+    except (OSError, ValueError):
+        same_source = False
+    resume = None
+    if cp.pages and not cp.complete and spec.protocol == "socrata" and same_source:
+        try:
+            resume = cp.resume()
+        except FileNotFoundError as exc:
+            logger.warning("%s: cannot resume (%s); starting from zero", name, exc)
+    if resume is None:
+        cp.clear()
+        _clear_landing(directory)
+        fetch_file.write_text(json.dumps(signature))
+        return cp, None
+    done = {Path(p["file"]).stem for p in cp.pages if p.get("file")}
+    for stale in directory.glob("page-*"):  # a page written after the last recorded one is fetched again
+        if stale.name.split(".")[0] not in done:
+            stale.unlink()
+    logger.info("resuming %s at page %d (offset %d)", name, resume["start_page"], resume["start_offset"])
+    return cp, resume
+
+
+def _landed_meta(files: list[Path]) -> dict:
+    """The pages' meta from their sidecars: counters add up across pages, the rest keeps the last value."""
+    meta: dict = {}
+    for path in files:
+        try:
+            page_meta = json.loads(path.with_suffix(".json").read_text()).get("meta") or {}
+        except (OSError, ValueError):
+            continue
+        for key, value in page_meta.items():
             meta[key] = meta.get(key, 0) + value if isinstance(value, int) and not isinstance(value, bool) else value
-    get_run_logger().info("%s/%s: %d records in %d pages", profile.name, name, records, len(paths))
-    return {"dataset": name, "files": paths, "records": records, "fetched_at": fetched_at.isoformat(),
-            "meta": meta}
+    return meta
+
+
+@task(name="ingest", cache_policy=NO_CACHE)
+def ingest_dataset(profile: CityProfile, name: str, *, landing_root: str, replay_base: str | None,
+                   since: str | None = None, run_id: str | None = None) -> dict:
+    """Fetch a dataset into the landing zone (one Parquet file per page, recorded in a checkpoint).
+
+    Full fetch (``since`` None): into ``<landing_root>/<city>/<name>/``; an interrupted earlier fetch of the
+    same source resumes after its last completed page (the pages already landed are reused), otherwise the
+    directory starts empty. Incremental fetch (``since`` = the warehouse watermark): only the rows updated
+    after it, into ``<name>/increments/<run_id>/`` so the load merges exactly the increment. The checkpoint
+    is marked complete at the end, so the next full fetch starts from zero.
+    """
+    spec = profile.datasets[name]
+    logger = get_run_logger()
+    fetched_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    base = Path(landing_root) / profile.name / name
+    if since is not None:
+        directory = base / INCREMENTS_DIR / (run_id or uuid.uuid4().hex)
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+        cp, resume, mode = Checkpoint(directory), None, "incremental"
+        logger.info("%s/%s: incremental fetch of rows updated after %s", profile.name, name, since)
+    else:
+        base.mkdir(parents=True, exist_ok=True)
+        directory = base
+        cp, resume = _resume_point(directory, spec, name)
+        mode = "resumed" if resume else "full"
+    keep = set(spec.fields.values())
+    conform = is_incremental(spec)  # full and incremental landings must hash alike (see conform_socrata_page)
+    fetched, fetched_pages, watermark = 0, 0, None
+    for page in iter_dataset_pages(name, spec, replay_base=replay_base, since=since, **(resume or {})):
+        if conform:
+            page = conform_socrata_page(page, keep=keep)
+        cp.record(page, file=write_page(page, directory=directory))
+        fetched += page.row_count
+        fetched_pages += 1
+        watermark = page.meta.get("watermark", watermark)
+    cp.finish()
+    files = [directory / p["file"] for p in cp.pages]
+    logger.info("%s/%s: %d records in %d pages (%s; %d records fetched now)", profile.name, name, cp.records,
+                len(files), mode, fetched)
+    return {"dataset": name, "files": [str(f) for f in files], "records": cp.records, "fetched": fetched,
+            "pages": len(files), "fetched_pages": fetched_pages, "mode": mode, "since": since,
+            "watermark": watermark, "start_page": (resume or {}).get("start_page", 1),
+            "start_offset": (resume or {}).get("start_offset", 0), "directory": str(directory),
+            "fetched_at": fetched_at.isoformat(), "meta": _landed_meta(files)}
 
 
 @task(name="load", cache_policy=NO_CACHE)
 def load_into_warehouse(profile: CityProfile, name: str, ingested: dict, *, warehouse: str, run_id: str) -> dict:
-    """Normalise one dataset's landing files into its canonical table; returns the reconciliation."""
+    """Normalise one dataset's landing files into its canonical table; returns the reconciliation.
+
+    A full (or resumed) fetch replaces the dataset's rows; an incremental one is merged by source_id and
+    its last page's watermark becomes the dataset's watermark.
+    """
     spec = profile.datasets[name]
     options = dict(spec.options)
     options.update({k: v for k, v in ingested["meta"].items() if k == "crs" and "crs" not in options})
     source_meta = {"protocol": spec.protocol, "portal_url": spec.portal_url, "dataset_id": spec.dataset_id,
                    "licence": spec.licence, "title": spec.title or name, "synthetic": profile.synthetic,
                    **{f"connector_{k}": v for k, v in ingested["meta"].items() if isinstance(v, (int, str))}}
+    mode = "merge" if ingested.get("mode") == "incremental" else "replace"
+    if mode == "merge" and ingested.get("watermark"):
+        source_meta["watermark"] = ingested["watermark"]
     with contextlib.closing(db.connect(warehouse)) as con:
         result = load_dataset(con, city=profile.name, dataset=name, table=spec.table,
                               files=[Path(p) for p in ingested["files"]], fields=dict(spec.fields),
                               options=options, kind=spec.kind, run_id=run_id,
-                              fetched_at=datetime.fromisoformat(ingested["fetched_at"]), source_meta=source_meta)
+                              fetched_at=datetime.fromisoformat(ingested["fetched_at"]), source_meta=source_meta,
+                              mode=mode)
     counts = asdict(result)
     if counts["rows_in"] != counts["rows_loaded"] + counts["rows_quarantined"]:
         raise RuntimeError(f"{profile.name}/{name}: reconciliation failed: {counts}")
-    return {"dataset": name, "table": spec.table, **counts}
+    return {"dataset": name, "table": spec.table, "mode": mode, **counts}
 
 
 @task(name="enrich-and-views", cache_policy=NO_CACHE)
@@ -110,6 +217,11 @@ def build_map(profile: CityProfile, kind: str, *, warehouse: str, out: str) -> s
     return str(path)
 
 
+def artifact_key(city: str) -> str:
+    """``civicmash-<city>`` in the characters Prefect allows in a key (lowercase letters, digits, dashes)."""
+    return "civicmash-" + re.sub(r"[^a-z0-9-]+", "-", city.lower())
+
+
 def table_counts(con, city: str) -> dict[str, int]:
     return {t: con.execute(f"SELECT count(*) FROM {t} WHERE city = ?", [city]).fetchone()[0]
             for t in SUMMARY_TABLES}
@@ -135,13 +247,26 @@ def summary_markdown(summary: dict) -> str:
 
 @flow(name="civic_pipeline", log_prints=True)
 def civic_pipeline(city: str, out: str = "out", replay: str | None = None, profile_path: str | None = None,
-                   maps: list[str] | None = None) -> dict[str, Any]:
+                   maps: list[str] | None = None, incremental: bool = False, replay_url: str | None = None,
+                   datasets: list[str] | None = None) -> dict[str, Any]:
     """Fetch every dataset of a city, load and normalise it into DuckDB, and publish the maps.
 
     ``replay``: serve the profile's ``replay`` files from this directory through the loopback replay
-    portal instead of the internet. ``maps``: which outputs to build (default all four).
+    portal instead of the internet. ``replay_url``: use an already running replay portal at this base URL
+    (e.g. ``http://127.0.0.1:8123``; the caller owns it) instead; not together with ``replay``.
+    ``maps``: which outputs to build (default all four; ``[]`` for none). ``datasets``: only these
+    datasets of the profile (default all). ``incremental``: for Socrata datasets whose profile sets
+    ``options.incremental = true`` and that the warehouse already holds (a watermark), fetch only the rows
+    updated after the watermark and merge them; every other dataset is fetched in full and replaced.
+    An interrupted full fetch of a Socrata dataset resumes after its last completed page on the next run.
     """
+    if replay and replay_url:
+        raise ValueError("give either replay (a directory) or replay_url (a running portal), not both")
     profile = load_profile(profile_path or city)
+    names = list(profile.datasets) if datasets is None else list(datasets)
+    unknown = [n for n in names if n not in profile.datasets]
+    if unknown:
+        raise ValueError(f"{profile.name}: no dataset(s) {unknown}; the profile has {list(profile.datasets)}")
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     warehouse = str(warehouse_path(out_dir))
@@ -149,13 +274,19 @@ def civic_pipeline(city: str, out: str = "out", replay: str | None = None, profi
     started = datetime.now(timezone.utc).replace(tzinfo=None)
     with contextlib.closing(db.connect(warehouse)) as con:
         db.ensure_schema(con)
+        watermarks = {name: dataset_watermark(con, city=profile.name, dataset=name) for name in names
+                      if incremental and is_incremental(profile.datasets[name])}
 
     portal = start_replay(profile, Path(replay)) if replay else None
     try:
-        replay_base = portal.base_url if portal else None
-        loaded = []
-        for name in profile.datasets:
-            ingested = ingest_dataset(profile, name, landing_root=str(out_dir / "landing"), replay_base=replay_base)
+        replay_base = portal.base_url if portal else replay_url
+        loaded, ingests = [], []
+        for name in names:
+            ingested = ingest_dataset(profile, name, landing_root=str(out_dir / "landing"), replay_base=replay_base,
+                                      since=watermarks.get(name), run_id=run_id)
+            ingests.append({k: ingested[k] for k in ("dataset", "mode", "records", "fetched", "pages",
+                                                     "fetched_pages", "start_page", "start_offset", "since",
+                                                     "watermark")})
             loaded.append(load_into_warehouse(profile, name, ingested, warehouse=warehouse, run_id=run_id))
     finally:
         if portal:
@@ -163,7 +294,7 @@ def civic_pipeline(city: str, out: str = "out", replay: str | None = None, profi
 
     enrich_and_views(profile.name, warehouse=warehouse)
     outputs = {kind: build_map(profile, kind, warehouse=warehouse, out=str(out_dir))
-               for kind in (maps or list(MAP_BUILDERS))}
+               for kind in (list(MAP_BUILDERS) if maps is None else maps)}
 
     with contextlib.closing(db.connect(warehouse)) as con:
         tables = table_counts(con, profile.name)
@@ -171,11 +302,11 @@ def civic_pipeline(city: str, out: str = "out", replay: str | None = None, profi
             "SELECT dataset, count(*) FILTER (WHERE geom IS NULL) FROM incidents WHERE city = ? "
             "GROUP BY dataset ORDER BY dataset", [profile.name]).fetchall())
         summary = {"run_id": run_id, "city": profile.name, "title": profile.title, "synthetic": profile.synthetic,
-                   "warehouse": warehouse, "maps": outputs, "datasets": loaded, "tables": tables,
+                   "warehouse": warehouse, "maps": outputs, "datasets": loaded, "ingest": ingests, "tables": tables,
                    "incidents_without_coordinates": no_coords}
         record_run(con, run_id=run_id, city=profile.name, started_at=started,
                    finished_at=datetime.now(timezone.utc).replace(tzinfo=None), status="completed",
                    summary=summary)
-    create_markdown_artifact(key=f"civicmash-{profile.name}", markdown=summary_markdown(summary),
+    create_markdown_artifact(key=artifact_key(profile.name), markdown=summary_markdown(summary),
                              description=f"civicmash run summary for {profile.title}")
     return summary

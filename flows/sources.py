@@ -6,8 +6,11 @@ turns a :class:`~cities.profile.DatasetSpec` into a connector call.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
+
+import pyarrow as pa
 
 from cities.profile import CityProfile, DatasetSpec
 from connectors import arcgis, files, osm, socrata
@@ -69,9 +72,22 @@ def _file_url(name: str, spec: DatasetSpec, replay_base: str | None) -> str:
     raise SourceError(f"dataset {name!r}: no 'url' to fetch from and no replay portal running")
 
 
-def iter_dataset_pages(name: str, spec: DatasetSpec, *, replay_base: str | None = None) -> Iterator[Page]:
-    """Pages of one dataset, from the real portal or (``replay_base``) the replay portal."""
+def is_incremental(spec: DatasetSpec) -> bool:
+    """Whether the profile asks for incremental runs of this dataset (Socrata with ``options.incremental``)."""
+    return spec.protocol == "socrata" and spec.options.get("incremental") is True
+
+
+def iter_dataset_pages(name: str, spec: DatasetSpec, *, replay_base: str | None = None, since: str | None = None,
+                       start_page: int = 1, start_offset: int = 0) -> Iterator[Page]:
+    """Pages of one dataset, from the real portal or (``replay_base``) the replay portal.
+
+    ``since`` (a watermark) fetches only the rows updated after it; ``start_page``/``start_offset`` resume a
+    full fetch after its last completed page. Both are Socrata-only (:class:`SourceError` otherwise).
+    """
     opts = dict(spec.options)
+    if spec.protocol != "socrata" and (since is not None or start_page != 1 or start_offset):
+        raise SourceError(f"dataset {name!r}: incremental and resumed fetches are Socrata-only "
+                          f"(protocol {spec.protocol!r})")
     page_size = int(opts.get("page_size", 50_000))
     if replay_base and not spec.replay:
         raise SourceError(f"dataset {name!r} has no 'replay' path, so it cannot be served offline")
@@ -81,7 +97,8 @@ def iter_dataset_pages(name: str, spec: DatasetSpec, *, replay_base: str | None 
                                   page_size=page_size, where=opts.get("where"),
                                   app_token_env=opts.get("app_token_env", DEFAULT_TOKEN_ENV),
                                   columnar=spec.format == "csv",  # Arrow pages: no Python dict per row
-                                  dataset_name=name)
+                                  dataset_name=name, since=since, start_page=start_page,
+                                  start_offset=start_offset)
     if spec.protocol == "arcgis":
         return arcgis.iter_pages(_base_url(spec, replay_base), spec.dataset_id,
                                  layer=int(opts.get("layer", 0)), page_size=opts.get("page_size"),
@@ -93,3 +110,36 @@ def iter_dataset_pages(name: str, spec: DatasetSpec, *, replay_base: str | None 
         return osm.iter_pages(_file_url(name, spec, replay_base), fmt=spec.format, page_size=page_size,
                               dataset_name=name)
     raise SourceError(f"dataset {name!r}: protocol {spec.protocol!r} has no connector yet")
+
+
+def conform_socrata_page(page: Page, *, keep: set[str] = frozenset()) -> Page:
+    """The page with the dataset's columns as the portal lists them (``meta["fields"]``, i.e.
+    ``X-SODA2-Fields``): in that order, a field with no value on the page as a null column, and the
+    system fields (``:id``, ``:updated_at``...) dropped unless named in ``keep`` (the profile maps them).
+
+    So a full fetch and an incremental one (which selects ``:*,*``) land the same columns in the same
+    order, and a record gets the same ``row_hash`` from either (the warehouse hashes the landed record).
+    Fields the portal does not list (e.g. ``_geometry``) follow in first-seen order. An empty page is
+    returned as it is.
+    """
+    if not page.row_count:
+        return page
+    fields = page.meta.get("fields")
+    order = [f for f in fields if isinstance(f, str)] if isinstance(fields, list) else []
+    wanted = lambda c: not c.startswith(":") or c in keep  # noqa: E731
+    order = [c for c in order if wanted(c)]
+    if page.table is not None:
+        table = page.table
+        names = table.column_names
+        columns = order + [c for c in names if c not in order and wanted(c)]
+        if columns == names:
+            return page
+        arrays = [table.column(c) if c in names else pa.nulls(table.num_rows, pa.string()) for c in columns]
+        return dataclasses.replace(page, table=pa.Table.from_arrays(arrays, names=columns))
+    seen = dict.fromkeys(order)
+    for record in page.records:
+        for key in record:
+            if key not in seen and wanted(key):
+                seen[key] = None
+    columns = list(seen)
+    return dataclasses.replace(page, records=[{c: r.get(c) for c in columns} for r in page.records])

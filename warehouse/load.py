@@ -26,8 +26,8 @@ __all__ = ["LoadResult", "load_dataset", "record_run", "raw_table_name", "datase
 
 INTERNAL_COLUMNS = ("_row_number", "_page", "_fetched_at", "_url")
 POINT_TABLES = ("incidents", "venues", "services")
-# canonical fields a mapping may name per table (mirrors cities/profile.py TABLE_FIELDS; warehouse
-# does not import cities); unmapped ones become NULL.
+# Canonical fields a profile mapping may name per table (cities/profile.py validates profiles against
+# this); unmapped ones become NULL.
 MAPPABLE: dict[str, set[str]] = {
     "incidents": {"case_number", "occurred_at", "primary_type", "description", "iucr", "fbi_code",
                   "location_description", "block", "arrest", "domestic", "beat", "district", "ward",

@@ -68,8 +68,9 @@ def test_flow_publishes_a_markdown_artifact(sample_run):
     with get_client(sync_client=True) as client:  # sync: a browser test may own this thread's event loop
         artifacts = client.read_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["civicmash-sample"])))
-    assert artifacts, "no civicmash-sample artifact"
-    text = artifacts[-1].data
+    ours = [a for a in artifacts if sample_run["run_id"] in (a.data or "")]
+    assert len(ours) == 1, "no civicmash-sample artifact for this run"
+    text = ours[0].data
     assert "Synthetic sample data" in text and "| incidents |" in text and "explorer" in text
 
 
