@@ -105,9 +105,11 @@ class RiskSpec(_Strict):
     categories: dict[str, list[str]] = Field(default_factory=dict)
 
     def type_weights(self) -> dict[str, float]:
-        """Primary type (upper case) -> weight; types not listed fall in 'other'."""
-        return {t.upper(): self.weights.get(cat, self.weights.get("other", 0.5))
-                for cat, types in self.categories.items() for t in types}
+        """Primary type (upper case) -> weight; ``"*"`` (any type not listed) gets the 'other' weight."""
+        weights = {t.upper(): self.weights.get(cat, self.weights.get("other", 0.5))
+                   for cat, types in self.categories.items() for t in types}
+        weights["*"] = self.weights.get("other", 0.5)
+        return weights
 
 
 class CityProfile(_Strict):

@@ -116,6 +116,41 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_route(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from cities.profile import load_profile
+    from maps.safe_route import build, plan
+    from warehouse import db
+
+    profile = load_profile(args.city)
+    options = dict(profile.maps.get("safe_route", {}))
+    options.setdefault("type_weights", profile.risk.type_weights())
+    at = args.at or options.get("at")
+    with contextlib.closing(db.connect(_warehouse(args), read_only=True)) as con:
+        result = plan(con, city=profile.name, origin=args.from_, destination=args.to, at=at,
+                      detour=args.detour, options=options)
+        if args.html:
+            ends = {"from": [result["origin"]["lat"], result["origin"]["lon"]],
+                    "to": [result["destination"]["lat"], result["destination"]["lon"]]}
+            build(con, city=profile.name, out_path=Path(args.html), city_title=profile.title,
+                  synthetic=profile.synthetic, sources=None,
+                  options={**options, **ends, "at": at, "detour": args.detour})
+    if args.format == "json":
+        print(json.dumps(result, indent=2, default=str))
+        return 0
+    print(f"from {result['origin']['label']}  ->  to {result['destination']['label']}"
+          f"{f'  at {at}' if at else ''} (detour budget +{args.detour:.0%})")
+    print(f"  {'route':<12} {'length':>9} {'walk':>8} {'exposure':>10}")
+    for name in ("shortest", "recommended", "safest"):
+        r = result[name]
+        print(f"  {name:<12} {r['length_m']:>7,.0f} m {r['minutes']:>5.0f} min {r['exposure']:>10.2f}")
+    print(f"recommended vs shortest: {result['comparison']}")
+    if args.html:
+        print(f"map: {args.html}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from flows.deployments import build_deployments, serve_deployments
 
@@ -189,6 +224,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("sql", "Run one read-only SQL query against the warehouse.", cmd_sql)
     p.add_argument("query", help="a single SELECT/WITH/DESCRIBE/SHOW statement")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format")
+    p.add_argument("--db", help="warehouse file (default: <out>/civicmash.duckdb)")
+    out_option(p)
+
+    p = add("route", "A safer walk home: the shortest and the recommended route between two places.", cmd_route)
+    p.add_argument("--city", required=True, help="city profile name, e.g. chicago")
+    p.add_argument("--from", dest="from_", required=True, metavar="PLACE",
+                   help='"lat,lon", a bar name, a block ("012XX W MADISON ST") or an intersection '
+                        '("N CLARK ST & W DIVISION ST")')
+    p.add_argument("--to", required=True, metavar="PLACE", help="destination, in the same forms as --from")
+    p.add_argument("--at", metavar="HH:MM", help="time of the walk: incidents near that hour weigh more")
+    p.add_argument("--detour", type=float, default=0.25,
+                   help="extra length allowed for the recommended route (default 0.25 = +25%%)")
+    p.add_argument("--html", metavar="FILE", help="also write the route map to FILE")
+    p.add_argument("--format", choices=["text", "json"], default="text", help="output format")
     p.add_argument("--db", help="warehouse file (default: <out>/civicmash.duckdb)")
     out_option(p)
 

@@ -212,7 +212,8 @@ def build_map(profile: CityProfile, kind: str, *, warehouse: str, out: str) -> s
             "SELECT dataset, portal_url, licence, CAST(fetched_at AS VARCHAR), dataset FROM datasets "
             "WHERE city = ? ORDER BY dataset", [profile.name]).fetchall()]
         path = MAP_BUILDERS[kind](con, city=profile.name, out_path=maps_dir(out, profile.name) / f"{kind}.html",
-                                  title=profile.title, synthetic=profile.synthetic, sources=sources,
+                                  city_title=profile.title,
+                                  synthetic=profile.synthetic, sources=sources,
                                   options=options)
     return str(path)
 

@@ -57,7 +57,7 @@ def nearest_by_category(graph: WalkGraph, *, point, rows: list[tuple]) -> list[d
     return out
 
 
-def build(con, *, city: str, out_path, title: str = "Nearest services", synthetic: bool = False,
+def build(con, *, city: str, out_path, title: str = "Service locator", synthetic: bool = False,
           sources: list[dict] | None = None, options: dict | None = None, city_title: str | None = None) -> Path:
     """Write the service locator.  Options: ``near`` (lat, lon; default graph centroid),
     ``categories`` (list to keep), ``boundary_kind``, ``max_street_edges``."""

@@ -1,63 +1,46 @@
-"""Safer walking route: the shortest route versus one that avoids incident-dense streets.
+"""Safe route home: the shortest walk, the least exposed walk, and the Pareto set between them.
 
-Risk (thin version): every located incident adds ``weight(primary_type)`` to the
-street edge whose midpoint is nearest, if that midpoint is within 100 m.  The
-safer route minimises ``length_m * (1 + alpha * density / p95(density))``
-where ``density = risk / length_m``; ``alpha`` grows until the route would be
-longer than ``(1 + detour)`` times the shortest one, and the lowest-exposure
-route within that budget wins.
+Risk per street edge comes from :mod:`maps.risk` (incidents snapped to the network, spread by a
+100 m network kernel, weighted by type and, with ``at``, by hour of day).  Routes minimise
+``length + lambda * exposure`` for a sweep of ``lambda`` (metres of walking one unit of exposure is
+worth), from 0 (the shortest route) to very large (the safest route); the distinct routes found are
+filtered to the non-dominated ones (no other route is both shorter and less exposed).  The
+recommended route is the least exposed Pareto route no longer than ``(1 + detour)`` times the
+shortest (default +25%).
+
+``plan(con, city=..., origin=..., destination=..., at=..., detour=...)`` is the pure entry point
+for the command line; ``build(...)`` writes the map page.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import math
 from pathlib import Path
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from . import _data
 from ._columns import fetch_columns
 from .render import render_page, write_page
+from .risk import (DEFAULT_BANDWIDTH_M, DEFAULT_SIGMA_H, DEFAULT_TYPE_WEIGHTS, RiskModel, build_risk,  # noqa: F401
+                   hour_weights, parse_at, type_weight, type_weights_of)
 from .routing import WalkGraph
 
 WALK_SPEED_M_S = 1.3
-DEFAULT_TYPE_WEIGHTS = {"NON-CRIMINAL*": 0.0}
-_ALPHAS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)
+DEFAULT_DETOUR = 0.25
+# lambda sweep, in units of 1 / p95(edge density): cost = length * (1 + c * density / p95(density))
+_SWEEP = (0.0, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0, 1e5)
 _TABLES = ("incidents", "venues", "boundaries", "streets")
-
-
-def type_weight(primary_type: str | None, type_weights: dict | None = None) -> float:
-    """Weight of one incident type: exact key, then glob patterns (``NON-CRIMINAL*``), else 1.0."""
-    weights = {**DEFAULT_TYPE_WEIGHTS, **(type_weights or {})}
-    key = (primary_type or "").upper()
-    upper = {str(k).upper(): float(v) for k, v in weights.items()}
-    if key in upper:
-        return upper[key]
-    for pattern, value in upper.items():
-        if fnmatch.fnmatchcase(key, pattern):
-            return value
-    return 1.0
+EXPOSURE_UNITS = ("weighted incidents: each incident of the window counts its type weight (x its hour weight "
+                  "with --at), spread along the streets within 100 m; a route's exposure sums what lies on it")
 
 
 def edge_risk(graph: WalkGraph, *, lat, lon, primary_type, type_weights: dict | None = None,
-              radius_m: float = 100.0) -> np.ndarray:
-    """Per-edge risk: summed type weights of incidents snapped to the nearest edge midpoint."""
-    risk = np.zeros(graph.n_edges)
-    lat, lon = np.asarray(lat, float), np.asarray(lon, float)
-    ok = ~(np.isnan(lat) | np.isnan(lon))
-    if not ok.any() or graph.n_edges == 0:
-        return risk
-    types = np.asarray(primary_type, dtype=object)[ok]
-    uniq = {t: type_weight(t, type_weights) for t in set(types.tolist())}
-    w = np.array([uniq[t] for t in types], dtype=float)
-    mx, my = graph.edge_midpoints()
-    x, y = graph.project(lat[ok], lon[ok])
-    dist, idx = cKDTree(np.column_stack([mx, my])).query(np.column_stack([x, y]), distance_upper_bound=radius_m)
-    hit = np.isfinite(dist)
-    np.add.at(risk, idx[hit], w[hit])
-    return risk
+              hour=None, at=None, bandwidth_m: float = DEFAULT_BANDWIDTH_M) -> np.ndarray:
+    """Per-edge exposure (weighted incidents, kernel mass); see :mod:`maps.risk`."""
+    model = build_risk(graph, lat=lat, lon=lon, primary_type=primary_type, hour=hour,
+                       type_weights=type_weights, bandwidth_m=bandwidth_m)
+    return model.edge_mass(at)
 
 
 def _as_node(graph: WalkGraph, point) -> int:
@@ -67,67 +50,102 @@ def _as_node(graph: WalkGraph, point) -> int:
     return graph.nearest_node(float(lat), float(lon))
 
 
-def _summary(graph: WalkGraph, nodes: list[int], risk: np.ndarray) -> dict:
+def _summary(graph: WalkGraph, nodes: list[int], risk: np.ndarray, lam: float | None = None) -> dict:
     edges = graph.path_edges(nodes)
     length = float(graph.length[edges].sum())
-    return {
-        "nodes": nodes,
+    out = {
+        "nodes": [int(n) for n in nodes],
         "length_m": round(length, 1),
         "minutes": round(length / WALK_SPEED_M_S / 60, 1),
-        "exposure": round(float(risk[edges].sum()), 2),
+        "exposure": round(float(risk[edges].sum()), 3),
         "coords": graph.path_coords(nodes),
     }
+    if lam is not None:
+        out["lambda"] = lam
+    return out
 
 
 def _pct(new: float, old: float) -> float:
     return 0.0 if old <= 0 else (new - old) / old * 100
 
 
-def _comparison(short: dict, safer: dict, detour: float) -> str:
-    if safer["nodes"] == short["nodes"]:
-        return f"The shortest route is already the least exposed one within a +{detour:.0%} detour."
-    d = _pct(safer["length_m"], short["length_m"])
-    e = _pct(safer["exposure"], short["exposure"])
+def compare_words(short: dict, other: dict) -> str:
+    """``"+8% distance, −40% exposure"`` (Unicode minus)."""
+    d = _pct(other["length_m"], short["length_m"])
+    e = _pct(other["exposure"], short["exposure"])
     return f"{d:+.0f}% distance, {e:+.0f}% exposure".replace("-", "\u2212")
 
 
-def plan_routes(graph: WalkGraph, risk, origin, dest, *, detour: float = 0.25) -> dict:
-    """Shortest and safer route between ``origin`` and ``dest``.
+def _comparison(short: dict, safer: dict, detour: float) -> str:
+    if safer["nodes"] == short["nodes"]:
+        if short["exposure"] <= 0:
+            return "The shortest route has no recorded exposure (0 exposure): it is recommended."
+        return f"The shortest route is already the least exposed one within a +{detour:.0%} detour (0% exposure change)."
+    return compare_words(short, safer)
 
-    ``origin``/``dest`` are node indices or (lat, lon) pairs (snapped to the
-    largest component); ``risk`` has one value per graph edge.  Returns a dict
-    with ``shortest`` and ``safer`` summaries (nodes, length_m, minutes,
-    exposure, coords), ``alpha`` used for the safer one, and ``comparison``.
+
+def pareto_routes(graph: WalkGraph, risk, src: int, dst: int, *, sweep=_SWEEP) -> list[dict]:
+    """Non-dominated routes (length vs exposure) from a sweep of the trade-off weight, shortest first.
+
+    Each route minimises ``length * (1 + c * density / p95(density))`` for one ``c`` of ``sweep``
+    (``c = 0``: shortest, ties broken towards less exposure; the largest ``c``: safest)."""
+    risk = np.asarray(risk, dtype=float)
+    density = risk / np.maximum(graph.length, 1.0)
+    positive = density[density > 0]
+    p95 = float(np.percentile(positive, 95)) if positive.size else 1.0
+    seen: dict[tuple, dict] = {}
+    for c in sweep:
+        c_eff = c if c > 0 else 1e-9
+        nodes, cost = graph.route(src, dst, graph.length * (1 + c_eff * density / p95))
+        if not nodes:
+            raise ValueError("origin and destination are not connected in the street graph")
+        key = tuple(nodes)
+        if key not in seen:
+            seen[key] = _summary(graph, nodes, risk, lam=float(c))
+        if not positive.size:
+            break
+    cands = sorted(seen.values(), key=lambda r: (r["length_m"], r["exposure"]))
+    front, best = [], math.inf
+    for r in cands:
+        if r["exposure"] < best - 1e-9:
+            front.append(r)
+            best = r["exposure"]
+    return front
+
+
+def plan_routes(graph: WalkGraph, risk, origin, dest, *, detour: float = DEFAULT_DETOUR) -> dict:
+    """Shortest, recommended (``safer``), safest and Pareto routes between ``origin`` and ``dest``.
+
+    ``origin``/``dest``: node indices or (lat, lon) pairs (snapped to the largest component);
+    ``risk``: per-edge exposure (e.g. :meth:`maps.risk.RiskModel.edge_mass`).  Each route has
+    nodes, length_m, minutes, exposure, coords, lambda; ``comparison`` says the trade-off in words.
     """
     risk = np.asarray(risk, dtype=float)
     src, dst = _as_node(graph, origin), _as_node(graph, dest)
-    nodes, total = graph.shortest_path(src, dst)
-    if not nodes:
-        raise ValueError("origin and destination are not connected in the street graph")
-    shortest = _summary(graph, nodes, risk)
-    best, best_alpha = shortest, 0.0
-    density = risk / np.maximum(graph.length, 1.0)
-    positive = density[density > 0]
-    if positive.size and shortest["exposure"] > 0:
-        norm = density / float(np.percentile(positive, 95))
-        budget = (1 + detour) * shortest["length_m"] + 1e-6
-        for alpha in _ALPHAS:
-            cand_nodes, _ = graph.shortest_path(src, dst, graph.length * (1 + alpha * norm))
-            cand = _summary(graph, cand_nodes, risk)
-            if cand["length_m"] > budget:
-                break
-            if cand["exposure"] < best["exposure"] - 1e-9:
-                best, best_alpha = cand, alpha
-            if best["exposure"] == 0:
-                break
+    if src == dst:
+        only = _summary(graph, [src], risk, lam=0.0)
+        front = [only]
+    else:
+        front = pareto_routes(graph, risk, src, dst)
+    shortest = front[0]
+    budget = (1 + detour) * shortest["length_m"] + 1e-6
+    within = [r for r in front if r["length_m"] <= budget]
+    safer = min(within, key=lambda r: (r["exposure"], r["length_m"]))
+    safest = front[-1]
+    for r in front:
+        r["vs_shortest"] = compare_words(shortest, r)
+        r["within_detour"] = r["length_m"] <= budget
     return {
         "origin_node": src,
         "dest_node": dst,
         "shortest": shortest,
-        "safer": best,
-        "alpha": best_alpha,
+        "safer": safer,
+        "recommended": safer,
+        "safest": safest,
+        "pareto": front,
+        "alpha": safer.get("lambda", 0.0),
         "detour": detour,
-        "comparison": _comparison(shortest, best, detour),
+        "comparison": _comparison(shortest, safer, detour),
     }
 
 
@@ -155,14 +173,100 @@ def default_endpoints(con, *, city: str, graph: WalkGraph, offset_m: float = 200
     return src, dst
 
 
-def _incidents(con, *, city: str, options: dict) -> dict[str, np.ndarray]:
-    start, end = _data.incident_window(con, city=city, options=options)
+def load_incidents(con, *, city: str, start, end, bbox=None) -> dict[str, np.ndarray]:
+    """Located incidents of ``city`` in [start, end): primary_type, lat, lon, hour (NaN when the time is
+    unknown, i.e. recorded at exactly midnight).  ``bbox`` = ((s, w), (n, e)) narrows the read."""
+    rel = _data.incidents_relation(con)
+    cols = _data.columns(con, rel)
+    unknown = "coalesce(time_is_midnight, false)" if "time_is_midnight" in cols else \
+        "(hour(occurred_at) = 0 AND minute(occurred_at) = 0 AND second(occurred_at) = 0)"
+    where, params = "", [city, start, end]
+    if bbox is not None:
+        (s, w), (n, e) = bbox
+        where = " AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?"
+        params += [s, n, w, e]
     return fetch_columns(
         con,
-        f"SELECT primary_type, lat, lon FROM {_data.incidents_relation(con)} WHERE city = ? AND lat IS NOT NULL "
-        "AND lon IS NOT NULL AND occurred_at >= ? AND occurred_at < ?",
-        [city, start, end],
+        f"SELECT primary_type, lat, lon, CASE WHEN {unknown} THEN NULL ELSE "
+        f"CAST(hour(occurred_at) + minute(occurred_at) / 60.0 AS DOUBLE) END AS hour "
+        f"FROM {rel} WHERE city = ? AND lat IS NOT NULL AND lon IS NOT NULL "
+        f"AND occurred_at >= ? AND occurred_at < ?{where}",
+        params,
     )
+
+
+def graph_bbox(graph: WalkGraph, pad_m: float = 150.0):
+    s, w = graph.unproject(graph.x.min() - pad_m, graph.y.min() - pad_m)
+    n, e = graph.unproject(graph.x.max() + pad_m, graph.y.max() + pad_m)
+    return (float(s), float(w)), (float(n), float(e))
+
+
+def risk_model(con, *, city: str, graph: WalkGraph, options: dict | None = None) -> tuple[RiskModel, dict]:
+    """The risk model of the incident window of ``options`` (``days`` 90 / ``start``/``end``), and facts
+    about it (window, counts) for captions."""
+    options = dict(options or {})
+    start, end = _data.incident_window(con, city=city, options=options)
+    inc = load_incidents(con, city=city, start=start, end=end, bbox=graph_bbox(graph))
+    model = build_risk(graph, lat=inc["lat"], lon=inc["lon"], primary_type=inc["primary_type"],
+                       hour=inc["hour"], type_weights=options.get("type_weights"),
+                       bandwidth_m=float(options.get("bandwidth_m", DEFAULT_BANDWIDTH_M)),
+                       sigma_h=float(options.get("sigma_h", DEFAULT_SIGMA_H)))
+    facts = {"start": start.isoformat(sep=" "), "end": end.isoformat(sep=" "),
+             "incidents_in_area": model.n_incidents, "incidents_on_streets": model.n_snapped,
+             "bandwidth_m": model.bandwidth_m, "sigma_h": model.sigma_h}
+    return model, {**facts, "_inc": inc}
+
+
+def plan(con, *, city: str, origin, destination, at=None, detour: float = DEFAULT_DETOUR,
+         options: dict | None = None) -> dict:
+    """Plan a walk for the command line (no files written).
+
+    ``origin``/``destination``: anything :func:`maps.resolve.resolve` reads (``"41.88,-87.65"``, a
+    (lat, lon) pair, a bar name, a block ``"012XX W MADISON ST"`` or an intersection
+    ``"N CLARK ST & W DIVISION ST"``); raises :class:`maps.resolve.ResolveError` when one cannot be
+    resolved.  ``at``: time of the walk (``"23:30"``, an hour as float, a datetime; None = all hours
+    alike).  ``detour``: allowed extra length of the recommended route (0.25 = +25%).  ``options``:
+    the profile's ``[maps.safe_route]`` table (``days``, ``start``, ``end``, ``type_weights``,
+    ``bandwidth_m``, ``sigma_h``).  Returns a JSON-serialisable dict: ``origin``/``destination``
+    (resolved: label, kind, lat, lon, snap_m), ``at``, ``detour``, ``shortest``, ``recommended``,
+    ``safest``, ``pareto`` (each: length_m, minutes, exposure, coords, vs_shortest), ``comparison``,
+    ``window``, ``units``.
+    """
+    from .resolve import resolve
+
+    options = dict(options or {})
+    hour = parse_at(at)
+    graph = _data.load_graph(con, city)
+    if graph is None:
+        raise ValueError(f"no street graph for city {city!r}: cannot plan a route")
+    a = resolve(con, city=city, text=origin, graph=graph)
+    b = resolve(con, city=city, text=destination, graph=graph)
+    model, facts = risk_model(con, city=city, graph=graph, options=options)
+    facts.pop("_inc")
+    src, dst = graph.nearest_node(a.lat, a.lon), graph.nearest_node(b.lat, b.lon)
+    routes = plan_routes(graph, model.edge_mass(hour), src, dst, detour=detour)
+
+    def ends(r, node):
+        px, py = graph.project(r.lat, r.lon)
+        return {**r.as_dict(), "node_lat": round(float(graph.lat[node]), 6),
+                "node_lon": round(float(graph.lon[node]), 6),
+                "snap_m": round(float(math.hypot(float(px) - graph.x[node], float(py) - graph.y[node])), 1)}
+
+    strip = lambda r: {k: v for k, v in r.items() if k != "nodes"}  # noqa: E731
+    return {
+        "city": city,
+        "origin": ends(a, src),
+        "destination": ends(b, dst),
+        "at": None if hour is None else f"{int(hour):02d}:{int(round(hour % 1 * 60)):02d}",
+        "detour": detour,
+        "shortest": strip(routes["shortest"]),
+        "recommended": strip(routes["safer"]),
+        "safest": strip(routes["safest"]),
+        "pareto": [strip(r) for r in routes["pareto"]],
+        "comparison": routes["comparison"],
+        "window": facts,
+        "units": EXPOSURE_UNITS,
+    }
 
 
 def _view(coords: list[list[float]], pad_deg: float = 0.004) -> list[list[float]]:
@@ -175,12 +279,26 @@ def _risk_segments(graph: WalkGraph, risk: np.ndarray, view, *, limit: int = 400
     (s, w), (n, e) = view
     mlat = (graph.lat[graph.eu] + graph.lat[graph.ev]) / 2
     mlon = (graph.lon[graph.eu] + graph.lon[graph.ev]) / 2
+    density = risk / np.maximum(graph.length, 1.0)
     idx = np.flatnonzero((risk > 0) & (mlat >= s) & (mlat <= n) & (mlon >= w) & (mlon <= e))
-    idx = idx[np.argsort(-risk[idx])][:limit]
-    top = float(risk[idx].max()) if idx.size else 1.0
+    idx = idx[np.argsort(-density[idx])][:limit]
+    top = float(density[idx].max()) if idx.size else 1.0
     return [[round(float(graph.lat[graph.eu[i]]), 6), round(float(graph.lon[graph.eu[i]]), 6),
              round(float(graph.lat[graph.ev[i]]), 6), round(float(graph.lon[graph.ev[i]]), 6),
-             round(float(risk[i]) / top, 3)] for i in idx]
+             round(float(density[i]) / top, 3)] for i in idx]
+
+
+def _heat(inc: dict, model: RiskModel, hour, view, *, limit: int = 6000) -> list[list[float]]:
+    """[lat, lon, weight] of the incidents in view, weighted by type and hour (for leaflet.heat)."""
+    if not len(inc["lat"]):
+        return []
+    (s, w), (n, e) = view
+    lat, lon = np.asarray(inc["lat"], float), np.asarray(inc["lon"], float)
+    wt = model.incident_weights(hour)
+    idx = np.flatnonzero((lat >= s) & (lat <= n) & (lon >= w) & (lon <= e) & (wt > 0))
+    idx = idx[np.argsort(-wt[idx], kind="stable")][:limit]
+    top = float(wt[idx].max()) if idx.size else 1.0
+    return [[round(float(lat[i]), 5), round(float(lon[i]), 5), round(float(wt[i]) / top, 3)] for i in idx]
 
 
 def _bars(con, *, city: str, view) -> list[list]:
@@ -193,35 +311,50 @@ def _bars(con, *, city: str, view) -> list[list]:
     return [[name or "(unnamed venue)", round(lat, 6), round(lon, 6)] for name, lat, lon in rows]
 
 
-def build(con, *, city: str, out_path, title: str = "Safer walking route", synthetic: bool = False,
+def build(con, *, city: str, out_path, title: str = "Safe route home", synthetic: bool = False,
           sources: list[dict] | None = None, options: dict | None = None, city_title: str | None = None) -> Path:
-    """Write the safer-route page.  Options: ``from``/``to`` (lat, lon), ``detour``
-    (0.25), ``type_weights``, ``days``, ``boundary_kind``, ``max_street_edges``."""
+    """Write the safer-route page.  Options: ``from``/``to`` (lat, lon), ``at`` ("23:30"; default all
+    hours), ``detour`` (0.25), ``type_weights``, ``days``, ``bandwidth_m``, ``sigma_h``,
+    ``boundary_kind``, ``max_street_edges``."""
     options = dict(options or {})
     graph = _data.load_graph(con, city)
     if graph is None:
         raise ValueError(f"no street graph for city {city!r}: cannot plan a route")
-    inc = _incidents(con, city=city, options=options)
-    risk = edge_risk(graph, lat=inc["lat"], lon=inc["lon"], primary_type=inc["primary_type"],
-                     type_weights=options.get("type_weights"))
+    hour = parse_at(options.get("at"))
+    model, facts = risk_model(con, city=city, graph=graph, options=options)
+    inc = facts.pop("_inc")
+    risk = model.edge_mass(hour)
     if options.get("from") and options.get("to"):
         src, dst = graph.nearest_node(*options["from"]), graph.nearest_node(*options["to"])
     else:
         src, dst = default_endpoints(con, city=city, graph=graph)
-    plan = plan_routes(graph, risk, src, dst, detour=float(options.get("detour", 0.25)))
-    view = _view(plan["shortest"]["coords"] + plan["safer"]["coords"])
-    routes = {k: {f: v for f, v in plan[k].items() if f != "nodes"} for k in ("shortest", "safer")}
+    plan_ = plan_routes(graph, risk, src, dst, detour=float(options.get("detour", DEFAULT_DETOUR)))
+    view = _view(plan_["shortest"]["coords"] + plan_["safer"]["coords"] + plan_["safest"]["coords"])
+    strip = lambda r: {f: v for f, v in r.items() if f != "nodes"}  # noqa: E731
+    alternatives = [strip(r) for r in plan_["pareto"]
+                    if r["nodes"] not in (plan_["shortest"]["nodes"], plan_["safer"]["nodes"])]
+    src_names = [r[0] for r in con.execute(  # the datasets that actually fed the window
+        f"SELECT DISTINCT dataset FROM {_data.incidents_relation(con)} WHERE city = ? AND dataset IS NOT NULL "
+        "AND occurred_at >= ? AND occurred_at < ? ORDER BY 1", [city, facts["start"], facts["end"]]).fetchall()]
     data = {
         "base": _data.base_layer(con, city=city, graph=graph, options=options),
-        "plan": {**routes, **{k: plan[k] for k in ("alpha", "detour", "comparison")}},
+        "plan": {"shortest": strip(plan_["shortest"]), "safer": strip(plan_["safer"]),
+                 "alternatives": alternatives, "alpha": plan_["alpha"], "detour": plan_["detour"],
+                 "comparison": plan_["comparison"]},
         "risk": _risk_segments(graph, risk, view),
+        "heat": _heat(inc, model, hour, view),
         "bars": _bars(con, city=city, view=view),
         "view": view,
+        "facts": {"at": None if hour is None else f"{int(hour):02d}:{int(round(hour % 1 * 60)):02d}",
+                  "start": facts["start"][:10], "end": facts["end"][:10],
+                  "incidents": facts["incidents_on_streets"], "datasets": src_names,
+                  "bandwidth_m": facts["bandwidth_m"], "sigma_h": facts["sigma_h"]},
         "collapseOnPhone": False,
     }
     html = render_page(
         title=title, city_title=city_title or city, body_js=_JS, data=data, synthetic=synthetic,
         sources=_data.sources_for(con, city, sources, _TABLES), legend_html=_LEGEND, controls_html=_CONTROLS,
+        plugins=("heat",),
     )
     return write_page(out_path, html)
 
@@ -232,25 +365,43 @@ _CONTROLS = """
 <table class="cm-table" id="route-table">
 <thead><tr><th>Route</th><th class="num">Length</th><th class="num">Walk</th><th class="num">Exposure</th></tr></thead>
 <tbody></tbody></table>
-<p class="cm-muted">Exposure = recent incidents (weighted by type) on the streets a route uses.
-Walking speed 1.3 m/s. Fewer recorded incidents does not mean a street is safe.</p>
+<p class="cm-muted" id="alternatives"></p>
+<p class="cm-muted">Exposure = recorded incidents (weighted by type, and by hour of day when a time is set)
+on and within 100 m along the streets a route uses. Walking speed 1.3 m/s.
+Fewer recorded incidents does not mean a street is safe.</p>
 """
 
-_LEGEND = """<h2>Legend</h2><div id="legend-rows"></div>"""
+_LEGEND = """<h2>Legend</h2><div id="legend-rows"></div>
+<p class="cm-muted" id="legend-exposure">Exposure: each incident counts its type weight (violent &gt; property &gt; other,
+non-criminal 0), spread along the streets within 100 m; a route's exposure is the sum over the streets it walks.
+Incident locations are blurred to the block by the police; there is no correction for how many people walk a street.</p>
+<p class="cm-muted" id="legend-data"></p>"""
 
 _JS = r"""
-var el = C.el, P = data.plan, map = C.map;
+var el = C.el, P = data.plan, F = data.facts, map = C.map;
 var STYLE = {
   shortest: { color: "#1f5fbf", weight: 5, opacity: 0.9, label: "Shortest route", kind: "line" },
-  safer: { color: "#0a8a3a", weight: 5, opacity: 0.95, dashArray: "10 8", label: "Safer route", kind: "dash" }
+  safer: { color: "#0a8a3a", weight: 6, opacity: 0.95, dashArray: "10 8", label: "Recommended (safer) route", kind: "dash" },
+  alt: { color: "#555", weight: 2, opacity: 0.7, dashArray: "2 5", label: "Other Pareto routes", kind: "dash" }
 };
+if (data.heat.length && L.heatLayer) {
+  L.heatLayer(data.heat, { radius: 18, blur: 22, maxZoom: 17, minOpacity: 0.15 }).addTo(map);
+}
 data.risk.forEach(function (r) {
   L.polyline([[r[0], r[1]], [r[2], r[3]]], { renderer: C.canvas, interactive: false, color: "#e0452b",
-    weight: 2 + 6 * r[4], opacity: 0.25 + 0.5 * r[4] }).addTo(map);
+    weight: 1 + 4 * r[4], opacity: 0.2 + 0.4 * r[4] }).addTo(map);
+});
+function fmt(r) {
+  return C.fmtInt(r.length_m) + " m, " + C.walkMin(r.length_m) + " min, exposure " + (Math.round(r.exposure * 10) / 10);
+}
+P.alternatives.forEach(function (r) {
+  L.polyline(r.coords, { color: STYLE.alt.color, weight: STYLE.alt.weight, opacity: STYLE.alt.opacity,
+    dashArray: STYLE.alt.dashArray }).bindTooltip(el("span", fmt(r) + " (" + r.vs_shortest + ")")).addTo(map);
 });
 ["shortest", "safer"].forEach(function (k) {
   var s = STYLE[k];
-  L.polyline(P[k].coords, { color: s.color, weight: s.weight, opacity: s.opacity, dashArray: s.dashArray }).addTo(map);
+  L.polyline(P[k].coords, { color: s.color, weight: s.weight, opacity: s.opacity, dashArray: s.dashArray })
+    .bindTooltip(el("span", s.label + ": " + fmt(P[k]))).addTo(map);
 });
 var a = P.shortest.coords[0], b = P.shortest.coords[P.shortest.coords.length - 1];
 L.circleMarker(a, { radius: 8, color: "#000", weight: 2, fillColor: "#fff", fillOpacity: 1 }).bindTooltip(el("span", "Start")).addTo(map);
@@ -269,9 +420,18 @@ var tbody = document.querySelector("#route-table tbody");
   tr.appendChild(el("td", (Math.round(r.exposure * 10) / 10).toString(), "num"));
   tbody.appendChild(tr);
 });
+document.getElementById("alternatives").textContent = P.alternatives.length
+  ? P.alternatives.length + " other non-dominated route(s) (thin grey): " +
+    P.alternatives.map(function (r) { return r.vs_shortest; }).join("; ")
+  : "No other non-dominated route between these two.";
 var lg = document.getElementById("legend-rows");
 lg.appendChild(C.legendRow(STYLE.shortest.color, STYLE.shortest.label, "line"));
 lg.appendChild(C.legendRow(STYLE.safer.color, STYLE.safer.label, "dash"));
-lg.appendChild(C.legendRow("#e0452b", "Streets with recent incidents (thicker = more)", "line"));
+if (P.alternatives.length) lg.appendChild(C.legendRow(STYLE.alt.color, STYLE.alt.label, "dash"));
+lg.appendChild(C.legendRow("#e0452b", "Streets by exposure per km (thicker = more)", "line"));
+lg.appendChild(C.legendRow("#f6a04d", "Incident heat " + (F.at ? "around " + F.at + " (\u00b1" + F.sigma_h + " h)" : "(all hours)"), "dot"));
 lg.appendChild(C.legendRow("#b58be0", "Bars and venues (" + data.bars.length + ")", "dot"));
+document.getElementById("legend-data").textContent = "Built from " + F.incidents + " located incidents of " +
+  F.start + " to " + F.end + (F.datasets.length ? " (" + F.datasets.join(", ") + ")" : "") +
+  (F.at ? ", weighted for a walk at " + F.at : ", all hours alike") + "; kernel " + F.bandwidth_m + " m along the streets.";
 """

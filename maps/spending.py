@@ -42,7 +42,7 @@ def _located(con, *, city: str, year) -> list[list]:
     return [[dept or "", float(amt), format_amount(amt), lat, lon] for dept, amt, lat, lon in rows]
 
 
-def build(con, *, city: str, out_path, title: str = "City spending", synthetic: bool = False,
+def build(con, *, city: str, out_path, title: str = "Spending explorer", synthetic: bool = False,
           sources: list[dict] | None = None, options: dict | None = None, city_title: str | None = None) -> Path:
     """Write the spending page.  Options: ``fiscal_year`` (default: the latest),
     ``top`` (departments shown, default 25; the rest are summed as "Other")."""

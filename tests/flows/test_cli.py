@@ -12,7 +12,7 @@ import pytest
 
 from flows.cli import build_parser, main
 
-COMMANDS = [["demo"], ["run"], ["sql"], ["export"], ["schema"], ["serve"], ["portal"], ["portal", "serve"]]
+COMMANDS = [["demo"], ["run"], ["sql"], ["route"], ["export"], ["schema"], ["serve"], ["portal"], ["portal", "serve"]]
 
 
 def _civicmash(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -121,3 +121,24 @@ def test_schema_prints_documented_tables(sample_run, capsys):
     for table in ("incidents", "quarantine", "datasets", "incidents_last_90_days"):
         assert f"`{table}`" in text, table
     assert "beat" in text.lower() and "smallest" in text.lower()
+
+
+def test_route_reports_shortest_and_recommended(sample_run, tmp_path, capsys):
+    out = str(Path(sample_run["warehouse"]).parent)
+    html = tmp_path / "route.html"
+    assert main(["route", "--city", "sample", "--from", "42.303773,-87.259473", "--to", "42.305929,-87.239069",
+                 "--at", "23:30", "--format", "json", "--html", str(html), "--out", out]) == 0
+    result = json.loads(capsys.readouterr().out)
+    shortest, recommended = result["shortest"], result["recommended"]
+    assert recommended["length_m"] <= 1.25 * shortest["length_m"] + 1e-6
+    assert recommended["exposure"] <= shortest["exposure"]
+    assert "distance" in result["comparison"] and "exposure" in result["comparison"]
+    assert html.exists() and "Synthetic sample data" in html.read_text(encoding="utf-8")
+
+
+def test_route_unknown_place_is_a_one_line_error(sample_run, capsys):
+    out = str(Path(sample_run["warehouse"]).parent)
+    assert main(["route", "--city", "sample", "--from", "Nowhere Tavern Of Atlantis", "--to",
+                 "42.305929,-87.239069", "--out", out]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("civicmash: error: ") and err.count("\n") == 1
