@@ -7,70 +7,162 @@ areas and gets the smaller code). Where the source left the area empty it is fil
 column is named in ``area_mismatch`` and the published value is kept.
 
 How the point-in-polygon join is made fast (``assign_areas``): the polygons are cut along a regular
-grid of ``GRID_DEG`` degrees. A grid cell that lies entirely inside one area (and touches no other)
-assigns that area to every point in it by a plain integer join on the cell number, without any
-geometry. Only points in cells crossed by a border are tested exactly, with ``ST_Intersects``
-against the small piece of the polygon inside that cell (a few dozen vertices instead of thousands).
-The result is identical to ``ST_Intersects`` against the whole polygons (cells are widened by
-``EPS_DEG`` so a point on a cell edge is still tested against the right pieces).
+grid (``GRID_DEG[kind]`` degrees: 0.004 for the 77 large community areas, 0.001 for the 277 small beats; a
+fine grid is cut from the pieces of a ``COARSE_DEG`` grid, not from the whole polygons, to keep the build short). A
+grid cell that lies entirely inside one area (and touches no other) assigns that area to every point in it by
+a plain integer join on the cell key (``cx * 2**32 + cy``, computed from the coordinates by arithmetic),
+without any geometry. Only points in cells crossed by a border are tested exactly, with ``ST_Intersects``
+against the small piece of the polygon inside that cell, after a bounding-box check of the piece. The result
+is identical to ``ST_Intersects`` against the whole polygons (cells are widened by ``EPS_DEG`` so a point on
+a cell edge is still tested against the right pieces).
+
+The grid depends only on the boundaries, so it is built once and stored in the ``enrich_cache`` schema
+(``cells``, ``pieces``; outside ``main``, so not part of the catalogue, schema docs or exports), keyed by an
+md5 of the boundary codes and geometries, the grid size and ``CACHE_VERSION``. Changed boundaries get a new
+key and a rebuilt grid (the stale one of that city and kind is deleted).
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import duckdb
 
 from ._sqlexpr import ident
 
 AREA_KINDS = {"community_area": "INTEGER", "beat": "VARCHAR", "district": "INTEGER", "ward": "INTEGER"}
-GRID_DEG = 0.004     # grid cell size in degrees (about 330 x 445 m in Chicago)
+# grid cell size in degrees per kind: coarse for the few large areas, fine for the many small ones
+GRID_DEG = {"community_area": 0.004, "beat": 0.001, "district": 0.004, "ward": 0.002}
 EPS_DEG = 1e-9       # cells are widened by this much so points on a cell edge are tested in both cells
+COARSE_DEG = 0.004   # the grid is built in two levels: polygons cut on this grid, then the pieces on the fine one
+CELL_MUL = 4294967296  # cell key = cx * 2**32 + cy (cy fits in 32 bits for any grid >= 1e-4 degrees)
+CACHE_SCHEMA = "enrich_cache"   # outside main: not part of the catalogue, the schema docs or exports
+CACHE_VERSION = 3    # bump when the tiling changes so stale grids are rebuilt
+
+_BOUNDS = """FROM boundaries b WHERE city = $city AND kind = $kind AND geom IS NOT NULL AND NOT ST_IsEmpty(geom)
+              AND NOT EXISTS (SELECT 1 FROM datasets d WHERE d.city = b.city AND d.dataset = b.dataset
+                              AND d.role = 'fixture')"""
 
 
-def assign_areas(con: duckdb.DuckDBPyConnection, *, city: str, kind: str, points: str = "incidents") -> int:
+def _grid_key(con: duckdb.DuckDBPyConnection, *, city: str, kind: str, grid: float) -> str:
+    """A hash of the boundary set (codes + exact geometry), the grid size and the tiling version."""
+    h = con.execute(f"""SELECT md5(coalesce(string_agg(md5(coalesce(code, '')) || md5(ST_AsWKB(geom)), ','
+                                                       ORDER BY code, md5(ST_AsWKB(geom))), ''))
+                        {_BOUNDS}""", {"city": city, "kind": kind}).fetchone()[0]
+    return hashlib.md5(f"{CACHE_VERSION}|{city}|{kind}|{grid!r}|{EPS_DEG!r}|{h}".encode()).hexdigest()
+
+
+def _ensure_cache(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {CACHE_SCHEMA}")
+    con.execute(f"""CREATE TABLE IF NOT EXISTS {CACHE_SCHEMA}.cells (
+        grid_key VARCHAR, city VARCHAR, kind VARCHAR, cell BIGINT, inside VARCHAR)""")
+    con.execute(f"""CREATE TABLE IF NOT EXISTS {CACHE_SCHEMA}.pieces (
+        grid_key VARCHAR, city VARCHAR, kind VARCHAR, cell BIGINT, code VARCHAR, piece GEOMETRY,
+        x0 DOUBLE, y0 DOUBLE, x1 DOUBLE, y1 DOUBLE)""")
+
+
+def build_grid(con: duckdb.DuckDBPyConnection, *, city: str, kind: str, grid: float, key: str) -> None:
+    """Tile ``city``'s ``kind`` polygons on the grid and store the result under ``key`` (replacing older grids
+    of the same city and kind)."""
+    _ensure_cache(con)
+    k = max(1, round(COARSE_DEG / grid))   # the polygons are first cut on a k-times coarser grid
+    p = {"city": city, "kind": kind, "s": grid, "S": grid * k, "k": k, "e": EPS_DEG, "m": CELL_MUL}
+    # level 1: every polygon cut on the coarse grid (NULL piece = the polygon covers the coarse cell)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _enrich_coarse AS
+        WITH polys AS (SELECT code, geom, ST_XMin(geom) AS x0, ST_YMin(geom) AS y0, ST_XMax(geom) AS x1,
+                              ST_YMax(geom) AS y1 {_BOUNDS}),
+        c AS (
+            SELECT code, geom, cx, unnest(range(CAST(floor(y0 / $S) AS BIGINT), CAST(floor(y1 / $S) AS BIGINT) + 1)) AS cy
+            FROM (SELECT code, geom, y0, y1,
+                         unnest(range(CAST(floor(x0 / $S) AS BIGINT), CAST(floor(x1 / $S) AS BIGINT) + 1)) AS cx
+                  FROM polys)),
+        w AS (SELECT code, geom, cx, cy, ST_MakeEnvelope(cx * $S - $e, cy * $S - $e, (cx + 1) * $S + $e,
+                                                          (cy + 1) * $S + $e) AS cell FROM c)
+        SELECT cx, cy, code, CASE WHEN NOT ST_Covers(geom, cell) THEN ST_Intersection(geom, cell) END AS piece
+        FROM w WHERE ST_Intersects(geom, cell)""", {k: p[k] for k in ("city", "kind", "S", "e")})
+    # level 2: the fine cells of a covered coarse cell are covered, the others are cut from the small coarse
+    # piece (a separate statement: written as one query with level 1, DuckDB 1.5 lost every cut piece)
+    if k == 1:
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _enrich_tiles AS SELECT cx * {CELL_MUL} + cy AS cell, code, piece,
+            ST_XMin(piece) AS x0, ST_YMin(piece) AS y0, ST_XMax(piece) AS x1, ST_YMax(piece) AS y1 FROM _enrich_coarse""")
+    else:
+        con.execute("""CREATE OR REPLACE TEMP TABLE _enrich_tiles AS
+            WITH f AS (SELECT code, cpiece, fx, unnest(range(cy * $k, cy * $k + $k)) AS fy
+                  FROM (SELECT code, piece AS cpiece, cy, unnest(range(cx * $k, cx * $k + $k)) AS fx FROM _enrich_coarse)),
+            fw AS (SELECT code, cpiece, fx, fy, ST_MakeEnvelope(fx * $s - $e, fy * $s - $e, (fx + 1) * $s + $e,
+                                                                (fy + 1) * $s + $e) AS fcell FROM f),
+            t AS (SELECT fx * $m + fy AS cell, code, NULL::GEOMETRY AS piece FROM fw WHERE cpiece IS NULL
+                  UNION ALL
+                  SELECT fx * $m + fy AS cell, code,
+                         CASE WHEN NOT ST_Covers(cpiece, fcell) THEN ST_Intersection(cpiece, fcell) END AS piece
+                  FROM fw WHERE cpiece IS NOT NULL AND ST_Intersects(cpiece, fcell))
+            SELECT cell, code, piece, ST_XMin(piece) AS x0, ST_YMin(piece) AS y0, ST_XMax(piece) AS x1,
+                   ST_YMax(piece) AS y1 FROM t""", {k: p[k] for k in ("s", "k", "e", "m")})
+    con.execute(f"DELETE FROM {CACHE_SCHEMA}.cells WHERE city = $city AND kind = $kind", {"city": city, "kind": kind})
+    con.execute(f"DELETE FROM {CACHE_SCHEMA}.pieces WHERE city = $city AND kind = $kind", {"city": city, "kind": kind})
+    # a cell inside exactly one area: every point in it belongs to that area, no geometry needed
+    con.execute(f"""INSERT INTO {CACHE_SCHEMA}.cells
+        SELECT $key, $city, $kind, cell, CASE WHEN count(DISTINCT code) = 1 AND bool_or(piece IS NULL) THEN min(code) END
+        FROM _enrich_tiles GROUP BY cell""", {"key": key, "city": city, "kind": kind})
+    # the other cells: the polygon pieces their points are tested against (NULL piece = covers the cell)
+    con.execute(f"""INSERT INTO {CACHE_SCHEMA}.pieces
+        SELECT $key, $city, $kind, t.cell, t.code, t.piece, t.x0, t.y0, t.x1, t.y1
+        FROM _enrich_tiles t SEMI JOIN {CACHE_SCHEMA}.cells c ON c.grid_key = $key AND c.cell = t.cell
+                                                              AND c.inside IS NULL
+        ORDER BY t.cell, t.code""", {"key": key, "city": city, "kind": kind})
+    con.execute("DROP TABLE IF EXISTS _enrich_tiles")
+    con.execute("DROP TABLE IF EXISTS _enrich_coarse")
+
+
+def assign_areas(con: duckdb.DuckDBPyConnection, *, city: str, kind: str, points: str = "incidents", grid_deg: float | None = None,
+                 rebuild: bool = False) -> int:
     """(Re)create the temp table ``_enrich_assign(dataset, source_id, spatial)``: for every point of
-    ``points`` (a table with city, dataset, source_id, lat, lon, geom) of ``city``, the code of the
-    ``kind`` boundary it intersects (the smallest code when it touches several), cast to the incidents
-    column type. Points outside every polygon get no row. Returns the number of rows."""
+    ``points`` (a table with city, dataset, source_id, lat, lon) of ``city``, the code of the ``kind`` boundary
+    it intersects (the smallest code when it touches several), cast to the incidents column type. A point is
+    its ``lat``/``lon`` (the loader sets ``geom`` = ST_Point(lon, lat) whenever both are set); points without
+    them or outside every polygon get no row. Returns the number of rows.
+
+    The grid (``GRID_DEG[kind]`` unless ``grid_deg`` is given) is read from the ``enrich_cache`` schema when one
+    for exactly these boundaries is stored, else built and stored first (``rebuild=True`` forces that)."""
     typ = AREA_KINDS[kind]  # fixed allow-list, safe to inline
     pts = ident(points)
-    con.execute("""CREATE OR REPLACE TEMP TABLE _enrich_polys AS
-                   SELECT code, geom, ST_XMin(geom) AS x0, ST_YMin(geom) AS y0, ST_XMax(geom) AS x1, ST_YMax(geom) AS y1
-                   FROM boundaries b WHERE city = $city AND kind = $kind AND geom IS NOT NULL AND NOT ST_IsEmpty(geom)
-                   AND NOT EXISTS (SELECT 1 FROM datasets d WHERE d.city = b.city AND d.dataset = b.dataset
-                                   AND d.role = 'fixture')""",
-                {"city": city, "kind": kind})
-    g = {"s": GRID_DEG, "e": EPS_DEG}
-    # every (polygon, grid cell) pair whose widened cell meets the polygon: the piece of the polygon in it,
-    # or NULL when the polygon covers the whole widened cell
-    con.execute("""CREATE OR REPLACE TEMP TABLE _enrich_tiles AS
-        WITH c AS (
-            SELECT code, geom, cx, unnest(range(CAST(floor(y0 / $s) AS BIGINT), CAST(floor(y1 / $s) AS BIGINT) + 1)) AS cy
-            FROM (SELECT code, geom, y0, y1,
-                         unnest(range(CAST(floor(x0 / $s) AS BIGINT), CAST(floor(x1 / $s) AS BIGINT) + 1)) AS cx
-                  FROM _enrich_polys)),
-        w AS (SELECT code, geom, cx, cy, ST_MakeEnvelope(cx * $s - $e, cy * $s - $e, (cx + 1) * $s + $e,
-                                                          (cy + 1) * $s + $e) AS cell FROM c)
-        SELECT cx, cy, code, CASE WHEN NOT ST_Covers(geom, cell) THEN ST_Intersection(geom, cell) END AS piece
-        FROM w WHERE ST_Intersects(geom, cell)""", g)
-    # cells inside exactly one area: every point in them belongs to it
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _enrich_cells AS
-        SELECT cx, cy, CASE WHEN count(DISTINCT code) = 1 AND bool_or(piece IS NULL) THEN TRY_CAST(min(code) AS {typ})
-                       END AS inside
-        FROM _enrich_tiles GROUP BY cx, cy""")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _enrich_assign AS
-        WITH p AS (SELECT dataset, source_id, lon, lat, CAST(floor(lon / $s) AS BIGINT) AS cx,
-                          CAST(floor(lat / $s) AS BIGINT) AS cy
-                   FROM {pts} WHERE city = $city AND geom IS NOT NULL AND lat IS NOT NULL AND lon IS NOT NULL),
-        pc AS (SELECT p.*, c.inside FROM p JOIN _enrich_cells c USING (cx, cy))
-        SELECT dataset, source_id, inside AS spatial FROM pc WHERE inside IS NOT NULL
-        UNION ALL
-        SELECT pc.dataset, pc.source_id, min(TRY_CAST(t.code AS {typ})) AS spatial
-        FROM pc JOIN _enrich_tiles t USING (cx, cy)
-        WHERE pc.inside IS NULL AND (t.piece IS NULL OR ST_Intersects(t.piece, ST_Point(pc.lon, pc.lat)))
-        GROUP BY pc.dataset, pc.source_id""", {"city": city, "s": GRID_DEG})
-    for t in ("_enrich_polys", "_enrich_tiles", "_enrich_cells"):
-        con.execute(f"DROP TABLE IF EXISTS {t}")
+    grid = float(grid_deg or GRID_DEG.get(kind, 0.004))
+    key = _grid_key(con, city=city, kind=kind, grid=grid)
+    if rebuild or not _has_grid(con, key):
+        build_grid(con, city=city, kind=kind, grid=grid, key=key)
+    # the assignment has no order; not keeping the insertion order lets both threads write the result freely
+    pio = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        _assign(con, pts=pts, typ=typ, city=city, grid=grid, key=key)
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if pio else 'false'}")
     return con.execute("SELECT count(*) FROM _enrich_assign").fetchone()[0]
+
+
+def _assign(con: duckdb.DuckDBPyConnection, *, pts: str, typ: str, city: str, grid: float, key: str) -> None:
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _enrich_assign AS
+        WITH cells AS (SELECT cell, inside FROM {CACHE_SCHEMA}.cells WHERE grid_key = $key),
+        pieces AS (SELECT cell, code, piece, x0, y0, x1, y1 FROM {CACHE_SCHEMA}.pieces WHERE grid_key = $key),
+        p AS (SELECT rowid AS rid, dataset, source_id, lon, lat,
+                     CAST(floor(lon / $s) AS BIGINT) * $m + CAST(floor(lat / $s) AS BIGINT) AS cell
+              FROM {pts} WHERE city = $city AND lat IS NOT NULL AND lon IS NOT NULL),
+        pc AS (SELECT p.*, c.inside FROM p JOIN cells c USING (cell))
+        SELECT dataset, source_id, TRY_CAST(inside AS {typ}) AS spatial FROM pc WHERE inside IS NOT NULL
+        UNION ALL
+        SELECT first(pc.dataset), first(pc.source_id), min(TRY_CAST(t.code AS {typ})) AS spatial
+        FROM pc JOIN pieces t USING (cell)
+        WHERE pc.inside IS NULL AND (t.piece IS NULL OR (pc.lon BETWEEN t.x0 AND t.x1 AND pc.lat BETWEEN t.y0 AND t.y1
+                                                         AND ST_Intersects(ST_Point(pc.lon, pc.lat), t.piece)))
+        GROUP BY pc.rid""", {"city": city, "s": grid, "m": CELL_MUL, "key": key})
+
+
+def _has_grid(con: duckdb.DuckDBPyConnection, key: str) -> bool:
+    try:
+        return con.execute(f"SELECT count(*) FROM {CACHE_SCHEMA}.cells WHERE grid_key = $key",
+                           {"key": key}).fetchone()[0] > 0
+    except duckdb.CatalogException:
+        return False
 
 
 def enrich_incidents(con: duckdb.DuckDBPyConnection, *, city: str) -> dict[str, dict[str, int]]:

@@ -42,3 +42,39 @@ def test_fixture_boundaries_are_ignored(con, tmp_path):
     load(con, tmp_path, [{"id": "1", "date": "2018-01-01", "latitude": "41.5", "longitude": "-87.5"}],
          table="incidents", dataset="i", fields=CRIME_FIELDS)
     assert enrich_incidents(con, city="testcity") == {}
+
+
+def test_stored_grid_is_reused_and_rebuilt_when_boundaries_change(con, tmp_path, chicago):
+    from warehouse.enrich import assign_areas
+
+    load(con, tmp_path, read_csv_records(chicago / "crime/chicago_crimes_2018-05-01_to_2018-11-12.csv")[:3_000],
+         table="incidents", dataset="crimes", fields=CRIME_FIELDS, options=CRIME_OPTIONS)
+    load(con, tmp_path, read_geojson_records(chicago / "boundaries/community_areas.geojson"), table="boundaries",
+         dataset="community_areas", kind="community_area",
+         fields={"source_id": "area_numbe", "code": "area_numbe", "name": "community"})
+    exact = dict(con.execute("""SELECT i.source_id, min(b.code::INTEGER) FROM incidents i JOIN boundaries b
+                                ON b.kind = 'community_area' AND ST_Intersects(i.geom, b.geom)
+                                GROUP BY i.source_id""").fetchall())
+
+    def assigned():
+        n = assign_areas(con, city="testcity", kind="community_area")
+        got = dict(con.execute("SELECT source_id, spatial FROM _enrich_assign").fetchall())
+        assert n == len(got)
+        return got
+
+    def keys():
+        return {r[0] for r in con.execute("SELECT DISTINCT grid_key FROM enrich_cache.cells").fetchall()}
+
+    cold = assigned()
+    assert cold == exact                      # identical to ST_Intersects against the whole polygons
+    first = keys()
+    assert len(first) == 1
+    assert assigned() == cold and keys() == first   # warm: the stored grid is reused
+    # changed boundaries (one area removed) -> a new grid replaces the stale one, points there get no area
+    con.execute("DELETE FROM boundaries WHERE kind = 'community_area' AND code = '32'")
+    changed = assigned()
+    assert keys() != first and len(keys()) == 1
+    assert changed == {k: v for k, v in exact.items() if v != 32}
+    # the cache lives outside main: not in the catalogue
+    assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' "
+                           "AND table_name IN ('cells', 'pieces')").fetchone()[0]
