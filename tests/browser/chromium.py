@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 LOCAL = ("file:", "data:", "blob:", "about:")
 
 
@@ -11,10 +13,11 @@ def assert_no_leaks(log: dict) -> None:
     assert leaks == [], f"requests left the machine: {leaks}"
 
 
-def open_page(browser, path, *, viewport=(1280, 860)):
-    """Open a file:// page, record console errors, page errors, requests and dialogs, and wait until
-    the page says its layers are drawn (``window.civicmapReady``). Returns (context, page, log)."""
-    ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+def open_page(browser, path, *, hash_: str = "", viewport=(1280, 860), timeout_ms: int = 30_000):
+    """Open a file:// page (with an optional URL ``hash_`` the page reads on load), record console
+    errors, page errors, requests and dialogs, and wait until the page says its layers are drawn
+    (``window.civicmapReady``). Downloads are accepted. Returns (context, page, log)."""
+    ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True)
     page = ctx.new_page()
     log = {"console": [], "errors": [], "requests": [], "dialogs": []}
     page.on("console", lambda m: log["console"].append(m.text) if m.type == "error" else None)
@@ -27,8 +30,8 @@ def open_page(browser, path, *, viewport=(1280, 860)):
 
     page.on("dialog", on_dialog)
     page.add_init_script("window.__alerts = []; window.alert = function (m) { window.__alerts.push(String(m)); };")
-    page.goto(path.resolve().as_uri())
-    page.wait_for_function("() => window.civicmapReady === true", timeout=15_000)
+    page.goto(Path(path).resolve().as_uri() + (("#" + hash_) if hash_ else ""))
+    page.wait_for_function("() => window.civicmapReady === true", timeout=timeout_ms)
     return ctx, page, log
 
 

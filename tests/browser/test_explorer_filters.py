@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.chromium import assert_clean
+from tests.browser.chromium import assert_clean, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -20,23 +20,7 @@ HALF_MILE = 804.67
 
 
 def open_explorer(browser, path: Path, hash_: str = "", *, viewport=(1280, 860)):
-    """Like chromium.open_page, with a URL hash read by the page on load."""
-    ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True)
-    page = ctx.new_page()
-    log = {"console": [], "errors": [], "requests": [], "dialogs": []}
-    page.on("console", lambda m: log["console"].append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: log["errors"].append(str(e)))
-    page.on("request", lambda r: log["requests"].append(r.url))
-
-    def on_dialog(d):
-        log["dialogs"].append(d.message)
-        d.dismiss()
-
-    page.on("dialog", on_dialog)
-    page.add_init_script("window.__alerts = []; window.alert = function (m) { window.__alerts.push(String(m)); };")
-    page.goto(Path(path).resolve().as_uri() + (("#" + hash_) if hash_ else ""))
-    page.wait_for_function("() => window.civicmapReady === true", timeout=30_000)
-    return ctx, page, log
+    return open_page(browser, path, hash_=hash_, viewport=viewport)
 
 
 def count(page) -> int:
