@@ -54,7 +54,7 @@
                    [s.lat0 + s.lat[b] / 1e5, s.lon0 + s.lon[b] / 1e5]]);
       }
       var sl = L.polyline(segs, { renderer: baseRenderer, interactive: false, color: "#a4acb3", weight: 1, opacity: 0.9 });
-      bounds.extend(sl.getBounds());
+      if (!bounds.isValid()) { bounds.extend(sl.getBounds()); }  // boundaries frame the city when present
       C.baseLayers.streets = sl;
     }
     C.map = map;
