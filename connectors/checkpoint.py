@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 from connectors.pages import Page
@@ -102,3 +103,59 @@ class Checkpoint:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.path)
+
+
+#: What a landing dir was fetched from (next to the checkpoint): a resume only continues the same fetch.
+FETCH_FILE = "_fetch.json"
+#: Sub-directory of a dataset's landing dir holding one directory per incremental run.
+INCREMENTS_DIR = "increments"
+
+
+def clear_landing(directory: Path) -> None:
+    """Remove a landing dir's pages and increments (a full snapshot supersedes them)."""
+    for old in directory.glob("page-*"):
+        old.unlink()
+    shutil.rmtree(directory / INCREMENTS_DIR, ignore_errors=True)
+
+
+def prepare_landing(directory: str | os.PathLike, *, source: dict,
+                    resumable: bool) -> tuple[Checkpoint, dict | None, list[str]]:
+    """A dataset's landing dir, ready for a full fetch: ``(checkpoint, resume, notes)``.
+
+    ``resume`` (``{"start_page", "start_offset"}``) when an *incomplete* checkpoint of a fetch from the
+    same ``source`` (a JSON-able description, kept in ``_fetch.json``) can be continued and ``resumable``
+    says the protocol can start mid-way; the completed pages are kept and any page written after the
+    last recorded one is removed. Otherwise ``resume`` is None and the directory starts empty.
+    ``notes`` says, in words for the run log, what happened (a damaged checkpoint, why no resume, ...).
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    notes: list[str] = []
+    try:
+        cp = Checkpoint(directory)
+    except ValueError as exc:  # a damaged checkpoint: start over rather than fail
+        notes.append(f"{exc}; starting from zero")
+        (directory / FILE_NAME).unlink(missing_ok=True)
+        cp = Checkpoint(directory)
+    fetch_file = directory / FETCH_FILE
+    try:
+        same_source = json.loads(fetch_file.read_text()) == source
+    except (OSError, ValueError):
+        same_source = False
+    resume = None
+    if cp.pages and not cp.complete and resumable and same_source:
+        try:
+            resume = cp.resume()
+        except FileNotFoundError as exc:
+            notes.append(f"cannot resume ({exc}); starting from zero")
+    if resume is None:
+        cp.clear()
+        clear_landing(directory)
+        fetch_file.write_text(json.dumps(source))
+        return cp, None, notes
+    done = {Path(p["file"]).stem for p in cp.pages if p.get("file")}
+    for stale in directory.glob("page-*"):  # a page written after the last recorded one is fetched again
+        if stale.name.split(".")[0] not in done:
+            stale.unlink()
+    notes.append(f"resuming at page {resume['start_page']} (offset {resume['start_offset']})")
+    return cp, resume, notes

@@ -52,3 +52,16 @@ def _atomic(path: Path, write) -> None:
     tmp = path.with_name(path.name + ".tmp")
     write(tmp)
     os.replace(tmp, path)
+
+
+def landed_meta(files: list[Path]) -> dict:
+    """The pages' meta from their sidecars: counters add up across pages, the rest keeps the last value."""
+    meta: dict = {}
+    for path in files:
+        try:
+            page_meta = json.loads(Path(path).with_suffix(".json").read_text()).get("meta") or {}
+        except (OSError, ValueError):
+            continue
+        for key, value in page_meta.items():
+            meta[key] = meta.get(key, 0) + value if isinstance(value, int) and not isinstance(value, bool) else value
+    return meta

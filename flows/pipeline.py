@@ -7,7 +7,6 @@ in order, and reports what happened.
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import shutil
 import uuid
@@ -21,10 +20,9 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from cities.profile import CityProfile, load_profile
-from connectors.checkpoint import FILE_NAME as CHECKPOINT_FILE
-from connectors.checkpoint import Checkpoint
-from connectors.landing import write_page
-from flows.sources import conform_socrata_page, is_incremental, iter_dataset_pages, start_replay
+from connectors import checkpoint, socrata
+from connectors.landing import landed_meta, write_page
+from flows.sources import is_incremental, iter_dataset_pages, start_replay
 from maps import explorer, locator, safe_route, spending
 from warehouse import db, enrich, views
 from warehouse.load import dataset_watermark, load_dataset, record_run
@@ -49,72 +47,10 @@ def maps_dir(out: str | Path, city: str) -> Path:
     return Path(out) / "maps" / city
 
 
-#: Sub-directory of a dataset's landing dir holding one directory per incremental run (``<run_id>/``).
-INCREMENTS_DIR = "increments"
-#: What a landing dir was fetched from (next to the checkpoint): a resume only continues the same fetch.
-FETCH_FILE = "_fetch.json"
-
-
 def _fetch_signature(spec) -> dict:
+    """What a landing dir is fetched from: a resume only continues a fetch of the same source."""
     return {"protocol": spec.protocol, "domain": spec.domain, "dataset_id": spec.dataset_id,
             "format": spec.format, "where": spec.options.get("where"), "replay": spec.replay}
-
-
-def _clear_landing(directory: Path) -> None:
-    for old in directory.glob("page-*"):
-        old.unlink()
-    shutil.rmtree(directory / INCREMENTS_DIR, ignore_errors=True)  # the full snapshot supersedes them
-
-
-def _resume_point(directory: Path, spec, name: str) -> tuple[Checkpoint, dict | None]:
-    """The dataset's checkpoint and where to resume (None: start from zero, landing cleared).
-
-    Resumes only an *incomplete* checkpoint of a Socrata fetch of the same source (``_fetch.json``) whose
-    last recorded page file still exists; anything else starts over.
-    """
-    logger = get_run_logger()
-    try:
-        cp = Checkpoint(directory)
-    except ValueError as exc:  # a damaged checkpoint: start over rather than fail
-        logger.warning("%s: %s", name, exc)
-        (directory / CHECKPOINT_FILE).unlink(missing_ok=True)
-        cp = Checkpoint(directory)
-    signature = _fetch_signature(spec)
-    fetch_file = directory / FETCH_FILE
-    try:
-        same_source = json.loads(fetch_file.read_text()) == signature
-    except (OSError, ValueError):
-        same_source = False
-    resume = None
-    if cp.pages and not cp.complete and spec.protocol == "socrata" and same_source:
-        try:
-            resume = cp.resume()
-        except FileNotFoundError as exc:
-            logger.warning("%s: cannot resume (%s); starting from zero", name, exc)
-    if resume is None:
-        cp.clear()
-        _clear_landing(directory)
-        fetch_file.write_text(json.dumps(signature))
-        return cp, None
-    done = {Path(p["file"]).stem for p in cp.pages if p.get("file")}
-    for stale in directory.glob("page-*"):  # a page written after the last recorded one is fetched again
-        if stale.name.split(".")[0] not in done:
-            stale.unlink()
-    logger.info("resuming %s at page %d (offset %d)", name, resume["start_page"], resume["start_offset"])
-    return cp, resume
-
-
-def _landed_meta(files: list[Path]) -> dict:
-    """The pages' meta from their sidecars: counters add up across pages, the rest keeps the last value."""
-    meta: dict = {}
-    for path in files:
-        try:
-            page_meta = json.loads(path.with_suffix(".json").read_text()).get("meta") or {}
-        except (OSError, ValueError):
-            continue
-        for key, value in page_meta.items():
-            meta[key] = meta.get(key, 0) + value if isinstance(value, int) and not isinstance(value, bool) else value
-    return meta
 
 
 @task(name="ingest", cache_policy=NO_CACHE)
@@ -133,22 +69,24 @@ def ingest_dataset(profile: CityProfile, name: str, *, landing_root: str, replay
     fetched_at = datetime.now(timezone.utc).replace(tzinfo=None)
     base = Path(landing_root) / profile.name / name
     if since is not None:
-        directory = base / INCREMENTS_DIR / (run_id or uuid.uuid4().hex)
+        directory = base / checkpoint.INCREMENTS_DIR / (run_id or uuid.uuid4().hex)
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True)
-        cp, resume, mode = Checkpoint(directory), None, "incremental"
+        cp, resume, mode = checkpoint.Checkpoint(directory), None, "incremental"
         logger.info("%s/%s: incremental fetch of rows updated after %s", profile.name, name, since)
     else:
-        base.mkdir(parents=True, exist_ok=True)
         directory = base
-        cp, resume = _resume_point(directory, spec, name)
+        cp, resume, notes = checkpoint.prepare_landing(directory, source=_fetch_signature(spec),
+                                                       resumable=spec.protocol == "socrata")
+        for note in notes:
+            logger.info("%s/%s: %s", profile.name, name, note)
         mode = "resumed" if resume else "full"
     keep = set(spec.fields.values())
     conform = is_incremental(spec)  # full and incremental landings must hash alike (see conform_socrata_page)
     fetched, fetched_pages, watermark = 0, 0, None
     for page in iter_dataset_pages(name, spec, replay_base=replay_base, since=since, **(resume or {})):
         if conform:
-            page = conform_socrata_page(page, keep=keep)
+            page = socrata.conform_page(page, keep=keep)
         cp.record(page, file=write_page(page, directory=directory))
         fetched += page.row_count
         fetched_pages += 1
@@ -161,7 +99,7 @@ def ingest_dataset(profile: CityProfile, name: str, *, landing_root: str, replay
             "pages": len(files), "fetched_pages": fetched_pages, "mode": mode, "since": since,
             "watermark": watermark, "start_page": (resume or {}).get("start_page", 1),
             "start_offset": (resume or {}).get("start_offset", 0), "directory": str(directory),
-            "fetched_at": fetched_at.isoformat(), "meta": _landed_meta(files)}
+            "fetched_at": fetched_at.isoformat(), "meta": landed_meta(files)}
 
 
 @task(name="load", cache_policy=NO_CACHE)
@@ -173,7 +111,8 @@ def load_into_warehouse(profile: CityProfile, name: str, ingested: dict, *, ware
     """
     spec = profile.datasets[name]
     options = dict(spec.options)
-    options.update({k: v for k, v in ingested["meta"].items() if k == "crs" and "crs" not in options})
+    if "crs" not in options and ingested["meta"].get("crs"):  # the connector knows the CRS of OSM/edge lists
+        options["crs"] = ingested["meta"]["crs"]
     source_meta = {"protocol": spec.protocol, "portal_url": spec.portal_url, "dataset_id": spec.dataset_id,
                    "licence": spec.licence, "title": spec.title or name, "synthetic": profile.synthetic,
                    **{f"connector_{k}": v for k, v in ingested["meta"].items() if isinstance(v, (int, str))}}
@@ -197,7 +136,7 @@ def enrich_and_views(city: str, *, warehouse: str) -> dict:
     with contextlib.closing(db.connect(warehouse)) as con:
         enriched = enrich.enrich_incidents(con, city=city)
         views.create_views(con)
-    return enriched if isinstance(enriched, dict) else {}
+    return enriched
 
 
 @task(name="build-map", cache_policy=NO_CACHE)
@@ -208,12 +147,9 @@ def build_map(profile: CityProfile, kind: str, *, warehouse: str, out: str) -> s
     if profile.center:
         options.setdefault("center", list(profile.center))
     with contextlib.closing(db.connect(warehouse, read_only=True)) as con:
-        sources = [dict(zip(("dataset", "portal_url", "licence", "fetched_at", "title"), row)) for row in con.execute(
-            "SELECT dataset, portal_url, licence, CAST(fetched_at AS VARCHAR), dataset FROM datasets "
-            "WHERE city = ? ORDER BY dataset", [profile.name]).fetchall()]
+        # sources=None: each map credits the catalogue's datasets behind the tables it draws
         path = MAP_BUILDERS[kind](con, city=profile.name, out_path=maps_dir(out, profile.name) / f"{kind}.html",
-                                  city_title=profile.title,
-                                  synthetic=profile.synthetic, sources=sources,
+                                  city_title=profile.title, synthetic=profile.synthetic, sources=None,
                                   options=options)
     return str(path)
 

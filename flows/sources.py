@@ -6,11 +6,8 @@ turns a :class:`~cities.profile.DatasetSpec` into a connector call.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
-
-import pyarrow as pa
 
 from cities.profile import CityProfile, DatasetSpec
 from connectors import arcgis, files, osm, socrata
@@ -110,36 +107,3 @@ def iter_dataset_pages(name: str, spec: DatasetSpec, *, replay_base: str | None 
         return osm.iter_pages(_file_url(name, spec, replay_base), fmt=spec.format, page_size=page_size,
                               dataset_name=name)
     raise SourceError(f"dataset {name!r}: protocol {spec.protocol!r} has no connector yet")
-
-
-def conform_socrata_page(page: Page, *, keep: set[str] = frozenset()) -> Page:
-    """The page with the dataset's columns as the portal lists them (``meta["fields"]``, i.e.
-    ``X-SODA2-Fields``): in that order, a field with no value on the page as a null column, and the
-    system fields (``:id``, ``:updated_at``...) dropped unless named in ``keep`` (the profile maps them).
-
-    So a full fetch and an incremental one (which selects ``:*,*``) land the same columns in the same
-    order, and a record gets the same ``row_hash`` from either (the warehouse hashes the landed record).
-    Fields the portal does not list (e.g. ``_geometry``) follow in first-seen order. An empty page is
-    returned as it is.
-    """
-    if not page.row_count:
-        return page
-    fields = page.meta.get("fields")
-    order = [f for f in fields if isinstance(f, str)] if isinstance(fields, list) else []
-    wanted = lambda c: not c.startswith(":") or c in keep  # noqa: E731
-    order = [c for c in order if wanted(c)]
-    if page.table is not None:
-        table = page.table
-        names = table.column_names
-        columns = order + [c for c in names if c not in order and wanted(c)]
-        if columns == names:
-            return page
-        arrays = [table.column(c) if c in names else pa.nulls(table.num_rows, pa.string()) for c in columns]
-        return dataclasses.replace(page, table=pa.Table.from_arrays(arrays, names=columns))
-    seen = dict.fromkeys(order)
-    for record in page.records:
-        for key in record:
-            if key not in seen and wanted(key):
-                seen[key] = None
-    columns = list(seen)
-    return dataclasses.replace(page, records=[{c: r.get(c) for c in columns} for r in page.records])

@@ -67,9 +67,11 @@ def sources_for(con, city: str, sources, tables: tuple[str, ...]) -> list[dict]:
     if not has_table(con, "datasets"):
         return []
     marks = ", ".join("?" for _ in tables)
+    # datasets marked as format fixtures (role) are loaded but never drawn, so they are not credited
+    fixtures = "AND coalesce(role, 'data') <> 'fixture' " if "role" in columns(con, "datasets") else ""
     rows = con.execute(
         "SELECT dataset, portal_url, licence, fetched_at FROM datasets "
-        f"WHERE city = ? AND table_name IN ({marks}) ORDER BY dataset",
+        f"WHERE city = ? AND table_name IN ({marks}) {fixtures}ORDER BY dataset",
         [city, *tables],
     ).fetchall()
     return [dict(zip(("dataset", "portal_url", "licence", "fetched_at"), r)) for r in rows]

@@ -4,6 +4,7 @@ portal strings stay text; nothing leaves the page."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from pathlib import Path
@@ -19,8 +20,16 @@ R_EARTH = 6371008.8  # the page's haversine radius
 HALF_MILE = 804.67
 
 
-def open_explorer(browser, path: Path, hash_: str = "", *, viewport=(1280, 860)):
-    return open_page(browser, path, hash_=hash_, viewport=viewport)
+@contextlib.contextmanager
+def explorer_page(browser, path: Path, hash_: str = "", *, viewport=(1280, 860)):
+    """The explorer opened at ``hash_``; on leaving, the page must be clean (no errors, dialogs or
+    requests off the machine) and its browser context is closed."""
+    ctx, page, log = open_page(browser, path, hash_=hash_, viewport=viewport)
+    try:
+        yield page
+        assert_clean(page, log)
+    finally:
+        ctx.close()
 
 
 def count(page) -> int:
@@ -59,13 +68,9 @@ def date_where(p: dict) -> tuple[str, list]:
 
 def check_roundtrip(browser, path, page, expected: int):
     url_hash = page.evaluate("location.hash").lstrip("#")
-    ctx2, page2, log2 = open_explorer(browser, path, url_hash)
-    try:
+    with explorer_page(browser, path, url_hash) as page2:
         assert count(page2) == expected
         assert page2.evaluate("location.hash").lstrip("#") == url_hash
-        assert_clean(page2, log2)
-    finally:
-        ctx2.close()
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +85,7 @@ def chicago(chicago_run):
 @pytest.mark.slow
 def test_types_and_date_range(browser, chicago, screenshot_dir):
     con, path = chicago
-    ctx, page, log = open_explorer(browser, path, "types=THEFT,BATTERY&from=2018-09-01&to=2018-09-30")
-    try:
+    with explorer_page(browser, path, "types=THEFT,BATTERY&from=2018-09-01&to=2018-09-30") as page:
         p = hash_params(page)
         assert p["types"] == "THEFT,BATTERY" and p["from"] == "2018-09-01" and p["to"] == "2018-09-30"
         dw, dp = date_where(p)
@@ -97,16 +101,12 @@ def test_types_and_date_range(browser, chicago, screenshot_dir):
         page.click("#page-next")
         assert "rows 26" in page.inner_text("#page-info")
         check_roundtrip(browser, path, page, len(expected))
-        assert_clean(page, log)
-    finally:
-        ctx.close()
 
 
 @pytest.mark.slow
 def test_time_of_day_across_midnight_and_community_area(browser, chicago):
     con, path = chicago
-    ctx, page, log = open_explorer(browser, path)
-    try:
+    with explorer_page(browser, path) as page:
         page.fill("#tod-from", "22:00")
         page.fill("#tod-to", "03:00")
         page.select_option("#f-ca", "32")
@@ -123,9 +123,6 @@ def test_time_of_day_across_midnight_and_community_area(browser, chicago):
         hours = page.evaluate("Array.from(document.querySelectorAll('#sum-hour div')).map(d => d.title)")
         assert len(hours) == 24 and hours[12].endswith(": 0") and not hours[22].endswith(": 0")
         check_roundtrip(browser, path, page, len(expected))
-        assert_clean(page, log)
-    finally:
-        ctx.close()
 
 
 @pytest.mark.slow
@@ -135,9 +132,8 @@ def test_within_half_mile_of_a_school_with_arrest(browser, chicago):
     sid, name, slat, slon = con.execute(
         "SELECT source_id, name, lat, lon FROM services WHERE city = 'chicago' AND category = 'school' "
         "ORDER BY (lat - 41.8781) ^ 2 + (lon + 87.6298) ^ 2, source_id LIMIT 1").fetchone()
-    ctx, page, log = open_explorer(
-        browser, path, f"from=2018-05-01&to=2018-11-12&near=school:{sid}&r={HALF_MILE}&arrest=true")
-    try:
+    with explorer_page(
+        browser, path, f"from=2018-05-01&to=2018-11-12&near=school:{sid}&r={HALF_MILE}&arrest=true") as page:
         assert page.evaluate("document.getElementById('f-near').selectedOptions[0].textContent") == name
         lat0, lon0 = page.evaluate("[window.civicmap.data.incidents.lat0, window.civicmap.data.incidents.lon0]")
         # The page measures from its embedded incident coordinates (1e-5-degree grid from lat0/lon0) to the
@@ -162,9 +158,6 @@ def test_within_half_mile_of_a_school_with_arrest(browser, chicago):
         assert all(r["arrest"] == "true" for r in rows)
         assert page.inner_text("#count-nomap") == "0"
         check_roundtrip(browser, path, page, len(expected))
-        assert_clean(page, log)
-    finally:
-        ctx.close()
 
 
 @pytest.mark.slow
@@ -172,8 +165,7 @@ def test_beat_and_day_of_week_with_the_controls(browser, chicago, screenshot_dir
     con, path = chicago
     beat = con.execute("SELECT beat FROM incidents_current WHERE city = 'chicago' AND beat IS NOT NULL "
                        "GROUP BY beat ORDER BY count(*) DESC, beat LIMIT 1").fetchone()[0]
-    ctx, page, log = open_explorer(browser, path)
-    try:
+    with explorer_page(browser, path) as page:
         page.select_option("#f-beat", beat)
         for d in (1, 2, 3, 4, 5):
             page.uncheck(f"#dow-{d}")
@@ -194,11 +186,7 @@ def test_beat_and_day_of_week_with_the_controls(browser, chicago, screenshot_dir
         page.dispatch_event("#f-block", "change")
         assert block in page.inner_text("#block-resolved")
         assert 0 < count(page) <= len(expected)
-        assert_clean(page, log)
-    finally:
-        ctx.close()
-    ctx, page, log = open_explorer(browser, path, viewport=(390, 844))
-    try:
+    with explorer_page(browser, path, viewport=(390, 844)) as page:
         assert page.locator("#panel").is_visible()
         page.click("#panel-toggle")
         assert not page.locator("#panel").is_visible()
@@ -211,15 +199,11 @@ def test_beat_and_day_of_week_with_the_controls(browser, chicago, screenshot_dir
         # run; the Chicago phone view is kept under its own name as well.
         for name in ("explorer_phone.png", "chicago_explorer_phone.png"):
             page.screenshot(path=str(screenshot_dir / name))
-        assert_clean(page, log)
-    finally:
-        ctx.close()
 
 
 def test_sample_city_xss_description_is_text(browser, sample_run):
     path = Path(sample_run["maps"]["explorer"])
-    ctx, page, log = open_explorer(browser, path)
-    try:
+    with explorer_page(browser, path) as page:
         where = page.evaluate("""(x) => { const D = window.civicmap.data.incidents; const k = D.descs.indexOf(x);
             return k < 0 ? null : k; }""", XSS)
         assert where is not None, "the sample city plants the XSS string in a description"
@@ -234,6 +218,3 @@ def test_sample_city_xss_description_is_text(browser, sample_run):
         assert page.evaluate("document.querySelectorAll('img[src=x], img[src=\"x\"]').length") == 0
         rows = download_csv(page)
         assert len(rows) == count(page) and any(r["description"] == XSS for r in rows)
-        assert_clean(page, log)
-    finally:
-        ctx.close()

@@ -185,7 +185,7 @@ def test_sigkill_mid_ingest_then_rerun_resumes_with_exact_count(sample_city_dir,
     assert rerun.returncode == 0, output
     summary = json.loads(next(line for line in output.splitlines() if line.startswith("SUMMARY "))[8:])
     (ingest,) = summary["ingest"]
-    assert f"resuming incidents at page {done + 1} (offset {done * 500})" in output
+    assert f"incidents: resuming at page {done + 1} (offset {done * 500})" in output
     assert (ingest["mode"], ingest["start_page"], ingest["start_offset"]) == ("resumed", done + 1, done * 500)
     assert ingest["start_page"] > 1
     assert ingest["fetched"] == len(source_ids) - done * 500 and ingest["records"] == len(source_ids)

@@ -42,3 +42,11 @@ def test_four_maps_are_written(chicago_run):
     for path in chicago_run["maps"].values():
         assert Path(path).stat().st_size > 10_000
         assert "Synthetic sample" not in Path(path).read_text(encoding="utf-8")
+
+
+def test_each_map_credits_the_datasets_it_draws(chicago_run):
+    html = {kind: Path(path).read_text(encoding="utf-8") for kind, path in chicago_run["maps"].items()}
+    assert "ijzp-q8t2" in html["explorer"]           # the crimes it shows
+    assert "budget_2019" not in html["explorer"]     # not the budget it does not show
+    assert "crimes_2024_sample" not in html["explorer"]  # nor the format fixture, loaded but never drawn
+    assert "budget_2019" in html["spending"]
