@@ -23,6 +23,12 @@ reach on this portal.
 
 Each side runs in a fresh child process (``run_child``), so each peak RSS is its own; the sides
 alternate ``REPEATS`` times per size and the median run (by seconds) of each side is reported.
+
+Two portal scenarios, each a fresh portal process: ``loopback`` (no added latency: the floor, where only
+client CPU counts) and ``latency_50ms`` (the portal's latency mode adds 50 ms before every answer, a
+stand-in for a real portal's per-request time: network round trip plus query planning; a real Socrata
+page is usually slower than that, which favours the side making fewer requests even more). The issue's
+goal (>= 5x sodapy's rows/s) is judged on ``latency_50ms``; ``loopback`` is reported beside it.
 """
 from __future__ import annotations
 
@@ -45,13 +51,14 @@ DATASET, DATASET_X5 = "ijzp-q8t2", "ijzp-x5x5"
 PAGE_SIZE = 50000
 PEER_PAGE = 1000          # sodapy's default $limit (it sends none; the portal's default is also 1000)
 REPEATS = 3
+SCENARIOS = {"loopback": 0.0, "latency_50ms": 0.05}   # seconds the portal waits before each answer
 
 PORTAL = """
 import sys, time
 from connectors.replay import ReplayPortal, Route
-root, port = sys.argv[1], int(sys.argv[2])
+root, port, latency = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 routes = [Route("socrata", "{d1}", "crimes.csv", "csv"), Route("socrata", "{d5}", "crimes_x5.csv", "csv")]
-portal = ReplayPortal(root, routes, port=port, cache_bytes=3 << 30).start()
+portal = ReplayPortal(root, routes, port=port, latency=latency, cache_bytes=3 << 30).start()
 print(portal.base_url, flush=True)
 while True:
     time.sleep(3600)
@@ -189,16 +196,12 @@ def _compare(base: str, port: int, dataset: str) -> dict:
             "ratio_peak_rss": round(ours["peak_rss_mb"] / peer["peak_rss_mb"], 2)}
 
 
-def run() -> dict:
-    chicago = require_chicago()
-    scratch = Path(tempfile.mkdtemp(prefix="civicmash-bench-socrata-"))
+def _scenario(scratch: Path, latency: float) -> dict:
+    """Both sizes against one portal process that adds ``latency`` seconds to every answer."""
     port = _free_port()
-    proc = None
+    proc = subprocess.Popen([sys.executable, "-c", PORTAL, str(scratch), str(port), str(latency)], cwd=REPO_ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        os.symlink(chicago / CRIMES, scratch / "crimes.csv")
-        rows_x5 = _write_x5(chicago / CRIMES, scratch / "crimes_x5.csv")
-        proc = subprocess.Popen([sys.executable, "-c", PORTAL, str(scratch), str(port)], cwd=REPO_ROOT,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         base = f"http://127.0.0.1:{port}"
         _wait(base, proc)
         warm = {"1x": _warm(base, DATASET)}
@@ -206,24 +209,42 @@ def run() -> dict:
         warm["5x"] = _warm(base, DATASET_X5)
         x5 = _compare(base, port, DATASET_X5)
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        shutil.rmtree(scratch, ignore_errors=True)
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
     flat = round(x5["ours"]["peak_rss_mb"] / x1["ours"]["peak_rss_mb"], 2)
     flat_fetch = round(x5["ours"]["fetch_peak_rss_mb"] / x1["ours"]["fetch_peak_rss_mb"], 2)
-    summary = (f"1x ({x1['ours']['rows']:,} rows): ours {x1['ours']['rows_per_s']:,} rows/s vs sodapy "
-               f"{x1['sodapy']['rows_per_s']:,} rows/s = {x1['ratio_rows_per_s']}x "
-               f"(fetch+land alone {x1['ratio_fetch_land_rows_per_s']}x), peak RSS "
-               f"{x1['ours']['peak_rss_mb']} vs {x1['sodapy']['peak_rss_mb']} MB; 5x ({x5['ours']['rows']:,} rows): "
-               f"ours {x5['ours']['rows_per_s']:,} vs {x5['sodapy']['rows_per_s']:,} rows/s = "
-               f"{x5['ratio_rows_per_s']}x (fetch+land {x5['ratio_fetch_land_rows_per_s']}x), peak RSS "
-               f"{x5['ours']['peak_rss_mb']} vs {x5['sodapy']['peak_rss_mb']} MB "
-               f"(ours 5x/1x = {flat}; fetch+land phase {flat_fetch}); portal answers pre-serialised "
-               f"(cached), median of {REPEATS}")
-    return {"summary": summary, "page_size": PAGE_SIZE, "repeats": REPEATS, "portal": warm,
-            "x1": x1, "x5": {"rows_written": rows_x5, **x5}, "ours_peak_rss_5x_over_1x": flat,
-            "ours_fetch_peak_rss_5x_over_1x": flat_fetch}
+    return {"latency_seconds": latency, "portal": warm, "x1": x1, "x5": x5,
+            "ours_peak_rss_5x_over_1x": flat, "ours_fetch_peak_rss_5x_over_1x": flat_fetch}
+
+
+def _line(name: str, sc: dict) -> str:
+    x1, x5 = sc["x1"], sc["x5"]
+    return (f"{name}: 1x ({x1['ours']['rows']:,} rows) ours {x1['ours']['rows_per_s']:,} vs sodapy "
+            f"{x1['sodapy']['rows_per_s']:,} rows/s = {x1['ratio_rows_per_s']}x (fetch+land alone "
+            f"{x1['ratio_fetch_land_rows_per_s']}x), peak RSS {x1['ours']['peak_rss_mb']} vs "
+            f"{x1['sodapy']['peak_rss_mb']} MB; 5x ({x5['ours']['rows']:,} rows) {x5['ratio_rows_per_s']}x "
+            f"(fetch+land {x5['ratio_fetch_land_rows_per_s']}x), peak RSS {x5['ours']['peak_rss_mb']} vs "
+            f"{x5['sodapy']['peak_rss_mb']} MB (ours 5x/1x = {sc['ours_peak_rss_5x_over_1x']}; fetch+land phase "
+            f"{sc['ours_fetch_peak_rss_5x_over_1x']})")
+
+
+def run() -> dict:
+    chicago = require_chicago()
+    scratch = Path(tempfile.mkdtemp(prefix="civicmash-bench-socrata-"))
+    try:
+        os.symlink(chicago / CRIMES, scratch / "crimes.csv")
+        rows_x5 = _write_x5(chicago / CRIMES, scratch / "crimes_x5.csv")
+        scenarios = {name: _scenario(scratch, latency) for name, latency in SCENARIOS.items()}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    summary = ("; ".join(_line(name, sc) for name, sc in scenarios.items())
+               + f"; portal answers pre-serialised (cached), median of {REPEATS}")
+    goal = scenarios["latency_50ms"]
+    return {"summary": summary, "page_size": PAGE_SIZE, "repeats": REPEATS, "rows_written_5x": rows_x5,
+            "goal": {"target_ratio": 5.0, "judged_on": "latency_50ms",
+                     "ratio_1x": goal["x1"]["ratio_rows_per_s"], "ratio_5x": goal["x5"]["ratio_rows_per_s"],
+                     "met": min(goal["x1"]["ratio_rows_per_s"], goal["x5"]["ratio_rows_per_s"]) >= 5.0},
+            "scenarios": scenarios}

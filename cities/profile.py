@@ -26,7 +26,7 @@ FORMATS: dict[str, set[str]] = {
     "arcgis": {"geojson"},
     "ckan": {"json", "csv"},
     "osm": {"osm-xml", "overpass-json", "pbf"},
-    "file": {"csv", "geojson", "json", "edgelist"},
+    "file": {"csv", "geojson", "json", "edgelist", "lines-geojson", "shapefile", "geopackage", "parquet"},
 }
 
 # Fields every table accepts in a mapping, on top of its canonical columns.
@@ -97,12 +97,35 @@ class DatasetSpec(_Strict):
         return self.url or f"replay:{self.replay}"
 
 
+class LitSpec(_Strict):
+    """``[risk.lit]``: street lighting (the OSM ``lit`` tag of street_edges) as a factor on a street's risk."""
+
+    lit: float = Field(1.0, gt=0, description="factor on the risk of streets tagged lit=yes (below 1 lowers it)")
+    unlit: float = Field(1.0, gt=0, description="factor on the risk of streets tagged lit=no")
+    hours: tuple[float, float] = Field((0.0, 24.0), description="[from, to) hour of the walk when it applies; may wrap midnight")
+
+
+class BarsSpec(_Strict):
+    """``[risk.bars]``: streets near bars (the venues_bars view) late at night as a factor on their risk."""
+
+    radius_m: float = Field(75.0, gt=0, description="a street is near a bar when a bar is this close to it (metres)")
+    factor: float = Field(1.0, gt=0, description="factor on the risk of streets near a bar (above 1 raises it)")
+    hours: tuple[float, float] = Field((22.0, 4.0), description="[from, to) hour of the walk when it applies; may wrap midnight")
+
+
 class RiskSpec(_Strict):
-    """Severity weights for the safe-route risk surface: category weight per primary type."""
+    """Severity weights for the safe-route risk surface: category weight per primary type; optional street
+    factors (``lit``, ``bars``: off unless the profile sets them)."""
 
     weights: dict[str, float] = Field(default_factory=lambda: {"violent": 3.0, "property": 1.0,
                                                                "other": 0.5, "non_criminal": 0.0})
     categories: dict[str, list[str]] = Field(default_factory=dict)
+    lit: LitSpec | None = None
+    bars: BarsSpec | None = None
+
+    def street_factors(self) -> dict:
+        """``{"lit": {...}, "bars": {...}}`` for :mod:`maps.risk` (only the factors the profile sets)."""
+        return {k: getattr(self, k).model_dump() for k in ("lit", "bars") if getattr(self, k) is not None}
 
     def type_weights(self) -> dict[str, float]:
         """Primary type (upper case) -> weight; ``"*"`` (any type not listed) gets the 'other' weight."""
@@ -110,6 +133,16 @@ class RiskSpec(_Strict):
                    for cat, types in self.categories.items() for t in types}
         weights["*"] = self.weights.get("other", 0.5)
         return weights
+
+
+class HttpSpec(_Strict):
+    """How politely and patiently the connectors talk to this city's portals (``[http]`` in the profile)."""
+
+    timeout: float = Field(60.0, gt=0, description="seconds to wait for a connection or a read")
+    retries: int = Field(5, ge=0, description="retries after the first try of a request")
+    backoff: float = Field(0.5, ge=0, description="first retry delay in seconds; doubles each retry, with jitter")
+    max_backoff: float = Field(30.0, ge=0, description="longest delay between two tries, in seconds")
+    min_interval: float = Field(0.0, ge=0, description="seconds between two requests to one host (politeness)")
 
 
 class CityProfile(_Strict):
@@ -121,6 +154,7 @@ class CityProfile(_Strict):
     center: tuple[float, float] | None = None
     datasets: dict[str, DatasetSpec]
     risk: RiskSpec = Field(default_factory=RiskSpec)
+    http: HttpSpec = Field(default_factory=HttpSpec)
     maps: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @field_validator("name")

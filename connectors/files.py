@@ -1,9 +1,11 @@
-"""Whole-file sources (local path or http(s) URL): csv, geojson, json and edgelist street graphs."""
+"""Whole-file sources (local path or http(s) URL): csv, geojson, json, edgelist street graphs, and
+shapefile (zip), GeoPackage and (Geo)Parquet (through ``connectors._vector``)."""
 from __future__ import annotations
 
 import contextlib
 import csv
 import json
+import math
 import os
 import sys
 import tempfile
@@ -14,9 +16,10 @@ from urllib.parse import urljoin
 import requests
 
 from connectors import http
+from connectors._vector import VECTOR_FORMATS, vector_pages
 from connectors.pages import Page, batch_pages, feature_record, flat_record, page_meta, unique_names
 
-FORMATS = ("csv", "geojson", "json", "edgelist")
+FORMATS = ("csv", "geojson", "json", "edgelist", "lines-geojson") + VECTOR_FORMATS
 SEGMENT_KEYS = ("u", "v", "u_x", "u_y", "v_x", "v_y", "way_id", "highway", "name", "lit", "foot", "access",
                 "oneway", "sidewalk")
 
@@ -32,6 +35,11 @@ def iter_pages(url_or_path: str | os.PathLike, *, fmt: str, page_size: int = 500
     json: an array of objects, or the first list of objects inside an object.
     edgelist: ``options["vertices"]`` / ``options["edges"]`` name headerless CSVs relative to
     ``url_or_path`` (a directory or URL base); records are street segments, ``meta["crs"] = options["crs"]``.
+    lines-geojson: street centre lines (LineString/MultiLineString features without node ids, e.g. a city's
+    street centreline export) -> street segments, one per pair of consecutive vertices; vertices are matched
+    into nodes by their coordinates (see :func:`_lines_pages` for ``options``).
+    shapefile (a .zip, or a local .shp), geopackage, parquet: columnar pages with ``_geometry`` as GeoJSON in
+    WGS84 (see ``connectors._vector``; ``options`` ``layer``, ``crs``, ``geometry``).
     """
     if fmt not in FORMATS:
         raise ValueError(f"file format must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -39,6 +47,10 @@ def iter_pages(url_or_path: str | os.PathLike, *, fmt: str, page_size: int = 500
     name = dataset_name or str(url_or_path)
     if fmt == "edgelist":
         return _edgelist_pages(str(url_or_path), options, page_size, name, session)
+    if fmt == "lines-geojson":
+        return _lines_pages(str(url_or_path), options, page_size, name, session)
+    if fmt in VECTOR_FORMATS:
+        return _vector_file_pages(str(url_or_path), fmt, options, page_size, name, session)
     return _file_pages(str(url_or_path), fmt, page_size, name, session)
 
 
@@ -65,6 +77,11 @@ def _file_pages(source: str, fmt: str, page_size: int, name: str, session) -> It
         meta: dict = {"format": fmt, "source": source}
         records = _READERS[fmt](path, meta)
         yield from batch_pages(records, page_size=page_size, url=source, meta=lambda: page_meta(meta))
+
+
+def _vector_file_pages(source: str, fmt: str, options: dict, page_size: int, name: str, session) -> Iterator[Page]:
+    with local_file(source, dataset=name, session=session) as path:
+        yield from vector_pages(path, fmt=fmt, options=options, page_size=page_size, name=name, url=source)
 
 
 def _read_csv(path: Path, meta: dict) -> Iterator[dict]:
@@ -162,6 +179,104 @@ def _edge_segments(path: Path, vertices: dict, meta: dict) -> Iterator[dict]:
             record.update(u=u, v=v, u_x=vertices[u][0], u_y=vertices[u][1], v_x=vertices[v][0],
                           v_y=vertices[v][1], edge_id=edge_id, flag=row[3] if len(row) > 3 else None)
             yield record
+
+
+# --- lines-geojson: street centre lines without node ids -------------------------------------------
+
+LENGTH_UNITS = {"m": 1.0, "metre": 1.0, "meter": 1.0, "km": 1000.0, "ft": 0.3048, "foot": 0.3048, "feet": 0.3048,
+                "us-ft": 1200 / 3937, "mi": 1609.344}
+LENGTH_TOLERANCE = 0.02   # a feature whose length field and geometry differ by more is counted in meta
+
+
+def _lines_pages(base: str, options: dict, page_size: int, name: str, session) -> Iterator[Page]:
+    """Street segments from GeoJSON line features (see ``iter_pages``); ``meta["crs"] = "EPSG:4326"``.
+
+    ``options``: ``files`` (names relative to ``base``, a file or folder/URL base, read in order as one network;
+    default ``base`` itself), ``decimals`` (6: vertices whose coordinates agree to this many decimals of a
+    degree, ~0.1 m, are one node), ``name_fields`` (properties joined with spaces into ``name``, e.g.
+    ``["pre_dir", "street_nam", "street_typ"]``), ``highway_field`` + ``highway_map`` (a property and the
+    ``highway`` word per value; an unmapped value is kept as published), ``length_field`` + ``length_unit``
+    (``ft``, ``m``...: checked against the geometry, which gives the lengths; ``meta["length_checked"]``,
+    ``meta["length_mismatch"]`` count features and those differing by more than 2 %).
+    Node ids are 1, 2, ... in order of first appearance; ``way_id`` is the feature's number (1-based, over
+    all files). A feature without a line geometry becomes one record without nodes or coordinates (the
+    warehouse quarantines it as ``missing_geometry``); a repeated vertex (same node twice in a row) is skipped
+    and counted in ``meta["repeated_vertices"]``.
+    """
+    files = options.get("files") or [None]
+    unit = options.get("length_unit", "m")
+    if options.get("length_field") and unit not in LENGTH_UNITS:
+        raise ValueError(f"dataset {name}: length_unit {unit!r} is not one of {', '.join(LENGTH_UNITS)}")
+    meta = {"format": "lines-geojson", "source": base, "crs": "EPSG:4326", "features": 0, "repeated_vertices": 0,
+            "length_checked": 0, "length_mismatch": 0, "nodes": 0}
+    nodes: dict[tuple[int, int], int] = {}
+
+    def segments() -> Iterator[dict]:
+        number = 0
+        for fname in files:
+            src = base if fname is None else _resolve(base, fname)
+            with local_file(src, dataset=name, session=session) as path:
+                with open(path, encoding="utf-8-sig") as fh:
+                    doc = json.load(fh)
+            features = doc.get("features") if doc.get("type") == "FeatureCollection" else [doc]
+            for feature in features or []:
+                number += 1
+                meta["features"] += 1
+                yield from _line_segments(feature, number, nodes, options, unit, meta)
+        meta["nodes"] = len(nodes)
+
+    yield from batch_pages(segments(), page_size=page_size, url=base,
+                           meta=lambda: page_meta(meta, ("features", "repeated_vertices", "length_checked",
+                                                         "length_mismatch")))
+
+
+def _line_segments(feature: dict, number: int, nodes: dict, options: dict, unit: str, meta: dict) -> Iterator[dict]:
+    props = feature.get("properties") or {}
+    geometry = feature.get("geometry") or {}
+    kind, coords = geometry.get("type"), geometry.get("coordinates") or []
+    parts = [coords] if kind == "LineString" else coords if kind == "MultiLineString" else []
+    base = dict.fromkeys(SEGMENT_KEYS)
+    words = [str(props[f]).strip() for f in options.get("name_fields") or [] if props.get(f) not in (None, "")]
+    base.update(way_id=number, name=" ".join(w for w in words if w) or None)
+    if options.get("highway_field"):
+        value = props.get(options["highway_field"])
+        value = None if value is None else str(value)
+        base["highway"] = (options.get("highway_map") or {}).get(value, value)
+    parts = [p for p in parts if len(p) >= 2]
+    if not parts:
+        yield base          # no line: the warehouse quarantines it (missing_geometry)
+        return
+    scale = 10 ** int(options.get("decimals", 6))
+    geodesic = 0.0
+    for part in parts:
+        prev = None
+        for x, y, *_ in part:
+            key = (round(x * scale), round(y * scale))
+            node = nodes.setdefault(key, len(nodes) + 1)
+            if prev is not None:
+                if node == prev[0]:
+                    meta["repeated_vertices"] += 1
+                    continue
+                geodesic += _haversine(prev[1], prev[2], x, y)
+                record = dict(base)
+                record.update(u=prev[0], v=node, u_x=prev[1], u_y=prev[2], v_x=x, v_y=y)
+                yield record
+            prev = (node, x, y)
+    published = props.get(options.get("length_field")) if options.get("length_field") else None
+    try:
+        published = float(published) * LENGTH_UNITS[unit] if published not in (None, "") else None
+    except (TypeError, ValueError):
+        published = None
+    if published:
+        meta["length_checked"] += 1
+        meta["length_mismatch"] += abs(geodesic / published - 1) > LENGTH_TOLERANCE
+
+
+def _haversine(x1: float, y1: float, x2: float, y2: float) -> float:
+    """Great-circle distance in metres between two lon/lat points (mean Earth radius, like ST_Distance_Sphere)."""
+    p1, p2 = math.radians(y1), math.radians(y2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(x2 - x1) / 2) ** 2
+    return 2 * 6_371_008.8 * math.asin(math.sqrt(min(a, 1.0)))
 
 
 def _is_url(source: str) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import mimetypes
 import random
 import re
@@ -36,7 +37,16 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))   # WKT cells in park exports 
 FIXED_UPDATED_AT = "2024-01-01T00:00:00.000"   # :updated_at when the source has no updated_on column
 SODA_MAX_LIMIT = 50000
 CKAN_ROWS_MAX = 32000      # CKAN's ckan.datastore.search.rows_max default: larger limits are clamped
-FAULT_KINDS = ("500", "429", "html", "truncated", "drop")
+FAULT_KINDS = ("500", "429", "html", "truncated", "drop", "timeout")
+FAULT_HELP = {
+    "500": "HTTP 500 with a JSON error body",
+    "429": "HTTP 429 with Retry-After: 0",
+    "html": "an HTML error page with status 200 (a portal's maintenance page)",
+    "truncated": "the right answer cut off half way (Content-Length promises more)",
+    "drop": "the connection closed with no answer (connection reset)",
+    "timeout": "no answer for `stall` seconds, then the connection closes (a client with a shorter read "
+               "timeout sees its timeout, others a reset)",
+}
 CONTENT_TYPES = {".csv": "text/csv; charset=utf-8", ".geojson": "application/geo+json",
                  ".json": "application/json", ".osm": "application/xml", ".txt": "text/plain; charset=utf-8",
                  ".pbf": "application/octet-stream", ".md": "text/markdown; charset=utf-8"}
@@ -66,20 +76,23 @@ class ReplayPortal:
     """``with ReplayPortal(root, routes) as portal: requests.get(portal.base_url + "/resource/x.json")``."""
 
     def __init__(self, root: str | Path, routes: list[Route], *, host: str = "127.0.0.1", port: int = 0,
-                 faults: float = 0.0, latency: float = 0.0, seed: int = 0, ckan_sql: bool = True,
-                 ckan_after_id: bool = True, cache_bytes: int = 256 << 20):
-        """``ckan_sql``: answer ``datastore_search_sql`` (else it is an unknown action, as on CKAN >= 2.9
+                 faults: float | dict[str, float] = 0.0, latency: float = 0.0, seed: int = 0,
+                 stall: float = 1.0, ckan_sql: bool = True, ckan_after_id: bool = True,
+                 cache_bytes: int = 256 << 20):
+        """``faults``: a probability per request, spread evenly over :data:`FAULT_KINDS`, or a rate per
+        kind (``{"429": 0.05, "timeout": 0.02}``; kinds left out never happen); ``stall``: seconds a
+        ``timeout`` fault keeps the client waiting. ``ckan_sql``: answer ``datastore_search_sql`` (else it is an unknown action, as on CKAN >= 2.9
         with ``ckan.datastore.sqlsearch.enabled = false``); ``ckan_after_id``: honour our ``after_id``
         keyset stand-in on ``datastore_search`` (else it is ignored, as a real CKAN would).
         ``cache_bytes``: per Socrata dataset, the serialised answers kept for repeated identical queries
         (oldest dropped first; 0 turns the answer cache off)."""
         if not _is_loopback(host):
             raise ValueError(f"the replay portal binds to loopback only (127.0.0.1, ::1, localhost), not {host!r}")
-        if not 0.0 <= faults <= 1.0:
-            raise ValueError(f"faults is a probability in 0..1, got {faults}")
+        self.fault_rates = fault_rates(faults)
         self.root = Path(root).resolve()
         self.routes = {(r.protocol, r.dataset_id): r for r in routes}
-        self.host, self.port, self.faults, self.latency = host, port, faults, latency
+        self.host, self.port, self.latency, self.stall = host, port, latency, stall
+        self.faults = sum(self.fault_rates.values())
         self.ckan_sql, self.ckan_after_id = ckan_sql, ckan_after_id
         self.cache_bytes = cache_bytes
         self._rng = random.Random(seed)
@@ -166,10 +179,33 @@ class ReplayPortal:
         return table
 
     def draw_fault(self) -> str | None:
+        """The fault to inject into this request, or None (one seeded draw per request)."""
         if self.faults <= 0:
             return None
         with self._rng_lock:
-            return self._rng.choice(FAULT_KINDS) if self._rng.random() < self.faults else None
+            u = self._rng.random()
+        for kind, rate in self.fault_rates.items():
+            if u < rate:
+                return kind
+            u -= rate
+        return None
+
+
+def fault_rates(faults: float | dict[str, float]) -> dict[str, float]:
+    """Per-kind fault probabilities from a total (spread evenly) or a mapping; checked, in FAULT_KINDS order."""
+    if isinstance(faults, dict):
+        unknown = sorted(set(faults) - set(FAULT_KINDS))
+        if unknown:
+            raise ValueError(f"unknown fault kind {', '.join(unknown)}; kinds are {', '.join(FAULT_KINDS)}")
+        rates = {k: float(faults[k]) for k in FAULT_KINDS if k in faults}
+    else:
+        if not 0.0 <= float(faults) <= 1.0:
+            raise ValueError(f"faults is a probability in 0..1, got {faults}")
+        rates = {k: float(faults) / len(FAULT_KINDS) for k in FAULT_KINDS} if faults else {}
+    bad = {k: r for k, r in rates.items() if not 0.0 <= r <= 1.0}
+    if bad or sum(rates.values()) > 1.0 + 1e-9:
+        raise ValueError(f"fault rates must be probabilities adding up to at most 1, got {rates}")
+    return {k: r for k, r in rates.items() if r > 0}
 
 
 class _Server(ThreadingHTTPServer):
@@ -222,7 +258,9 @@ class _Handler(BaseHTTPRequestHandler):
         if portal.latency:
             time.sleep(portal.latency)
         fault = portal.draw_fault()
-        if fault == "drop":
+        if fault in ("drop", "timeout"):
+            if fault == "timeout":
+                time.sleep(portal.stall)
             self.close_connection = True
             return
         if fault == "500":
@@ -322,6 +360,10 @@ _US_DATETIME = re.compile(r"(\d{2})/(\d{2})/(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([AP
 _NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)")   # ints and decimals alike are SODA `number`
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}")
 _CONDITION = re.compile(r"\s*([:\w]+)\s*(>=|<=|!=|=|>|<)\s*('(?:[^']|'')*'|-?\d+(?:\.\d+)?)\s*", re.S)
+_NUM = r"(-?\d+(?:\.\d+)?)"
+_WITHIN_CIRCLE = re.compile(rf"\s*within_circle\(\s*([:\w]+)\s*,\s*{_NUM}\s*,\s*{_NUM}\s*,\s*{_NUM}\s*\)\s*",
+                            re.I)
+_EARTH_M = 6_371_008.8   # mean Earth radius in metres (haversine)
 _AND = re.compile(r"and\b", re.I)
 _OPEN, _CLOSE = re.compile(r"\s*\("), re.compile(r"\s*\)\s*")
 
@@ -509,12 +551,16 @@ class _SodaTable:
         while True:
             while (o := _OPEN.match(where, pos)):
                 depth, pos = depth + 1, o.end()
-            m = _CONDITION.match(where, pos)
-            if not m:
-                raise _soda_error(400, f"the replay portal supports `field op 'value'` joined by AND; "
+            if (c := _WITHIN_CIRCLE.match(where, pos)):
+                predicates.append(self._within_circle(c.group(1), *map(float, c.groups()[1:])))
+                pos = c.end()
+            elif (m := _CONDITION.match(where, pos)):
+                predicates.append(self._predicate(*m.groups()))
+                pos = m.end()
+            else:
+                raise _soda_error(400, f"the replay portal supports `field op 'value'` and "
+                                       f"`within_circle(field, lat, lon, metres)` joined by AND; "
                                        f"cannot parse {where[pos:]!r}")
-            predicates.append(self._predicate(*m.groups()))
-            pos = m.end()
             while depth and (c := _CLOSE.match(where, pos)):
                 depth, pos = depth - 1, c.end()
             if pos >= len(where):
@@ -525,6 +571,22 @@ class _SodaTable:
             if not a:
                 raise _soda_error(400, f"expected AND at {where[pos:]!r}")
             pos = a.end()
+
+    def _within_circle(self, field: str, lat: float, lon: float, radius_m: float):
+        """SoQL ``within_circle(location, lat, lon, radius_m)``: the row's point (its geometry, or its
+        ``latitude``/``longitude`` columns) within ``radius_m`` metres, great-circle (haversine)."""
+        if field not in self.types and not self.geoms and not {"latitude", "longitude"} <= set(self.types):
+            raise _soda_error(400, f"No such column: {field}")
+        lat0, lon0 = math.radians(lat), math.radians(lon)
+
+        def inside(i: int) -> bool:
+            geometry = self._geometry(i)
+            if not geometry or geometry.get("type") != "Point":
+                return False
+            x, y = (math.radians(v) for v in geometry["coordinates"][:2])
+            h = math.sin((y - lat0) / 2) ** 2 + math.cos(lat0) * math.cos(y) * math.sin((x - lon0) / 2) ** 2
+            return 2 * _EARTH_M * math.asin(min(1.0, math.sqrt(h))) <= radius_m
+        return inside
 
     def _predicate(self, field: str, op: str, literal: str):
         value = self._getter(field)

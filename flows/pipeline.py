@@ -22,9 +22,9 @@ from prefect.cache_policies import NO_CACHE
 from cities.profile import CityProfile, load_profile
 from connectors import checkpoint, socrata
 from connectors.landing import landed_meta, write_page
-from flows.sources import is_incremental, iter_dataset_pages, start_replay
+from flows.sources import http_session, is_incremental, iter_dataset_pages, start_replay
 from maps import explorer, locator, safe_route, spending
-from warehouse import db, enrich, views
+from warehouse import db, enrich, streets, views
 from warehouse.load import dataset_watermark, load_dataset, record_run
 
 MAP_BUILDERS = {
@@ -84,7 +84,9 @@ def ingest_dataset(profile: CityProfile, name: str, *, landing_root: str, replay
     keep = set(spec.fields.values())
     conform = is_incremental(spec)  # full and incremental landings must hash alike (see conform_socrata_page)
     fetched, fetched_pages, watermark = 0, 0, None
-    for page in iter_dataset_pages(name, spec, replay_base=replay_base, since=since, **(resume or {})):
+    session = http_session(profile.http, replay=replay_base is not None)
+    pages = iter_dataset_pages(name, spec, replay_base=replay_base, since=since, session=session, **(resume or {}))
+    for page in pages:
         if conform:
             page = socrata.conform_page(page, keep=keep)
         cp.record(page, file=write_page(page, directory=directory))
@@ -139,11 +141,39 @@ def enrich_and_views(city: str, *, warehouse: str) -> dict:
     return enriched
 
 
+@task(name="link-streets", cache_policy=NO_CACHE)
+def link_streets(profile: CityProfile, *, warehouse: str) -> dict:
+    """All street datasets of the city -> one walk graph (duplicates set aside, links) and street_coverage."""
+    options = {n: dict(s.options) for n, s in profile.datasets.items() if s.table == "streets"}
+    with contextlib.closing(db.connect(warehouse)) as con:
+        return streets.link_streets(con, city=profile.name, datasets=options)
+
+
+@task(name="service-access", cache_policy=NO_CACHE)
+def service_access(profile: CityProfile, *, warehouse: str) -> dict:
+    """Opening hours read into service_hours/service_schedules; coverage gaps and walking areas of the services
+    (service_coverage, isochrones) when the city has a street graph. See docs/locator.md."""
+    from maps.locator import analyse
+    from warehouse.services import build_service_hours, write_coverage, write_isochrones
+
+    with contextlib.closing(db.connect(warehouse)) as con:
+        out = {"hours": build_service_hours(con, city=profile.name)}
+        has_services = con.execute("SELECT count(*) FROM services WHERE city = ? AND lat IS NOT NULL",
+                                   [profile.name]).fetchone()[0]
+        has_graph = con.execute("SELECT count(*) FROM street_edges WHERE city = ?", [profile.name]).fetchone()[0]
+        if has_services and has_graph:
+            result = analyse(con, city=profile.name, options=dict(profile.maps.get("locator", {})))
+            out["coverage_rows"] = write_coverage(con, city=profile.name, rows=result["coverage"])
+            out["isochrones"] = write_isochrones(con, city=profile.name, rows=result["isochrones"])
+    return out
+
+
 @task(name="build-map", cache_policy=NO_CACHE)
 def build_map(profile: CityProfile, kind: str, *, warehouse: str, out: str) -> str:
     options = dict(profile.maps.get(kind, {}))
     if kind == "safe_route":
         options.setdefault("type_weights", profile.risk.type_weights())
+        options.setdefault("street_factors", profile.risk.street_factors())
     if profile.center:
         options.setdefault("center", list(profile.center))
     with contextlib.closing(db.connect(warehouse, read_only=True)) as con:
@@ -230,6 +260,8 @@ def civic_pipeline(city: str, out: str = "out", replay: str | None = None, profi
             portal.stop()
 
     enrich_and_views(profile.name, warehouse=warehouse)
+    street_network = link_streets(profile, warehouse=warehouse)
+    services = service_access(profile, warehouse=warehouse)
     outputs = {kind: build_map(profile, kind, warehouse=warehouse, out=str(out_dir))
                for kind in (list(MAP_BUILDERS) if maps is None else maps)}
 
@@ -240,7 +272,8 @@ def civic_pipeline(city: str, out: str = "out", replay: str | None = None, profi
             "GROUP BY dataset ORDER BY dataset", [profile.name]).fetchall())
         summary = {"run_id": run_id, "city": profile.name, "title": profile.title, "synthetic": profile.synthetic,
                    "warehouse": warehouse, "maps": outputs, "datasets": loaded, "ingest": ingests, "tables": tables,
-                   "incidents_without_coordinates": no_coords}
+                   "incidents_without_coordinates": no_coords, "street_network": street_network,
+                   "services": services}
         record_run(con, run_id=run_id, city=profile.name, started_at=started,
                    finished_at=datetime.now(timezone.utc).replace(tzinfo=None), status="completed",
                    summary=summary)

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from cities.profile import CityProfile, DatasetSpec
-from connectors import arcgis, files, osm, socrata
+import requests
+
+from cities.profile import CityProfile, DatasetSpec, HttpSpec
+from connectors import arcgis, ckan, files, http, osm, socrata
 from connectors.pages import Page
 from connectors.replay import ReplayPortal, Route
 
@@ -36,7 +38,7 @@ def replay_routes(profile: CityProfile, replay_dir: Path) -> list[Route]:
         if not (replay_dir / spec.replay).exists():
             missing.append(f"{name}: {replay_dir / spec.replay}")
             continue
-        if spec.protocol in ("socrata", "arcgis"):
+        if spec.protocol in ("socrata", "arcgis", "ckan"):
             key = (spec.protocol, spec.dataset_id)
             if served.setdefault(key, spec.replay) != spec.replay:
                 raise SourceError(f"{profile.name}: datasets serve different replay files under one "
@@ -74,9 +76,23 @@ def is_incremental(spec: DatasetSpec) -> bool:
     return spec.protocol == "socrata" and spec.options.get("incremental") is True
 
 
+def http_session(spec: HttpSpec | None = None, *, replay: bool = False) -> requests.Session:
+    """A connector session with the profile's ``[http]`` timeout, retries, backoff and per-host politeness.
+
+    ``replay``: the source is our own local replay portal, so the politeness interval (owed to other people's
+    servers) is not applied; timeouts, retries and backoff are.
+    """
+    spec = spec or HttpSpec()
+    return http.session(timeout=spec.timeout, retries=spec.retries, backoff=spec.backoff,
+                        max_backoff=spec.max_backoff, politeness=0.0 if replay else spec.min_interval)
+
+
 def iter_dataset_pages(name: str, spec: DatasetSpec, *, replay_base: str | None = None, since: str | None = None,
-                       start_page: int = 1, start_offset: int = 0) -> Iterator[Page]:
+                       start_page: int = 1, start_offset: int = 0,
+                       session: requests.Session | None = None) -> Iterator[Page]:
     """Pages of one dataset, from the real portal or (``replay_base``) the replay portal.
+
+    ``session``: see :func:`http_session` (default: the connectors' default settings).
 
     ``since`` (a watermark) fetches only the rows updated after it; ``start_page``/``start_offset`` resume a
     full fetch after its last completed page. Both are Socrata-only (:class:`SourceError` otherwise).
@@ -95,15 +111,19 @@ def iter_dataset_pages(name: str, spec: DatasetSpec, *, replay_base: str | None 
                                   app_token_env=opts.get("app_token_env", DEFAULT_TOKEN_ENV),
                                   columnar=spec.format == "csv",  # Arrow pages: no Python dict per row
                                   dataset_name=name, since=since, start_page=start_page,
-                                  start_offset=start_offset)
+                                  start_offset=start_offset, session=session)
     if spec.protocol == "arcgis":
         return arcgis.iter_pages(_base_url(spec, replay_base), spec.dataset_id,
                                  layer=int(opts.get("layer", 0)), page_size=opts.get("page_size"),
-                                 dataset_name=name)
+                                 dataset_name=name, session=session)
+    if spec.protocol == "ckan":
+        return ckan.iter_pages(_base_url(spec, replay_base), spec.dataset_id, resource=opts.get("resource"),
+                               page_size=int(opts.get("page_size", ckan.ROWS_MAX)), dataset_name=name,
+                               session=session)
     if spec.protocol == "file":
         return files.iter_pages(_file_url(name, spec, replay_base), fmt=spec.format, page_size=page_size,
-                                options=opts, dataset_name=name)
+                                options=opts, dataset_name=name, session=session)
     if spec.protocol == "osm":
         return osm.iter_pages(_file_url(name, spec, replay_base), fmt=spec.format, page_size=page_size,
-                              dataset_name=name)
+                              dataset_name=name, session=session)
     raise SourceError(f"dataset {name!r}: protocol {spec.protocol!r} has no connector yet")

@@ -128,3 +128,39 @@ def test_ckan_envelopes_and_errors(budget_root):
     with ReplayPortal(budget_root, ROUTES, ckan_sql=False) as portal:
         r = requests.get(portal.base_url + "/api/3/action/datastore_search_sql", params={"sql": sql})
         assert r.status_code == 400
+
+
+def test_ckan_dataset_of_a_profile_through_the_pipeline(prefect_harness, budget_root, tmp_path):
+    """A profile may name a CKAN dataset: the flow fetches it from the DataStore and loads `spending`."""
+    import contextlib
+
+    import duckdb
+
+    from flows.pipeline import civic_pipeline
+
+    profile = tmp_path / "ckanville.toml"
+    profile.write_text(f'''
+name = "ckanville"
+title = "Ckanville (Chicago's 2019 budget published through CKAN)"
+[http]
+timeout = 30
+[datasets.budget]
+protocol = "ckan"
+domain = "data.ckanville.example"
+dataset_id = "budget-2019"
+format = "csv"
+table = "spending"
+replay = "{BUDGET}"
+options = {{ page_size = 1000, defaults = {{ fiscal_year = "2019" }} }}
+fields = {{ department = "DEPARTMENT DESCRIPTION", fund_code = "FUND CODE", amount = "2019 ORDINANCE (AMOUNT $)" }}
+''')
+    run = civic_pipeline("ckanville", out=str(tmp_path / "out"), replay=str(budget_root),
+                         profile_path=str(profile), maps=[])
+    (ingest,) = run["ingest"]
+    assert (ingest["records"], ingest["pages"]) == (N_BUDGET, 4)
+    (loaded,) = run["datasets"]
+    assert (loaded["rows_in"], loaded["rows_loaded"], loaded["rows_quarantined"]) == (N_BUDGET, N_BUDGET, 0)
+    with contextlib.closing(duckdb.connect(run["warehouse"], read_only=True)) as con:
+        total, zeros = con.execute("SELECT sum(amount), count(*) FILTER (WHERE fund_code LIKE '0%') "
+                                   "FROM spending WHERE city = 'ckanville'").fetchone()
+    assert round(float(total) / 1e9, 2) == 11.40 and zeros > 0       # PROVENANCE: $11.40 billion, "0100"

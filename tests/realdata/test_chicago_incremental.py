@@ -1,7 +1,7 @@
 """Incremental runs on the real Chicago crimes (151,176 rows) through a faulty replay portal.
 
 A full ingest of `crimes` alone loads every row exactly once although 10 % of the requests fail (500,
-429, an HTML page, a truncated body, a dropped connection); after the portal appends and updates rows, an
+429, an HTML page, a truncated body, a dropped connection, a stalled answer); after the portal appends and updates rows, an
 incremental run fetches only those and leaves the warehouse equal to a full reload.
 """
 
