@@ -19,6 +19,12 @@ Method (see docs/safe-route.md):
    (so exposures with and without ``at`` are on the same scale).  Incidents whose time is unknown
    (recorded at exactly midnight, ``time_is_midnight``) get weight 1 at every hour.
 
+4. **Street factors** (optional, off unless the profile's ``[risk.lit]`` / ``[risk.bars]`` set them; see
+   :func:`street_factors`).  For a walk at an hour inside the factor's ``hours`` window, an edge's mass is
+   multiplied by ``lit`` (OSM ``lit=yes``) or ``unlit`` (``lit=no``), and by the bar ``factor`` when a bar
+   (``venues_bars``) lies within ``radius_m`` of the edge.  Relative-risk multipliers on the incident mass:
+   a street without incidents stays at 0.  Without a time (``at=None``) they are off.
+
 Units: :meth:`RiskModel.edge_mass` is *weighted incidents* per edge (kernel mass);
 ``edge_mass / length_m * 1000`` is the density in weighted incidents per km; the exposure of a
 route is the sum of its edges' mass = density x length: roughly "how many (weighted) incidents of
@@ -220,6 +226,102 @@ def kernel_matrix(graph: WalkGraph, loc_edge, loc_t, *, bandwidth_m: float = DEF
                       shape=(graph.n_edges, nloc))
 
 
+LIT_VALUES = {"yes": 1, "24/7": 1, "automatic": 1, "sunset-sunrise": 1, "interval": 1, "no": -1, "disused": -1}
+
+
+def in_hours(at, hours) -> bool:
+    """Whether hour ``at`` (anything :func:`parse_at` reads; None -> False) is in ``[from, to)``, which may wrap
+    midnight (``(22, 4)``: 22:00-04:00)."""
+    h = parse_at(at)
+    if h is None or hours is None:
+        return False
+    a, b = (float(x) % 24 if float(x) != 24 else 24.0 for x in hours)
+    if a == b or (a == 0 and b == 24):
+        return True
+    return a <= h < b if a < b else (h >= a or h < b)
+
+
+def lit_classes(lit) -> np.ndarray:
+    """Per edge: +1 lit (OSM ``lit`` yes, 24/7, automatic...), -1 unlit (no, disused), 0 unknown."""
+    values = np.asarray(lit if lit is not None else [], dtype=object)
+    uniq = {v: LIT_VALUES.get(str(v).strip().lower(), 0) if v is not None else 0 for v in set(values.tolist())}
+    return np.array([uniq[v] for v in values.tolist()], dtype=np.int8)
+
+
+def edges_near(graph: WalkGraph, lat, lon, *, radius_m: float) -> np.ndarray:
+    """Boolean per edge: some point (lat, lon) lies within ``radius_m`` of the (straight) edge."""
+    lat, lon = np.asarray(lat, float), np.asarray(lon, float)
+    near = np.zeros(graph.n_edges, dtype=bool)
+    ok = ~(np.isnan(lat) | np.isnan(lon))
+    if not ok.any() or graph.n_edges == 0:
+        return near
+    ax, ay, bx, by = graph.x[graph.eu], graph.y[graph.eu], graph.x[graph.ev], graph.y[graph.ev]
+    k = np.maximum(np.ceil(np.hypot(bx - ax, by - ay) / _DENSIFY_M).astype(np.int64), 1) + 1
+    owner = np.repeat(np.arange(graph.n_edges), k)
+    frac = (np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k)) / np.repeat(k - 1, k)
+    tree = cKDTree(np.column_stack([ax[owner] + frac * (bx - ax)[owner], ay[owner] + frac * (by - ay)[owner]]))
+    x, y = graph.project(lat[ok], lon[ok])
+    # densified points are <= _DENSIFY_M / 2 from any point of their edge: candidates, then the exact distance
+    hits = tree.query_ball_point(np.column_stack([x, y]), r=radius_m + _DENSIFY_M)
+    pi = np.repeat(np.arange(len(x)), [len(h) for h in hits])
+    cand = owner[np.concatenate([np.asarray(h, dtype=np.int64) for h in hits])] if len(pi) else np.zeros(0, np.int64)
+    if not len(cand):
+        return near
+    vx, vy = (bx - ax)[cand], (by - ay)[cand]
+    t = np.clip(((x[pi] - ax[cand]) * vx + (y[pi] - ay[cand]) * vy) / np.maximum(vx * vx + vy * vy, 1e-12), 0, 1)
+    d = np.hypot(ax[cand] + t * vx - x[pi], ay[cand] + t * vy - y[pi])
+    near[cand[d <= radius_m]] = True
+    return near
+
+
+@dataclass(eq=False)
+class StreetFactors:
+    """Optional per-edge multipliers of the risk (see the module doc, step 4)."""
+
+    lit_class: np.ndarray  # +1 lit, -1 unlit, 0 unknown, per edge
+    near_bar: np.ndarray  # bool per edge
+    lit: dict | None = None  # {"lit": f, "unlit": f, "hours": (from, to)}
+    bars: dict | None = None  # {"radius_m": r, "factor": f, "hours": (from, to)}
+    n_bars: int = 0
+
+    def factor(self, at=None) -> np.ndarray:
+        """Multiplier per edge for a walk at ``at`` (ones when no factor applies)."""
+        f = np.ones(len(self.lit_class))
+        if self.lit and in_hours(at, self.lit.get("hours", (0, 24))):
+            f[self.lit_class > 0] *= float(self.lit.get("lit", 1.0))
+            f[self.lit_class < 0] *= float(self.lit.get("unlit", 1.0))
+        if self.bars and in_hours(at, self.bars.get("hours", (22, 4))):
+            f[self.near_bar] *= float(self.bars.get("factor", 1.0))
+        return f
+
+    def describe(self, at=None) -> list[str]:
+        """Plain words for the factors that apply at ``at`` (for captions)."""
+        out = []
+        if self.lit and in_hours(at, self.lit.get("hours", (0, 24))):
+            out.append(f"lit streets x{self.lit.get('lit', 1.0):g} ({int((self.lit_class > 0).sum()):,} segments), "
+                       f"unlit x{self.lit.get('unlit', 1.0):g} ({int((self.lit_class < 0).sum()):,})")
+        if self.bars and in_hours(at, self.bars.get("hours", (22, 4))):
+            out.append(f"streets within {self.bars.get('radius_m', 75.0):g} m of a bar x{self.bars.get('factor', 1.0):g} "
+                       f"({int(self.near_bar.sum()):,} segments near {self.n_bars:,} bars)")
+        return out
+
+
+def street_factors(graph: WalkGraph, factors: dict | None, *, bar_lat=None, bar_lon=None) -> StreetFactors | None:
+    """The profile's street factors (``{"lit": {...}, "bars": {...}}``, e.g. ``RiskSpec.street_factors()``) placed
+    on ``graph``; None when there are none.  ``bar_lat``/``bar_lon``: the bars (needed for ``bars``)."""
+    factors = dict(factors or {})
+    lit, bars = factors.get("lit"), factors.get("bars")
+    if not lit and not bars:
+        return None
+    lit_class = lit_classes(graph.lit) if lit and graph.lit is not None else np.zeros(graph.n_edges, np.int8)
+    near = np.zeros(graph.n_edges, dtype=bool)
+    n_bars = 0
+    if bars and bar_lat is not None and len(bar_lat):
+        near = edges_near(graph, bar_lat, bar_lon, radius_m=float(bars.get("radius_m", 75.0)))
+        n_bars = len(bar_lat)
+    return StreetFactors(lit_class=lit_class, near_bar=near, lit=lit, bars=bars, n_bars=n_bars)
+
+
 @dataclass(eq=False)
 class RiskModel:
     """Incidents placed on one :class:`WalkGraph`; weigh them for an hour with :meth:`edge_mass`."""
@@ -233,6 +335,7 @@ class RiskModel:
     sigma_h: float
     n_incidents: int
     n_snapped: int
+    factors: StreetFactors | None = None
 
     def incident_weights(self, at=None) -> np.ndarray:
         return self.inc_type_w * hour_weights(self.inc_hour, at, sigma_h=self.sigma_h)
@@ -244,14 +347,21 @@ class RiskModel:
                         minlength=self.kernel.shape[1])
         return np.asarray(self.kernel @ w).ravel()
 
+    def edge_risk(self, at=None) -> np.ndarray:
+        """What routes avoid: :meth:`edge_mass` times the street factors that apply at ``at`` (if any)."""
+        mass = self.edge_mass(at)
+        return mass if self.factors is None else mass * self.factors.factor(at)
+
     def density_per_km(self, at=None) -> np.ndarray:
         return self.edge_mass(at) / np.maximum(self.graph.length, 1e-3) * 1000.0
 
 
 def build_risk(graph: WalkGraph, *, lat, lon, primary_type, hour=None, type_weights: dict | None = None,
                bandwidth_m: float = DEFAULT_BANDWIDTH_M, snap_m: float = DEFAULT_SNAP_M,
-               sigma_h: float = DEFAULT_SIGMA_H) -> RiskModel:
-    """Place incidents on ``graph``.  ``hour``: float hour of day per incident (NaN = unknown time)."""
+               sigma_h: float = DEFAULT_SIGMA_H, factors: dict | None = None, bar_lat=None,
+               bar_lon=None) -> RiskModel:
+    """Place incidents on ``graph``.  ``hour``: float hour of day per incident (NaN = unknown time).
+    ``factors``/``bar_lat``/``bar_lon``: optional street factors (:func:`street_factors`)."""
     lat = np.asarray(lat, float)
     n = len(lat)
     edge, t, _ = snap(graph, lat, lon, snap_m=snap_m)
@@ -267,7 +377,8 @@ def build_risk(graph: WalkGraph, *, lat, lon, primary_type, hour=None, type_weig
     return RiskModel(graph=graph, kernel=kernel, inc_loc=inc_loc,
                      inc_type_w=type_weights_of(primary_type, type_weights) if n else np.zeros(0),
                      inc_hour=hours, bandwidth_m=float(bandwidth_m), sigma_h=float(sigma_h),
-                     n_incidents=n, n_snapped=int(on.sum()))
+                     n_incidents=n, n_snapped=int(on.sum()),
+                     factors=street_factors(graph, factors, bar_lat=bar_lat, bar_lon=bar_lon))
 
 
 def hours_of(occurred_at, time_unknown=None) -> np.ndarray:

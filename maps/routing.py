@@ -29,6 +29,11 @@ from scipy.spatial import cKDTree
 
 from ._columns import fetch_columns
 
+def _columns_of(con, table: str) -> set[str]:
+    rows = con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()
+    return {r[0] for r in rows}
+
+
 _MIN_WEIGHT = 1e-3  # csgraph treats 0 as "no edge"
 _M_PER_DEG_LAT = 110_540.0
 _M_PER_DEG_LON_EQ = 111_320.0
@@ -46,7 +51,9 @@ class WalkGraph:
     eu: np.ndarray  # compact index of one end
     ev: np.ndarray  # compact index of the other end
     length: np.ndarray  # metres
-    highway: np.ndarray | None = None
+    highway: np.ndarray | None = None  # road class per edge (street_edges.highway)
+    lit: np.ndarray | None = None  # OSM lit tag per edge ('yes', 'no', None)
+    dataset: np.ndarray | None = None  # street dataset per edge ('street_links' for a link between datasets)
     _lat0: float = field(init=False, repr=False)
     _lon0: float = field(init=False, repr=False)
     _kx: float = field(init=False, repr=False)
@@ -78,27 +85,45 @@ class WalkGraph:
 
     # ---- construction -------------------------------------------------
     @classmethod
-    def from_warehouse(cls, con, city: str) -> "WalkGraph":
-        """Read ``street_nodes``/``street_edges`` rows of ``city`` (parameterised SQL)."""
+    def from_warehouse(cls, con, city: str, *, bbox=None, datasets=None) -> "WalkGraph":
+        """The city's walk graph from the warehouse (parameterised SQL): every street dataset's ``street_edges``
+        not superseded by another dataset, plus the ``street_links`` that join the datasets (see
+        :func:`warehouse.streets.link_streets`).  A node id shared by two OpenStreetMap datasets is one node.
+
+        ``bbox`` = ((south, west), (north, east)) keeps the edges with both ends inside; ``datasets`` (names)
+        keeps only those datasets' edges (and the links between them).  Per edge the graph keeps ``highway``,
+        ``lit`` and ``dataset`` ('street_links' for a link)."""
+        cols = _columns_of(con, "street_edges")
+        opt = lambda c, typ="VARCHAR": c if c in cols else f"CAST(NULL AS {typ}) AS {c}"  # noqa: E731
+        where, params = "", []
+        if bbox is not None:
+            (s, w), (n, e) = bbox
+            where = " AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?"
+            params = [float(s), float(n), float(w), float(e)]
+        edge_sql = (f"SELECT coalesce(edge_id, -1) AS edge_id, u, v, CAST(length_m AS DOUBLE) AS length_m, "
+                    f"{opt('highway')}, {opt('lit')}, dataset FROM street_edges "
+                    f"WHERE city = ? AND u IS NOT NULL AND v IS NOT NULL")
+        eparams: list = [city]
+        if "superseded_by" in cols:
+            edge_sql += " AND superseded_by IS NULL"
+        if datasets is not None:
+            edge_sql += " AND list_contains(?, dataset)"
+            eparams.append(list(datasets))
+        if _columns_of(con, "street_links"):
+            edge_sql += (" UNION ALL SELECT link_id, u, v, length_m, CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), "
+                         "'street_links' FROM street_links WHERE city = ?")
+            eparams.append(city)
+            if datasets is not None:
+                edge_sql += " AND list_contains(?, dataset_u) AND list_contains(?, dataset_v)"
+                eparams += [list(datasets), list(datasets)]
         nodes = fetch_columns(
             con,
-            "SELECT node_id, lat, lon FROM street_nodes "
-            "WHERE city = ? AND node_id IS NOT NULL AND lat IS NOT NULL AND lon IS NOT NULL ORDER BY node_id",
-            [city],
+            "SELECT node_id, any_value(lat ORDER BY dataset) AS lat, any_value(lon ORDER BY dataset) AS lon "
+            "FROM street_nodes WHERE city = ? AND node_id IS NOT NULL AND lat IS NOT NULL AND lon IS NOT NULL"
+            f"{where} GROUP BY node_id ORDER BY node_id",
+            [city, *params],
         )
-        has_hw = bool(
-            con.execute(
-                "SELECT count(*) FROM information_schema.columns "
-                "WHERE table_name = 'street_edges' AND column_name = 'highway'"
-            ).fetchone()[0]
-        )
-        hw = ", highway" if has_hw else ""
-        edges = fetch_columns(
-            con,
-            f"SELECT coalesce(edge_id, -1) AS edge_id, u, v, CAST(length_m AS DOUBLE) AS length_m{hw} "
-            "FROM street_edges WHERE city = ? AND u IS NOT NULL AND v IS NOT NULL ORDER BY edge_id",
-            [city],
-        )
+        edges = fetch_columns(con, f"SELECT * FROM ({edge_sql}) ORDER BY edge_id", eparams)
         return cls.from_arrays(
             city=city,
             node_ids=np.asarray(nodes["node_id"], dtype=np.int64),
@@ -108,12 +133,17 @@ class WalkGraph:
             u=np.asarray(edges["u"], dtype=np.int64),
             v=np.asarray(edges["v"], dtype=np.int64),
             length=np.asarray(edges["length_m"], dtype=float),
-            highway=np.asarray(edges["highway"], dtype=object) if has_hw else None,
+            highway=np.asarray(edges["highway"], dtype=object),
+            lit=np.asarray(edges["lit"], dtype=object),
+            dataset=np.asarray(edges["dataset"], dtype=object),
+            drop_isolated=True,
         )
 
     @classmethod
-    def from_arrays(cls, *, city, node_ids, lat, lon, edge_ids, u, v, length, highway=None) -> "WalkGraph":
-        """Build from raw arrays keyed by warehouse ids; dangling edges are dropped."""
+    def from_arrays(cls, *, city, node_ids, lat, lon, edge_ids, u, v, length, highway=None, lit=None, dataset=None,
+                    drop_isolated: bool = False) -> "WalkGraph":
+        """Build from raw arrays keyed by warehouse ids; dangling edges are dropped (and, with
+        ``drop_isolated``, the nodes no edge uses, e.g. those of superseded segments)."""
         node_ids = np.asarray(node_ids, dtype=np.int64)
         order = np.argsort(node_ids, kind="stable")
         node_ids = node_ids[order]
@@ -127,6 +157,11 @@ class WalkGraph:
             ok = np.zeros(len(u), dtype=bool)
         length = np.asarray(length, float)
         iu, iv, length = iu[ok], iv[ok], length[ok]
+        if drop_isolated and len(node_ids):
+            used = np.zeros(len(node_ids), dtype=bool)
+            used[iu] = used[iv] = True
+            remap = np.cumsum(used) - 1
+            node_ids, lat, lon, iu, iv = node_ids[used], lat[used], lon[used], remap[iu], remap[iv]
         missing = ~(length > 0)  # NaN or 0: fall back to the straight-line distance
         if missing.any():
             kx = _M_PER_DEG_LON_EQ * math.cos(math.radians(float(np.mean(lat))))
@@ -134,8 +169,8 @@ class WalkGraph:
             dy = (lat[iu] - lat[iv]) * _M_PER_DEG_LAT
             length = np.where(missing, np.hypot(dx, dy), length)
         edge_ids = np.asarray(edge_ids, np.int64)[ok]
-        if highway is not None:
-            highway = np.asarray(highway, dtype=object)[ok]
+        extra = {k: None if a is None else np.asarray(a, dtype=object)[ok]
+                 for k, a in (("highway", highway), ("lit", lit), ("dataset", dataset))}
         # Collapse parallel edges: keep the shortest per unordered pair.
         a, b = np.minimum(iu, iv), np.maximum(iu, iv)
         keep = np.lexsort((length, b, a))
@@ -152,7 +187,7 @@ class WalkGraph:
             eu=iu[keep],
             ev=iv[keep],
             length=length[keep],
-            highway=highway[keep] if highway is not None else None,
+            **{k: None if a is None else a[keep] for k, a in extra.items()},
         )
 
     # ---- geometry -----------------------------------------------------
@@ -250,7 +285,9 @@ class WalkGraph:
         total = float(mat.data.sum()) if mat.nnz else 0.0
         if 2 * math.pi * r * r > self.ALT_FRACTION * self._area and mat.nnz:
             # Long trip: the balls would cover much of the graph; goal-directed search is cheaper.
-            return self._route_alt(src, dst, mat)
+            found = self._route_alt(src, dst, mat)
+            if found is not None:
+                return found
         indptr, indices, data = mat.indptr, mat.indices, mat.data
         while True:
             unlimited = r >= total
@@ -298,50 +335,88 @@ class WalkGraph:
                 best = np.minimum(best, d)
                 far = int(np.argmax(np.where(np.isfinite(best), best, -1)))
             self._lm_dist = np.vstack(dists)
-            self._entry_rows = np.repeat(np.arange(self.n_nodes, dtype=np.int32), np.diff(self._indptr))
+            n = self.n_nodes
+            self._h_s, self._h_t, self._h_tmp = np.empty(n), np.empty(n), np.empty(n)
+            self._local = np.full(n, -1, dtype=np.int32)  # node -> index in a query's subgraph (reset after)
         return self._lm_dist
 
-    def _route_alt(self, src: int, dst: int, mat) -> tuple[list[int], float]:
-        """A* with landmark (ALT) potentials, run as scipy Dijkstra on reduced costs with a distance limit.
+    def _potential(self, node: int, out: np.ndarray) -> np.ndarray:
+        """ALT lower bound of the length from every node to ``node``: ``max_L |d(L, node) - d(L, x)|``."""
+        lm, tmp = self._lm_dist, self._h_tmp
+        ref = lm[:, node]
+        np.subtract(lm[0], ref[0], out=out)
+        np.abs(out, out=out)
+        for k in range(1, len(ref)):
+            np.subtract(lm[k], ref[k], out=tmp)
+            np.abs(tmp, out=tmp)
+            np.maximum(out, tmp, out=out)
+        return out
 
-        ``h(x) = max_L |d(L, dst) - d(L, x)|`` (lengths) is a consistent lower bound of the remaining
-        cost for any weights >= length; when some weight is below its length the potential is scaled down
-        by the smallest weight/length ratio, so the answer stays exact."""
-        lm = self._landmarks()
+    def _kappa_of(self, mat) -> float:
+        """Smallest weight/length ratio of ``mat`` (1 for lengths): scales the length potentials to stay lower bounds."""
         if getattr(self, "_kappa_for", None) is not mat:
             lengths = self.csr.data
             self._kappa = float(min(1.0, np.min(mat.data / np.maximum(lengths, 1e-12)))) if mat.nnz else 1.0
             self._kappa_for = mat
-            self._red_tmpl = mat.copy()  # reused: only .data changes per query (no format checks)
-        lm_t = lm[:, dst]
-        fin = np.isfinite(lm_t)
-        if fin.all():
-            h = np.abs(lm[0] - lm_t[0])
-            for k in range(1, len(lm_t)):
-                np.maximum(h, np.abs(lm[k] - lm_t[k]), out=h)
-        else:
-            h = np.abs(lm[fin] - lm_t[fin, None]).max(axis=0) if fin.any() else np.zeros(self.n_nodes)
-        h[~np.isfinite(h)] = 0.0  # other components: never reached anyway
-        h *= self._kappa * (1 - 1e-9)
-        rows, cols = self._entry_rows, mat.indices
-        red = np.take(h, cols)
-        red -= np.take(h, rows)
-        red += mat.data
-        np.maximum(red, 1e-12, out=red)
-        rmat = self._red_tmpl
-        rmat.data = red
-        limit = max(1.05 * h[src], 1.2 * math.hypot(self.x[src] - self.x[dst], self.y[src] - self.y[dst]) * self._kappa)
+        return self._kappa
+
+    def _route_alt(self, src: int, dst: int, mat):
+        """A* with landmark (ALT) potentials on the part of the graph that can hold the shortest path.
+
+        With ``h_t`` (ALT lower bound of the length to ``dst``) and ``h_s`` (to ``src``), scaled by the smallest
+        weight/length ratio ``kappa``, every node of a path of cost ``<= B`` has ``h_s + h_t <= B``.  So for a bound
+        ``B`` (first the lower bound ``h_t(src)`` plus 1 %, then growing) only the subgraph induced by those nodes
+        is built, with reduced costs ``w(u,v) - h_t(u) + h_t(v)`` (>= 0), and scipy's Dijkstra runs on it from
+        ``src`` with limit ``B - h_t(src)``.  Reaching ``dst`` proves the answer optimal in the whole graph (if the
+        shortest path cost ``D <= B`` it lies in the subgraph; a subgraph path is a real path, so ``>= D``);
+        otherwise ``B`` grows.  Work is proportional to the subgraph, not to the graph.  None when the landmarks
+        say nothing about ``src`` or ``dst`` (outside the largest component): the caller searches without them."""
+        lm = self._landmarks()
+        if not (np.isfinite(lm[:, src]).all() and np.isfinite(lm[:, dst]).all()):
+            return None
+        kappa = self._kappa_of(mat) * (1 - 1e-9)
+        h_t = self._potential(dst, self._h_t)
+        h_t *= kappa
+        h_s = self._potential(src, self._h_s)
+        h_s *= kappa
+        h_s += h_t            # h_s + h_t: a lower bound of the cost of any src-dst path through the node
+        lower = float(h_t[src])
+        slack = max(0.01 * lower, 25.0 * kappa)
         total = float(mat.data.sum())
         while True:
-            dist, pred = dijkstra(rmat, directed=True, indices=src, return_predecessors=True,
-                                  limit=max(limit - h[src], 1e-6) if limit < total else np.inf)
-            if np.isfinite(dist[dst]):
-                nodes = self.path_to(pred, src, dst)
-                cost = float(mat[nodes[:-1], nodes[1:]].sum()) if len(nodes) > 1 else 0.0
-                return nodes, cost
-            if limit >= total:
+            bound = lower + slack
+            cand = np.flatnonzero(h_s <= bound)   # inf (other components) never passes
+            sub, ls, lt = self._subgraph(cand, mat, h_t, src, dst)
+            if ls >= 0 and lt >= 0:
+                dist, pred = dijkstra(sub, directed=True, indices=ls, return_predecessors=True,
+                                      limit=bound - lower + 1e-9 * max(bound, 1.0))
+                if np.isfinite(dist[lt]):
+                    nodes = cand[self.path_to(pred, ls, lt)].tolist()
+                    return nodes, float(dist[lt]) + lower
+            if bound >= total:
                 return [], math.inf
-            limit *= 1.15
+            slack *= 4
+
+    def _subgraph(self, cand: np.ndarray, mat, h: np.ndarray, src: int, dst: int):
+        """CSR of ``mat`` restricted to the nodes ``cand`` (sorted), with reduced costs ``w + h(v) - h(u)``;
+        returns it and the subgraph indices of ``src`` and ``dst`` (-1 when not in ``cand``)."""
+        local, indptr = self._local, mat.indptr
+        k = len(cand)
+        local[cand] = np.arange(k, dtype=np.int32)
+        ls, lt = int(local[src]), int(local[dst])
+        starts = indptr[cand]
+        counts = indptr[cand + 1] - starts
+        entry = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+        col = local[mat.indices[entry]]
+        row = np.repeat(np.arange(k, dtype=np.int32), counts)
+        local[cand] = -1
+        keep = col >= 0
+        entry, col, row = entry[keep], col[keep], row[keep]
+        data = mat.data[entry] + h[cand[col]] - h[cand[row]]
+        np.maximum(data, 1e-12, out=data)
+        sub_ptr = np.zeros(k + 1, dtype=np.int32)
+        np.cumsum(np.bincount(row, minlength=k), out=sub_ptr[1:])
+        return csr_matrix((data, col, sub_ptr), shape=(k, k)), ls, lt
 
     def routes(self, pairs, weights=None) -> list[tuple[list[int], float]]:
         """:meth:`route` for many (src, dst) pairs sharing one weighting (the CSR matrix is built once)."""

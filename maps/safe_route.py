@@ -32,7 +32,8 @@ DEFAULT_DETOUR = 0.25
 _SWEEP = (0.0, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0, 1e5)
 _TABLES = ("incidents", "venues", "boundaries", "streets")
 EXPOSURE_UNITS = ("weighted incidents: each incident of the window counts its type weight (x its hour weight "
-                  "with --at), spread along the streets within 100 m; a route's exposure sums what lies on it")
+                  "with --at), spread along the streets within 100 m; a route's exposure sums what lies on it "
+                  "(x the profile's street factors, lit streets and bars, at the hours they apply)")
 
 
 def edge_risk(graph: WalkGraph, *, lat, lon, primary_type, type_weights: dict | None = None,
@@ -201,20 +202,78 @@ def graph_bbox(graph: WalkGraph, pad_m: float = 150.0):
     return (float(s), float(w)), (float(n), float(e))
 
 
+def load_bars(con, *, city: str, bbox=None) -> tuple[np.ndarray, np.ndarray]:
+    """(lat, lon) of the city's bars (the ``venues_bars`` view; none when the warehouse has no such view)."""
+    if not _data.has_table(con, "venues_bars"):
+        return np.zeros(0), np.zeros(0)
+    where, params = "", [city]
+    if bbox is not None:
+        (s, w), (n, e) = bbox
+        where = " AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?"
+        params += [s, n, w, e]
+    cols = fetch_columns(con, "SELECT lat, lon FROM venues_bars WHERE city = ? AND lat IS NOT NULL "
+                              f"AND lon IS NOT NULL{where}", params)
+    return np.asarray(cols["lat"], float), np.asarray(cols["lon"], float)
+
+
 def risk_model(con, *, city: str, graph: WalkGraph, options: dict | None = None) -> tuple[RiskModel, dict]:
-    """The risk model of the incident window of ``options`` (``days`` 90 / ``start``/``end``), and facts
-    about it (window, counts) for captions."""
+    """The risk model of the incident window of ``options`` (``days`` 90 / ``start``/``end``), with the
+    profile's ``street_factors`` (lit streets, bars; see :mod:`maps.risk`), and facts about it (window,
+    counts) for captions."""
     options = dict(options or {})
     start, end = _data.incident_window(con, city=city, options=options)
-    inc = load_incidents(con, city=city, start=start, end=end, bbox=graph_bbox(graph))
+    bbox = graph_bbox(graph)
+    inc = load_incidents(con, city=city, start=start, end=end, bbox=bbox)
+    factors = options.get("street_factors") or {}
+    bar_lat, bar_lon = load_bars(con, city=city, bbox=bbox) if factors.get("bars") else (None, None)
     model = build_risk(graph, lat=inc["lat"], lon=inc["lon"], primary_type=inc["primary_type"],
                        hour=inc["hour"], type_weights=options.get("type_weights"),
                        bandwidth_m=float(options.get("bandwidth_m", DEFAULT_BANDWIDTH_M)),
-                       sigma_h=float(options.get("sigma_h", DEFAULT_SIGMA_H)))
+                       sigma_h=float(options.get("sigma_h", DEFAULT_SIGMA_H)), factors=factors,
+                       bar_lat=bar_lat, bar_lon=bar_lon)
     facts = {"start": start.isoformat(sep=" "), "end": end.isoformat(sep=" "),
              "incidents_in_area": model.n_incidents, "incidents_on_streets": model.n_snapped,
              "bandwidth_m": model.bandwidth_m, "sigma_h": model.sigma_h}
     return model, {**facts, "_inc": inc}
+
+
+FULL_SHARE, PART_SHARE = 0.9, 0.1  # as maps/coverage.py (the locator): 'full' and 'mixed' detail of an area
+
+
+def coverage_summary(con, *, city: str) -> dict | None:
+    """What the walk graph covers, from ``street_coverage``: community areas where datasets mapping every street
+    ('full' detail) cover at least 90 % of the surface (``full``: names), 10-90 % (``part``: names), areas with
+    only major streets (``major``: count) or no street (``none``: count), and km of streets per dataset in the
+    graph; None without the table."""
+    if not _data.has_table(con, "street_coverage"):
+        return None
+    rows = con.execute(
+        "SELECT area_code, any_value(area_name), coalesce(max(covered_share) FILTER (WHERE detail = 'full'), 0), "
+        "sum(edge_m) FROM street_coverage WHERE city = ? GROUP BY area_code ORDER BY 2", [city]).fetchall()
+    if not rows:
+        return None
+    full = [name or code for code, name, f, _ in rows if f >= FULL_SHARE]
+    part = [name or code for code, name, f, _ in rows if PART_SHARE <= f < FULL_SHARE]
+    none = sum(1 for _, _, f, m in rows if f < PART_SHARE and not m)
+    km = dict(con.execute(
+        "SELECT dataset, round(sum(length_m) / 1000, 1) FROM street_edges WHERE city = ? "
+        "AND superseded_by IS NULL GROUP BY 1 ORDER BY 1", [city]).fetchall())
+    return {"areas": len(rows), "full": full, "part": part, "major": len(rows) - len(full) - len(part) - none,
+            "none": none, "km_by_dataset": km}
+
+
+def coverage_words(cov: dict | None) -> str:
+    """``"walk graph covers: every street in 1 of 77 community areas (Near West Side), in part of 8 (...); major
+    streets only in 68"``."""
+    if not cov:
+        return ""
+    names = lambda xs: f" ({', '.join(str(n).title() for n in xs)})" if xs else ""  # noqa: E731
+    text = (f"walk graph covers: every street in {len(cov['full'])} of {cov['areas']} community areas"
+            f"{names(cov['full'])}, in part of {len(cov['part'])}{names(cov['part'])}; "
+            f"major streets only in {cov['major']}")
+    if cov["none"]:
+        text += f"; no streets in {cov['none']}"
+    return text
 
 
 def plan(con, *, city: str, origin, destination, at=None, detour: float = DEFAULT_DETOUR,
@@ -244,7 +303,7 @@ def plan(con, *, city: str, origin, destination, at=None, detour: float = DEFAUL
     model, facts = risk_model(con, city=city, graph=graph, options=options)
     facts.pop("_inc")
     src, dst = graph.nearest_node(a.lat, a.lon), graph.nearest_node(b.lat, b.lon)
-    routes = plan_routes(graph, model.edge_mass(hour), src, dst, detour=detour)
+    routes = plan_routes(graph, model.edge_risk(hour), src, dst, detour=detour)
 
     def ends(r, node):
         px, py = graph.project(r.lat, r.lon)
@@ -266,6 +325,7 @@ def plan(con, *, city: str, origin, destination, at=None, detour: float = DEFAUL
         "comparison": routes["comparison"],
         "window": facts,
         "units": EXPOSURE_UNITS,
+        "street_factors": model.factors.describe(hour) if model.factors else [],
     }
 
 
@@ -323,7 +383,7 @@ def build(con, *, city: str, out_path, title: str = "Safe route home", synthetic
     hour = parse_at(options.get("at"))
     model, facts = risk_model(con, city=city, graph=graph, options=options)
     inc = facts.pop("_inc")
-    risk = model.edge_mass(hour)
+    risk = model.edge_risk(hour)
     if options.get("from") and options.get("to"):
         src, dst = graph.nearest_node(*options["from"]), graph.nearest_node(*options["to"])
     else:
@@ -348,7 +408,9 @@ def build(con, *, city: str, out_path, title: str = "Safe route home", synthetic
         "facts": {"at": None if hour is None else f"{int(hour):02d}:{int(round(hour % 1 * 60)):02d}",
                   "start": facts["start"][:10], "end": facts["end"][:10],
                   "incidents": facts["incidents_on_streets"], "datasets": src_names,
-                  "bandwidth_m": facts["bandwidth_m"], "sigma_h": facts["sigma_h"]},
+                  "bandwidth_m": facts["bandwidth_m"], "sigma_h": facts["sigma_h"],
+                  "factors": model.factors.describe(hour) if model.factors else [],
+                  "coverage": coverage_words(coverage_summary(con, city=city))},
         "collapseOnPhone": False,
     }
     html = render_page(
@@ -375,7 +437,8 @@ _LEGEND = """<h2>Legend</h2><div id="legend-rows"></div>
 <p class="cm-muted" id="legend-exposure">Exposure: each incident counts its type weight (violent &gt; property &gt; other,
 non-criminal 0), spread along the streets within 100 m; a route's exposure is the sum over the streets it walks.
 Incident locations are blurred to the block by the police; there is no correction for how many people walk a street.</p>
-<p class="cm-muted" id="legend-data"></p>"""
+<p class="cm-muted" id="legend-data"></p>
+<p class="cm-muted" id="legend-coverage"></p>"""
 
 _JS = r"""
 var el = C.el, P = data.plan, F = data.facts, map = C.map;
@@ -433,5 +496,8 @@ lg.appendChild(C.legendRow("#f6a04d", "Incident heat " + (F.at ? "around " + F.a
 lg.appendChild(C.legendRow("#b58be0", "Bars and venues (" + data.bars.length + ")", "dot"));
 document.getElementById("legend-data").textContent = "Built from " + F.incidents + " located incidents of " +
   F.start + " to " + F.end + (F.datasets.length ? " (" + F.datasets.join(", ") + ")" : "") +
-  (F.at ? ", weighted for a walk at " + F.at : ", all hours alike") + "; kernel " + F.bandwidth_m + " m along the streets.";
+  (F.at ? ", weighted for a walk at " + F.at : ", all hours alike") + "; kernel " + F.bandwidth_m + " m along the streets." +
+  (F.factors.length ? " Street factors: " + F.factors.join("; ") + "." : "");
+document.getElementById("legend-coverage").textContent = F.coverage ?
+  F.coverage.charAt(0).toUpperCase() + F.coverage.slice(1) + "." : "";
 """
