@@ -97,6 +97,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     from warehouse.export import export
 
     db_path = _warehouse(args)
+    if args.format == "hsds":
+        from warehouse.hsds import export_hsds
+
+        if args.name != "services":
+            raise CliError(f"--format hsds exports the services table, not {args.name!r}: "
+                           "civicmash export services --format hsds")
+        out_dir = Path(args.output or Path(args.out) / "exports" / ("services_hsds" + (f"_{args.city}" if args.city
+                                                                                        else "")))
+        path, counts = export_hsds(db_path, out_dir=out_dir, city=args.city)
+        print(f"services -> {path.parent} (Open Referral HSDS tabular package: "
+              + ", ".join(f"{n:,} {k}" for k, n in counts.items()) + ")")
+        return 0
     suffix = {"geojson": "geojson", "geoparquet": "parquet"}.get(args.format, args.format)
     out_path = Path(args.output or Path(args.out) / "exports" / f"{args.name}.{suffix}")
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -151,6 +163,26 @@ def cmd_route(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_locate(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from cities.profile import load_profile
+    from maps.locator import format_table, locate
+    from warehouse import db
+
+    profile = load_profile(args.city)
+    options = dict(profile.maps.get("locator", {}))
+    categories = [c.strip() for item in (args.category or []) for c in item.split(",") if c.strip()] or None
+    with contextlib.closing(db.connect(_warehouse(args), read_only=True)) as con:
+        result = locate(con, city=profile.name, near=args.near, categories=categories, n=args.n, at=args.at,
+                        open_only=args.open, max_access_m=float(options.get("max_access_m", 400.0)))
+    if args.format == "json":
+        print(json.dumps(result, indent=2, default=str))
+    else:
+        print(format_table(result))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from flows.deployments import build_deployments, serve_deployments
 
@@ -164,20 +196,44 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fault_rates(total: float, per_kind: list[str] | None) -> float | dict[str, float]:
+    """``--faults P`` spread over every kind, overridden kind by kind with ``--fault KIND=RATE``."""
+    from connectors.replay import FAULT_KINDS
+
+    if not per_kind:
+        return total
+    rates = {k: total / len(FAULT_KINDS) for k in FAULT_KINDS} if total else {}
+    for item in per_kind:
+        kind, sep, rate = item.partition("=")
+        try:
+            rates[kind.strip()] = float(rate)
+        except ValueError:
+            raise ValueError(f"--fault {item!r}: expected KIND=RATE, e.g. 429=0.05") from None
+        if not sep:
+            raise ValueError(f"--fault {item!r}: expected KIND=RATE, e.g. 429=0.05")
+    return rates
+
+
 def cmd_portal_serve(args: argparse.Namespace) -> int:
     from cities.profile import load_profile
+    from connectors.replay import fault_rates
     from flows.sources import start_replay
 
     root = Path(args.dir)
     if not root.is_dir():
         raise CliError(f"{root} is not a directory")
     profile = load_profile(args.city)
-    portal = start_replay(profile, root, port=args.port, faults=args.faults, latency=args.latency)
+    try:
+        faults = fault_rates(_fault_rates(args.faults, args.fault))   # checked before anything starts
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    portal = start_replay(profile, root, port=args.port, faults=faults, latency=args.latency, stall=args.stall)
     print(f"replay portal for {profile.title} serving {root} at {portal.base_url} (Ctrl-C to stop)")
     for name, spec in profile.datasets.items():
         if spec.replay:
             where = (f"/resource/{spec.dataset_id}.{spec.format}" if spec.protocol == "socrata" else
                      f"/arcgis/rest/services/{spec.dataset_id}/FeatureServer/0/query" if spec.protocol == "arcgis"
+                     else f"/api/3/action/package_show?id={spec.dataset_id}" if spec.protocol == "ckan"
                      else f"/files/{spec.replay}")
             print(f"  {name:<24} {spec.protocol:<8} {portal.base_url}{where}")
     sys.stdout.flush()
@@ -241,10 +297,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help="warehouse file (default: <out>/civicmash.duckdb)")
     out_option(p)
 
+    p = add("locate", "The nearest public services by walking time from a place, and whether they are open.",
+            cmd_locate)
+    p.add_argument("--city", required=True, help="city profile name, e.g. chicago")
+    p.add_argument("--near", required=True, metavar="PLACE",
+                   help='"lat,lon", an address ("1101 W Taylor St"), a service or bar name, a block '
+                        '("012XX W MADISON ST") or an intersection ("N CLARK ST & W DIVISION ST")')
+    p.add_argument("--category", action="append", metavar="NAME",
+                   help="service category (library, clinic, school, park, police, fire, warming_centre, ...); "
+                        "repeatable or comma-separated (default: every category)")
+    p.add_argument("--at", metavar="WHEN", help='time to check opening hours: "Sat 10:00", "2024-01-06 10:00" or "now"')
+    p.add_argument("--open", action="store_true", help="only services known to be open at --at")
+    p.add_argument("-n", type=int, default=3, help="how many per category (default 3)")
+    p.add_argument("--format", choices=["table", "json"], default="table", help="output format")
+    p.add_argument("--db", help="warehouse file (default: <out>/civicmash.duckdb)")
+    out_option(p)
+
     p = add("export", "Export a warehouse table or view to a file (read-only).", cmd_export)
     p.add_argument("name", help="table or view, e.g. incidents_last_90_days (see `civicmash schema`)")
-    p.add_argument("--format", choices=["csv", "parquet", "geojson", "geoparquet"], default="csv",
-                   help="file format (default csv; geojson/geoparquet need a geometry column)")
+    p.add_argument("--format", choices=["csv", "parquet", "geojson", "geoparquet", "hsds"], default="csv",
+                   help="file format (default csv; geojson/geoparquet need a geometry column; hsds: the services "
+                        "table as an Open Referral HSDS tabular package, a directory)")
     p.add_argument("--city", help="only this city's rows")
     p.add_argument("--output", "-o", metavar="FILE", help="output file (default: <out>/exports/<name>.<ext>)")
     p.add_argument("--db", help="warehouse file (default: <out>/civicmash.duckdb)")
@@ -271,7 +344,13 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("dir", help="directory holding the profile's replay files")
     ps.add_argument("--city", default="chicago", help="city profile whose datasets to serve (default chicago)")
     ps.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
-    ps.add_argument("--faults", type=float, default=0.0, help="probability of an injected fault per request")
+    ps.add_argument("--faults", type=float, default=0.0,
+                    help="probability of an injected fault per request, spread evenly over every kind")
+    ps.add_argument("--fault", action="append", metavar="KIND=RATE",
+                    help="rate of one fault kind (500, 429, html, truncated, drop, timeout); repeatable, "
+                         "overrides --faults for that kind")
+    ps.add_argument("--stall", type=float, default=1.0,
+                    help="seconds a 'timeout' fault keeps the client waiting (default 1)")
     ps.add_argument("--latency", type=float, default=0.0, help="seconds of added latency per request")
     ps.add_argument("--seconds", type=float, default=0.0, help="stop after this many seconds (default: never)")
     return parser

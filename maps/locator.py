@@ -1,124 +1,844 @@
-"""Service locator: the nearest service of each category by walking distance.
+"""Service locator: the nearest open public service by walking time, and where a city leaves its residents far
+from one.
 
-One Dijkstra from the chosen point gives the walking distance to every street
-node; each service is snapped to its nearest node, so its distance is
-``snap(point) + network distance + snap(service)``.
+- :func:`locate` (``civicmash locate``): from a place (``lat,lon``, an address, a service or bar name, a police
+  block or an intersection: :func:`resolve_place`), the N nearest services of each chosen category by walking time
+  along the street graph (:mod:`maps.nearest`), with metres, minutes and whether each is open at a given time.
+- :func:`analyse`: the warehouse tables ``service_coverage`` (coverage gaps per area) and ``isochrones`` (walking
+  areas around a point, every service of the smaller categories and every category), see :mod:`maps.coverage`;
+  the pipeline writes them, the page reads them (or computes them when a warehouse has none).
+- :func:`build`: ``locator.html``: category toggles, an "open at" selector, click anywhere to locate (the nearest
+  services are recomputed in the page over the embedded graph, with the same numbers as :func:`locate`), walking
+  areas, and the coverage-gap choropleth with the areas the street data does not cover marked as such.
 """
 
 from __future__ import annotations
 
+import difflib
+import json
+import re
 from pathlib import Path
 
 import numpy as np
 
 from . import _data
+from .coverage import (DEFAULT_SPACING_M, DEFAULT_THRESHOLDS, attach, build_lattice, catchment_rows, coverage_rows,
+                       point_rows, service_rows)
+from .nearest import DEFAULT_MAX_ACCESS_M, WALK_SPEED_M_S, ServiceNetwork, ServiceSet, Snapper
 from .render import render_page, write_page
-from .routing import WalkGraph
-from .safe_route import WALK_SPEED_M_S
+from .resolve import Place, ResolveError, resolve
 
-_TABLES = ("services", "boundaries", "streets")
-_MAX_OTHERS = 500
+_TABLES = ("services", "boundaries", "streets", "population")
+SERVICE_ISOCHRONE_MAX = 150   # per-service walking areas for categories with at most this many located services
+_ADDRESS = re.compile(r"^\s*(\d{1,6})\s+(?:([NSEW])\.?\s+)?(.+?)\s*$", re.IGNORECASE)
 
 
-def nearest_by_category(graph: WalkGraph, *, point, rows: list[tuple]) -> list[dict]:
-    """``rows`` = (name, category, address, lat, lon); one entry per category, nearest first.
+# ------------------------------------------------------------------------------------------------ places
 
-    Each entry: category, name, address, lat, lon, dist_m, minutes, path (coords),
-    and ``others``: the category's other services as [name, lat, lon].
-    """
-    if not rows:
+def _norm_addr(text: str) -> str:
+    t = re.sub(r"[.,]", " ", str(text or "").upper())
+    t = re.sub(r"\b(CHICAGO|IL|ILLINOIS)\b.*$", "", t)   # trailing city/state/zip of some sources
+    t = re.sub(r"\s+\d{5}(-\d{4})?\s*$", "", t)
+    t = re.sub(r"\bSTREET\b", "ST", t)
+    t = re.sub(r"\bAVENUE\b", "AVE", t)
+    t = re.sub(r"\bBOULEVARD\b", "BLVD", t)
+    t = re.sub(r"\bROAD\b", "RD", t)
+    t = re.sub(r"\bDRIVE\b", "DR", t)
+    t = re.sub(r"\bPARKWAY\b", "PKWY", t)
+    return re.sub(r"\s+", " ", t).strip()
+
+
+def resolve_place(con, *, city: str, text, graph=None) -> Place:
+    """A place for the locator: what :func:`maps.resolve.resolve` understands (``lat,lon``, a bar's name, a police
+    block ``012XX W MADISON ST``, an intersection ``N CLARK ST & W DIVISION ST``), plus
+
+    - an address, ``1101 W Taylor St``: a service or venue at exactly that address (after normalising case,
+      punctuation and street-type words), else the police block of the house number (``011XX W TAYLOR ST``);
+    - a service's name, ``Harold Washington Library Center`` (exact, else a unique name containing the text).
+
+    Unresolvable text raises :class:`maps.resolve.ResolveError` naming the nearest matches."""
+    raw = str(text or "").strip() if not isinstance(text, (tuple, list)) else text
+    if isinstance(raw, str) and raw and _data.has_table(con, "services") and con.execute(
+            "SELECT count(*) FROM services WHERE city = ? AND upper(trim(name)) = ? AND lat IS NOT NULL",
+            [city, re.sub(r"\s+", " ", raw.upper())]).fetchone()[0]:
+        place = _service_by_name(con, city=city, text=raw)   # a service's exact name wins
+        if place is not None:
+            return _check_near(place, graph, city)
+    if isinstance(raw, str) and _ADDRESS.match(raw):
+        place = _address(con, city=city, text=raw)
+        if place is not None:
+            return _check_near(place, graph, city)
+    try:
+        return resolve(con, city=city, text=raw, graph=graph)
+    except ResolveError as first:
+        place = _service_by_name(con, city=city, text=str(raw)) if isinstance(raw, str) else None
+        if place is not None:
+            return _check_near(place, graph, city)
+        extra = _service_suggestions(con, city=city, text=str(raw))
+        raise ResolveError(str(first).split("; did you mean:")[0],
+                           (first.candidates + extra)[:12]) from None
+
+
+def _check_near(place: Place, graph, city: str) -> Place:
+    if graph is not None and graph.n_nodes:
+        _, dist = graph.nearest_nodes(place.lat, place.lon)
+        if float(dist[0]) > 1000:
+            raise ResolveError(f"{place.label!r} ({place.lat:.5f}, {place.lon:.5f}) is {float(dist[0]) / 1000:.1f} km "
+                               f"from the street graph of {city!r}: outside the area the walk network covers")
+    return place
+
+
+def _address(con, *, city: str, text: str) -> Place | None:
+    want = _norm_addr(text)
+    for table, label in (("services", "service"), ("venues", "venue")):
+        if not _data.has_table(con, table):
+            continue
+        rows = con.execute(f"SELECT name, address, lat, lon FROM {table} WHERE city = ? AND address IS NOT NULL "
+                           "AND lat IS NOT NULL", [city]).fetchall()
+        hits = [r for r in rows if _norm_addr(r[1]) == want]
+        if hits:
+            lat = float(np.median([h[2] for h in hits]))
+            lon = float(np.median([h[3] for h in hits]))
+            return Place(lat, lon, "address", want, f"address of {label} {hits[0][0]}")
+    m = _ADDRESS.match(want)
+    if m and m.group(2) and "block" in _data.columns(con, _data.incidents_relation(con)):
+        number, direction, street = int(m.group(1)), m.group(2).upper(), m.group(3).upper()
+        block = f"{number // 100:03d}XX {direction} {street}"
+        row = con.execute(f"SELECT median(lat), median(lon), count(*) FROM {_data.incidents_relation(con)} "
+                          "WHERE city = ? AND upper(block) = ? AND lat IS NOT NULL", [city, block]).fetchone()
+        if row and row[2]:
+            return Place(float(row[0]), float(row[1]), "address", want,
+                         f"block {block}: median of {row[2]} incidents (house numbers are not located more finely)")
+    return None
+
+
+def _service_by_name(con, *, city: str, text: str) -> Place | None:
+    if not _data.has_table(con, "services"):
+        return None
+    q = re.sub(r"\s+", " ", text.strip().upper())
+    rows = con.execute("SELECT name, lat, lon, address FROM services WHERE city = ? AND lat IS NOT NULL AND name IS NOT "
+                       "NULL AND contains(upper(name), ?)", [city, q]).fetchall()
+    exact = [r for r in rows if r[0].strip().upper() == q]
+    hits = exact or rows
+    places = {(round(r[1], 4), round(r[2], 4)) for r in hits}
+    if hits and len(places) == 1:
+        r = hits[0]
+        return Place(float(r[1]), float(r[2]), "service", r[0].strip(), str(r[3] or ""))
+    if len(hits) > 1:
+        raise ResolveError(f"{text!r} matches {len(places)} different service sites",
+                           sorted({f"{r[0].strip()} ({r[3]})" for r in hits})[:10])
+    return None
+
+
+def _service_suggestions(con, *, city: str, text: str) -> list[str]:
+    if not _data.has_table(con, "services"):
         return []
-    src, src_snap = graph.nearest_nodes(*point)
-    dist, pred = graph.distances_from(int(src[0]))
-    lat = np.array([r[3] for r in rows], dtype=float)
-    lon = np.array([r[4] for r in rows], dtype=float)
-    nodes, snap = graph.nearest_nodes(lat, lon)
-    total = src_snap[0] + dist[nodes] + snap
+    names = [r[0] for r in con.execute("SELECT DISTINCT name FROM services WHERE city = ? AND name IS NOT NULL "
+                                       "AND lat IS NOT NULL", [city]).fetchall()]
+    lookup = {n.strip().upper(): n.strip() for n in names}
+    return [lookup[c] for c in difflib.get_close_matches(text.strip().upper(), list(lookup), n=4, cutoff=0.6)]
+
+
+# ------------------------------------------------------------------------------------------------ locate
+
+def network(con, *, city: str, categories=None, max_access_m: float = DEFAULT_MAX_ACCESS_M) -> ServiceNetwork:
+    """The city's walk graph with its located services attached."""
+    graph = _data.load_graph(con, city)
+    if graph is None:
+        raise ValueError(f"no street graph for city {city!r}: cannot measure walking distance")
+    services = ServiceSet.from_warehouse(con, city=city, categories=categories, graph=graph)
+    return ServiceNetwork(graph, services, max_access_m=max_access_m)
+
+
+def _check_categories(net: ServiceNetwork, categories) -> list[str]:
+    from warehouse.services import canonical_category
+
+    have = net.services.categories
+    if not categories:
+        return have
     out = []
-    cats = sorted({(r[1] or "Other") for r in rows})
-    for cat in cats:
-        members = [i for i, r in enumerate(rows) if (r[1] or "Other") == cat]
-        best = min(members, key=lambda i: total[i])
-        name, _, address, blat, blon = rows[best]
-        path = graph.path_to(pred, int(src[0]), int(nodes[best])) if np.isfinite(total[best]) else []
-        coords = [list(point)] + graph.path_coords(path) + [[blat, blon]] if path else []
-        out.append({
-            "category": cat,
-            "name": name or "(unnamed)",
-            "address": address or "",
-            "lat": blat,
-            "lon": blon,
-            "dist_m": round(float(total[best]), 1) if np.isfinite(total[best]) else None,
-            "minutes": round(float(total[best]) / WALK_SPEED_M_S / 60, 1) if np.isfinite(total[best]) else None,
-            "path": coords,
-            "others": [[rows[i][0] or "(unnamed)", rows[i][3], rows[i][4]] for i in members if i != best][:_MAX_OTHERS],
-        })
-    out.sort(key=lambda e: (e["dist_m"] is None, e["dist_m"] or 0, e["category"]))
+    for c in categories:
+        cat = canonical_category(c)
+        if cat not in have:
+            close = difflib.get_close_matches(str(cat), have, n=3, cutoff=0.5)
+            raise ValueError(f"no located services of category {c!r}"
+                             + (f"; did you mean: {', '.join(close)}" if close else "")
+                             + f" (categories: {', '.join(have)})")
+        if cat not in out:
+            out.append(cat)
     return out
+
+
+def locate(con, *, city: str, near, categories=None, n: int = 3, at=None, open_only: bool = False,
+           max_access_m: float = DEFAULT_MAX_ACCESS_M, net: ServiceNetwork | None = None) -> dict:
+    """The ``n`` nearest services of each category from ``near`` (see :func:`resolve_place`) by walking time.
+
+    ``at``: ``"Sat 10:00"`` / ``"2024-01-06 10:00"`` / ``"now"`` / (ISO day, minute): each result says whether it is
+    open then (True / False / None = hours unknown); ``open_only`` keeps only services known to be open."""
+    from warehouse.hours import DAY_NAMES, fmt_minute, parse_at
+    from warehouse.services import category_label
+
+    if n < 1:
+        raise ValueError("n must be at least 1")
+    net = net or network(con, city=city, max_access_m=max_access_m)
+    cats = _check_categories(net, categories)
+    when = None
+    if at is not None:
+        when = at if isinstance(at, tuple) else parse_at(at)
+    if open_only and when is None:
+        raise ValueError("open_only needs a time (at)")
+    place = resolve_place(con, city=city, text=near, graph=net.graph)
+    entries = net.nearest(place.lat, place.lon, categories=cats, n=n, at=when, open_only=open_only)
+    snap = net.snapper.snap([place.lat], [place.lon])
+    for e in entries:
+        e["label"] = category_label(e["category"])
+        e["located"] = int(len(net.services.members(e["category"])))
+    return {
+        "city": city,
+        "place": place.as_dict(),
+        "at": None if when is None else {"day": DAY_NAMES[when[0] - 1], "time": fmt_minute(when[1]),
+                                         "iso_day": when[0], "minute": when[1]},
+        "open_only": bool(open_only),
+        "walk_speed_m_s": WALK_SPEED_M_S,
+        "origin_offset_m": round(float(snap.offset[0]), 1),
+        "area": _area_of(con, city=city, lat=place.lat, lon=place.lon),
+        "categories": entries,
+    }
+
+
+def _area_of(con, *, city: str, lat: float, lon: float) -> dict | None:
+    """The community area (or preferred boundary) of the point, with its street coverage when recorded."""
+    from .coverage import boundary_kind
+
+    kind = boundary_kind(con, city=city, kind=None)
+    if kind is None:
+        return None
+    _data.ensure_spatial(con)
+    row = con.execute("SELECT code, name FROM boundaries WHERE city = ? AND kind = ? AND geom IS NOT NULL AND "
+                      "ST_Contains(geom, ST_Point(?, ?)) ORDER BY code LIMIT 1", [city, kind, lon, lat]).fetchone()
+    if row is None:
+        return None
+    out = {"kind": kind, "code": row[0], "name": row[1], "network_status": None}
+    if _data.has_table(con, "service_coverage"):
+        st = con.execute("SELECT any_value(network_status), any_value(street_detail) FROM service_coverage "
+                         "WHERE city = ? AND area_kind = ? AND area_code = ?", [city, kind, row[0]]).fetchone()
+        if st and st[0]:
+            out["network_status"], out["street_detail"] = st[0], st[1]
+    return out
+
+
+def format_table(result: dict) -> str:
+    """Plain-text rendering of :func:`locate` (the CLI's default output)."""
+    p = result["place"]
+    lines = [f"from {p['label']} ({p['lat']:.5f}, {p['lon']:.5f}; {p['kind']}"
+             + (f": {p['detail']}" if p.get("detail") else "") + ")"]
+    if result["at"]:
+        lines[0] += f"  at {result['at']['day']} {result['at']['time']}" + (" (open only)" if result["open_only"] else "")
+    area = result.get("area")
+    if area:
+        status = area.get("network_status")
+        lines.append(f"in {area['kind'].replace('_', ' ')} {area['code']} {area['name'] or ''}".rstrip()
+                     + (f"; street data: {status}" if status else ""))
+    if result["origin_offset_m"] > 50:
+        lines.append(f"note: the place is {result['origin_offset_m']:.0f} m from the nearest street of the graph "
+                     "(counted as a straight walk)")
+    for e in result["categories"]:
+        lines.append(f"\n{e['label']} ({e['located']} located" + (f", {e['off_network']} off the street graph"
+                                                                  if e["off_network"] else "") + ")")
+        if not e["results"]:
+            lines.append("  none reachable" + (" and open at that time" if result["open_only"] else ""))
+        for k, r in enumerate(e["results"], 1):
+            state = "" if result["at"] is None else ("  open" if r["open"] else "  closed" if r["open"] is False
+                                                      else "  hours unknown")
+            lines.append(f"  {k}. {r['name']:<38} {r['minutes']:>5.1f} min {r['dist_m']:>7,.0f} m{state}"
+                         + (f"  {r['address']}" if r["address"] else ""))
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------ analysis
+
+def analyse(con, *, city: str, options: dict | None = None, net: ServiceNetwork | None = None) -> dict:
+    """Coverage gaps and walking areas of ``city`` (rows of ``service_coverage`` and ``isochrones``; isochrone
+    rows carry their polygon as WKB hex in ``wkb``). Options: ``boundary_kind``, ``thresholds`` (5, 10, 15),
+    ``spacing_m`` (50), ``max_access_m`` (400), ``near`` (the point of the 'point' areas; default the graph's
+    centroid), ``service_isochrones`` (categories that get one walking area per service; default those with at
+    most 150 located services)."""
+    from warehouse.services import canonical_category
+
+    options = dict(options or {})
+    net = net or network(con, city=city, max_access_m=float(options.get("max_access_m", DEFAULT_MAX_ACCESS_M)))
+    thresholds = tuple(int(t) for t in options.get("thresholds", DEFAULT_THRESHOLDS))
+    cats = [c for c in net.services.categories if net.on_network[net.services.members(c)].any()]
+    lattice = build_lattice(con, city=city, graph=net.graph, kind=options.get("boundary_kind"),
+                            spacing_m=float(options.get("spacing_m", DEFAULT_SPACING_M)))
+    attach(net, lattice)
+    cov = coverage_rows(con, city=city, net=net, lattice=lattice, categories=net.services.categories,
+                        thresholds=thresholds) if lattice.kind else []
+    iso = catchment_rows(con, city=city, net=net, lattice=lattice, categories=cats, thresholds=thresholds)
+    wanted = options.get("service_isochrones")
+    if wanted is None:
+        wanted = [c for c in cats if len(net.services.members(c)) <= SERVICE_ISOCHRONE_MAX]
+    wanted = {canonical_category(c) for c in wanted}
+    svc = [i for i in range(len(net.services)) if net.services.category[i] in wanted and net.on_network[i]]
+    iso += service_rows(con, city=city, net=net, lattice=lattice, services=svc, thresholds=thresholds)
+    lat, lon = options.get("near") or net.graph.centroid()
+    iso += point_rows(con, city=city, net=net, lat=float(lat), lon=float(lon),
+                      label="the map's starting point" if options.get("near") else "the middle of the street graph",
+                      thresholds=thresholds)
+    return {"coverage": cov, "isochrones": iso, "boundary_kind": lattice.kind, "lattice_points": len(lattice),
+            "spacing_m": lattice.spacing_m}
+
+
+def _stored(con, *, city: str) -> dict | None:
+    """Coverage and walking areas as the pipeline stored them (None when the warehouse has none for the city)."""
+    if not (_data.has_table(con, "service_coverage") and _data.has_table(con, "isochrones")):
+        return None
+    n = con.execute("SELECT count(*) FROM isochrones WHERE city = ?", [city]).fetchone()[0]
+    if not n:
+        return None
+    cols = [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE "
+                                      "table_name = 'service_coverage' ORDER BY ordinal_position").fetchall()]
+    cov = [dict(zip(cols, r)) for r in con.execute("SELECT * FROM service_coverage WHERE city = ? "
+                                                   "ORDER BY area_code, category, threshold_min", [city]).fetchall()]
+    _data.ensure_spatial(con)
+    iso = [{"kind": k, "category": c, "dataset": d, "source_id": s, "label": lab, "origin_lat": la, "origin_lon": lo,
+            "minutes": m, "area_m2": a, "wkb": w}
+           for k, c, d, s, lab, la, lo, m, a, w in con.execute(
+               "SELECT kind, category, dataset, source_id, label, origin_lat, origin_lon, minutes, area_m2, "
+               "ST_AsHEXWKB(geom) FROM isochrones WHERE city = ? AND kind IN ('point', 'category') "
+               "ORDER BY kind, category, minutes", [city]).fetchall()]
+    kind = cov[0]["area_kind"] if cov else None
+    return {"coverage": cov, "isochrones": iso, "boundary_kind": kind}
+
+
+# ---------------------------------------------------------------------------------------------------- page
+
+def _geojson(con, wkb_hex: str, tolerance: float) -> dict | None:
+    gj = con.execute("SELECT ST_AsGeoJSON(ST_SimplifyPreserveTopology(ST_GeomFromHEXWKB(?), ?))",
+                     [wkb_hex, tolerance]).fetchone()[0]
+    if not gj:
+        return None
+    geom = json.loads(gj)
+    geom["coordinates"] = _data._round_coords(geom.get("coordinates", []))
+    return geom
+
+
+def _net_payload(net: ServiceNetwork) -> dict:
+    """The graph's largest component, compact, for nearest-service search in the page (same numbers as Python)."""
+    g = net.graph
+    edges = net.snapper.edges                       # largest-component segments, in increasing order
+    used = np.unique(np.concatenate([g.eu[edges], g.ev[edges]]))
+    remap = np.full(g.n_nodes, -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    edge_pos = np.full(g.n_edges, -1, dtype=np.int64)
+    edge_pos[edges] = np.arange(len(edges))
+    ok = np.flatnonzero(net.ap_ok)
+    # x, y in decimetres and lengths/offsets in centimetres (integers: a third smaller than decimals in JSON)
+    return {
+        "lat0": g._lat0, "lon0": g._lon0, "kx": g._kx, "ky": 110_540.0,
+        "x": np.round(g.x[used] * 10).astype(np.int64).tolist(), "y": np.round(g.y[used] * 10).astype(np.int64).tolist(),
+        "u": remap[g.eu[edges]].tolist(), "v": remap[g.ev[edges]].tolist(),
+        "len": np.round(g.length[edges] * 100).astype(np.int64).tolist(),
+        "ap": {"svc": net.services.ap_service[ok].tolist(), "edge": edge_pos[net.ap.edge[ok]].tolist(),
+               "t": np.round(net.ap.t[ok], 6).tolist(), "off": np.round(net.ap.offset[ok] * 100).astype(np.int64).tolist(),
+               "lat": np.round(net.services.ap_lat[ok], 5).tolist(),
+               "lon": np.round(net.services.ap_lon[ok], 5).tolist()},
+        "maxAccess": net.max_access_m, "speed": WALK_SPEED_M_S,
+    }
+
+
+def _pack_geometry(geom: dict, lat0: float, lon0: float) -> list:
+    """GeoJSON (Multi)Polygon -> [[ring, ...], ...] with each ring delta-encoded integers of 1e-5 degrees
+    (lon, lat pairs) from (lon0, lat0): about a third of the size of GeoJSON text."""
+    polys = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
+    out = []
+    for poly in polys:
+        rings = []
+        for ring in poly:
+            flat, px, py = [], int(round(lon0 * 1e5)), int(round(lat0 * 1e5))
+            for lon, lat in ring:
+                x, y = int(round(lon * 1e5)), int(round(lat * 1e5))
+                flat += [x - px, y - py]
+                px, py = x, y
+            rings.append(flat)
+        out.append(rings)
+    return out
+
+
+def _services_payload(net: ServiceNetwork, cats: list[str]) -> dict:
+    s = net.services
+    index = {c: k for k, c in enumerate(cats)}
+    sched = []
+    for sc in s.schedules:
+        if sc is None or not sc.days:
+            sched.append(None)
+            continue
+        known = sum(1 << d for d in sc.days)
+        sched.append({"k": known, "iv": [[d, o, c] for d, ivs in sorted(sc.days.items()) for o, c in ivs],
+                      "w": sc.describe()})
+    extra = s.extra
+    return {"name": s.name, "cat": [index.get(c, -1) for c in s.category], "address": s.address,
+            "lat": np.round(s.lat, 6).tolist(), "lon": np.round(s.lon, 6).tolist(),
+            "subtype": extra.get("subtype"), "phone": extra.get("phone"), "sched": sched,
+            "onNet": s_bool(net.on_network)}
+
+
+def s_bool(arr) -> list[int]:
+    return [1 if v else 0 for v in np.asarray(arr).tolist()]
 
 
 def build(con, *, city: str, out_path, title: str = "Service locator", synthetic: bool = False,
           sources: list[dict] | None = None, options: dict | None = None, city_title: str | None = None) -> Path:
-    """Write the service locator.  Options: ``near`` (lat, lon; default graph centroid),
-    ``categories`` (list to keep), ``boundary_kind``, ``max_street_edges``."""
+    """Write ``locator.html``. Options: ``near`` ([lat, lon]; default the graph's centroid), ``categories``,
+    ``at`` (``"Sat 10:00"``: the "open at" time selected on opening), ``n`` (3), ``thresholds``,
+    ``boundary_kind``, ``max_access_m``, ``spacing_m``, ``max_street_edges``."""
+    from warehouse.hours import parse_at
+    from warehouse.services import CATEGORIES, category_label
+
     options = dict(options or {})
-    graph = _data.load_graph(con, city)
-    if graph is None:
-        raise ValueError(f"no street graph for city {city!r}: cannot measure walking distance")
-    point = tuple(options.get("near") or graph.centroid())
-    rows = _data.point_rows(con, table="services", city=city, cols=("name", "category", "address")) \
-        if _data.has_table(con, "services") else []
-    wanted = options.get("categories")
-    if wanted:
-        rows = [r for r in rows if r[1] in set(wanted)]
-    entries = nearest_by_category(graph, point=point, rows=rows)
-    pts = [list(point)] + [[e["lat"], e["lon"]] for e in entries]
-    lats, lons = [p[0] for p in pts], [p[1] for p in pts]
+    net = network(con, city=city, categories=options.get("categories"),
+                  max_access_m=float(options.get("max_access_m", DEFAULT_MAX_ACCESS_M)))
+    cats = net.services.categories
+    point = tuple(options.get("near") or net.graph.centroid())
+    at = parse_at(options["at"]) if options.get("at") else None
+    n = int(options.get("n", 3))
+    stored = _stored(con, city=city)
+    if stored is None or (options.get("near") and not any(
+            r["kind"] == "point" and r["origin_lat"] is not None and abs(r["origin_lat"] - point[0]) < 1e-6
+            and abs(r["origin_lon"] - point[1]) < 1e-6 for r in stored["isochrones"])):
+        fresh = analyse(con, city=city, options={**options, "near": list(point), "service_isochrones": []}, net=net)
+        if stored is None:
+            stored = fresh
+        else:   # stored coverage, this page's own point
+            stored["isochrones"] = [r for r in stored["isochrones"] if r["kind"] != "point"] + \
+                [r for r in fresh["isochrones"] if r["kind"] == "point"]
+    kind = stored.get("boundary_kind") or options.get("boundary_kind")
+    _data.ensure_spatial(con)
+    iso_cat: dict[str, list] = {}
+    iso_point = []
+    lat0, lon0 = round(float(net.graph._lat0), 2), round(float(net.graph._lon0), 2)
+    for r in stored["isochrones"]:
+        # simplified for the page to about a lattice cell (the warehouse keeps the exact polygons)
+        tol = 0.0001 if r["kind"] == "point" else 0.0005
+        geom = _geojson(con, r["wkb"], tol)
+        if geom is None or geom["type"] not in ("Polygon", "MultiPolygon"):
+            continue
+        item = {"minutes": r["minutes"], "area_m2": r["area_m2"], "rings": _pack_geometry(geom, lat0, lon0)}
+        if r["kind"] == "point":
+            iso_point.append(item)
+        elif r["kind"] == "category" and r["category"] in cats:
+            iso_cat.setdefault(r["category"], []).append(item)
+    cov = {}
+    for r in stored["coverage"]:
+        cov.setdefault(r["category"], {}).setdefault(str(r["threshold_min"]), {})[str(r["area_code"])] = [
+            r["share_area_beyond"], r["network_status"], r["residents_beyond"], r["population"], r["median_min"],
+            r["share_on_network"]]
+    initial = net.nearest(point[0], point[1], categories=cats, n=n, at=at)
+    base_opts = {**options, "boundary_kind": kind}
+    lats = [point[0]] + [r["lat"] for e in initial for r in e["results"][:1]]
+    lons = [point[1]] + [r["lon"] for e in initial for r in e["results"][:1]]
     data = {
-        "base": _data.base_layer(con, city=city, graph=graph, options=options),
+        # streets are drawn from the embedded walk graph ("net") instead of a second copy
+        "base": _data.base_layer(con, city=city, graph=None, options=base_opts),
+        "origin": [lat0, lon0],
         "point": [round(point[0], 6), round(point[1], 6)],
-        "entries": entries,
-        "view": [[min(lats) - 0.003, min(lons) - 0.003], [max(lats) + 0.003, max(lons) + 0.003]],
+        "n": n,
+        "at": None if at is None else list(at),
+        "cats": [{"id": c, "label": category_label(c),
+                  "about": CATEGORIES[c].description if c in CATEGORIES else "Category as published."} for c in cats],
+        "services": _services_payload(net, cats),
+        "net": _net_payload(net),
+        "initial": [{"category": e["category"], "results": [
+            {k: r[k] for k in ("index", "dist_m", "minutes", "open")} for r in e["results"]]} for e in initial],
+        "iso": {"point": iso_point, "category": iso_cat},
+        "coverage": cov,
+        "thresholds": sorted({int(r["threshold_min"]) for r in stored["coverage"]} or set(DEFAULT_THRESHOLDS)),
+        "boundaryKind": kind,
+        "view": [[min(lats) - 0.004, min(lons) - 0.004], [max(lats) + 0.004, max(lons) + 0.004]],
     }
     html = render_page(
         title=title, city_title=city_title or city, body_js=_JS, data=data, synthetic=synthetic,
-        sources=_data.sources_for(con, city, sources, _TABLES), legend_html="", controls_html=_CONTROLS,
+        sources=_data.sources_for(con, city, sources, _TABLES), legend_html=_LEGEND, controls_html=_CONTROLS,
     )
     return write_page(out_path, html)
 
 
 _CONTROLS = """
 <h2>Nearest by walking</h2>
-<p class="cm-muted">From the black marker, along the street network (1.3 m/s).</p>
-<ul id="nearest-list" style="list-style:none;padding:0;margin:0"></ul>
+<p class="cm-muted" id="loc-where">Click the map to find the nearest services from there.</p>
+<div class="cm-row"><label for="loc-day">Open at</label>
+  <select id="loc-day" aria-label="day"><option value="">any time</option><option value="1">Mon</option>
+  <option value="2">Tue</option><option value="3">Wed</option><option value="4">Thu</option><option value="5">Fri</option>
+  <option value="6">Sat</option><option value="7">Sun</option></select>
+  <input id="loc-time" type="time" value="10:00" aria-label="time"></div>
+<div class="cm-row"><input type="checkbox" id="loc-open-only"><label for="loc-open-only">only services open then</label></div>
+<div id="loc-cats"></div>
+<ol id="nearest-list" style="list-style:none;padding:0;margin:.4rem 0 0"></ol>
+<h2>Walking areas</h2>
+<div class="cm-row"><select id="iso-mode" aria-label="walking areas">
+  <option value="point">around the point</option><option value="none">none</option></select></div>
+<p class="cm-muted" id="iso-note"></p>
+<h2>Coverage gaps</h2>
+<div class="cm-row"><select id="gap-cat" aria-label="category"></select>
+  <select id="gap-min" aria-label="minutes"></select></div>
+<p class="cm-muted">Share of each area farther than that walk from the nearest one (darker = more of the area beyond).</p>
+<table class="cm-table" id="gap-table"><thead><tr><th>area</th><th class="num">beyond</th><th>street data</th></tr></thead>
+<tbody></tbody></table>
+"""
+
+_LEGEND = """
+<h2>Legend</h2>
+<div id="gap-legend"></div>
+<p class="cm-muted">Walking at 1.3 m/s along the city's street data. Street data: <b>full</b> every street mapped;
+<b>mixed</b> part of the area in full detail, the rest on major streets; <b>major streets</b> arterials and collectors
+only, the walk to them counted as a straight line (times too short by up to about a quarter); <b>partial</b> the
+street data reaches only part of the area; <b>none</b> no street data: not measured. Hours as published by each
+source; unknown hours are shown as unknown, never guessed.</p>
 """
 
 _JS = r"""
-var el = C.el, map = C.map, list = document.getElementById("nearest-list");
-L.circleMarker(data.point, { radius: 8, color: "#fff", weight: 3, fillColor: "#000", fillOpacity: 1 })
-  .bindTooltip(el("span", "You are here")).addTo(map);
-data.entries.forEach(function (e, i) {
-  var colour = C.palette[i % C.palette.length], layer = L.layerGroup().addTo(map);
-  e.others.forEach(function (o) {
-    L.circleMarker([o[1], o[2]], { renderer: C.canvas, radius: 4, weight: 1, color: colour, fillColor: "#fff", fillOpacity: 0.9 })
-      .bindPopup(el("span", o[0])).addTo(layer);
+var el = C.el, map = C.map, S = data.services, NET = data.net, CATS = data.cats;
+var NN = NET.x.length, NE = NET.u.length, NA = NET.ap.svc.length, NS = S.name.length;
+(function () {   // decimetres / centimetres -> metres (see _net_payload)
+  var j; for (j = 0; j < NN; j++) { NET.x[j] /= 10; NET.y[j] /= 10; }
+  for (j = 0; j < NE; j++) { NET.len[j] /= 100; }
+  NET.ap.toU = new Float64Array(NA); NET.ap.toV = new Float64Array(NA);
+  for (j = 0; j < NA; j++) { NET.ap.off[j] /= 100; var L0 = NET.len[NET.ap.edge[j]];
+    NET.ap.toU[j] = NET.ap.off[j] + NET.ap.t[j] * L0; NET.ap.toV[j] = NET.ap.off[j] + (1 - NET.ap.t[j]) * L0; }
+})();
+function unpackRings(polys) {
+  return polys.map(function (rings) { return rings.map(function (flat) {
+    var out = [], x = Math.round(data.origin[1] * 1e5), y = Math.round(data.origin[0] * 1e5);
+    for (var q = 0; q + 1 < flat.length; q += 2) { x += flat[q]; y += flat[q + 1]; out.push([y / 1e5, x / 1e5]); }
+    return out; }); });
+}
+var CELL = 150;
+var state = { point: data.point, day: null, minute: 600, openOnly: false, results: null, shown: {} };
+window.locatorState = state;
+
+// ---- graph (adjacency) -------------------------------------------------------------------------
+var deg = new Int32Array(NN + 1), i, k;
+for (i = 0; i < NE; i++) { deg[NET.u[i] + 1]++; deg[NET.v[i] + 1]++; }
+for (i = 0; i < NN; i++) { deg[i + 1] += deg[i]; }
+var adjN = new Int32Array(2 * NE), adjE = new Int32Array(2 * NE), fill = deg.slice(0, NN);
+for (i = 0; i < NE; i++) {
+  adjN[fill[NET.u[i]]] = NET.v[i]; adjE[fill[NET.u[i]]++] = i;
+  adjN[fill[NET.v[i]]] = NET.u[i]; adjE[fill[NET.v[i]]++] = i;
+}
+function toLatLng(x, y) { return [y / NET.ky + NET.lat0, x / NET.kx + NET.lon0]; }
+function toXY(lat, lon) { return [(lon - NET.lon0) * NET.kx, (lat - NET.lat0) * NET.ky]; }
+
+// ---- exact nearest segment: a bucket grid; rings until no unseen segment can be nearer ----------
+var minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+for (i = 0; i < NN; i++) { minX = Math.min(minX, NET.x[i]); maxX = Math.max(maxX, NET.x[i]);
+  minY = Math.min(minY, NET.y[i]); maxY = Math.max(maxY, NET.y[i]); }
+var GW = Math.floor((maxX - minX) / CELL) + 1, GH = Math.floor((maxY - minY) / CELL) + 1, buckets = new Map();
+for (i = 0; i < NE; i++) {
+  var ax = NET.x[NET.u[i]], ay = NET.y[NET.u[i]], bx = NET.x[NET.v[i]], by = NET.y[NET.v[i]];
+  var c0 = Math.floor((Math.min(ax, bx) - minX) / CELL), c1 = Math.floor((Math.max(ax, bx) - minX) / CELL);
+  var r0 = Math.floor((Math.min(ay, by) - minY) / CELL), r1 = Math.floor((Math.max(ay, by) - minY) / CELL);
+  for (var cx = c0; cx <= c1; cx++) { for (var cy = r0; cy <= r1; cy++) {
+    var key = cx * 1048576 + cy; var b = buckets.get(key); if (!b) { b = []; buckets.set(key, b); } b.push(i); } }
+}
+var seen = new Int32Array(NE), stamp = 0;
+function project(x, y, e) {
+  var ax = NET.x[NET.u[e]], ay = NET.y[NET.u[e]], dx = NET.x[NET.v[e]] - ax, dy = NET.y[NET.v[e]] - ay;
+  var den = dx * dx + dy * dy, t = den > 0 ? ((x - ax) * dx + (y - ay) * dy) / den : 0;
+  t = Math.max(0, Math.min(1, t));
+  var px = ax + t * dx, py = ay + t * dy;
+  return [t, Math.hypot(x - px, y - py), px, py];
+}
+function snap(x, y) {
+  stamp++;
+  var cx = Math.floor((x - minX) / CELL), cy = Math.floor((y - minY) / CELL), best = null, bestE = -1;
+  var maxR = Math.max(GW, GH) + Math.abs(cx) + Math.abs(cy) + 2;
+  for (var r = 0; r <= maxR; r++) {
+    for (var dx = -r; dx <= r; dx++) { for (var dy = -r; dy <= r; dy++) {
+      if (Math.max(Math.abs(dx), Math.abs(dy)) !== r) { continue; }
+      var b = buckets.get((cx + dx) * 1048576 + (cy + dy)); if (!b) { continue; }
+      for (var j = 0; j < b.length; j++) {
+        var e = b[j]; if (seen[e] === stamp) { continue; } seen[e] = stamp;
+        var p = project(x, y, e);
+        if (best === null || p[1] < best[1] || (p[1] === best[1] && e < bestE)) { best = p; bestE = e; }
+      } } }
+    if (best !== null && best[1] <= r * CELL) { break; }
+  }
+  return { edge: bestE, t: best[0], off: best[1], px: best[2], py: best[3] };
+}
+
+// ---- Dijkstra from the origin's segment ends --------------------------------------------------
+function dijkstra(seeds) {
+  var dist = new Float64Array(NN).fill(Infinity), pred = new Int32Array(NN).fill(-1);
+  var hd = [], hn = [];
+  function push(d, n) { hd.push(d); hn.push(n); var c = hd.length - 1;
+    while (c > 0) { var p = (c - 1) >> 1; if (hd[p] <= hd[c]) { break; }
+      var t = hd[p]; hd[p] = hd[c]; hd[c] = t; t = hn[p]; hn[p] = hn[c]; hn[c] = t; c = p; } }
+  function pop() { var d = hd[0], n = hn[0], ld = hd.pop(), ln = hn.pop();
+    if (hd.length) { hd[0] = ld; hn[0] = ln; var c = 0;
+      for (;;) { var l = 2 * c + 1, r = l + 1, m = c;
+        if (l < hd.length && hd[l] < hd[m]) { m = l; } if (r < hd.length && hd[r] < hd[m]) { m = r; }
+        if (m === c) { break; } var t = hd[m]; hd[m] = hd[c]; hd[c] = t; t = hn[m]; hn[m] = hn[c]; hn[c] = t; c = m; } }
+    return [d, n]; }
+  seeds.forEach(function (s) { if (s[1] < dist[s[0]]) { dist[s[0]] = s[1]; push(s[1], s[0]); } });
+  while (hd.length) {
+    var top = pop(), d = top[0], n = top[1];
+    if (d > dist[n]) { continue; }
+    for (var a = deg[n]; a < deg[n + 1]; a++) {
+      var m = adjN[a], nd = d + NET.len[adjE[a]];
+      if (nd < dist[m]) { dist[m] = nd; pred[m] = n; push(nd, m); }
+    }
+  }
+  return { dist: dist, pred: pred };
+}
+
+function isOpen(si) {
+  if (state.day === null) { return null; }
+  var s = S.sched[si]; if (!s) { return null; }
+  var day = state.day, prev = day === 1 ? 7 : day - 1, m = state.minute, j, iv;
+  for (j = 0; j < s.iv.length; j++) { iv = s.iv[j];
+    if (iv[0] === prev && iv[1] <= m + 1440 && m + 1440 < iv[2]) { return true; } }
+  if (!(s.k & (1 << day))) { return null; }
+  for (j = 0; j < s.iv.length; j++) { iv = s.iv[j]; if (iv[0] === day && iv[1] <= m && m < iv[2]) { return true; } }
+  return false;
+}
+
+// ---- locate: the same arithmetic as maps/nearest.py ------------------------------------------
+function locate(lat, lon) {
+  var xy = toXY(lat, lon), sn = snap(xy[0], xy[1]), e = sn.edge, L = NET.len[e];
+  var out = { lat: lat, lon: lon, snap: sn, perCat: [], far: sn.off > NET.maxAccess };
+  var r = dijkstra([[NET.u[e], sn.off + sn.t * L], [NET.v[e], sn.off + (1 - sn.t) * L]]);
+  out.search = r;
+  var best = new Float64Array(NS).fill(Infinity), bestAp = new Int32Array(NS).fill(-1);
+  for (var a = 0; a < NA; a++) {
+    var ae = NET.ap.edge[a], du = r.dist[NET.u[ae]] + NET.ap.toU[a], dv = r.dist[NET.v[ae]] + NET.ap.toV[a];
+    var d = Math.min(du, dv);
+    if (ae === e) { d = Math.min(d, sn.off + NET.ap.off[a] + Math.abs(sn.t - NET.ap.t[a]) * L); }
+    var s = NET.ap.svc[a];
+    if (d < best[s] || (d === best[s] && a < bestAp[s])) { best[s] = d; bestAp[s] = a; }
+  }
+  if (out.far) { best.fill(Infinity); }
+  out.best = best; out.bestAp = bestAp;
+  return out;
+}
+function ranked(res, ci) {
+  var list = [];
+  for (var s = 0; s < NS; s++) {
+    if (S.cat[s] !== ci || !isFinite(res.best[s])) { continue; }
+    var open = isOpen(s);
+    if (state.openOnly && open !== true) { continue; }
+    list.push([res.best[s], s, open]);
+  }
+  list.sort(function (p, q) { return p[0] - q[0] || p[1] - q[1]; });
+  return list.slice(0, data.n).map(function (p) {
+    return { index: p[1], dist_m: Math.round(p[0] * 10) / 10, minutes: Math.round(p[0] / NET.speed / 6) / 10, open: p[2] };
   });
-  if (e.path.length) { L.polyline(e.path, { color: colour, weight: 4, opacity: 0.85 }).addTo(layer); }
-  var pop = el("div");
-  pop.appendChild(el("strong", e.name)); pop.appendChild(el("div", e.category, "cm-muted"));
-  if (e.address) { pop.appendChild(el("div", e.address)); }
-  L.circleMarker([e.lat, e.lon], { radius: 8, weight: 2, color: "#000", fillColor: colour, fillOpacity: 1 })
-    .bindPopup(pop).addTo(layer);
-  var li = el("li", null, "cm-row"), cb = el("input"), lab = el("label"), sw = el("span", null, "cm-swatch");
-  cb.type = "checkbox"; cb.checked = true; cb.id = "cat-" + i;
-  cb.addEventListener("change", function () { if (cb.checked) { layer.addTo(map); } else { map.removeLayer(layer); } });
-  sw.style.background = colour; lab.htmlFor = cb.id;
-  var dist = e.dist_m === null ? "not reachable on foot" : C.fmtDist(e.dist_m) + ", " + C.walkMin(e.dist_m) + " min walk";
-  lab.appendChild(el("strong", e.category));
-  lab.appendChild(document.createTextNode(" \u2014 " + dist));
-  lab.appendChild(el("div", e.name, "cm-muted"));
-  li.appendChild(cb); li.appendChild(sw); li.appendChild(lab);
-  list.appendChild(li);
+}
+function pathTo(res, a) {
+  var ae = NET.ap.edge[a], sn = res.snap, pts = [[res.lat, res.lon], toLatLng(sn.px, sn.py)];
+  var du = res.search.dist[NET.u[ae]] + NET.ap.toU[a], dv = res.search.dist[NET.v[ae]] + NET.ap.toV[a];
+  var direct = ae === sn.edge ? sn.off + NET.ap.off[a] + Math.abs(sn.t - NET.ap.t[a]) * NET.len[ae] : Infinity;
+  if (direct > Math.min(du, dv)) {
+    var n = du <= dv ? NET.u[ae] : NET.v[ae], chain = [];
+    while (n >= 0) { chain.push(toLatLng(NET.x[n], NET.y[n])); n = res.search.pred[n]; }
+    pts = pts.concat(chain.reverse());
+  }
+  var t = NET.ap.t[a], ax = NET.x[NET.u[ae]], ay = NET.y[NET.u[ae]];
+  pts.push(toLatLng(ax + t * (NET.x[NET.v[ae]] - ax), ay + t * (NET.y[NET.v[ae]] - ay)));
+  pts.push([NET.ap.lat[a], NET.ap.lon[a]]);
+  return pts;
+}
+
+// ---- layers -------------------------------------------------------------------------------------
+(function () {   // the base streets, from the walk graph
+  var segs = [];
+  for (var e = 0; e < NE; e++) { segs.push([toLatLng(NET.x[NET.u[e]], NET.y[NET.u[e]]), toLatLng(NET.x[NET.v[e]], NET.y[NET.v[e]])]); }
+  var sl = L.polyline(segs, { renderer: L.canvas({ pane: "base", padding: 0.3 }), interactive: false, color: "#a4acb3",
+                              weight: 1, opacity: 0.9 });
+  C.baseLayers.streets = sl; sl.addTo(map);
+})();
+map.createPane("gaps").style.zIndex = 380;
+map.createPane("iso").style.zIndex = 390;
+var gapLayer = L.layerGroup().addTo(map), isoLayer = L.layerGroup().addTo(map), routeLayer = L.layerGroup().addTo(map);
+var catLayers = CATS.map(function () { return L.layerGroup().addTo(map); });
+var colours = CATS.map(function (c, j) { return C.palette[j % C.palette.length]; });
+for (var s0 = 0; s0 < NS; s0++) {
+  if (S.cat[s0] < 0) { continue; }
+  (function (s) {
+    var pop = el("div");
+    pop.appendChild(el("strong", S.name[s]));
+    pop.appendChild(el("div", CATS[S.cat[s]].label + (S.subtype && S.subtype[s] ? " (" + S.subtype[s] + ")" : ""), "cm-muted"));
+    if (S.address[s]) { pop.appendChild(el("div", S.address[s])); }
+    pop.appendChild(el("div", S.sched[s] ? "Hours: " + S.sched[s].w : "Hours: not published", "cm-muted"));
+    if (!S.onNet[s]) { pop.appendChild(el("div", "Too far from the street data to measure a walk.", "cm-muted")); }
+    L.circleMarker([S.lat[s], S.lon[s]], { renderer: C.canvas, radius: 4, weight: 1, color: colours[S.cat[s]],
+      fillColor: S.onNet[s] ? "#fff" : "#ccc", fillOpacity: 0.95 }).bindPopup(pop).addTo(catLayers[S.cat[s]]);
+  })(s0);
+}
+var marker = L.circleMarker(data.point, { radius: 8, color: "#fff", weight: 3, fillColor: "#000", fillOpacity: 1 })
+  .bindTooltip(el("span", "Start here")).addTo(map);
+
+// ---- category toggles --------------------------------------------------------------------------
+var catBox = document.getElementById("loc-cats");
+CATS.forEach(function (c, j) {
+  var row = el("div", null, "cm-row"), cb = el("input"), lab = el("label"), sw = el("span", null, "cm-swatch");
+  cb.type = "checkbox"; cb.checked = true; cb.id = "cat-" + j; sw.style.background = colours[j]; lab.htmlFor = cb.id;
+  lab.appendChild(el("span", c.label)); lab.title = c.about;
+  cb.addEventListener("change", function () {
+    if (cb.checked) { catLayers[j].addTo(map); } else { map.removeLayer(catLayers[j]); }
+    state.shown[j] = cb.checked; render();
+  });
+  state.shown[j] = true;
+  row.appendChild(cb); row.appendChild(sw); row.appendChild(lab); catBox.appendChild(row);
 });
-if (!data.entries.length) { list.appendChild(el("li", "No services with locations in this city.")); }
+
+// ---- the nearest list ------------------------------------------------------------------------------
+var list = document.getElementById("nearest-list");
+function render() {
+  var res = state.results; list.textContent = ""; routeLayer.clearLayers();
+  if (!res) { return; }
+  document.getElementById("loc-where").textContent = res.far
+    ? "This point is " + C.fmtDist(res.snap.off) + " from the street data: no walking times here."
+    : "From the black marker (" + res.lat.toFixed(5) + ", " + res.lon.toFixed(5) + "), walking at 1.3 m/s."
+      + (res.snap.off > 50 ? " The first " + C.fmtDist(res.snap.off) + " to the nearest street is counted as a straight walk." : "");
+  state.listed = [];
+  CATS.forEach(function (c, j) {
+    if (!state.shown[j]) { return; }
+    var rows = res.initial && res.initial[j] ? res.initial[j] : ranked(res, j);
+    state.listed.push({ category: c.id, results: rows });
+    var li = el("li", null, "cm-cat"), head = el("div", null, "cm-row"), sw = el("span", null, "cm-swatch");
+    sw.style.background = colours[j]; head.appendChild(sw); head.appendChild(el("strong", c.label)); li.appendChild(head);
+    if (!rows.length) { li.appendChild(el("div", state.openOnly ? "none open then within reach" : "none within reach", "cm-muted")); }
+    rows.forEach(function (r, q) {
+      var line = el("div", null, "cm-result");
+      var status = r.open === true ? "open" : r.open === false ? "closed" : state.day === null ? "" : "hours unknown";
+      line.appendChild(el("span", (q + 1) + ". " + S.name[r.index]));
+      line.appendChild(el("span", " \u2014 " + r.minutes.toFixed(1) + " min walk, " + C.fmtInt(r.dist_m) + " m"
+        + (status ? " \u00b7 " + status : ""), "cm-muted"));
+      li.appendChild(line);
+      if (q === 0 && res.bestAp) {
+        L.polyline(pathTo(res, res.bestAp[r.index]), { color: colours[j], weight: 4, opacity: 0.85, interactive: false }).addTo(routeLayer);
+      }
+    });
+    list.appendChild(li);
+  });
+}
+function locateAt(lat, lon, initial) {
+  state.point = [lat, lon]; marker.setLatLng([lat, lon]);
+  var res = locate(lat, lon);
+  if (initial) { res.initial = {}; initial.forEach(function (e) {
+      var j = CATS.findIndex(function (c) { return c.id === e.category; }); if (j >= 0) { res.initial[j] = e.results; } }); }
+  state.results = res; render(); drawIso();
+  return state.listed;
+}
+window.locatorLocate = function (lat, lon) { return locateAt(lat, lon, null); };
+map.on("click", function (ev) { locateAt(ev.latlng.lat, ev.latlng.lng, null); });
+
+function readTime() {
+  var dv = document.getElementById("loc-day").value, tv = document.getElementById("loc-time").value || "00:00";
+  state.day = dv === "" ? null : parseInt(dv, 10);
+  var hm = tv.split(":"); state.minute = parseInt(hm[0], 10) * 60 + parseInt(hm[1] || "0", 10);
+  state.openOnly = document.getElementById("loc-open-only").checked;
+  if (state.results) { state.results.initial = null; }
+  render();
+}
+["loc-day", "loc-time", "loc-open-only"].forEach(function (id) { document.getElementById(id).addEventListener("change", readTime); });
+if (data.at) {
+  document.getElementById("loc-day").value = String(data.at[0]);
+  var hh = Math.floor(data.at[1] / 60), mm = data.at[1] % 60;
+  document.getElementById("loc-time").value = (hh < 10 ? "0" : "") + hh + ":" + (mm < 10 ? "0" : "") + mm;
+  state.day = data.at[0]; state.minute = data.at[1];
+}
+
+// ---- walking areas ------------------------------------------------------------------------------
+var ISO_COL = { 5: "#1a9850", 10: "#fdae61", 15: "#d73027" };
+function isoColour(m) { return ISO_COL[m] || "#7570b3"; }
+var isoSel = document.getElementById("iso-mode");
+CATS.forEach(function (c) {
+  if (!data.iso.category[c.id]) { return; }
+  var o = el("option", "around every " + c.label.toLowerCase()); o.value = "cat:" + c.id; isoSel.appendChild(o);
+});
+function drawIso() {
+  isoLayer.clearLayers();
+  var mode = isoSel.value, note = document.getElementById("iso-note"), polys = [];
+  if (mode === "none") { note.textContent = ""; return; }
+  if (mode === "point") {
+    var atStart = state.point[0] === data.point[0] && state.point[1] === data.point[1];
+    if (atStart) { polys = data.iso.point; note.textContent = "Land within 5, 10 and 15 minutes' walk of the point."; }
+    else if (state.results && !state.results.far) {
+      var dist = state.results.search.dist, lines = { 5: [], 10: [], 15: [] };
+      [15, 10, 5].forEach(function (m) {
+        var budget = m * 60 * NET.speed;
+        for (var e = 0; e < NE; e++) {
+          var u = NET.u[e], v = NET.v[e], L = NET.len[e] || 1e-9;
+          var fu = Math.max(0, Math.min(1, (budget - dist[u]) / L)), fv = Math.max(0, Math.min(1, (budget - dist[v]) / L));
+          if (!(fu > 0 || fv > 0)) { continue; }
+          var a = toLatLng(NET.x[u], NET.y[u]), b = toLatLng(NET.x[v], NET.y[v]);
+          if (fu + fv >= 1) { lines[m].push([a, b]); continue; }
+          if (fu > 0) { lines[m].push([a, [a[0] + fu * (b[0] - a[0]), a[1] + fu * (b[1] - a[1])]]); }
+          if (fv > 0) { lines[m].push([b, [b[0] + fv * (a[0] - b[0]), b[1] + fv * (a[1] - b[1])]]); }
+        }
+      });
+      [15, 10, 5].forEach(function (m) {
+        if (lines[m].length) { L.polyline(lines[m], { pane: "iso", color: isoColour(m), weight: 5, opacity: 0.7, interactive: false }).addTo(isoLayer); }
+      });
+      note.textContent = "Streets within 5 (green), 10 (orange) and 15 (red) minutes' walk of the clicked point.";
+      return;
+    }
+  } else {
+    polys = data.iso.category[mode.slice(4)] || [];
+    note.textContent = "Land within 5, 10 and 15 minutes' walk of any of them (computed on a lattice of sample points).";
+  }
+  polys.slice().sort(function (p, q) { return q.minutes - p.minutes; }).forEach(function (p) {
+    L.polygon(unpackRings(p.rings), { pane: "iso", interactive: false, color: isoColour(p.minutes), weight: 1.5,
+      fillColor: isoColour(p.minutes), fillOpacity: 0.18 }).addTo(isoLayer);
+  });
+}
+isoSel.addEventListener("change", drawIso);
+
+// ---- coverage gaps ------------------------------------------------------------------------------
+var gapCat = document.getElementById("gap-cat"), gapMin = document.getElementById("gap-min");
+(function () { var o = el("option", "(hide the gaps)"); o.value = ""; gapCat.appendChild(o); })();
+CATS.forEach(function (c) { if (data.coverage[c.id]) { var o = el("option", c.label); o.value = c.id; gapCat.appendChild(o); } });
+gapCat.value = data.coverage.library ? "library" : (gapCat.options.length > 1 ? gapCat.options[1].value : "");
+data.thresholds.forEach(function (m) { var o = el("option", m + " min"); o.value = String(m); gapMin.appendChild(o); });
+if (data.thresholds.indexOf(10) >= 0) { gapMin.value = "10"; }
+var GAP = ["#fff5f0", "#fcbba1", "#fb6a4a", "#cb181d", "#67000d"];
+function gapColour(v) { return v === null ? "#bbb" : GAP[Math.min(4, Math.floor(v * 5))]; }
+var legend = document.getElementById("gap-legend");
+["0-20%", "20-40%", "40-60%", "60-80%", "80-100%"].forEach(function (t, j) { legend.appendChild(C.legendRow(GAP[j], t + " of the area beyond")); });
+legend.appendChild(C.legendRow("#bbb", "no street data here: not measured"));
+function drawGaps() {
+  gapLayer.clearLayers();
+  var tbody = document.querySelector("#gap-table tbody"); tbody.textContent = "";
+  var byArea = ((data.coverage[gapCat.value] || {})[gapMin.value]) || {}, fc = data.base.boundaries;
+  if (!fc || !fc.features || !gapCat.value) { return; }
+  L.geoJSON(fc, { pane: "gaps", style: function (f) {
+      var r = byArea[String(f.properties.code)], v = r ? r[0] : null, st = r ? r[1] : "none";
+      return { color: st === "none" ? "#666" : "#444", weight: 1, dashArray: st === "none" || st === "partial" ? "4 3" : null,
+               fillColor: gapColour(st === "none" ? null : v), fillOpacity: 0.55 };
+    }, onEachFeature: function (f, layer) {
+      var r = byArea[String(f.properties.code)], tip = el("div");
+      tip.appendChild(el("strong", f.properties.name || f.properties.code));
+      if (!r || r[1] === "none") { tip.appendChild(el("div", "No street data covers this area: not measured.")); }
+      else {
+        tip.appendChild(el("div", Math.round(r[0] * 100) + "% of the area beyond " + gapMin.value + " min"
+          + (r[2] !== null ? " (about " + C.fmtInt(r[2]) + " residents)" : "")));
+        tip.appendChild(el("div", "street data: " + r[1].replace("_", " ")
+          + (r[1] === "partial" ? " (" + Math.round(r[5] * 100) + "% of the area reached)" : ""), "cm-muted"));
+      }
+      layer.bindTooltip(tip, { sticky: true });
+    } }).addTo(gapLayer);
+  fc.features.map(function (f) { return [f.properties, byArea[String(f.properties.code)]]; })
+    .sort(function (p, q) { var a = p[1] && p[1][1] !== "none" ? p[1][0] : -1, b = q[1] && q[1][1] !== "none" ? q[1][0] : -1; return b - a; })
+    .forEach(function (p) {
+      var tr = el("tr"), r = p[1];
+      tr.appendChild(el("td", p[0].name || p[0].code));
+      tr.appendChild(el("td", r && r[1] !== "none" && r[0] !== null ? Math.round(r[0] * 100) + "%" : "\u2014", "num"));
+      tr.appendChild(el("td", r ? r[1].replace("_", " ") : "none"));
+      tbody.appendChild(tr);
+    });
+}
+gapCat.addEventListener("change", drawGaps); gapMin.addEventListener("change", drawGaps);
+drawGaps();
+locateAt(data.point[0], data.point[1], data.initial);
 """

@@ -9,7 +9,9 @@ reaches the SQL. Geometry columns are written as:
 - ``geojson``: a FeatureCollection; the first geometry column is the feature geometry (``ST_AsGeoJSON``),
   every other column a property (other geometry columns as WKT);
 - ``geoparquet``: GEOMETRY kept, which DuckDB's spatial extension writes as WKB with GeoParquet 1.0
-  ``geo`` metadata (coordinates are WGS84 longitude/latitude).
+  ``geo`` metadata (coordinates are WGS84 longitude/latitude);
+- ``hsds`` (``services`` only): an Open Referral HSDS tabular package in the directory ``out_path``
+  (:mod:`warehouse.hsds`); the path of its ``datapackage.json`` is returned.
 
 ``city`` keeps the rows of one city (the relation must have a ``city`` column).
 """
@@ -23,7 +25,7 @@ from .db import connect
 
 __all__ = ["FORMATS", "export", "exportable_names"]
 
-FORMATS = ("csv", "parquet", "geojson", "geoparquet")
+FORMATS = ("csv", "parquet", "geojson", "geoparquet", "hsds")
 
 
 def exportable_names(con) -> list[str]:
@@ -45,6 +47,12 @@ def export(db_path: str | Path, name: str, *, fmt: str, out_path: str | Path, ci
     """
     if fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {FORMATS}, got {fmt!r}")
+    if fmt == "hsds":  # a directory (one CSV per HSDS resource + datapackage.json): warehouse/hsds.py
+        if name != "services":
+            raise ValueError(f"fmt='hsds' exports the services table, not {name!r}")
+        from .hsds import export_hsds
+
+        return export_hsds(db_path, out_dir=out_path, city=city)[0]
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     con = connect(db_path, read_only=True)

@@ -20,6 +20,7 @@ import duckdb
 
 from . import _sqlexpr as X
 from .schema import HISTORY_TABLES, TABLES, column_names
+from .services import load_columns as service_columns
 from .streets import build_streets
 
 __all__ = ["LoadResult", "load_dataset", "record_run", "raw_table_name", "dataset_watermark"]
@@ -33,7 +34,7 @@ MAPPABLE: dict[str, set[str]] = {
                   "location_description", "block", "arrest", "domestic", "beat", "district", "ward",
                   "community_area"},
     "venues": {"name", "venue_type", "licence_type", "licence_status", "address", "licence_start", "licence_end"},
-    "services": {"name", "category", "address", "phone", "hours"},
+    "services": {"name", "category", "subtype", "organization", "address", "phone", "hours"},
     "spending": {"fiscal_year", "department", "department_code", "fund", "fund_code", "account",
                  "description", "amount"},
     "boundaries": {"code", "name"},
@@ -388,9 +389,8 @@ def _typed_columns(ctx: _Ctx, *, table: str) -> list[str]:
             f"CAST({X.timestamp('f_licence_end')} AS DATE) AS licence_end",
             "f_address AS address",
         ]
-    if table == "services":
-        return ["f_name AS name", f"COALESCE(f_category, CAST({p.add(kind)} AS VARCHAR)) AS category",
-                "f_address AS address", "f_phone AS phone", "f_hours AS hours"]
+    if table == "services":  # taxonomy and per-day hours: warehouse/services.py
+        return service_columns(ctx, kind=kind)
     if table == "spending":
         return [f"CAST({X.integer('f_fiscal_year')} AS INTEGER) AS fiscal_year", "f_department AS department",
                 "f_department_code AS department_code", "f_fund AS fund", "f_fund_code AS fund_code",

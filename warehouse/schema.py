@@ -108,11 +108,127 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
         _PROVENANCE + [
             ("name", "VARCHAR", "Name of the site."),
             ("category", "VARCHAR",
-             "What kind of service: police, fire, warming_centre, clinic, library, community_health_centre, school, park, ward_office."),
+             "What kind of service, from civicmash's taxonomy (docs/locator.md): library, clinic, community_health_centre, "
+             "hospital, school, park, police, fire, warming_centre, cooling_centre, ward_office, senior_centre, "
+             "community_service_centre. A published category the taxonomy does not know is kept as its slug "
+             "(lower case, '_' between words); category_source keeps the value as published."),
+            ("category_source", "VARCHAR",
+             "The category as published, or the city profile's kind when the whole dataset is one kind of site."),
+            ("subtype", "VARCHAR",
+             "What hosts the service, when the source says (Chicago warming centres: 'Library', 'Police Station', "
+             "'Regional Senior Center', 'Community Service Center'); NULL otherwise."),
+            ("organization", "VARCHAR", "Who runs the site, as the city profile or the source names it (e.g. 'Chicago Public Library')."),
             ("address", "VARCHAR", "Street address as published (some sources embed the city and zip)."),
             ("phone", "VARCHAR", "Phone number as published (free text: may say e.g. 'Closed for Construction')."),
-            ("hours", "VARCHAR", "Opening hours as published (free text)."),
+            ("hours", "VARCHAR", "Opening hours as published (free text); read into service_hours where civicmash can."),
+            ("hours_by_day", "VARCHAR",
+             "Opening hours given per day in separate source columns, as JSON text day -> [opens, closes] exactly as "
+             "published (e.g. {\"mon\": [\"10:00AM\", \"6:00PM\"], \"sun\": [\"CLOSED\", \"CLOSED\"]}); NULL when the "
+             "source has no such columns."),
         ] + _POINT,
+    ),
+    "service_schedules": (
+        "How much civicmash could read of each service's opening hours: one row per services row. Unknown hours stay "
+        "unknown (never guessed): count them with SELECT status, count(*) FROM service_schedules GROUP BY 1.",
+        [
+            ("city", "VARCHAR NOT NULL", "City slug."),
+            ("dataset", "VARCHAR NOT NULL", "Dataset of the service (services.dataset)."),
+            ("source_id", "VARCHAR NOT NULL", "The service's source_id (services.source_id)."),
+            ("status", "VARCHAR",
+             "'weekly': the hours of all seven days are known (open or closed); 'partial': some days are known, the "
+             "others are not stated or could not be read; 'unknown': no day is known (no hours published, or none readable)."),
+            ("days_known", "INTEGER", "Number of days of the week (0-7) whose hours are known."),
+            ("source", "VARCHAR",
+             "Where the hours came from: 'per_day_columns' (separate open/close columns per day, see services.hours_by_day), "
+             "'hours_text' (the free-text hours), 'none' (nothing published)."),
+            ("source_text", "VARCHAR", "The published hours text that was read (or the per-day JSON when there is no text)."),
+            ("problems", "VARCHAR",
+             "What could not be read and was left unknown, e.g. \"cannot read 'fri. & sat., 9-5l' (at 'l')\", or where "
+             "the text disagrees with the per-day columns; NULL when everything was read."),
+            ("conditions", "VARCHAR",
+             "Conditions written in parentheses that the schedule does not apply (e.g. 'Nov-Mar: Mon-Sun 0-24 below 32F')."),
+            ("weekly", "VARCHAR", "The week as read, e.g. 'Mon 10:00-18:00; ...; Sun closed' ('?' = unknown day)."),
+        ],
+    ),
+    "service_hours": (
+        "Opening hours of services as weekly schedules, one row per service, day and opening interval (or one row "
+        "saying the day is closed). A day with no row is unknown. Times are local time of the city.",
+        [
+            ("city", "VARCHAR NOT NULL", "City slug."),
+            ("dataset", "VARCHAR NOT NULL", "Dataset of the service (services.dataset)."),
+            ("source_id", "VARCHAR NOT NULL", "The service's source_id (services.source_id)."),
+            ("day_of_week", "INTEGER", "ISO day of the week: 1 = Monday ... 7 = Sunday (isodow())."),
+            ("day_name", "VARCHAR", "'Monday' ... 'Sunday'."),
+            ("closed", "BOOLEAN", "TRUE: the source says the service is closed all that day (opens and closes are NULL)."),
+            ("opens", "TIME", "Opening time, local time."),
+            ("closes", "TIME",
+             "Closing time, local time; 24:00:00 = midnight at the end of the day (sources write '11:59 PM'). When "
+             "closes_next_day is TRUE it is on the following day."),
+            ("closes_next_day", "BOOLEAN", "TRUE when the interval runs past midnight into the next day."),
+            ("source", "VARCHAR", "'per_day_columns' or 'hours_text' (see service_schedules.source)."),
+        ],
+    ),
+    "service_coverage": (
+        "Coverage gaps: for each area, service category and walking time, the share of the area (and an estimate of its "
+        "residents) farther than that many minutes' walk from the nearest service of the category, along the street "
+        "network at 1.3 m/s. Measured on a lattice of sample points inside each area. Where the street data does not "
+        "cover an area the figures are NULL and network_status says so; where it has major streets only, times are "
+        "approximate (see docs/locator.md).",
+        [
+            ("city", "VARCHAR NOT NULL", "City slug."),
+            ("area_kind", "VARCHAR", "Kind of area, as boundaries.kind (e.g. community_area)."),
+            ("area_code", "VARCHAR", "Area code, as boundaries.code."),
+            ("area_name", "VARCHAR", "Area name, as boundaries.name."),
+            ("category", "VARCHAR", "Service category (services.category)."),
+            ("threshold_min", "INTEGER", "Walking time threshold in minutes (e.g. 5, 10, 15)."),
+            ("network_status", "VARCHAR",
+             "How well the walk graph covers the area: 'full' (streets mapped in full detail over at least 90% of "
+             "it), 'major_streets' (mostly only arterial/collector streets: walks to and from them are counted as "
+             "straight lines, so times are too short by up to about a quarter), 'partial' (the graph reaches only "
+             "part of the area: the shares describe that part), 'none' (no street data there: no figures)."),
+            ("sample_points", "INTEGER", "Sample points inside the area (a square lattice, see spacing_m)."),
+            ("spacing_m", "DOUBLE", "Distance between neighbouring sample points, metres."),
+            ("share_on_network", "DOUBLE",
+             "Share (0-1) of the sample points within reach of the walk graph (at most max_access_m from a street of "
+             "it); the other points are left out of the shares below."),
+            ("share_area_beyond", "DOUBLE",
+             "Share (0-1) of the reachable sample points from which the nearest service of the category is more than "
+             "threshold_min minutes' walk away (unreachable ones included); NULL when no point is reachable."),
+            ("population", "BIGINT", "Residents of the area (latest population year loaded); NULL when unknown."),
+            ("population_year", "INTEGER", "Year of that population count."),
+            ("residents_beyond", "BIGINT",
+             "Estimated residents beyond the threshold: population x share_area_beyond, i.e. assuming residents are "
+             "spread evenly over the reachable part of the area (there is no finer population data); NULL when "
+             "population or the share is unknown."),
+            ("median_min", "DOUBLE", "Median walking time (minutes) to the nearest service from the reachable sample points."),
+            ("max_access_m", "DOUBLE",
+             "Largest straight-line distance from a sample point to the street graph that still counts as reachable."),
+            ("street_detail", "VARCHAR",
+             "Street detail of the area from street_coverage (street dataset: detail, covered share), when that table "
+             "has rows for the area; NULL otherwise."),
+        ],
+    ),
+    "isochrones": (
+        "Walking areas: the land within N minutes' walk (1.3 m/s along the street graph) of a point, of one service, or "
+        "of any service of a category, as polygons (the streets reached, widened by buffer_m on each side). "
+        "kind 'point' = around a point; 'service' = around one service; 'category' = around every service of a "
+        "category together (the union of their walking areas).",
+        [
+            ("city", "VARCHAR NOT NULL", "City slug."),
+            ("kind", "VARCHAR", "'point', 'service' or 'category'."),
+            ("category", "VARCHAR", "Service category for 'service' and 'category' rows; NULL for 'point'."),
+            ("dataset", "VARCHAR", "Dataset of the service for 'service' rows."),
+            ("source_id", "VARCHAR", "source_id of the service for 'service' rows."),
+            ("label", "VARCHAR", "What the area is around (a service's name, a place's label, a category label)."),
+            ("origin_lat", "DOUBLE", "Latitude of the point or service (NULL for 'category')."),
+            ("origin_lon", "DOUBLE", "Longitude of the point or service (NULL for 'category')."),
+            ("minutes", "INTEGER", "Walking time in minutes."),
+            ("walk_m", "DOUBLE", "The same as a walking distance in metres (minutes x 60 x 1.3)."),
+            ("buffer_m", "DOUBLE", "How far either side of a reached street the area extends, metres."),
+            ("street_m", "DOUBLE", "Metres of street reached within the time."),
+            ("area_m2", "DOUBLE", "Surface of the polygon in square metres."),
+            ("geom", "GEOMETRY", "The walking area as a WGS84 (multi)polygon."),
+        ],
     ),
     "spending": (
         "Budget and spending lines, one row per line of the published budget or payment file. Amounts are in US dollars.",
@@ -172,12 +288,54 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
             ("u", "BIGINT", "node_id of one end (street_nodes)."),
             ("v", "BIGINT", "node_id of the other end. Segments are walkable both ways regardless of one-way signs."),
             ("length_m", "DOUBLE", "Straight-line length of the segment in metres (great-circle distance between its ends)."),
-            ("highway", "VARCHAR", "OpenStreetMap road class (residential, primary, footway...); NULL when the source has none."),
+            ("highway", "VARCHAR",
+             "Road class: the OpenStreetMap tag (residential, primary, footway...), or the source's own class word set by "
+             "the city profile (e.g. 'arterial', 'collector' for Chicago's street centre lines); NULL when the source has none."),
             ("name", "VARCHAR", "Street name, when known."),
             ("lit", "VARCHAR", "OpenStreetMap 'lit' tag: 'yes' when the street is known to be lit; NULL when unknown."),
             ("oneway", "VARCHAR", "One-way tag for vehicles as published (ignored for walking)."),
             ("source_flag", "VARCHAR", "Undocumented flag column of some edge lists, kept as published."),
             ("geom", "GEOMETRY", "The segment as a WGS84 LINESTRING from u to v."),
+            ("superseded_by", "VARCHAR",
+             "NULL when the segment is part of the city's walk graph. Otherwise the street dataset (of higher merge "
+             "priority) that already maps this street: all along it lies within a few metres of that dataset's "
+             "segments, so it is left out of the graph to avoid walking a duplicate of the same street (see street_links)."),
+        ],
+    ),
+    "street_links": (
+        "Connector segments that join the street datasets of a city into one walk graph: where a node of one dataset "
+        "lies within a few metres of a node of another (the same crossing mapped twice), a straight link joins them. "
+        "Rebuilt after every load of street data; the walk graph is street_edges (superseded_by NULL) plus these links.",
+        [
+            ("city", "VARCHAR NOT NULL", "City slug."),
+            ("link_id", "BIGINT", "Identifier of the link, unique within a city (negative, so it never equals an edge_id)."),
+            ("u", "BIGINT", "node_id of one end (street_nodes of dataset_u)."),
+            ("v", "BIGINT", "node_id of the other end (street_nodes of dataset_v)."),
+            ("dataset_u", "VARCHAR", "Street dataset of node u."),
+            ("dataset_v", "VARCHAR", "Street dataset of node v."),
+            ("length_m", "DOUBLE", "Straight-line distance between the two nodes in metres (at most the link tolerance)."),
+            ("geom", "GEOMETRY", "The link as a WGS84 LINESTRING from u to v."),
+        ],
+    ),
+    "street_coverage": (
+        "How much walk-network detail each street dataset gives each area: one row per city, street dataset and "
+        "community area (every combination, zeros included). Use it to say where routes run on every street "
+        "('full') and where only on major streets or not at all. Rebuilt after every load of street data.",
+        [
+            ("city", "VARCHAR NOT NULL", "City slug."),
+            ("dataset", "VARCHAR NOT NULL", "Street dataset (street_edges.dataset)."),
+            ("area_kind", "VARCHAR", "Kind of area, as in boundaries.kind ('community_area')."),
+            ("area_code", "VARCHAR", "Area code, as boundaries.code (community area '28')."),
+            ("area_name", "VARCHAR", "Area name, as boundaries.name."),
+            ("detail", "VARCHAR",
+             "What the dataset maps, from the city profile: 'full' (every street of the area it covers, e.g. "
+             "OpenStreetMap) or 'major_streets' (arterials and collectors only)."),
+            ("edge_m", "DOUBLE",
+             "Metres of the dataset's walkable street segments in the area (a segment counts in the area its "
+             "midpoint falls in), whether or not another dataset supersedes them in the walk graph."),
+            ("covered_share", "DOUBLE",
+             "Share (0-1) of the area's surface within 100 m of the dataset's streets, measured on a 50 m lattice of "
+             "points: about 1 where the dataset maps the whole area, near 0 where it has no street there."),
         ],
     ),
     "iucr_codes": (

@@ -113,10 +113,17 @@ VIEWS: dict[str, tuple[str, str]] = {
         "SELECT * FROM venues WHERE venue_type IN ('bar', 'restaurant-bar')",
     ),
     "services_by_category": (
-        "Number of service sites per city and category, and how many of them have a usable location.",
-        """SELECT city, category, count(*) AS sites, count(lat) AS sites_with_location,
-                  count(*) - count(lat) AS sites_without_location
-           FROM services GROUP BY ALL""",
+        "Number of service sites per city and category, how many of them have a usable location, and how many have "
+        "opening hours known for the whole week, for some days, or not at all (service_schedules: unknown hours "
+        "are never guessed).",
+        """SELECT s.city, s.category, count(*) AS sites, count(s.lat) AS sites_with_location,
+                  count(*) - count(s.lat) AS sites_without_location,
+                  count(*) FILTER (WHERE h.status = 'weekly') AS hours_weekly,
+                  count(*) FILTER (WHERE h.status = 'partial') AS hours_partial,
+                  count(*) FILTER (WHERE h.status IS NULL OR h.status = 'unknown') AS hours_unknown
+           FROM services s
+           LEFT JOIN service_schedules h ON h.city = s.city AND h.dataset = s.dataset AND h.source_id = s.source_id
+           GROUP BY ALL""",
     ),
     "spending_by_department": (
         "Total amount in US dollars per city, fiscal year and department (all funds together), with the number "
