@@ -4,23 +4,32 @@ Setup (not timed): one child process runs the Prefect pipeline (``civic_pipeline
 over the replay portal, temporary PREFECT_HOME, analytics off) into a temporary directory outside the repo.
 
 - ours: ``maps.explorer.build`` with ``start``/``end`` covering the whole data, so every incident is in the
-  selected window (151,176 dated incidents, 150,253 with coordinates), Leaflet inlined, no network.
+  selected window (151,176 dated incidents, 150,253 with coordinates), Leaflet and leaflet.heat inlined, the
+  incidents in one deflated binary blob (see docs/maps.md), no network.
 - peer: ``folium.Map`` (default OpenStreetMap tiles) + ``folium.plugins.MarkerCluster`` of the same located
   points (one Marker each),
   saved as folium does (Leaflet, markercluster, jQuery, Bootstrap... as CDN links). The file size compares
-  that file. For render timing a copy gets Leaflet 1.9.4 and leaflet.markercluster 1.5.3 inlined from
+  that file (the smaller of the two folium files: inlining Leaflet and markercluster makes it bigger). For render
+  timing a copy gets Leaflet 1.9.4 and leaflet.markercluster 1.5.3 inlined from
   node_modules (folium 0.20 links Leaflet 1.9.3 and markercluster 1.1.0 from CDNs; the npm versions are
   close enough for timing) and every other request (jQuery, Bootstrap, fonts...) is aborted (network
   blocked), so both pages are timed offline.
+- Also reported, not a goal: where our bytes go (incident blob, base map, the rest = libraries, page code and
+  markup) and both files gzip-compressed (level 6, as a web server would send them).
 
 Timing in headless Chromium (Debian's /usr/bin/chromium, 1280x860): first render = ``performance.now()``
-(ms since navigation start) when the page has drawn its points (ours: ``civicmapReady`` after two animation
-frames; folium: the first ``.marker-cluster`` element exists, then two animation frames). Filter = one change
-event on a control (community area, type, time of day, beat, near a school) through to two animation frames
-(the canvas repaint), median of 5 runs each.
+(ms since navigation start) when the page has drawn its points (ours: ``civicmapReady`` after the data is
+inflated and two animation frames; folium: the first ``.marker-cluster`` element exists, then two animation
+frames). Filter = one change event on a control (community area, type, time of day, beat, near a school) through
+to two animation frames (the canvas repaint), median of 5 runs each, in the points view; then switching to the
+heat and rates views and one filter (community area) in each of them. The filter goal takes the worst median
+of all of these.
 """
 from __future__ import annotations
 
+import gzip
+import json
+import os
 import re
 import shutil
 import statistics
@@ -65,6 +74,22 @@ def _build_ours(warehouse: str, out: Path) -> dict:
     finally:
         con.close()
     return {"incidents": n, "located": located, "build_seconds": round(seconds, 2), "points": pts}
+
+
+def _breakdown(path: Path) -> dict:
+    """Bytes of our page by part: the incident blob, the base map (boundaries, streets), everything else."""
+    html = path.read_text(encoding="utf-8")
+    block = re.search(r'<script type="application/json" id="data">(.*?)</script>', html, re.S).group(1)
+    data = json.loads(block)
+
+    def size(obj) -> int:
+        return len(json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+    parts = {"incident_blob": len(data["incidents"]["z"]),
+             "boundaries": size(data["base"]["boundaries"]), "streets": size(data["base"]["streets"]),
+             "rates": size(data["rates"])}
+    parts["libraries_code_markup"] = len(html.encode("utf-8")) - sum(parts.values())
+    return parts
 
 
 def _build_folium(points, out: Path) -> float:
@@ -141,6 +166,24 @@ def _time_pages(ours: Path, folium_inline: Path, school_value: str) -> dict:
                     runs.append(ms)
                 filt[name] = {"median_ms": round(statistics.median(runs), 1), "max_ms": round(max(runs), 1),
                               "matching": page.evaluate("window.civicmap.explorer.count()")}
+            for view in ("heat", "rates"):
+                runs, switch = [], []
+                for _ in range(5):
+                    page.evaluate("document.getElementById('view-points').click(); "
+                                  "document.getElementById('filters-reset').click()")
+                    switch.append(page.evaluate(
+                        "() => new Promise(res => { const t = performance.now(); "
+                        f"document.getElementById('view-{view}').click(); requestAnimationFrame(() => "
+                        "requestAnimationFrame(() => res(performance.now() - t))); })"))
+                    runs.append(page.evaluate("() => new Promise(res => { var el; const t = performance.now(); "
+                                              + changes["community_area"] + " el.dispatchEvent(new Event('change')); "
+                                              "requestAnimationFrame(() => requestAnimationFrame(() => "
+                                              "res(performance.now() - t))); })"))
+                filt[f"switch_to_{view}"] = {"median_ms": round(statistics.median(switch), 1),
+                                             "max_ms": round(max(switch), 1)}
+                filt[f"{view}_community_area"] = {"median_ms": round(statistics.median(runs), 1),
+                                                  "max_ms": round(max(runs), 1),
+                                                  "matching": page.evaluate("window.civicmap.explorer.count()")}
             out["ours_filter"] = filt
             out["ours_filter_worst_median_ms"] = max(v["median_ms"] for v in filt.values())
             out["ours_requests_off_machine"] = leaked
@@ -186,10 +229,14 @@ def run() -> dict:
         timing = _time_pages(ours_path, folium_inline, f"school:{sid}")
         size_ours, size_folium = ours_path.stat().st_size, folium_path.stat().st_size
         ratio = size_ours / size_folium
+        gz_ours, gz_folium = (len(gzip.compress(p.read_bytes(), 6)) for p in (ours_path, folium_path))
         result = {
             **ours, "pipeline_seconds": built["pipeline_seconds"], "folium_build_seconds": round(folium_seconds, 1),
-            "ours_bytes": size_ours, "folium_bytes": size_folium, "folium_inline_bytes": folium_inline.stat().st_size,
-            "size_ratio": round(ratio, 4), **timing,
+            "ours_bytes": size_ours, "ours_bytes_breakdown": _breakdown(ours_path),
+            "folium_bytes": size_folium, "folium_inline_bytes": folium_inline.stat().st_size,
+            "size_ratio": round(ratio, 4),
+            "gzip": {"ours_bytes": gz_ours, "folium_bytes": gz_folium, "ratio": round(gz_ours / gz_folium, 4)},
+            "load_average_at_end": [round(x, 2) for x in os.getloadavg()], **timing,
             "goals": {"size_ratio_le_0.1": ratio <= 0.1, "first_render_lt_2000ms": timing["ours_first_render_ms"] < 2000,
                       "filter_lt_300ms": timing["ours_filter_worst_median_ms"] < 300},
         }
@@ -198,7 +245,8 @@ def run() -> dict:
             f"MarkerCluster {size_folium / 1e6:.1f} MB (ratio {ratio:.3f}); first render ours "
             f"{timing['ours_first_render_ms']} ms vs folium "
             f"{timing['folium_first_render_ms'] if timing['folium_first_render_ms'] is not None else '>%d000' % FOLIUM_TIMEOUT_S} ms "
-            f"(Leaflet/markercluster inlined, network blocked); filter worst median {timing['ours_filter_worst_median_ms']} ms")
+            f"(Leaflet/markercluster inlined, network blocked); filter worst median {timing['ours_filter_worst_median_ms']} ms "
+            f"(points, heat and rates views); gzip-compressed {gz_ours / 1e6:.1f} vs {gz_folium / 1e6:.1f} MB")
         return result
     finally:
         shutil.rmtree(work, ignore_errors=True)

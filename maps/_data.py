@@ -97,8 +97,13 @@ def boundaries_geojson(con, *, city: str, kind: str | None = None, tolerance: fl
     empty = {"type": "FeatureCollection", "features": [], "kind": None}
     if not has_table(con, "boundaries"):
         return empty
+    # datasets marked as format fixtures (role) repeat real boundaries; they are never drawn
+    fixtures = ""
+    if has_table(con, "datasets") and "role" in columns(con, "datasets"):
+        fixtures = ("AND NOT EXISTS (SELECT 1 FROM datasets d WHERE d.city = boundaries.city "
+                    "AND d.dataset = boundaries.dataset AND d.role = 'fixture') ")
     kinds = [r[0] for r in con.execute(
-        "SELECT DISTINCT kind FROM boundaries WHERE city = ? AND geom IS NOT NULL ORDER BY kind", [city]
+        f"SELECT DISTINCT kind FROM boundaries WHERE city = ? AND geom IS NOT NULL {fixtures}ORDER BY kind", [city]
     ).fetchall()]
     if not kinds:
         return empty
@@ -107,7 +112,7 @@ def boundaries_geojson(con, *, city: str, kind: str | None = None, tolerance: fl
     ensure_spatial(con)
     rows = con.execute(
         "SELECT code, name, ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, ?)) FROM boundaries "
-        "WHERE city = ? AND kind = ? AND geom IS NOT NULL ORDER BY code",
+        f"WHERE city = ? AND kind = ? AND geom IS NOT NULL {fixtures}ORDER BY code",
         [tolerance, city, kind],
     ).fetchall()
     feats = []

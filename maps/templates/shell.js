@@ -92,10 +92,18 @@
     window.civicmap = C;
     if (cfg.withMap && window.L && document.getElementById("map")) { drawBase(C, cfg); }
     wirePanel(C);
-    body(C, data);
-    // Ready once the canvas renderers have painted (they draw on animation frames).
-    window.requestAnimationFrame(function () {
-      window.requestAnimationFrame(function () { window.civicmapReady = true; });
-    });
+    var done = body(C, data);
+    // Ready once the canvas renderers have painted (they draw on animation frames). A builder whose code
+    // is asynchronous (it returns a promise, e.g. to inflate its data) is ready when that promise resolves.
+    function ready() {
+      window.requestAnimationFrame(function () {
+        window.requestAnimationFrame(function () { window.civicmapReady = true; });
+      });
+    }
+    if (done && typeof done.then === "function") {
+      done.then(ready, function (err) { console.error(err); });
+    } else {
+      ready();
+    }
   };
 })();

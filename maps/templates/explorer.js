@@ -1,0 +1,700 @@
+// Crime explorer page code, run as function (C, data) by the page shell (maps/templates/shell.js).
+// The incidents arrive as one deflated binary blob (maps/_packed.py): inflate it with the browser's own
+// DecompressionStream, expand per-row typed arrays once, then wire the filters and the three views.
+// Returns a promise: the shell marks the page ready when it resolves.
+var el = C.el, MIN = 60000;
+
+function inflateBlob(b64) {
+  if (typeof DecompressionStream !== "function") {
+    return Promise.reject(new Error("this browser has no DecompressionStream (needs Chrome 80, Firefox 113, " +
+                                    "Safari 16.4 or newer): the incident data cannot be opened"));
+  }
+  var bin = atob(b64), bytes = new Uint8Array(bin.length);
+  for (var j = 0; j < bin.length; j++) bytes[j] = bin.charCodeAt(j);
+  var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
+  return new Response(stream).arrayBuffer();
+}
+function unpackBlob(buf) {  // -> header object with header.cols replaced by {name: Float64Array (NaN = null)}
+  var bytes = new Uint8Array(buf), h = new DataView(buf).getUint32(0, true);
+  var head = JSON.parse(new TextDecoder("utf-8").decode(bytes.subarray(4, 4 + h))), pos = 4 + h, cols = {};
+  head.cols.forEach(function (s) {
+    var w = s[1], m = s[2], off = s[3], nul = s[4], delta = s[5], out = new Float64Array(m), acc = 0, j, k, x;
+    for (j = 0; j < m; j++) {
+      x = 0; for (k = w - 1; k >= 0; k--) x = x * 256 + bytes[pos + k * m + j];
+      if (delta) { acc += (x % 2) ? -(x + 1) / 2 : x / 2; x = acc; }
+      out[j] = nul ? (x === 0 ? NaN : x - 1 + off) : x + off;
+    }
+    pos += w * m; cols[s[0]] = out;
+  });
+  head.cols = cols;
+  return head;
+}
+function failed(err) {
+  var box = el("div", "The incident data could not be opened: " + (err && err.message ? err.message : err), "cm-error");
+  box.setAttribute("role", "alert");
+  C.controls.insertBefore(box, C.controls.firstChild);
+  throw err;
+}
+var STAGES = { start: performance.now() };  // ms since navigation start, for the benchmark
+return inflateBlob(data.incidents.z).then(function (buf) {
+  STAGES.inflated = performance.now();
+  var head = unpackBlob(buf);
+  STAGES.unpacked = performance.now();
+  explorer(head);
+}).catch(failed);
+
+// The base map's street lines, packed in the blob (maps/explorer.py _street_columns): one canvas in the base
+// pane, nodes projected once to Web Mercator world pixels, all visible segments stroked as one path per redraw
+// (tens of thousands of L.polyline parts would cost several hundred ms to build).
+function mercator(lat, lon, wx, wy, k) {  // Web Mercator world pixels at zoom 0 (256 px)
+  var s = Math.sin(lat * Math.PI / 180);
+  wx[k] = (lon + 180) / 360 * 256;
+  wy[k] = (0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)) * 256;
+}
+function drawStreets(S, P) {
+  if (!S || !P.s_u) return;
+  var StreetLines = L.Layer.extend({
+    initialize: function (wx, wy, u, dv) { this._wx = wx; this._wy = wy; this._u = u; this._dv = dv; },
+    onAdd: function (map) {
+      this._c = L.DomUtil.create("canvas", "cm-streets leaflet-zoom-hide");
+      this._c.style.pointerEvents = "none";
+      map.getPane("base").appendChild(this._c);
+      map.on("moveend zoomend resize viewreset", this.redraw, this);
+      this.redraw();
+    },
+    onRemove: function (map) { L.DomUtil.remove(this._c); map.off("moveend zoomend resize viewreset", this.redraw, this); },
+    redraw: function () {
+      var map = this._map, c = this._c, size = map.getSize(), dpr = window.devicePixelRatio || 1;
+      var tl = map.containerPointToLayerPoint([0, 0]);
+      L.DomUtil.setPosition(c, tl);
+      c.width = Math.round(size.x * dpr); c.height = Math.round(size.y * dpr);
+      c.style.width = size.x + "px"; c.style.height = size.y + "px";
+      var ctx = c.getContext("2d"); ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      var scale = Math.pow(2, map.getZoom()), org = map.getPixelOrigin(), ox = org.x + tl.x, oy = org.y + tl.y;
+      var wx = this._wx, wy = this._wy, u = this._u, dv = this._dv, W = size.x, H = size.y, j, a, b, x1, y1, x2, y2;
+      ctx.strokeStyle = "#a4acb3"; ctx.globalAlpha = 0.9; ctx.lineWidth = 1;
+      ctx.beginPath();
+      for (j = 0; j < u.length; j++) {
+        a = u[j]; b = a + dv[j];
+        x1 = wx[a] * scale - ox; y1 = wy[a] * scale - oy; x2 = wx[b] * scale - ox; y2 = wy[b] * scale - oy;
+        if ((x1 < 0 && x2 < 0) || (y1 < 0 && y2 < 0) || (x1 > W && x2 > W) || (y1 > H && y2 > H)) continue;
+        ctx.moveTo(x1, y1); ctx.lineTo(x2, y2);
+      }
+      ctx.stroke();
+    }
+  });
+  var m = P.s_lat.length, wx = new Float64Array(m), wy = new Float64Array(m);
+  for (var k = 0; k < m; k++) mercator(S.lat0 + P.s_lat[k] / 1e5, S.lon0 + P.s_lon[k] / 1e5, wx, wy, k);
+  C.baseLayers.streets = new StreetLines(wx, wy, Int32Array.from(P.s_u), Int32Array.from(P.s_dv)).addTo(C.map);
+}
+
+function explorer(D) {
+data.incidents = D;  // decoded header: dictionaries, t0, lat0/lon0 (for tests and the console)
+var n = D.n, i, P = D.cols;
+drawStreets(D.streets, P);
+STAGES.streets = performance.now();
+var types = D.types, places = D.places || [], MAXR = data.maxRadius;
+var R_EARTH = 6371008.8, RAD = Math.PI / 180, MARKER_LIMIT = 2000, PAGE = 25;
+var DOWS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+var areaKeys = ["beat", "district", "ward", "community_area"];
+
+// ---- expand the columns once: rows are sorted by time; each has a place and a kind code ---------
+var T = new Int32Array(n), MOD = new Int16Array(n), DOW = new Int8Array(n), DAY = new Int32Array(n);
+var LAT = new Float64Array(n), LON = new Float64Array(n), HAS = new Uint8Array(n);
+var WX = new Float64Array(n), WY = new Float64Array(n), QLAT = new Float64Array(n), QLON = new Float64Array(n);
+var PL = Int32Array.from(P.place), KD = Int32Array.from(P.kind), LC = Int32Array.from(P.lc);
+var TY = new Int32Array(n), DE = new Int32Array(n), BK = new Int32Array(n), FA = new Int8Array(n), FD = new Int8Array(n);
+var ID = D.ids || P.id, AREA = {}, PAREA = {};
+areaKeys.forEach(function (k) { AREA[k] = new Int32Array(n); PAREA[k] = Int32Array.from(P["p_" + k]); });
+var nPlaces = P.p_block.length;
+var PLAT = P.p_lat, PLON = P.p_lon, PLAT_DEG, PLON_DEG;  // place coordinates: 1e-5-degree integers, degrees
+(function () {
+  var acc = D.t0, day, p, q, fl, AB = AREA.beat, AD = AREA.district, AW = AREA.ward, AC = AREA.community_area;
+  var pb = PAREA.beat, pd = PAREA.district, pw = PAREA.ward, pc = PAREA.community_area;
+  // Web Mercator world coordinates (256 px at zoom 0) per place, then per row.
+  var pwx = new Float64Array(nPlaces), pwy = new Float64Array(nPlaces), plat = new Float64Array(nPlaces), plon = new Float64Array(nPlaces);
+  for (p = 0; p < nPlaces; p++) {
+    if (PLAT[p] === PLAT[p] && PLON[p] === PLON[p]) {
+      plat[p] = D.lat0 + PLAT[p] / 1e5; plon[p] = D.lon0 + PLON[p] / 1e5;
+      mercator(plat[p], plon[p], pwx, pwy, p);
+    } else { plat[p] = NaN; plon[p] = NaN; }
+  }
+  PLAT_DEG = plat; PLON_DEG = plon;
+  for (i = 0; i < n; i++) {
+    acc += P.dt[i]; T[i] = acc - D.t0;
+    day = Math.floor(acc / 1440); DAY[i] = day;
+    MOD[i] = acc - day * 1440;
+    DOW[i] = ((day % 7) + 10) % 7 + 1;  // 1970-01-01 was a Thursday (ISO 4)
+    q = KD[i]; TY[i] = P.k_type[q]; DE[i] = P.k_desc[q]; fl = P.k_flags[q];
+    FA[i] = fl % 3; FD[i] = (fl - FA[i]) / 3;
+    p = PL[i]; BK[i] = P.p_block[p];
+    AB[i] = pb[p]; AD[i] = pd[p]; AW[i] = pw[p]; AC[i] = pc[p];
+    QLAT[i] = PLAT[p]; QLON[i] = PLON[p];
+    if (plat[p] === plat[p]) { HAS[i] = 1; LAT[i] = plat[p]; LON[i] = plon[p]; WX[i] = pwx[p]; WY[i] = pwy[p]; }
+    else { LAT[i] = NaN; LON[i] = NaN; }
+  }
+})();
+STAGES.expanded = performance.now();
+function hav(lat1, lon1, lat2, lon2) {
+  var sa = Math.sin((lat2 - lat1) * RAD / 2), so = Math.sin((lon2 - lon1) * RAD / 2);
+  var a = sa * sa + Math.cos(lat1 * RAD) * Math.cos(lat2 * RAD) * so * so;
+  return 2 * R_EARTH * Math.asin(Math.sqrt(a));
+}
+function colour(t) { return t < C.palette.length ? C.palette[t] : "#6b6b6b"; }
+function pad(x) { return (x < 10 ? "0" : "") + x; }
+function fmtTime(i) { return new Date((D.t0 + T[i]) * MIN).toISOString().slice(0, 16).replace("T", " "); }
+function dayToMin(s, endOfDay) {
+  var p = s.split("-"), ms = Date.UTC(+p[0], +p[1] - 1, +p[2]);
+  return ms / MIN - D.t0 + (endOfDay ? 1440 : 0);
+}
+function hm(v) { if (!v) return null; var p = v.split(":"); return (+p[0]) * 60 + (+p[1]); }
+function $(id) { return document.getElementById(id); }
+function fmtNum(x, nd) { return x.toLocaleString("en-US", { minimumFractionDigits: nd, maximumFractionDigits: nd }); }
+
+// ---- controls ----------------------------------------------------------------------------------
+var from = $("date-from"), to = $("date-to"), todFrom = $("tod-from"), todTo = $("tod-to");
+var selType = [], boxes = [], countEls = [], dowBoxes = [];
+var list = $("type-list");
+types.forEach(function (t, k) {
+  var row = el("div", null, "cm-row"), cb = el("input"), lab = el("label"), sw = el("span", null, "cm-swatch");
+  cb.type = "checkbox"; cb.id = "type-" + k;
+  cb.addEventListener("change", function () { selType[k] = cb.checked; changed(); });
+  lab.htmlFor = cb.id; lab.appendChild(el("span", t, "cm-type-name"));
+  sw.style.background = colour(k);
+  var cnt = el("span", "", "cm-muted");
+  row.appendChild(cb); row.appendChild(sw); row.appendChild(lab); row.appendChild(cnt);
+  list.appendChild(row); boxes.push(cb); countEls.push(cnt);
+});
+DOWS.forEach(function (d, k) {
+  var lab = el("label"), cb = el("input");
+  cb.type = "checkbox"; cb.id = "dow-" + (k + 1); cb.checked = true;
+  cb.addEventListener("change", changed);
+  lab.htmlFor = cb.id; lab.appendChild(cb); lab.appendChild(document.createTextNode(" " + d));
+  $("dow-list").appendChild(lab); dowBoxes.push(cb);
+});
+function fillSelect(sel, labels, anyText) {
+  var order = labels.map(function (_, k) { return k; });
+  order.sort(function (a, b) { return labels[a].localeCompare(labels[b], "en", { numeric: true }); });
+  var o = el("option", anyText); o.value = ""; sel.appendChild(o);
+  order.forEach(function (k) { var op = el("option", labels[k]); op.value = labels[k]; sel.appendChild(op); });
+}
+var areaSel = { beat: $("f-beat"), district: $("f-district"), ward: $("f-ward"), community_area: $("f-ca") };
+var areaHash = { beat: "beat", district: "district", ward: "ward", community_area: "ca" };
+areaKeys.forEach(function (k) { fillSelect(areaSel[k], D.areas[k], "any"); });
+fillSelect($("f-loc"), D.locs, "any");
+(function () {
+  var sel = $("f-near"), o = el("option", "anywhere"), groups = {};
+  o.value = ""; sel.appendChild(o);
+  places.forEach(function (p, k) {
+    if (!groups[p.cat]) { groups[p.cat] = el("optgroup"); groups[p.cat].label = p.cat; sel.appendChild(groups[p.cat]); }
+    var op = el("option", p.name); op.value = p.cat + ":" + p.id; groups[p.cat].appendChild(op);
+  });
+})();
+var placeIndex = {}; places.forEach(function (p, k) { placeIndex[p.cat + ":" + p.id] = k; });
+var blockIndex = {}; D.blocks.forEach(function (b, k) { blockIndex[b.toUpperCase()] = k; });
+function labelIndex(labels) { var m = {}; labels.forEach(function (l, k) { m[l] = k; }); return m; }
+var areaIndex = {}; areaKeys.forEach(function (k) { areaIndex[k] = labelIndex(D.areas[k]); });
+var locIndex = labelIndex(D.locs);
+function normBlock(s) { return String(s || "").trim().replace(/\s+/g, " ").toUpperCase(); }
+function resolveBlock(s) {  // -> block code, -1 (nothing typed) or -2 (no match); the most frequent containing block
+  var q = normBlock(s);
+  if (!q) return -1;
+  if (blockIndex.hasOwnProperty(q)) return blockIndex[q];
+  var seen = new Int32Array(D.blocks.length), best = -2, k;
+  for (k = 0; k < D.blocks.length; k++) seen[k] = D.blocks[k].toUpperCase().indexOf(q) >= 0 ? 1 : 0;
+  var cnt = new Int32Array(D.blocks.length);
+  for (k = 0; k < n; k++) if (seen[BK[k]]) cnt[BK[k]]++;
+  for (k = 0; k < D.blocks.length; k++) if (seen[k] && (best < 0 || cnt[k] > cnt[best])) best = k;
+  return best;
+}
+var blockPoints = {};
+function blockPoint(b) {  // lower median of the block's located incidents' embedded latitudes and longitudes
+  if (!blockPoints.hasOwnProperty(b)) {
+    var la = [], lo = [], k, num = function (x, y) { return x - y; };
+    for (k = 0; k < n; k++) if (BK[k] === b && HAS[k]) { la.push(QLAT[k]); lo.push(QLON[k]); }
+    la.sort(num); lo.sort(num);
+    blockPoints[b] = la.length ? [D.lat0 + la[(la.length - 1) >> 1] / 1e5, D.lon0 + lo[(lo.length - 1) >> 1] / 1e5] : null;
+  }
+  return blockPoints[b];
+}
+
+// ---- filter state <-> controls <-> URL hash -----------------------------------------------------
+var VIEWS = ["points", "heat", "rates"], viewBoxes = {};
+VIEWS.forEach(function (v) { viewBoxes[v] = $("view-" + v); viewBoxes[v].addEventListener("change", changed); });
+function currentView() {
+  for (var k = 0; k < VIEWS.length; k++) if (viewBoxes[VIEWS[k]].checked) return VIEWS[k];
+  return "points";
+}
+function defaults() {
+  var st = { types: types.map(function (t) { return !data.selected_types || data.selected_types.indexOf(t) >= 0; }),
+    from: data.window.start, to: data.window.end, tod: null, dow: [1, 2, 3, 4, 5, 6, 7],
+    area: {}, loc: "", arrest: "", domestic: "", near: "", block: "", r: MAXR, view: "points" };
+  areaKeys.forEach(function (k) { st.area[k] = ""; });
+  return st;
+}
+function parseTod(v) {
+  var m = /^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$/.exec(v || "");
+  return m ? [pad(+m[1]) + ":" + m[2], pad(+m[3]) + ":" + m[4]] : null;
+}
+function readHash() {
+  var st = defaults(), h = location.hash.replace(/^#/, "");
+  if (!h) return st;
+  h.split("&").forEach(function (kv) {
+    var j = kv.indexOf("="), k = j < 0 ? kv : kv.slice(0, j), v = "";
+    try { v = j < 0 ? "" : decodeURIComponent(kv.slice(j + 1).replace(/\+/g, " ")); } catch (e) { return; }
+    if (k === "types") {  // names are encoded one by one and joined with literal commas
+      var raw = j < 0 ? "" : kv.slice(j + 1);
+      var want = raw === "" ? [] : raw.split(",").map(function (x) { try { return decodeURIComponent(x.replace(/\+/g, " ")); } catch (e) { return x; } });
+      st.types = types.map(function (t) { return want.indexOf(t) >= 0; });
+    } else if (k === "from" || k === "to") { if (/^\d{4}-\d{2}-\d{2}$/.test(v)) st[k] = v; }
+    else if (k === "tod") { st.tod = parseTod(v); }
+    else if (k === "dow") { st.dow = v.split(",").map(Number).filter(function (d) { return d >= 1 && d <= 7; }); }
+    else if (k === "ca") { st.area.community_area = v; }
+    else if (k === "beat" || k === "district" || k === "ward") { st.area[k] = v; }
+    else if (k === "loc") { st.loc = v; }
+    else if (k === "arrest" || k === "domestic") { st[k] = (v === "true" || v === "false") ? v : ""; }
+    else if (k === "near") { st.near = v; }
+    else if (k === "block") { st.block = v; }
+    else if (k === "r") { var r = parseFloat(v); if (r > 0) st.r = Math.min(r, MAXR); }
+    else if (k === "view") { if (VIEWS.indexOf(v) >= 0 && !viewBoxes[v].disabled) st.view = v; }
+  });
+  return st;
+}
+function setControls(st) {
+  boxes.forEach(function (cb, k) { cb.checked = st.types[k]; selType[k] = st.types[k]; });
+  from.value = st.from || ""; to.value = st.to || "";
+  todFrom.value = st.tod ? st.tod[0] : ""; todTo.value = st.tod ? st.tod[1] : "";
+  dowBoxes.forEach(function (cb, k) { cb.checked = st.dow.indexOf(k + 1) >= 0; });
+  areaKeys.forEach(function (k) { areaSel[k].value = areaIndex[k].hasOwnProperty(st.area[k]) ? st.area[k] : ""; });
+  $("f-loc").value = locIndex.hasOwnProperty(st.loc) ? st.loc : "";
+  $("f-arrest").value = st.arrest; $("f-domestic").value = st.domestic;
+  $("f-near").value = placeIndex.hasOwnProperty(st.near) ? st.near : "";
+  $("f-block").value = st.block; $("f-radius").value = String(st.r);
+  VIEWS.forEach(function (v) { viewBoxes[v].checked = v === st.view; });
+}
+function radius() { var r = parseFloat($("f-radius").value); return r > 0 ? Math.min(r, MAXR) : MAXR; }
+function writeHash() {
+  var parts = [], enc = encodeURIComponent;
+  if (selType.some(function (s) { return !s; })) {
+    parts.push("types=" + types.filter(function (t, k) { return selType[k]; }).map(enc).join(","));
+  }
+  if (from.value) parts.push("from=" + from.value);
+  if (to.value) parts.push("to=" + to.value);
+  if (todFrom.value && todTo.value) parts.push("tod=" + todFrom.value + "-" + todTo.value);
+  var dows = []; dowBoxes.forEach(function (cb, k) { if (cb.checked) dows.push(k + 1); });
+  if (dows.length < 7) parts.push("dow=" + dows.join(","));
+  areaKeys.forEach(function (k) { if (areaSel[k].value) parts.push(areaHash[k] + "=" + enc(areaSel[k].value)); });
+  if ($("f-loc").value) parts.push("loc=" + enc($("f-loc").value));
+  if ($("f-arrest").value) parts.push("arrest=" + $("f-arrest").value);
+  if ($("f-domestic").value) parts.push("domestic=" + $("f-domestic").value);
+  if ($("f-near").value) parts.push("near=" + enc($("f-near").value));
+  if (normBlock($("f-block").value)) parts.push("block=" + enc(normBlock($("f-block").value)));
+  if ($("f-near").value || normBlock($("f-block").value)) parts.push("r=" + radius());
+  if (currentView() !== "points") parts.push("view=" + currentView());
+  var h = "#" + parts.join("&");
+  if (location.hash !== h) {
+    try { history.replaceState(null, "", h); } catch (e) { location.hash = h; }
+  }
+}
+
+// ---- points view: markers for small sets, one fast canvas of dots for large ones ----------------
+var group = L.featureGroup();
+function popupFor(i, latlng) {
+  var box = el("div");
+  box.appendChild(el("strong", types[TY[i]]));
+  box.appendChild(el("div", D.descs[DE[i]]));
+  box.appendChild(el("div", D.blocks[BK[i]]));
+  box.appendChild(el("div", fmtTime(i), "cm-muted"));
+  L.popup().setLatLng(latlng).setContent(box).openOn(C.map);
+}
+group.on("click", function (e) { popupFor(e.layer.options.idx, e.latlng); });
+var Dots = L.Layer.extend({
+  onAdd: function (map) {
+    this._c = L.DomUtil.create("canvas", "cm-dots leaflet-zoom-hide");
+    this._c.style.pointerEvents = "none";
+    map.getPanes().overlayPane.appendChild(this._c);
+    map.on("moveend zoomend resize viewreset", this.redraw, this);
+    this.redraw();
+  },
+  onRemove: function (map) { L.DomUtil.remove(this._c); map.off("moveend zoomend resize viewreset", this.redraw, this); },
+  setPoints: function (idx, cnt) { this._idx = idx; this._cnt = cnt; if (this._map) this.redraw(); },
+  redraw: function () {
+    var map = this._map, c = this._c, size = map.getSize(), dpr = window.devicePixelRatio || 1;
+    var tl = map.containerPointToLayerPoint([0, 0]);
+    L.DomUtil.setPosition(c, tl);
+    c.width = Math.round(size.x * dpr); c.height = Math.round(size.y * dpr);
+    c.style.width = size.x + "px"; c.style.height = size.y + "px";
+    var ctx = c.getContext("2d"); ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    if (!this._cnt) return;
+    var scale = Math.pow(2, map.getZoom()), org = map.getPixelOrigin(), ox = org.x + tl.x, oy = org.y + tl.y;
+    var sz = map.getZoom() >= 15 ? 5 : (map.getZoom() >= 13 ? 4 : 3), h = sz / 2, idx = this._idx, cnt = this._cnt;
+    var present = {}, k, j, x, y, q, col, r;
+    for (j = 0; j < cnt; j++) present[Math.min(TY[idx[j]], C.palette.length)] = 1;
+    for (k in present) {
+      q = +k; ctx.fillStyle = colour(q);
+      for (j = 0; j < cnt; j++) {
+        r = idx[j]; col = TY[r]; if ((col < C.palette.length ? col : C.palette.length) !== q) continue;
+        x = WX[r] * scale - ox; y = WY[r] * scale - oy;
+        if (x < -sz || y < -sz || x > size.x + sz || y > size.y + sz) continue;
+        ctx.fillRect(x - h, y - h, sz, sz);
+      }
+    }
+  }
+});
+var dots = new Dots();
+var mode = null;  // what the map shows: "markers", "dots", "heat" or "rates"
+C.map.on("click", function (e) {
+  if (mode !== "dots" || !dots._cnt) return;
+  var scale = Math.pow(2, C.map.getZoom()), p = C.map.project(e.latlng, C.map.getZoom()), best = -1, bd = 64, j;
+  for (j = 0; j < dots._cnt; j++) {
+    var q = dots._idx[j], dx = WX[q] * scale - p.x, dy = WY[q] * scale - p.y, d2 = dx * dx + dy * dy;
+    if (d2 < bd) { bd = d2; best = q; }
+  }
+  if (best >= 0) popupFor(best, [LAT[best], LON[best]]);
+});
+
+// ---- heat view (leaflet.heat), scaled so the densest 2% of cells in view are saturated ----------
+var HEAT_R = 12, HEAT_BLUR = 14, heat = L.heatLayer([], { radius: HEAT_R, blur: HEAT_BLUR, minOpacity: 0.08 });
+var heatDraws = 0;
+function heatScale() {  // leaflet.heat bins points into cells of (radius + blur) / 2 px and clamps at `max`
+  var map = C.map, z = map.getZoom(), scale = Math.pow(2, z), size = map.getSize();
+  var org = map.getPixelOrigin(), tl = map.containerPointToLayerPoint([0, 0]), ox = org.x + tl.x, oy = org.y + tl.y;
+  var g = (HEAT_R + HEAT_BLUR) / 2, cells = new Map(), j, q, x, y, key;
+  for (j = 0; j < nLocated; j++) {
+    q = LOCATED[j]; x = WX[q] * scale - ox; y = WY[q] * scale - oy;
+    if (x < 0 || y < 0 || x > size.x || y > size.y) continue;
+    key = Math.floor(x / g) * 4096 + Math.floor(y / g);
+    cells.set(key, (cells.get(key) || 0) + 1);
+  }
+  var counts = Array.from(cells.values()).sort(function (a, b) { return a - b; });
+  var top = counts.length ? counts[Math.min(counts.length - 1, Math.floor(counts.length * 0.98))] : 1;
+  // maxZoom = the current zoom: leaflet.heat then weighs every point 1 (no zoom damping).
+  heat.setOptions({ max: Math.max(1, top), maxZoom: z });
+  $("heat-scale").textContent = C.fmtInt(Math.max(1, top));
+}
+function drawHeat() {
+  var pts = new Array(nLocated);
+  for (var j = 0; j < nLocated; j++) { var q = LOCATED[j]; pts[j] = [LAT[q], LON[q]]; }
+  heatScale();
+  heat.setLatLngs(pts);
+  heatDraws++;
+}
+C.map.on("zoomend", function () { if (mode === "heat") heatScale(); });
+
+// ---- rates view: incidents per 1,000 residents by community area --------------------------------
+var RATES = data.rates || {}, POP = RATES.population || {};
+var rateFc = RATES.features === "base" ? (data.base && data.base.boundaries) : RATES.features;
+var RATE_COLOURS = ["#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000"], NO_DATA = "#c9cdd2";
+var caLabels = D.areas.community_area, caMissing = labelIndex(caLabels)["(not given)"];
+var caCounts = new Int32Array(caLabels.length), caNoCoords = 0, caNone = 0, rateRows = [], rateBreaks = [];
+var areaNames = {}, rateLayer = null;
+if (rateFc && rateFc.features && rateFc.features.length) {
+  rateFc.features.forEach(function (f) {
+    var c = String(f.properties.code);
+    if (!areaNames.hasOwnProperty(c)) areaNames[c] = f.properties.name;
+  });
+  rateLayer = L.geoJSON(rateFc, {
+    style: function () { return { color: "#4a4f55", weight: 1, fillOpacity: 0.75, fillColor: NO_DATA }; },
+    onEachFeature: function (f, layer) {
+      layer.bindTooltip(function () { return areaBox(String(f.properties.code)); }, { sticky: true });
+      layer.on("click", function (e) { areaPopup(String(f.properties.code), e.latlng); });
+    }
+  });
+} else {
+  viewBoxes.rates.disabled = true;
+  $("view-rates-note").textContent = "(no community area boundaries for this city)";
+}
+function rateRow(code) {
+  for (var k = 0; k < rateRows.length; k++) if (rateRows[k].code === code) return rateRows[k];
+  return null;
+}
+function areaBox(code) {
+  var r = rateRow(code), box = el("div");
+  box.appendChild(el("strong", (areaNames[code] || "Area") + " (" + code + ")"));
+  if (!r) return box;
+  box.appendChild(el("div", C.fmtInt(r.count) + " matching incidents"));
+  box.appendChild(el("div", r.population === null ? "no population figure: no rate (no data)"
+    : C.fmtInt(r.population) + " residents (" + r.year + "): " + fmtNum(r.rate, 2) + " per 1,000"));
+  return box;
+}
+function areaPopup(code, latlng) {
+  var box = areaBox(code), b = el("button", "Show only this area", "cm-small");
+  b.type = "button";
+  b.addEventListener("click", function () { areaSel.community_area.value = code; C.map.closePopup(); changed(); });
+  if (areaIndex.community_area.hasOwnProperty(code)) box.appendChild(b);
+  L.popup().setLatLng(latlng).setContent(box).openOn(C.map);
+}
+function computeRates() {
+  var seen = {}, rows = [];
+  function add(code) {
+    if (seen.hasOwnProperty(code) || code === "(not given)") return;
+    seen[code] = 1;
+    var k = areaIndex.community_area[code], cnt = k === undefined ? 0 : caCounts[k], pop = POP[code];
+    rows.push({ code: code, name: areaNames[code] || null, count: cnt, population: pop ? pop[0] : null,
+                year: pop ? pop[1] : null, rate: pop ? cnt / pop[0] * 1000 : null });
+  }
+  Object.keys(areaNames).forEach(add);
+  Object.keys(POP).forEach(add);
+  caLabels.forEach(function (c, k) { if (caCounts[k]) add(c); });
+  rows.sort(function (a, b) { return a.code.localeCompare(b.code, "en", { numeric: true }); });
+  rateRows = rows;
+  // Five classes at the quintiles of the areas' rates (areas without population are left out).
+  var vals = rows.filter(function (r) { return r.rate !== null; }).map(function (r) { return r.rate; }).sort(function (a, b) { return a - b; });
+  rateBreaks = [];
+  for (var q = 1; q < 5 && vals.length; q++) {
+    var b = vals[Math.min(vals.length - 1, Math.floor(vals.length * q / 5))];
+    if (b > (rateBreaks.length ? rateBreaks[rateBreaks.length - 1] : 0)) rateBreaks.push(b);
+  }
+}
+function rateClass(rate) {
+  for (var k = 0; k < rateBreaks.length; k++) if (rate < rateBreaks[k]) return k;
+  return rateBreaks.length;
+}
+function rateColour(r) {
+  if (!r || r.rate === null) return NO_DATA;
+  var k = rateClass(r.rate);
+  return RATE_COLOURS[Math.round(k * (RATE_COLOURS.length - 1) / Math.max(1, rateBreaks.length))];
+}
+function drawRates() {
+  computeRates();
+  if (rateLayer) rateLayer.eachLayer(function (layer) {
+    var r = rateRow(String(layer.feature.properties.code));
+    layer.setStyle({ fillColor: rateColour(r), dashArray: r && r.rate !== null ? null : "3 3" });
+  });
+  var box = $("rates-classes"); clear(box);
+  var edges = [0].concat(rateBreaks), withPop = rateRows.filter(function (r) { return r.rate !== null; });
+  if (withPop.length) {
+    edges.forEach(function (lo, k) {
+      var hi = k + 1 < edges.length ? edges[k + 1] : null;
+      var sample = { rate: lo };
+      box.appendChild(C.legendRow(rateColour(sample), hi === null ? fmtNum(lo, 2) + " or more"
+        : fmtNum(lo, 2) + " to under " + fmtNum(hi, 2)));
+    });
+  }
+  box.appendChild(C.legendRow(NO_DATA, "no data: no population figure for the area (not zero)"));
+  var pops = RATES.sources || [];
+  $("rates-source").textContent = pops.length ? "Residents: " + pops.map(function (s) {
+    return (s.title || s.dataset) + " [" + s.dataset + "], " + (s.years.length ? s.years.join(", ") : "year not given") +
+      " (" + C.fmtInt(s.areas) + " areas; the latest year loaded for each area)";
+  }).join("; ") + "." : "No population figures are loaded for this city: every area shows as no data.";
+  $("rates-what").textContent = "Rate = matching incidents in the selected dates \u00f7 residents \u00d7 1,000, by the " +
+    "community area recorded with each incident (civicmash fills it in from the coordinates when the source left " +
+    "it empty). " + C.fmtInt(caNoCoords) + " of the counted incidents have no coordinates (not on the points or heat " +
+    "map) but count here; " + C.fmtInt(caNone) + (caNone === 1 ? " matching incident has" : " matching incidents have") +
+    " no community area and " + (caNone === 1 ? "is" : "are") + " in no area.";
+  var tb = document.querySelector("#rates-table tbody"); clear(tb);
+  rateRows.slice().sort(function (a, b) { return (b.rate === null ? -1 : b.rate) - (a.rate === null ? -1 : a.rate); })
+    .forEach(function (r) {
+      var tr = el("tr"); tr.setAttribute("data-code", r.code);
+      tr.appendChild(el("td", r.code)); tr.appendChild(el("td", r.name || ""));
+      tr.appendChild(el("td", C.fmtInt(r.count), "num"));
+      tr.appendChild(el("td", r.population === null ? "no data" : C.fmtInt(r.population), "num"));
+      tr.appendChild(el("td", r.rate === null ? "no data" : fmtNum(r.rate, 2), "num"));
+      tb.appendChild(tr);
+    });
+}
+
+// ---- filtering ---------------------------------------------------------------------------------
+var MATCH = new Int32Array(n), LOCATED = new Int32Array(n), nMatch = 0, nLocated = 0, page = 0;
+var hourCounts = new Array(24), weekCounts = {}, perTypeMatch = [], placeOk = new Uint8Array(nPlaces);
+function lowerBound(x) { var lo = 0, hi = n; while (lo < hi) { var m = (lo + hi) >> 1; if (T[m] < x) lo = m + 1; else hi = m; } return lo; }
+function update() {
+  var a = from.value ? lowerBound(dayToMin(from.value, false)) : 0;
+  var b = to.value ? lowerBound(dayToMin(to.value, true)) : n;
+  var tf = hm(todFrom.value), tt = hm(todTo.value), tod = tf !== null && tt !== null && tf !== tt;
+  var cross = tod && tf > tt;
+  var dowOk = [false]; dowBoxes.forEach(function (cb) { dowOk.push(cb.checked); });
+  var ac = areaKeys.map(function (k) { var v = areaSel[k].value; return v === "" ? -1 : areaIndex[k][v]; });
+  var loc = $("f-loc").value === "" ? -1 : locIndex[$("f-loc").value];
+  var ar = $("f-arrest").value === "" ? -1 : ($("f-arrest").value === "true" ? 1 : 0);
+  var dm = $("f-domestic").value === "" ? -1 : ($("f-domestic").value === "true" ? 1 : 0);
+  var r = radius(), targets = [], nearV = $("f-near").value, blk = resolveBlock($("f-block").value);
+  var info = $("block-resolved"), k, ok, p;
+  if (nearV && placeIndex.hasOwnProperty(nearV)) { var s = places[placeIndex[nearV]]; targets.push([s.lat, s.lon]); }
+  if (blk >= 0) {
+    var bp = blockPoint(blk);
+    if (!bp) { info.textContent = D.blocks[blk] + ": has no located incidents, cannot measure distance"; targets.push(null); }
+    else { info.textContent = "Block: " + D.blocks[blk] + " (point = median of its incidents)"; targets.push(bp); }
+  } else if (blk === -2) { info.textContent = "No block matches \u201c" + normBlock($("f-block").value) + "\u201d"; targets.push(null); }
+  else { info.textContent = ""; }
+  // Area and distance filters depend only on the place: decide them once per place.
+  var byPlace = targets.length > 0 || ac.some(function (c) { return c >= 0; });
+  if (byPlace) {
+    var pb = PAREA.beat, pd = PAREA.district, pw = PAREA.ward, pc = PAREA.community_area;
+    for (p = 0; p < nPlaces; p++) {
+      ok = !((ac[0] >= 0 && pb[p] !== ac[0]) || (ac[1] >= 0 && pd[p] !== ac[1]) ||
+             (ac[2] >= 0 && pw[p] !== ac[2]) || (ac[3] >= 0 && pc[p] !== ac[3]));
+      if (ok && targets.length) {
+        if (PLAT_DEG[p] !== PLAT_DEG[p]) ok = false;
+        for (k = 0; ok && k < targets.length; k++) {
+          if (targets[k] === null || hav(targets[k][0], targets[k][1], PLAT_DEG[p], PLON_DEG[p]) > r) ok = false;
+        }
+      }
+      placeOk[p] = ok ? 1 : 0;
+    }
+  }
+  var nt = types.length, perType = new Array(nt).fill(0), perDesc = {}, nomap = 0, midnight = 0;
+  var AC = AREA.community_area;
+  nMatch = 0; nLocated = 0; hourCounts.fill(0); weekCounts = {}; perTypeMatch = new Array(nt).fill(0);
+  caCounts.fill(0); caNoCoords = 0; caNone = 0;
+  for (i = a; i < b; i++) {
+    if (tod) { var m = MOD[i]; if (cross ? (m < tf && m >= tt) : (m < tf || m >= tt)) continue; }
+    if (!dowOk[DOW[i]]) continue;
+    if (byPlace && !placeOk[PL[i]]) continue;
+    if (loc >= 0 && LC[i] !== loc) continue;
+    if ((ar >= 0 && FA[i] !== ar) || (dm >= 0 && FD[i] !== dm)) continue;
+    var ty = TY[i];
+    perType[ty]++;
+    if (!selType[ty]) continue;
+    MATCH[nMatch++] = i;
+    perTypeMatch[ty]++;
+    perDesc[DE[i]] = (perDesc[DE[i]] || 0) + 1;
+    hourCounts[(MOD[i] / 60) | 0]++;
+    var wk = DAY[i] - (DOW[i] - 1); weekCounts[wk] = (weekCounts[wk] || 0) + 1;
+    if (MOD[i] === 0) midnight++;
+    caCounts[AC[i]]++;
+    if (AC[i] === caMissing) caNone++;
+    if (!HAS[i]) { nomap++; if (AC[i] !== caMissing) caNoCoords++; continue; }
+    LOCATED[nLocated++] = i;
+  }
+  drawMap();
+  countEls.forEach(function (c, k2) { c.textContent = C.fmtInt(perType[k2]); });
+  $("count-match").textContent = C.fmtInt(nMatch);
+  $("count-nomap").textContent = C.fmtInt(nomap);
+  $("count-midnight").textContent = C.fmtInt(midnight);
+  var top = Object.keys(perDesc).sort(function (x, y) { return perDesc[y] - perDesc[x]; }).slice(0, 8);
+  var ol = $("top-descs"); clear(ol);
+  top.forEach(function (k2) { ol.appendChild(el("li", D.descs[k2] + " (" + C.fmtInt(perDesc[k2]) + ")")); });
+  drawSummary(a, b);
+  page = 0; drawTable();
+}
+function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+function drawMap() {
+  var view = currentView(), want = view === "points" ? (nLocated <= MARKER_LIMIT ? "markers" : "dots") : view;
+  $("heat-legend").hidden = view !== "heat";
+  $("rates-legend").hidden = view !== "rates";
+  $("rates-box").hidden = view !== "rates";
+  if (mode !== want) {  // take the previous view off the map
+    if (mode === "markers") C.map.removeLayer(group);
+    if (mode === "dots") C.map.removeLayer(dots);
+    if (mode === "heat") C.map.removeLayer(heat);
+    if (mode === "rates" && rateLayer) C.map.removeLayer(rateLayer);
+  }
+  group.clearLayers();
+  if (want === "markers") {
+    var opts = { renderer: C.canvas, radius: 4, weight: 0.5, color: "#222", fillOpacity: 0.8 };
+    for (var j = 0; j < nLocated; j++) {
+      var q = LOCATED[j];
+      opts.fillColor = colour(TY[q]); opts.idx = q;
+      group.addLayer(L.circleMarker([LAT[q], LON[q]], opts));
+    }
+    if (mode !== want) group.addTo(C.map);
+  } else if (want === "dots") {
+    dots.setPoints(LOCATED, nLocated);  // drawn by onAdd when the view changes, else redrawn here
+    if (mode !== want) dots.addTo(C.map);
+  } else if (want === "heat") {
+    if (mode !== want) heat.addTo(C.map);
+    drawHeat();
+  } else if (want === "rates") {
+    if (mode !== want && rateLayer) rateLayer.addTo(C.map);
+    drawRates();
+  }
+  mode = want;
+}
+function bars(node, values, titles) {
+  clear(node);
+  var max = Math.max.apply(null, values.concat([1]));
+  values.forEach(function (v, k) {
+    var d = el("div"); d.style.height = (100 * v / max) + "%"; d.title = titles[k] + ": " + C.fmtInt(v);
+    node.appendChild(d);
+  });
+}
+function dayStr(day) { return new Date(day * 86400000).toISOString().slice(0, 10); }
+function drawSummary(a, b) {
+  var st = $("sum-type"); clear(st);
+  var order = perTypeMatch.map(function (_, k) { return k; }).filter(function (k) { return perTypeMatch[k] > 0; });
+  order.sort(function (x, y) { return perTypeMatch[y] - perTypeMatch[x]; });
+  var max = order.length ? perTypeMatch[order[0]] : 1;
+  order.slice(0, 15).forEach(function (k) {
+    var row = el("div", null, "cm-bar"), track = el("div", null, "cm-bar-track"), fill = el("div", null, "cm-bar-fill");
+    fill.style.width = (100 * perTypeMatch[k] / max) + "%"; fill.style.background = colour(k); track.appendChild(fill);
+    row.appendChild(el("span", types[k], "cm-bar-label")); row.appendChild(track);
+    row.appendChild(el("span", C.fmtInt(perTypeMatch[k]), "cm-bar-amount")); st.appendChild(row);
+  });
+  if (order.length > 15) st.appendChild(el("div", (order.length - 15) + " more types with fewer incidents", "cm-muted"));
+  bars($("sum-hour"), hourCounts, hourCounts.map(function (_, h) { return pad(h) + ":00"; }));
+  // Every week of the selected date range, empty weeks included.
+  var lo = a < b ? DAY[a] - (DOW[a] - 1) : null, hi = a < b ? DAY[b - 1] - (DOW[b - 1] - 1) : null, wv = [], wt = [];
+  if (lo !== null) { for (var w = lo; w <= hi; w += 7) { wv.push(weekCounts[w] || 0); wt.push("Week of " + dayStr(w)); } }
+  bars($("sum-week"), wv, wt);
+  $("week-first").textContent = lo !== null ? dayStr(lo) : ""; $("week-last").textContent = hi !== null ? dayStr(hi) : "";
+}
+function drawTable() {
+  var tb = document.querySelector("#inc-table tbody"); clear(tb);
+  var pages = Math.max(1, Math.ceil(nMatch / PAGE)); page = Math.max(0, Math.min(page, pages - 1));
+  for (var j = page * PAGE; j < Math.min(nMatch, (page + 1) * PAGE); j++) {
+    var q = MATCH[nMatch - 1 - j], tr = el("tr");  // newest first
+    [fmtTime(q), types[TY[q]], D.descs[DE[q]], D.blocks[BK[q]], D.locs[LC[q]]].forEach(function (v) { tr.appendChild(el("td", v)); });
+    tb.appendChild(tr);
+  }
+  $("page-info").textContent = nMatch ? "rows " + C.fmtInt(page * PAGE + 1) + "\u2013" + C.fmtInt(Math.min(nMatch, (page + 1) * PAGE)) +
+    " of " + C.fmtInt(nMatch) + " (newest first)" : "no matching incidents";
+  $("page-prev").disabled = page === 0; $("page-next").disabled = page >= pages - 1;
+}
+$("page-prev").addEventListener("click", function () { page--; drawTable(); });
+$("page-next").addEventListener("click", function () { page++; drawTable(); });
+
+// ---- CSV of exactly the matching set -----------------------------------------------------------
+function csvCell(v) {
+  if (v === null || v === undefined) return "";
+  var s = String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = "'" + s;  // keep spreadsheets from running it as a formula
+  return /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+}
+function flagText(f) { return f === 2 ? "" : (f === 1 ? "true" : "false"); }
+function areaText(k, q) { var l = D.areas[k][AREA[k][q]]; return l === "(not given)" ? "" : l; }
+function buildCsv() {
+  var lines = ["id,occurred_at,primary_type,description,block,location_description,arrest,domestic," +
+               "beat,district,ward,community_area,lat,lon"];
+  for (var j = 0; j < nMatch; j++) {
+    var q = MATCH[j];
+    lines.push([csvCell(ID[q]), fmtTime(q), csvCell(types[TY[q]]), csvCell(D.descs[DE[q]]), csvCell(D.blocks[BK[q]]),
+      csvCell(D.locs[LC[q]]), flagText(FA[q]), flagText(FD[q]), csvCell(areaText("beat", q)), csvCell(areaText("district", q)),
+      csvCell(areaText("ward", q)), csvCell(areaText("community_area", q)),
+      HAS[q] ? LAT[q].toFixed(5) : "", HAS[q] ? LON[q].toFixed(5) : ""].join(","));
+  }
+  return lines.join("\r\n") + "\r\n";
+}
+$("csv-download").addEventListener("click", function () {
+  var url = URL.createObjectURL(new Blob([buildCsv()], { type: "text/csv;charset=utf-8" }));
+  var a = el("a"); a.href = url; a.download = "incidents-" + String(data.city || "city").replace(/[^A-Za-z0-9_-]/g, "_") + "-filtered.csv";
+  document.body.appendChild(a); a.click(); a.remove();
+  setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+});
+
+// ---- wiring ------------------------------------------------------------------------------------
+function changed() { update(); writeHash(); }
+function setAll(v) { boxes.forEach(function (cb, k) { cb.checked = v; selType[k] = v; }); changed(); }
+$("types-all").addEventListener("click", function () { setAll(true); });
+$("types-none").addEventListener("click", function () { setAll(false); });
+$("filters-reset").addEventListener("click", function () {
+  var st = defaults(); st.view = currentView(); setControls(st); changed();
+});
+[from, to, todFrom, todTo, $("f-beat"), $("f-district"), $("f-ward"), $("f-ca"), $("f-loc"), $("f-arrest"),
+ $("f-domestic"), $("f-near"), $("f-block"), $("f-radius")].forEach(function (c) { c.addEventListener("change", changed); });
+window.addEventListener("hashchange", function () { setControls(readHash()); update(); });
+setControls(readHash());
+update();
+STAGES.updated = performance.now();
+C.explorer = {
+  stages: STAGES,
+  count: function () { return nMatch; },
+  ids: function () { var out = []; for (var j = 0; j < nMatch; j++) out.push(String(ID[MATCH[j]])); return out; },
+  mode: function () { return mode; },
+  view: currentView,
+  rates: function () { return rateRows.map(function (r) { return Object.assign({}, r); }); },
+  heat: function () { return { points: heat._latlngs ? heat._latlngs.length : 0, draws: heatDraws, onMap: C.map.hasLayer(heat),
+                               max: heat.options.max }; },
+  update: update
+};
+}

@@ -1,0 +1,68 @@
+"""The explorer's binary column blob (maps/_packed.py) and its payload decode back to the warehouse's values."""
+
+from __future__ import annotations
+
+import base64
+import zlib
+
+import numpy as np
+import pytest
+
+from tests.maps import maps_citydb
+from maps import _packed, explorer
+
+
+def test_columns_round_trip_with_nulls_deltas_and_widths():
+    cols = {
+        "small": _packed.column(np.array([3, 0, 255, 7])),
+        "wide": _packed.column([70_000, None, -5, 2 ** 31]),
+        "delta": _packed.column([10, None, 12, 9, None, 4_000_000], nullable=True, delta=True),
+        "empty": _packed.column(np.zeros(0, dtype=np.int64)),
+    }
+    assert [cols[k]["width"] for k in ("small", "wide", "delta")] == [1, 4, 4]
+    header, out = _packed.unpack(_packed.pack({"text": "</script>\u2028é"}, cols))
+    assert header["text"] == "</script>\u2028é"
+    assert out["small"].tolist() == [3, 0, 255, 7]
+    assert np.array_equal(out["wide"], [70_000, np.nan, -5, 2 ** 31], equal_nan=True)
+    assert np.array_equal(out["delta"], [10, np.nan, 12, 9, np.nan, 4_000_000], equal_nan=True)
+    assert len(out["empty"]) == 0
+
+
+def test_blob_is_base64_deflate_raw_and_refuses_more_than_32_bits():
+    blob = _packed.pack({}, {"x": _packed.column(np.arange(1000))})
+    raw = zlib.decompress(base64.b64decode(blob["z"]), -15)  # what DecompressionStream("deflate-raw") reads
+    assert len(raw) == blob["raw"]
+    with pytest.raises(ValueError, match="32 bits"):
+        _packed.column([0, 2 ** 33])
+
+
+def test_explorer_payload_decodes_to_the_incidents(tmp_path):
+    con = maps_citydb.make_city(tmp_path / "city.duckdb")
+    try:
+        blob = explorer._incident_blob(con, city=maps_citydb.CITY, places=[])
+        header, cols = _packed.unpack(blob)
+        rows = con.execute(
+            "SELECT source_id, CAST(floor(epoch(occurred_at) / 60) AS BIGINT), primary_type, description, block, "
+            "lat, lon, CAST(community_area AS VARCHAR), arrest FROM incidents WHERE city = ? "
+            "AND occurred_at IS NOT NULL ORDER BY occurred_at, source_id", [maps_citydb.CITY]).fetchall()
+    finally:
+        con.close()
+    assert header["n"] == len(rows) > 10
+    t = header["t0"] + np.cumsum(cols["dt"])
+    place, kind = cols["place"].astype(int), cols["kind"].astype(int)
+    ids = header["ids"] if header["ids"] is not None else [str(int(v)) for v in cols["id"]]
+    for i, (sid, minute, ptype, desc, block, lat, lon, ca, arrest) in enumerate(rows):
+        assert ids[i] == str(sid)
+        assert t[i] == minute
+        k = kind[i]
+        assert header["types"][int(cols["k_type"][k])] == ptype
+        assert header["descs"][int(cols["k_desc"][k])] == desc
+        assert int(cols["k_flags"][k]) % 3 == (2 if arrest is None else int(arrest))
+        p = place[i]
+        assert header["blocks"][int(cols["p_block"][p])] == (block or "(no block)")
+        assert header["areas"]["community_area"][int(cols["p_community_area"][p])] == (ca or explorer.MISSING)
+        if lat is None:
+            assert np.isnan(cols["p_lat"][p]) and np.isnan(cols["p_lon"][p])
+        else:
+            assert abs(header["lat0"] + cols["p_lat"][p] / 1e5 - lat) <= 0.5e-5
+            assert abs(header["lon0"] + cols["p_lon"][p] / 1e5 - lon) <= 0.5e-5
