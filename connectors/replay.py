@@ -97,6 +97,7 @@ class ReplayPortal:
         self.cache_bytes = cache_bytes
         self._rng = random.Random(seed)
         self._rng_lock = threading.Lock()
+        self.injected: dict[str, int] = dict.fromkeys(self.fault_rates, 0)  # faults served so far, per kind
         self._tables: dict[tuple[str, str], Any] = {}
         self._load_lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -184,10 +185,11 @@ class ReplayPortal:
             return None
         with self._rng_lock:
             u = self._rng.random()
-        for kind, rate in self.fault_rates.items():
-            if u < rate:
-                return kind
-            u -= rate
+            for kind, rate in self.fault_rates.items():
+                if u < rate:
+                    self.injected[kind] += 1
+                    return kind
+                u -= rate
         return None
 
 

@@ -1,6 +1,6 @@
 """Incremental runs on the real Chicago crimes (151,176 rows) through a faulty replay portal.
 
-A full ingest of `crimes` alone loads every row exactly once although 10 % of the requests fail (500,
+A full ingest of `crimes` alone (1,000-row pages) loads every row exactly once although 10 % of the requests fail (500,
 429, an HTML page, a truncated body, a dropped connection, a stalled answer); after the portal appends and updates rows, an
 incremental run fetches only those and leaves the warehouse equal to a full reload.
 """
@@ -11,11 +11,13 @@ import contextlib
 import csv
 import itertools
 import time
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from cities.profile import load_profile
+from connectors.replay import FAULT_KINDS
 from tests.conftest import CHICAGO_CRIME_ROWS, CHICAGO_CRIMES
 
 pytestmark = pytest.mark.slow
@@ -38,28 +40,44 @@ def _counts(con) -> tuple[int, int]:
                        "WHERE city = 'chicago' AND dataset = 'crimes'").fetchone()
 
 
+PAGE_SIZE = 1_000  # 152 pages, so that 10 % of the requests draw every fault kind several times
+
+
+@pytest.fixture
+def small_pages_profile(tmp_path):
+    """The Chicago profile with crimes fetched in pages of PAGE_SIZE rows instead of 50,000."""
+    text = (Path(__file__).parents[2] / "cities" / "chicago.toml").read_text(encoding="utf-8")
+    head, sep, tail = text.partition("[datasets.crimes]")
+    assert sep and "page_size = 50000" in tail.split("[datasets.", 1)[0]
+    path = tmp_path / "chicago.toml"
+    path.write_text(head + sep + tail.replace("page_size = 50000", f"page_size = {PAGE_SIZE}", 1), encoding="utf-8")
+    return path
+
+
 @pytest.fixture
 def faulty_portal(chicago_dir):
     from flows.sources import start_replay
 
-    portal = start_replay(load_profile("chicago"), chicago_dir, faults=0.1)  # all fault kinds, seeded
+    portal = start_replay(load_profile("chicago"), chicago_dir, faults=0.1)  # 10 %, all fault kinds, seeded
     try:
         yield portal
     finally:
         portal.stop()
 
 
-def test_chicago_incremental_run_equals_full_reload(prefect_harness, faulty_portal, tmp_path):
+def test_chicago_incremental_run_equals_full_reload(prefect_harness, faulty_portal, small_pages_profile, tmp_path):
     from flows.pipeline import civic_pipeline
 
     started = time.monotonic()
-    run = dict(replay_url=faulty_portal.base_url, datasets=["crimes"], maps=[])
+    run = dict(replay_url=faulty_portal.base_url, datasets=["crimes"], maps=[], profile_path=str(small_pages_profile))
     full = civic_pipeline("chicago", out=str(tmp_path / "out"), incremental=True, **run)  # no watermark yet
     assert [(i["mode"], i["records"]) for i in full["ingest"]] == [("full", CHICAGO_CRIME_ROWS)]
     (crimes,) = full["datasets"]
     assert crimes["rows_in"] == crimes["rows_loaded"] == CHICAGO_CRIME_ROWS
     with contextlib.closing(duckdb.connect(full["warehouse"], read_only=True)) as con:
         assert _counts(con) == (CHICAGO_CRIME_ROWS, CHICAGO_CRIME_ROWS)
+    assert min(faulty_portal.injected.values()) >= 1, faulty_portal.injected  # every kind was served at least once
+    assert set(faulty_portal.injected) == set(FAULT_KINDS)
 
     with open(CHICAGO_CRIMES, newline="", encoding="utf-8") as f:
         updated = [row["ID"] for row in itertools.islice(csv.DictReader(f), 500, 505)]
