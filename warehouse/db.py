@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
 
-__all__ = ["connect", "ensure_schema", "load_spatial", "spatial_extension_path"]
+__all__ = ["MEMORY_LIMIT_ENV", "connect", "ensure_schema", "load_spatial", "spatial_extension_path"]
+
+MEMORY_LIMIT_ENV = "CIVICMASH_DUCKDB_MEMORY_LIMIT"
+"""Environment variable: DuckDB's ``memory_limit`` for every warehouse connection (e.g. ``256MB``; default:
+DuckDB's own, 80 % of RAM). DuckDB keeps loaded table blocks cached up to this limit, so without it the peak
+memory of a load grows with the data even though the connectors stream page by page."""
 
 
 def spatial_extension_path() -> Path | None:
@@ -42,7 +48,16 @@ def connect(path: str | Path = ":memory:", *, read_only: bool = False) -> duckdb
     path = str(path)
     if path != ":memory:" and not read_only:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(path, read_only=read_only)
+    config = {}
+    limit = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
+    if limit:
+        config["memory_limit"] = limit
+    try:
+        con = duckdb.connect(path, read_only=read_only, config=config)
+    except duckdb.Error as exc:
+        if limit and "memory" in str(exc).lower():
+            raise ValueError(f"{MEMORY_LIMIT_ENV}={limit!r} is not a DuckDB memory size (e.g. 256MB, 2GB): {exc}") from None
+        raise
     load_spatial(con)
     if not read_only:
         ensure_schema(con)

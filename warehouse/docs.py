@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import duckdb
+
+GENERATED_MARKER = "# Schema (generated)\n"
 
 
 def _md(text: str | None) -> str:
@@ -37,3 +42,36 @@ def schema_text(con: duckdb.DuckDBPyConnection) -> str:
     return ("# civicmash warehouse schema\n\n"
             "Every table and view, with what its rows and columns mean (from the warehouse's own comments).\n\n"
             + schema_markdown(con))
+
+
+def fresh_schema_markdown() -> str:
+    """:func:`schema_markdown` of an empty warehouse (every canonical table and view, no data)."""
+    from .db import connect
+    from .views import create_views
+
+    con = connect(":memory:")
+    try:
+        create_views(con)
+        return schema_markdown(con)
+    finally:
+        con.close()
+
+
+def rewrite_doc(path: str | Path) -> bool:
+    """Replace what follows ``# Schema (generated)`` (and its one explanatory paragraph) in ``path`` with
+    :func:`fresh_schema_markdown`; True when the file changed. ``python -m warehouse.docs docs/warehouse.md``."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    head, marker, tail = text.partition(GENERATED_MARKER)
+    if not marker:
+        raise ValueError(f"{path}: no {GENERATED_MARKER.strip()!r} heading to regenerate below")
+    intro = tail.split("\n\n", 1)[0]  # a blank line, then the paragraph that says how it is generated
+    new = head + marker + intro + "\n\n" + fresh_schema_markdown().rstrip("\n") + "\n"
+    if new != text:
+        path.write_text(new, encoding="utf-8")
+    return new != text
+
+
+if __name__ == "__main__":
+    for arg in sys.argv[1:]:
+        print(f"{arg}: {'rewritten' if rewrite_doc(arg) else 'already current'}")

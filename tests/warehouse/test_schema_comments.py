@@ -53,3 +53,16 @@ def test_connect_file_read_only(tmp_path):
     ro = connect(path, read_only=True)
     assert ro.execute("SELECT ST_AsText(ST_Point(1, 2))").fetchone()[0] == "POINT (1 2)"
     ro.close()
+
+
+def test_docs_warehouse_md_is_the_current_generated_schema():
+    """docs/warehouse.md ends with the schema generated from the code's comments: regenerate it with
+    ``python -m warehouse.docs docs/warehouse.md`` after changing warehouse/schema.py or views.py."""
+    from pathlib import Path
+
+    from warehouse.docs import GENERATED_MARKER, fresh_schema_markdown
+
+    doc = (Path(__file__).parents[2] / "docs" / "warehouse.md").read_text(encoding="utf-8")
+    generated = doc.partition(GENERATED_MARKER)[2]
+    assert generated.rstrip("\n").endswith(fresh_schema_markdown().rstrip("\n")), \
+        "docs/warehouse.md is stale: run .venv/bin/python -m warehouse.docs docs/warehouse.md"
