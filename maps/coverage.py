@@ -138,6 +138,36 @@ def build_lattice(con, *, city: str, graph, kind: str | None = None, spacing_m: 
     return Lattice(i, j, area, [(str(c), n) for c, n in areas], kind, spacing_m, dlat, dlon)
 
 
+def random_points(con, *, city: str, n: int, seed: int, kind: str = "community_area",
+                  bbox: tuple[float, float, float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` points uniformly random (``seed``) inside the city's boundaries of ``kind`` (and inside ``bbox`` =
+    (min_lat, min_lon, max_lat, max_lon) when given): (lat, lon)."""
+    import shapely
+    from shapely import wkb
+
+    _data.ensure_spatial(con)
+    polys = [wkb.loads(bytes(r[0])) for r in con.execute(
+        "SELECT ST_AsWKB(geom) FROM boundaries WHERE city = ? AND kind = ? AND geom IS NOT NULL", [city, kind]).fetchall()]
+    if not polys:
+        raise ValueError(f"no boundaries of kind {kind!r} for {city!r} to draw random points in")
+    shape = shapely.union_all(polys)
+    shapely.prepare(shape)
+    x0, y0, x1, y1 = shape.bounds
+    if bbox is not None:
+        y0, x0, y1, x1 = max(y0, bbox[0]), max(x0, bbox[1]), min(y1, bbox[2]), min(x1, bbox[3])
+        if y0 >= y1 or x0 >= x1:
+            raise ValueError(f"bbox {bbox} does not overlap the {kind} boundaries of {city!r}")
+    rng = np.random.default_rng(seed)
+    lat, lon, got = [], [], 0
+    while got < n:
+        la, lo = rng.uniform(y0, y1, 4 * n), rng.uniform(x0, x1, 4 * n)
+        keep = shapely.contains_xy(shape, lo, la)
+        lat.append(la[keep])
+        lon.append(lo[keep])
+        got += int(keep.sum())
+    return np.concatenate(lat)[:n], np.concatenate(lon)[:n]
+
+
 def attach(net: ServiceNetwork, lattice: Lattice) -> Lattice:
     """Snap every lattice point to the graph (once; stored in ``lattice.snap``)."""
     if lattice.snap is None:

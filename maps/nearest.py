@@ -18,13 +18,15 @@ the segment when both lie on the same one. Minutes = metres / 1.3 m/s / 60 (``WA
   ends by ``offset + along``; it gives every node its distance to, and the identity of, the nearest access point.
   Each origin then costs two look-ups (and a check of access points on its own segment).
 
-Snapping is exact: segments are sampled every ``spacing`` metres into a k-d tree; the k nearest samples give
-candidate segments, and a query is accepted only when the k-th sample is farther than the best exact
-point-to-segment distance plus half the spacing (otherwise k grows), so no other segment can be nearer.
+Snapping is exact: segments are sampled every ``spacing`` metres into a k-d tree; the 8 nearest samples give
+candidate segments, and the answer is accepted when the 8th sample is farther than the best exact point-to-segment
+distance ``d`` plus half the spacing; otherwise every segment with a sample within ``d`` + half the spacing is
+checked, so no other segment can be nearer (ties: the lowest segment index).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -97,38 +99,47 @@ class Snapper:
         return t, np.hypot(x - px, y - py), px, py
 
     def snap_xy(self, x, y, *, max_dist: float = np.inf) -> Snap:
-        """Exact nearest segment of each point. Points that are certainly farther than ``max_dist`` from every
-        segment are not refined: their offset is then a lower bound (> ``max_dist``), which is all a caller
-        that drops points beyond ``max_dist`` needs (and keeps far-away points cheap)."""
+        """Exact nearest segment of each point. Points farther than ``max_dist`` from every segment are not
+        refined: their offset is then only known to exceed ``max_dist`` (inf when no sample lies within
+        ``max_dist`` + half the sample spacing), which is all a caller that drops points beyond ``max_dist`` needs
+        (and keeps far-away points cheap)."""
         x, y = np.atleast_1d(np.asarray(x, float)), np.atleast_1d(np.asarray(y, float))
         if self._tree is None:
             raise ValueError(f"street graph of {self.graph.city!r} has no segments to attach points to")
         m = len(x)
-        best_local = np.zeros(m, dtype=np.int64)
-        best_d = np.full(m, np.inf)
         total = len(self._owner)
-        far = np.zeros(m, dtype=bool)
-        if np.isfinite(max_dist) and m:
-            d1, p1 = self._tree.query(np.column_stack([x, y]), k=1)
-            far = d1 - self._half > max_dist
-            best_d[far] = d1[far] - self._half
-            best_local[far] = self._owner[p1[far]]
-        todo = np.flatnonzero(~far)
-        k = 8
-        while len(todo):
-            kk = min(k, total)
-            dist, pos = self._tree.query(np.column_stack([x[todo], y[todo]]), k=kk)
-            dist, pos = dist.reshape(len(todo), kk), pos.reshape(len(todo), kk)
-            cand = self._owner[pos]                                # (q, k) local segment indices
-            t, d, _, _ = self._project(x[todo, None], y[todo, None], cand)
-            # ties -> lowest segment index (the browser does the same)
-            order = np.lexsort((cand, d), axis=1)[:, 0]
-            rows = np.arange(len(todo))
-            best_d[todo] = d[rows, order]
-            best_local[todo] = cand[rows, order]
-            done = (dist[:, -1] - self._half >= best_d[todo]) | (kk >= total)
-            todo = todo[~done]
-            k *= 4
+        kk = min(8, total)
+        # 1. the kk nearest samples (only those within max_dist + half: a segment within max_dist has one): the
+        #    exact nearest segment among their segments
+        bound = max_dist + self._half if np.isfinite(max_dist) else np.inf
+        dist, pos = self._tree.query(np.column_stack([x, y]), k=kk, distance_upper_bound=bound)
+        dist, pos = dist.reshape(m, kk), pos.reshape(m, kk)
+        cand = self._owner[np.minimum(pos, total - 1)]              # (m, kk) local segment indices
+        _, d, _, _ = self._project(x[:, None], y[:, None], cand)
+        d[~np.isfinite(dist)] = np.inf
+        first = np.lexsort((cand, d), axis=1)[:, 0]                # ties -> lowest segment index
+        rows = np.arange(m)
+        best_d, best_local = d[rows, first], cand[rows, first]
+        # no segment within max_dist: not refined (offset only known to exceed max_dist)
+        far = best_d > max_dist
+        best_d[far] = np.maximum(best_d[far], np.nextafter(max_dist, np.inf))
+        # 2. a segment nearer than best_d has a sample within best_d + half: when the kk-th sample is farther, done;
+        #    else every sample within that radius is checked
+        rest = np.flatnonzero(~far & (dist[:, -1] - self._half < best_d) & (kk < total))
+        if len(rest):
+            balls = self._tree.query_ball_point(np.column_stack([x[rest], y[rest]]), r=best_d[rest] + self._half + 1e-6,
+                                                return_sorted=False)
+            lens = np.fromiter((len(b) for b in balls), dtype=np.int64, count=len(rest))
+            flat = np.fromiter(itertools.chain.from_iterable(balls), dtype=np.int64, count=int(lens.sum()))
+            key = np.unique(np.repeat(np.arange(len(rest), dtype=np.int64), lens) * len(self.edges) + self._owner[flat])
+            q, c = key // len(self.edges), key % len(self.edges)
+            _, dq, _, _ = self._project(x[rest][q], y[rest][q], c)
+            order = np.lexsort((c, dq, q))
+            head = np.ones(len(order), dtype=bool)
+            head[1:] = q[order][1:] != q[order][:-1]
+            sel = order[head]
+            best_d[rest[q[sel]]] = dq[sel]
+            best_local[rest[q[sel]]] = c[sel]
         t, d, px, py = self._project(x, y, best_local)
         d[far] = best_d[far]
         return Snap(self.edges[best_local], t, d, px, py)
@@ -364,6 +375,13 @@ class ServiceNetwork:
         Origins farther than ``max_access_m`` from the graph get inf / -1 (their offset tells why)."""
         s = snap if snap is not None else self.snapper.snap(lat, lon, max_dist=self.max_access_m)
         dist, svc = self.node_table(category, at=at, open_only=open_only)
+        return self.combine(s, dist, svc, category, at=at, open_only=open_only)
+
+    def combine(self, s: Snap, dist: np.ndarray, svc: np.ndarray, category: str, *, at=None,
+                open_only: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Snapped origins + a node table (walking metres from every node to the nearest access point of
+        ``category``, and its service) -> (walking metres, service index or -1, origin offset m) per origin: the
+        better of the origin segment's two ends, or the direct walk along the segment to an access point on it."""
         g = self.graph
         eu, ev = g.eu[s.edge], g.ev[s.edge]
         L = g.length[s.edge]
@@ -497,3 +515,44 @@ class OriginSearch:
         fv[~np.isfinite(dv)] = 0
         out = [(int(i), float(fu[i]), float(fv[i])) for i in np.flatnonzero((fu > 0) | (fv > 0))]
         return out
+
+
+# ------------------------------------------------------------------------------------ straight line vs walking
+
+def same_site(services: ServiceSet, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """True where services ``a`` and ``b`` (index arrays) stand at the same point (schools sharing a building)."""
+    a, b = np.maximum(np.asarray(a), 0), np.maximum(np.asarray(b), 0)
+    return (np.abs(services.lat[a] - services.lat[b]) < 1e-7) & (np.abs(services.lon[a] - services.lon[b]) < 1e-7)
+
+
+def compare_straight_line(net: ServiceNetwork, lat, lon, *, categories=None) -> dict:
+    """How often the nearest service by walking is not the nearest as the crow flies, per category.
+
+    Both rankings use the same candidates: the access points that can be reached on the graph (a service's own
+    point, or points along a park's outline). Origins farther than ``max_access_m`` from the graph are left out;
+    two services at the same point count as the same answer. Per category: ``points`` (origins with an answer),
+    ``nearest_changes``, ``share_changes``, ``median_walk_over_straight`` (walking metres / straight-line metres to
+    the straight-line nearest, a detour factor) and ``walk_shorter_than_straight`` (must be 0: a walk cannot beat
+    the straight line; 0.5% allowed for the local projection of the lengths)."""
+    g = net.graph
+    lat, lon = np.atleast_1d(np.asarray(lat, float)), np.atleast_1d(np.asarray(lon, float))
+    ox, oy = g.project(lat, lon)
+    ax, ay = g.project(net.services.ap_lat, net.services.ap_lon)
+    snap = net.snapper.snap(lat, lon, max_dist=net.max_access_m)
+    out = {}
+    for cat in categories or net.services.categories:
+        aps = np.flatnonzero(net.ap_ok & np.isin(net.services.ap_service, net.services.members(cat)))
+        if not len(aps):
+            continue
+        walk, who, _ = net.nearest_batch(None, None, cat, snap=snap)
+        crow = np.hypot(ox[:, None] - ax[aps][None, :], oy[:, None] - ay[aps][None, :])
+        k = np.argmin(crow, axis=1)
+        crow_best, crow_who = crow[np.arange(len(lat)), k], net.services.ap_service[aps][k]
+        ok = np.isfinite(walk)
+        differ = ok & (who != crow_who) & ~same_site(net.services, who, crow_who)
+        out[cat] = {"points": int(ok.sum()), "nearest_changes": int(differ.sum()),
+                    "share_changes": round(float(differ.sum() / max(int(ok.sum()), 1)), 3),
+                    "median_walk_over_straight": round(float(np.median(walk[ok] / np.maximum(crow_best[ok], 1.0))), 3)
+                    if ok.any() else None,
+                    "walk_shorter_than_straight": int(np.sum(walk[ok] < 0.995 * crow_best[ok]))}
+    return out

@@ -182,10 +182,12 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
             ("category", "VARCHAR", "Service category (services.category)."),
             ("threshold_min", "INTEGER", "Walking time threshold in minutes (e.g. 5, 10, 15)."),
             ("network_status", "VARCHAR",
-             "How well the walk graph covers the area: 'full' (streets mapped in full detail over at least 90% of "
-             "it), 'major_streets' (mostly only arterial/collector streets: walks to and from them are counted as "
-             "straight lines, so times are too short by up to about a quarter), 'partial' (the graph reaches only "
-             "part of the area: the shares describe that part), 'none' (no street data there: no figures)."),
+             "How well the walk graph covers the area: 'none' (under 5% of its sample points are within max_access_m "
+             "of a street: no figures), 'partial' (the graph reaches only 5-90% of the area: the shares describe that "
+             "part, residents are not estimated); otherwise, from street_coverage: 'full' (streets mapped in full "
+             "detail over at least 90% of it), 'mixed' (full detail over 10-90%, major streets elsewhere), "
+             "'major_streets' (only arterial/collector streets: walks to and from them are counted as straight lines, "
+             "so times can be too short: on a square grid a straight line is up to 29% shorter than the walk), 'covered' (reached, detail not recorded)."),
             ("sample_points", "INTEGER", "Sample points inside the area (a square lattice, see spacing_m)."),
             ("spacing_m", "DOUBLE", "Distance between neighbouring sample points, metres."),
             ("share_on_network", "DOUBLE",
@@ -209,8 +211,9 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
         ],
     ),
     "isochrones": (
-        "Walking areas: the land within N minutes' walk (1.3 m/s along the street graph) of a point, of one service, or "
-        "of any service of a category, as polygons (the streets reached, widened by buffer_m on each side). "
+        "Walking areas: the land within N minutes' walk (1.3 m/s along the street graph, plus the straight walk between "
+        "the street and the spot) of a point, of one service, or of any service of a category, as polygons: the "
+        "square cells of a lattice of sample points whose walk is within the time, merged. "
         "kind 'point' = around a point; 'service' = around one service; 'category' = around every service of a "
         "category together (the union of their walking areas).",
         [
@@ -224,7 +227,9 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
             ("origin_lon", "DOUBLE", "Longitude of the point or service (NULL for 'category')."),
             ("minutes", "INTEGER", "Walking time in minutes."),
             ("walk_m", "DOUBLE", "The same as a walking distance in metres (minutes x 60 x 1.3)."),
-            ("buffer_m", "DOUBLE", "How far either side of a reached street the area extends, metres."),
+            ("buffer_m", "DOUBLE",
+             "Half the lattice spacing, metres: each sample point stands for a square cell this far either side of "
+             "it, so the polygon's edge is known to about this much."),
             ("street_m", "DOUBLE", "Metres of street reached within the time."),
             ("area_m2", "DOUBLE", "Surface of the polygon in square metres."),
             ("geom", "GEOMETRY", "The walking area as a WGS84 (multi)polygon."),
