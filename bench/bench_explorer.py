@@ -14,8 +14,8 @@ over the replay portal, temporary PREFECT_HOME, analytics off) into a temporary 
   node_modules (folium 0.20 links Leaflet 1.9.3 and markercluster 1.1.0 from CDNs; the npm versions are
   close enough for timing) and every other request (jQuery, Bootstrap, fonts...) is aborted (network
   blocked), so both pages are timed offline.
-- Also reported, not a goal: where our bytes go (incident blob, base map, the rest = libraries, page code and
-  markup) and both files gzip-compressed (level 6, as a web server would send them).
+- Also reported, not a goal: where our bytes go (incident blob, street-line blob, boundaries, the rest =
+  libraries, page code and markup) and both files gzip-compressed (level 6, as a web server would send them).
 
 Timing in headless Chromium (Debian's /usr/bin/chromium, 1280x860): first render = ``performance.now()``
 (ms since navigation start) when the page has drawn its points (ours: ``civicmapReady`` after the data is
@@ -64,8 +64,11 @@ def _build_ours(warehouse: str, out: Path) -> dict:
         lo, hi = con.execute("SELECT min(occurred_at)::DATE, max(occurred_at)::DATE + 1 FROM incidents_current "
                              "WHERE city = 'chicago'").fetchone()
         t0 = time.perf_counter()
+        from cities.profile import load_profile
+
         explorer.build(con, city="chicago", out_path=out, title="Incident explorer", city_title="Chicago",
-                       options={"start": lo.isoformat(), "end": hi.isoformat()})
+                       options={"start": lo.isoformat(), "end": hi.isoformat(),  # type list grouped as the pipeline does
+                                "type_categories": load_profile("chicago").risk.categories})
         seconds = time.perf_counter() - t0
         n, located = con.execute("SELECT count(*), count(lat) FROM incidents_current WHERE city = 'chicago' "
                                  "AND occurred_at IS NOT NULL").fetchone()
@@ -86,7 +89,8 @@ def _breakdown(path: Path) -> dict:
         return len(json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
     parts = {"incident_blob": len(data["incidents"]["z"]),
-             "boundaries": size(data["base"]["boundaries"]), "streets": size(data["base"]["streets"]),
+             "boundaries": size(data["base"]["boundaries"]),
+             "streets": len(data["streets"]["z"]) if data.get("streets") else 0,  # their own packed blob
              "rates": size(data["rates"])}
     parts["libraries_code_markup"] = len(html.encode("utf-8")) - sum(parts.values())
     return parts

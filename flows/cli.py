@@ -138,6 +138,7 @@ def cmd_route(args: argparse.Namespace) -> int:
     profile = load_profile(args.city)
     options = dict(profile.maps.get("safe_route", {}))
     options.setdefault("type_weights", profile.risk.type_weights())
+    pass  #TMP   # [risk.lit] / [risk.bars], as the map
     at = args.at or options.get("at")
     with contextlib.closing(db.connect(_warehouse(args), read_only=True)) as con:
         result = plan(con, city=profile.name, origin=args.from_, destination=args.to, at=at,
@@ -160,6 +161,38 @@ def cmd_route(args: argparse.Namespace) -> int:
     print(f"recommended vs shortest: {result['comparison']}")
     if args.html:
         print(f"map: {args.html}")
+    return 0
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    import contextlib
+    from datetime import date
+
+    from cities.profile import load_profile
+    from maps import explorer
+    from warehouse import db
+
+    profile = load_profile(args.city)
+    options = dict(profile.maps.get("explorer", {}))
+    options.setdefault("type_categories", profile.risk.categories)
+    if profile.center:
+        options.setdefault("center", list(profile.center))
+    if args.today:
+        try:
+            options["today"] = date.fromisoformat(args.today).isoformat()
+        except ValueError:
+            raise CliError(f"--today {args.today!r} is not a date (YYYY-MM-DD)") from None
+        options.pop("end", None)
+        options.pop("start", None)
+    if args.days is not None:
+        if args.days < 1:
+            raise CliError("--days must be at least 1")
+        options["days"] = args.days
+    out_path = Path(args.output or Path(args.out) / "maps" / profile.name / "explorer.html")
+    with contextlib.closing(db.connect(_warehouse(args), read_only=True)) as con:
+        path = explorer.build(con, city=profile.name, out_path=out_path, title="Crime explorer",
+                              city_title=profile.title, synthetic=profile.synthetic, sources=None, options=options)
+    print(f"explorer -> {path} ({path.stat().st_size:,} bytes)")
     return 0
 
 
@@ -310,6 +343,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--open", action="store_true", help="only services known to be open at --at")
     p.add_argument("-n", type=int, default=3, help="how many per category (default 3)")
     p.add_argument("--format", choices=["table", "json"], default="table", help="output format")
+    p.add_argument("--db", help="warehouse file (default: <out>/civicmash.duckdb)")
+    out_option(p)
+
+    p = add("explore", "(Re)build the crime explorer page of a city from the warehouse.", cmd_explore)
+    p.add_argument("--city", required=True, help="city profile name, e.g. chicago")
+    p.add_argument("--today", metavar="YYYY-MM-DD",
+                   help="last day of the window selected when the page opens (default: the latest incident's day)")
+    p.add_argument("--days", type=int, help="length of that window in days (default 90, or the profile's)")
+    p.add_argument("--output", "-o", metavar="FILE", help="output file (default: <out>/maps/<city>/explorer.html)")
     p.add_argument("--db", help="warehouse file (default: <out>/civicmash.duckdb)")
     out_option(p)
 

@@ -174,6 +174,8 @@ def build_map(profile: CityProfile, kind: str, *, warehouse: str, out: str) -> s
     if kind == "safe_route":
         options.setdefault("type_weights", profile.risk.type_weights())
         options.setdefault("street_factors", profile.risk.street_factors())
+    if kind == "explorer":  # the explorer groups its type list by the profile's crime categories
+        options.setdefault("type_categories", profile.risk.categories)
     if profile.center:
         options.setdefault("center", list(profile.center))
     with contextlib.closing(db.connect(warehouse, read_only=True)) as con:

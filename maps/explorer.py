@@ -10,7 +10,9 @@ incident. Each row then carries two dictionary codes:
 * a *kind* code: one entry per distinct (primary type, description, arrest, domestic);
 
 plus the location description code and the source id. Dictionaries (types, descriptions, blocks, ...)
-and the schools and parks of the "near" filter travel in the blob's JSON header. The page inflates the blob
+and the schools and parks of the "near" filter travel in the blob's JSON header; the base map's street lines
+travel in a second blob (:func:`_street_blob`). The type list is grouped by the profile's crime categories
+(:func:`_type_groups`). The page inflates the blobs
 with the browser's ``DecompressionStream`` and expands per-row typed arrays once; all filtering, the
 summary, the paged table, the CSV download and the three map views (points, heat, rates per 1,000
 residents by community area) run in the page; the filter state lives in ``location.hash``.
@@ -88,7 +90,26 @@ def _combos(columns: list[np.ndarray], *, by_frequency: bool) -> tuple[np.ndarra
     return table, inverse
 
 
-def _incident_blob(con, *, city: str, places: list[dict], streets: dict | None = None) -> dict:
+def _type_groups(types: list[str], categories: dict[str, list[str]] | None) -> list[dict]:
+    """The type list's groups: one per category of the profile (``[risk.categories]``, in its order) holding
+    the types present in the data (matched case-insensitively, a type in the first category that names it),
+    then "not in a category" for the rest. No categories: no groups (one flat list)."""
+    if not categories:
+        return []
+    groups, seen = [], set()
+    for name, members in categories.items():
+        want = {str(m).strip().upper() for m in members}
+        ks = [k for k, t in enumerate(types) if k not in seen and t.strip().upper() in want]
+        if ks:
+            groups.append({"name": str(name).replace("_", " "), "types": ks})
+            seen.update(ks)
+    rest = [k for k in range(len(types)) if k not in seen]
+    if rest:
+        groups.append({"name": "not in a category", "types": rest})
+    return groups
+
+
+def _incident_blob(con, *, city: str, places: list[dict], categories: dict | None = None) -> dict:
     incidents = _data.incidents_relation(con)
     have = _data.columns(con, incidents)
 
@@ -150,22 +171,21 @@ def _incident_blob(con, *, city: str, places: list[dict], streets: dict | None =
     }
     if ids is not None:
         columns["id"] = _packed.column(ids)
-    street_header, street_columns = _street_columns(streets)
-    columns.update(street_columns)
     header = {
         "n": int(len(t)), "undated": int(undated), "t0": t0, "lat0": lat0, "lon0": lon0,
         "types": types, "descs": descs, "blocks": blocks, "locs": locs, "areas": areas,
-        "ids": id_strings, "places": places, "streets": street_header,
+        "ids": id_strings, "places": places, "groups": _type_groups(types, categories),
     }
     return _packed.pack(header, columns)
 
 
-def _street_columns(streets: dict | None) -> tuple[dict | None, dict]:
-    """The base map's street lines (``_data.streets_payload``) as blob columns: nodes sorted by latitude then
-    longitude (coordinates stored as differences), each segment once as (u, v - u) with u <= v, sorted by u.
-    About a tenth of the same lines as JSON (Chicago: 74,000 segments, 1.7 MB as JSON)."""
+def _street_blob(streets: dict | None) -> dict | None:
+    """The base map's street lines (``_data.streets_payload``) as a second packed blob: nodes sorted by latitude
+    then longitude (coordinates, integers of 1e-5 degree, stored as differences), each segment once as
+    (u, v - u) with u <= v, sorted by u. About a seventh of the same lines as JSON (Chicago: 73,898 segments,
+    1.9 MB as JSON)."""
     if not streets or not streets.get("seg"):
-        return None, {}
+        return None
     lat, lon = np.asarray(streets["lat"], dtype=np.int64), np.asarray(streets["lon"], dtype=np.int64)
     seg = np.asarray(streets["seg"], dtype=np.int64).reshape(-1, 2)
     order = np.lexsort((lon, lat))
@@ -182,7 +202,7 @@ def _street_columns(streets: dict | None) -> tuple[dict | None, dict]:
         "s_dv": _packed.column(v - u),
     }
     header = {"lat0": streets["lat0"], "lon0": streets["lon0"], "dropped": streets.get("dropped", 0)}
-    return header, columns
+    return _packed.pack(header, columns)
 
 
 def _places(con, *, city: str, categories=NEAR_CATEGORIES) -> list[dict]:
@@ -253,15 +273,19 @@ def build(con, *, city: str, out_path, title: str = "Crime explorer", synthetic:
     """Write the incident explorer for ``city`` to ``out_path``.
 
     Options: ``days`` (default window length, 90), ``start``/``end`` (ISO dates: the date range
-    selected when the page opens; every dated incident is embedded either way), ``types`` (initially
-    selected primary types; default all), ``near_categories`` (service categories offered by the
-    "near" filter; default school, park), ``boundary_kind``, ``max_street_edges``.
+    selected when the page opens; every dated incident is embedded either way), ``today`` (ISO date: the
+    default window ends on that day instead of the day of the latest incident), ``types`` (initially
+    selected primary types; default all), ``type_categories`` (category -> primary types, the profile's
+    ``[risk.categories]``: the type list is grouped by them), ``near_categories`` (service categories offered
+    by the "near" filter; default school, park), ``boundary_kind``, ``max_street_edges``.
     """
     options = dict(options or {})
+    if options.get("today") and not options.get("end"):  # the window's last day (inclusive)
+        options["end"] = (_data._as_datetime(options["today"]) + timedelta(days=1)).date().isoformat()
     start, end = _data.incident_window(con, city=city, options=options)
     graph = _data.load_graph(con, city)
     base = _data.base_layer(con, city=city, graph=graph, options=options)
-    # The street lines travel in the deflated blob (the page draws them once inflated), not as base JSON.
+    # The street lines travel in their own deflated blob (the page draws them once inflated), not as base JSON.
     streets, base["streets"] = base["streets"], None
     view = None
     if streets and not base["boundaries"]["features"]:  # the shell frames the city by its streets then
@@ -276,7 +300,8 @@ def build(con, *, city: str, out_path, title: str = "Crime explorer", synthetic:
                          key=lambda s: str(s["dataset"]))
     data = {
         "base": base,
-        "incidents": _incident_blob(con, city=city, places=places, streets=streets),
+        "incidents": _incident_blob(con, city=city, places=places, categories=options.get("type_categories")),
+        "streets": _street_blob(streets),
         "rates": rates,
         "view": view,
         "maxRadius": MAX_RADIUS_M,
@@ -338,7 +363,7 @@ Colour runs from blue (few) to red; red = at least <span id="heat-scale"></span>
 <div class="cm-row"><label for="f-ca">Community area</label><select id="f-ca"></select></div>
 <div class="cm-row"><label for="f-loc">Location description</label><select id="f-loc"></select></div>
 <div class="cm-row"><label for="f-near">Near a school or park</label><select id="f-near"></select></div>
-<div class="cm-row"><label for="f-block">Near a block (e.g. 001XX N STATE ST)</label>
+<div class="cm-row"><label for="f-block">Near an address, block or street (e.g. 121 N State St, 001XX N STATE ST)</label>
 <input type="search" id="f-block" autocomplete="off" spellcheck="false"></div>
 <div class="cm-muted" id="block-resolved"></div>
 <div class="cm-row"><label for="f-radius">Radius in metres (at most 805 = ½ mile)</label>
@@ -374,6 +399,8 @@ _SUMMARY = """
   #panel details { margin: .6rem 0; }
   #panel .cm-row input, #panel .cm-row select { max-width: 58%; }
   #panel select { min-width: 7rem; }
+  .cm-group { margin: .3rem 0 .5rem; }
+  .cm-group-types { margin-left: 1.4rem; }
   fieldset.cm-dow { border: 0; padding: 0; margin: .3rem 0; }
   fieldset.cm-dow legend { padding: 0; font-size: .95rem; }
   fieldset.cm-dow label { margin-right: .5rem; white-space: nowrap; }

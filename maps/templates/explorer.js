@@ -36,14 +36,15 @@ function failed(err) {
   throw err;
 }
 var STAGES = { start: performance.now() };  // ms since navigation start, for the benchmark
-return inflateBlob(data.incidents.z).then(function (buf) {
+// Two blobs: the incidents, and the base map's street lines (maps/explorer.py _street_blob; absent without streets).
+return Promise.all([inflateBlob(data.incidents.z), data.streets ? inflateBlob(data.streets.z) : null]).then(function (bufs) {
   STAGES.inflated = performance.now();
-  var head = unpackBlob(buf);
+  var head = unpackBlob(bufs[0]), streets = bufs[1] ? unpackBlob(bufs[1]) : null;
   STAGES.unpacked = performance.now();
-  explorer(head);
+  explorer(head, streets);
 }).catch(failed);
 
-// The base map's street lines, packed in the blob (maps/explorer.py _street_columns): one canvas in the base
+// The base map's street lines, packed in their own blob (maps/explorer.py _street_blob): one canvas in the base
 // pane, nodes projected once to Web Mercator world pixels, all visible segments stroked as one path per redraw
 // (tens of thousands of L.polyline parts would cost several hundred ms to build).
 function mercator(lat, lon, wx, wy, k) {  // Web Mercator world pixels at zoom 0 (256 px)
@@ -51,8 +52,9 @@ function mercator(lat, lon, wx, wy, k) {  // Web Mercator world pixels at zoom 0
   wx[k] = (lon + 180) / 360 * 256;
   wy[k] = (0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)) * 256;
 }
-function drawStreets(S, P) {
-  if (!S || !P.s_u) return;
+function drawStreets(S) {
+  if (!S || !S.cols.s_u) return;
+  var P = S.cols;
   var StreetLines = L.Layer.extend({
     initialize: function (wx, wy, u, dv) { this._wx = wx; this._wy = wy; this._u = u; this._dv = dv; },
     onAdd: function (map) {
@@ -88,10 +90,10 @@ function drawStreets(S, P) {
   C.baseLayers.streets = new StreetLines(wx, wy, Int32Array.from(P.s_u), Int32Array.from(P.s_dv)).addTo(C.map);
 }
 
-function explorer(D) {
+function explorer(D, streets) {
 data.incidents = D;  // decoded header: dictionaries, t0, lat0/lon0 (for tests and the console)
 var n = D.n, i, P = D.cols;
-drawStreets(D.streets, P);
+drawStreets(streets);
 STAGES.streets = performance.now();
 var types = D.types, places = D.places || [], MAXR = data.maxRadius;
 var R_EARTH = 6371008.8, RAD = Math.PI / 180, MARKER_LIMIT = 2000, PAGE = 25;
@@ -154,17 +156,41 @@ function fmtNum(x, nd) { return x.toLocaleString("en-US", { minimumFractionDigit
 // ---- controls ----------------------------------------------------------------------------------
 var from = $("date-from"), to = $("date-to"), todFrom = $("tod-from"), todTo = $("tod-to");
 var selType = [], boxes = [], countEls = [], dowBoxes = [];
-var list = $("type-list");
-types.forEach(function (t, k) {
-  var row = el("div", null, "cm-row"), cb = el("input"), lab = el("label"), sw = el("span", null, "cm-swatch");
+var list = $("type-list"), groups = D.groups && D.groups.length ? D.groups : null, groupBoxes = [];
+function typeRow(k, parent) {
+  var t = types[k], row = el("div", null, "cm-row"), cb = el("input"), lab = el("label"), sw = el("span", null, "cm-swatch");
   cb.type = "checkbox"; cb.id = "type-" + k;
-  cb.addEventListener("change", function () { selType[k] = cb.checked; changed(); });
+  cb.addEventListener("change", function () { selType[k] = cb.checked; syncGroups(); changed(); });
   lab.htmlFor = cb.id; lab.appendChild(el("span", t, "cm-type-name"));
   sw.style.background = colour(k);
   var cnt = el("span", "", "cm-muted");
   row.appendChild(cb); row.appendChild(sw); row.appendChild(lab); row.appendChild(cnt);
-  list.appendChild(row); boxes.push(cb); countEls.push(cnt);
-});
+  parent.appendChild(row); boxes[k] = cb; countEls[k] = cnt;
+}
+if (groups) {  // grouped by the profile's categories; a group's box selects or clears all its types
+  groups.forEach(function (g, gi) {
+    var box = el("div", null, "cm-group"), head = el("div", null, "cm-row cm-group-head"), cb = el("input"), lab = el("label");
+    cb.type = "checkbox"; cb.id = "typegroup-" + gi;
+    lab.htmlFor = cb.id; lab.appendChild(el("strong", g.name)); lab.appendChild(document.createTextNode(" (" + g.types.length + (g.types.length === 1 ? " type)" : " types)")));
+    cb.addEventListener("change", function () {
+      g.types.forEach(function (k) { boxes[k].checked = cb.checked; selType[k] = cb.checked; });
+      syncGroups(); changed();
+    });
+    head.appendChild(cb); head.appendChild(lab); box.appendChild(head);
+    var inner = el("div", null, "cm-group-types"); inner.setAttribute("role", "group"); inner.setAttribute("aria-label", g.name);
+    g.types.forEach(function (k) { typeRow(k, inner); });
+    box.appendChild(inner); list.appendChild(box); groupBoxes.push(cb);
+  });
+} else {
+  types.forEach(function (_, k) { typeRow(k, list); });
+}
+function syncGroups() {  // checked = every type of the group selected; indeterminate = some
+  if (!groups) return;
+  groups.forEach(function (g, gi) {
+    var on = g.types.filter(function (k) { return selType[k]; }).length;
+    groupBoxes[gi].checked = on === g.types.length && on > 0; groupBoxes[gi].indeterminate = on > 0 && on < g.types.length;
+  });
+}
 DOWS.forEach(function (d, k) {
   var lab = el("label"), cb = el("input");
   cb.type = "checkbox"; cb.id = "dow-" + (k + 1); cb.checked = true;
@@ -196,16 +222,83 @@ function labelIndex(labels) { var m = {}; labels.forEach(function (l, k) { m[l] 
 var areaIndex = {}; areaKeys.forEach(function (k) { areaIndex[k] = labelIndex(D.areas[k]); });
 var locIndex = labelIndex(D.locs);
 function normBlock(s) { return String(s || "").trim().replace(/\s+/g, " ").toUpperCase(); }
-function resolveBlock(s) {  // -> block code, -1 (nothing typed) or -2 (no match); the most frequent containing block
-  var q = normBlock(s);
-  if (!q) return -1;
-  if (blockIndex.hasOwnProperty(q)) return blockIndex[q];
-  var seen = new Int32Array(D.blocks.length), best = -2, k;
-  for (k = 0; k < D.blocks.length; k++) seen[k] = D.blocks[k].toUpperCase().indexOf(q) >= 0 ? 1 : 0;
-  var cnt = new Int32Array(D.blocks.length);
-  for (k = 0; k < n; k++) if (seen[BK[k]]) cnt[BK[k]]++;
-  for (k = 0; k < D.blocks.length; k++) if (seen[k] && (best < 0 || cnt[k] > cnt[best])) best = k;
-  return best;
+// A typed address ("121 North State Street"), a block as published ("001XX N STATE ST") or a street name,
+// resolved offline from the incidents' own block strings ("<hundreds>XX <street>"): suffix words are
+// abbreviated as the police write them (STREET -> ST, AVENUE -> AVE ...), a leading NORTH/SOUTH/EAST/WEST
+// followed by two or more words becomes N/S/E/W. Returns [block code or -1 (nothing typed) or -2 (no match), note].
+var SUFFIX = { STREET: "ST", AVENUE: "AVE", AV: "AVE", BOULEVARD: "BLVD", ROAD: "RD", DRIVE: "DR", PLACE: "PL",
+  PARKWAY: "PKWY", COURT: "CT", TERRACE: "TER", LANE: "LN", HIGHWAY: "HWY", EXPRESSWAY: "EXPY", SQUARE: "SQ",
+  CIRCLE: "CIR" };
+var DIRW = { NORTH: "N", SOUTH: "S", EAST: "E", WEST: "W" };
+function streetTokens(s, mapDir) {
+  var t = normBlock(String(s).replace(/[.,#]/g, " ")).split(" ").filter(Boolean).map(function (w) {
+    return SUFFIX.hasOwnProperty(w) ? SUFFIX[w] : w; });
+  if (mapDir && t.length >= 3 && DIRW.hasOwnProperty(t[0])) t[0] = DIRW[t[0]];
+  return t;
+}
+var blockParts = null, blockCounts = null;
+function blockTables() {  // per block: hundreds (-1 if not "<digits>XX ...") and street tokens; incidents per block
+  if (blockParts) return;
+  blockParts = D.blocks.map(function (b) {
+    var m = /^(\d+)X+\s+(.+)$/.exec(normBlock(b));
+    return m ? { h: parseInt(m[1], 10), toks: m[2].split(" ") } : { h: -1, toks: normBlock(b).split(" ") };
+  });
+  blockCounts = new Int32Array(D.blocks.length);
+  for (var k = 0; k < n; k++) blockCounts[BK[k]]++;
+}
+function hasRun(toks, want) {  // want appears as consecutive tokens of toks
+  for (var a = 0; a + want.length <= toks.length; a++) {
+    var ok = true;
+    for (var b = 0; ok && b < want.length; b++) ok = toks[a + b] === want[b];
+    if (ok) return true;
+  }
+  return false;
+}
+function streetMatches(text) {  // blocks on the typed street: whole street name first, else a run of its words
+  var variants = [streetTokens(text, true), streetTokens(text, false)], k, v, out;
+  for (v = 0; v < variants.length; v++) {
+    var want = variants[v].join(" ");
+    out = []; for (k = 0; k < blockParts.length; k++) if (blockParts[k].h >= 0 && blockParts[k].toks.join(" ") === want) out.push(k);
+    if (out.length) return out;
+  }
+  for (v = 0; v < variants.length; v++) {
+    out = []; for (k = 0; k < blockParts.length; k++) if (blockParts[k].h >= 0 && hasRun(blockParts[k].toks, variants[v])) out.push(k);
+    if (out.length) return out;
+  }
+  return [];
+}
+function resolveBlock(s) {
+  var q = normBlock(s), k;
+  if (!q) return [-1, ""];
+  if (blockIndex.hasOwnProperty(q)) return [blockIndex[q], ""];
+  blockTables();
+  var m = /^(\d+)\s+(.+)$/.exec(q);
+  if (m) {  // an address: the block of its hundreds on that street, else the nearest recorded block of the street
+    var num = parseInt(m[1], 10), hund = Math.floor(num / 100), cands = streetMatches(m[2]);
+    if (cands.length) {
+      var best = -1, bd = Infinity;
+      cands.forEach(function (c) {
+        var d = Math.abs(blockParts[c].h - hund);
+        if (d < bd || (d === bd && blockCounts[c] > blockCounts[best])) { bd = d; best = c; }
+      });
+      var others = {};
+      cands.forEach(function (c) { if (c !== best && Math.abs(blockParts[c].h - hund) === bd) others[blockParts[c].toks.join(" ")] = 1; });
+      var also = Object.keys(others).filter(function (o) { return o !== blockParts[best].toks.join(" "); });
+      return [best, "address " + num + " " + streetTokens(m[2], true).join(" ") + (bd === 0 ? " is on this block" :
+        ": no incident on block " + hund + "XX of that street; nearest recorded block") +
+        (also.length ? " (the same number is also on " + also.slice(0, 3).join(", ") + ")" : "")];
+    }
+  }
+  var onStreet = streetMatches(q);
+  if (onStreet.length) {  // a street name: its block with the most incidents
+    var top = onStreet.reduce(function (x, y) { return blockCounts[y] > blockCounts[x] ? y : x; });
+    return [top, "street name only: its block with the most incidents (type a house number for another block)"];
+  }
+  var hit = -2;  // any block containing the text: the one with the most incidents
+  for (k = 0; k < D.blocks.length; k++) {
+    if (D.blocks[k].toUpperCase().indexOf(q) >= 0 && (hit < 0 || blockCounts[k] > blockCounts[hit])) hit = k;
+  }
+  return [hit, hit >= 0 ? "block containing \u201c" + q + "\u201d with the most incidents" : ""];
 }
 var blockPoints = {};
 function blockPoint(b) {  // lower median of the block's located incidents' embedded latitudes and longitudes
@@ -262,6 +355,7 @@ function readHash() {
 }
 function setControls(st) {
   boxes.forEach(function (cb, k) { cb.checked = st.types[k]; selType[k] = st.types[k]; });
+  syncGroups();
   from.value = st.from || ""; to.value = st.to || "";
   todFrom.value = st.tod ? st.tod[0] : ""; todTo.value = st.tod ? st.tod[1] : "";
   dowBoxes.forEach(function (cb, k) { cb.checked = st.dow.indexOf(k + 1) >= 0; });
@@ -359,27 +453,55 @@ var heatDraws = 0;
 function heatScale() {  // leaflet.heat bins points into cells of (radius + blur) / 2 px and clamps at `max`
   var map = C.map, z = map.getZoom(), scale = Math.pow(2, z), size = map.getSize();
   var org = map.getPixelOrigin(), tl = map.containerPointToLayerPoint([0, 0]), ox = org.x + tl.x, oy = org.y + tl.y;
-  var g = (HEAT_R + HEAT_BLUR) / 2, cells = new Map(), j, q, x, y, key;
+  var g = (HEAT_R + HEAT_BLUR) / 2, rows = Math.floor(size.y / g) + 1, j, q, x, y;
+  var cells = new Int32Array((Math.floor(size.x / g) + 1) * rows), counts = [];
   for (j = 0; j < nLocated; j++) {
     q = LOCATED[j]; x = WX[q] * scale - ox; y = WY[q] * scale - oy;
     if (x < 0 || y < 0 || x > size.x || y > size.y) continue;
-    key = Math.floor(x / g) * 4096 + Math.floor(y / g);
-    cells.set(key, (cells.get(key) || 0) + 1);
+    cells[Math.floor(x / g) * rows + Math.floor(y / g)]++;
   }
-  var counts = Array.from(cells.values()).sort(function (a, b) { return a - b; });
+  for (j = 0; j < cells.length; j++) if (cells[j]) counts.push(cells[j]);
+  counts.sort(function (a, b) { return a - b; });
   var top = counts.length ? counts[Math.min(counts.length - 1, Math.floor(counts.length * 0.98))] : 1;
   // maxZoom = the current zoom: leaflet.heat then weighs every point 1 (no zoom damping).
-  heat.setOptions({ max: Math.max(1, top), maxZoom: z });
   $("heat-scale").textContent = C.fmtInt(Math.max(1, top));
+  return { max: Math.max(1, top), maxZoom: z };
 }
-function drawHeat() {
-  var pts = new Array(nLocated);
-  for (var j = 0; j < nLocated; j++) { var q = LOCATED[j]; pts[j] = [LAT[q], LON[q]]; }
-  heatScale();
-  heat.setLatLngs(pts);
+// leaflet.heat's own _redraw (v0.2.0), reading the located matches' pre-projected world coordinates instead of
+// projecting 150,000 [lat, lon] arrays with latLngToContainerPoint on every draw. Same bounds, cells, weights
+// (1 per point, damped by 2^-(maxZoom - zoom)) and averaging; `_seen` = how many points the last draw was given.
+heat._redraw = function () {
+  var map = this._map, r = this._heat._r, size = map.getSize(), max = this.options.max === undefined ? 1 : this.options.max;
+  var maxZoom = this.options.maxZoom === undefined ? map.getMaxZoom() : this.options.maxZoom, z = map.getZoom();
+  var v = 1 / Math.pow(2, Math.max(0, Math.min(maxZoom - z, 12))), cs = r / 2, grid = [], data = [];
+  var pane = map._getMapPanePos(), offX = pane.x % cs, offY = pane.y % cs, scale = Math.pow(2, z), org = map.getPixelOrigin();
+  var ox = org.x - pane.x, oy = org.y - pane.y, j, q, x, y, cx, cy, cell, row;
+  for (j = 0; j < nLocated; j++) {
+    q = LOCATED[j]; x = Math.round(WX[q] * scale) - ox; y = Math.round(WY[q] * scale) - oy;  // as latLngToLayerPoint rounds
+    if (x < -r || y < -r || x > size.x + r || y > size.y + r) continue;
+    cx = Math.floor((x - offX) / cs) + 2; cy = Math.floor((y - offY) / cs) + 2;
+    row = grid[cy] || (grid[cy] = []); cell = row[cx];
+    if (cell) { cell[0] = (cell[0] * cell[2] + x * v) / (cell[2] + v); cell[1] = (cell[1] * cell[2] + y * v) / (cell[2] + v); cell[2] += v; }
+    else row[cx] = [x, y, v];
+  }
+  for (cy = 0; cy < grid.length; cy++) {
+    if (!grid[cy]) continue;
+    for (cx = 0; cx < grid[cy].length; cx++) {
+      cell = grid[cy][cx];
+      if (cell) data.push([Math.round(cell[0]), Math.round(cell[1]), Math.min(cell[2], max)]);
+    }
+  }
+  this._heat.data(data).draw(this.options.minOpacity);
+  this._seen = nLocated;
+  this._frame = null;
+};
+function drawHeat() {  // one draw: on the map, setOptions schedules it for the next frame; else adding draws now
+  var opts = heatScale();
+  if (C.map.hasLayer(heat)) heat.setOptions(opts);
+  else { L.setOptions(heat, opts); if (heat._heat) heat._updateOptions(); heat.addTo(C.map); }
   heatDraws++;
 }
-C.map.on("zoomend", function () { if (mode === "heat") heatScale(); });
+C.map.on("zoomend", function () { if (mode === "heat") heat.setOptions(heatScale()); });
 
 // ---- rates view: incidents per 1,000 residents by community area --------------------------------
 var RATES = data.rates || {}, POP = RATES.population || {};
@@ -508,13 +630,13 @@ function update() {
   var loc = $("f-loc").value === "" ? -1 : locIndex[$("f-loc").value];
   var ar = $("f-arrest").value === "" ? -1 : ($("f-arrest").value === "true" ? 1 : 0);
   var dm = $("f-domestic").value === "" ? -1 : ($("f-domestic").value === "true" ? 1 : 0);
-  var r = radius(), targets = [], nearV = $("f-near").value, blk = resolveBlock($("f-block").value);
+  var r = radius(), targets = [], nearV = $("f-near").value, res = resolveBlock($("f-block").value), blk = res[0];
   var info = $("block-resolved"), k, ok, p;
   if (nearV && placeIndex.hasOwnProperty(nearV)) { var s = places[placeIndex[nearV]]; targets.push([s.lat, s.lon]); }
   if (blk >= 0) {
     var bp = blockPoint(blk);
     if (!bp) { info.textContent = D.blocks[blk] + ": has no located incidents, cannot measure distance"; targets.push(null); }
-    else { info.textContent = "Block: " + D.blocks[blk] + " (point = median of its incidents)"; targets.push(bp); }
+    else { info.textContent = "Block: " + D.blocks[blk] + (res[1] ? " \u2014 " + res[1] : "") + " (point = median of its incidents)"; targets.push(bp); }
   } else if (blk === -2) { info.textContent = "No block matches \u201c" + normBlock($("f-block").value) + "\u201d"; targets.push(null); }
   else { info.textContent = ""; }
   // Area and distance filters depend only on the place: decide them once per place.
@@ -593,7 +715,6 @@ function drawMap() {
     dots.setPoints(LOCATED, nLocated);  // drawn by onAdd when the view changes, else redrawn here
     if (mode !== want) dots.addTo(C.map);
   } else if (want === "heat") {
-    if (mode !== want) heat.addTo(C.map);
     drawHeat();
   } else if (want === "rates") {
     if (mode !== want && rateLayer) rateLayer.addTo(C.map);
@@ -674,7 +795,7 @@ $("csv-download").addEventListener("click", function () {
 
 // ---- wiring ------------------------------------------------------------------------------------
 function changed() { update(); writeHash(); }
-function setAll(v) { boxes.forEach(function (cb, k) { cb.checked = v; selType[k] = v; }); changed(); }
+function setAll(v) { boxes.forEach(function (cb, k) { cb.checked = v; selType[k] = v; }); syncGroups(); changed(); }
 $("types-all").addEventListener("click", function () { setAll(true); });
 $("types-none").addEventListener("click", function () { setAll(false); });
 $("filters-reset").addEventListener("click", function () {
@@ -693,7 +814,7 @@ C.explorer = {
   mode: function () { return mode; },
   view: currentView,
   rates: function () { return rateRows.map(function (r) { return Object.assign({}, r); }); },
-  heat: function () { return { points: heat._latlngs ? heat._latlngs.length : 0, draws: heatDraws, onMap: C.map.hasLayer(heat),
+  heat: function () { return { points: heat._seen || 0, draws: heatDraws, onMap: C.map.hasLayer(heat),
                                max: heat.options.max }; },
   update: update
 };

@@ -1,6 +1,7 @@
 """The crime explorer's filters against DuckDB: the page's matching count, its ids and its CSV download equal
-the same query over the warehouse (real Chicago run); the filter state round-trips through the URL hash;
-portal strings stay text; nothing leaves the page."""
+the same query over the warehouse (real Chicago run), including radii around a school, a park and a typed
+address, and types chosen by category; the filter state round-trips through the URL hash; the window follows
+the latest incident or ``civicmash explore --today``; portal strings stay text; nothing leaves the page."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import contextlib
 import csv
 import io
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -66,6 +68,20 @@ def date_where(p: dict) -> tuple[str, list]:
             [p["from"], p["to"]])
 
 
+def dist_sql(lat0: float, lon0: float, plat: float, plon: float) -> tuple[str, list]:
+    """The page's distance in SQL: from the incident's embedded coordinates (1e-5-degree grid from lat0/lon0) to
+    (plat, plon), haversine on a 6,371,008.8 m sphere."""
+    qlat = "(? + round((lat - ?) * 100000) / 100000)"
+    qlon = "(? + round((lon - ?) * 100000) / 100000)"
+    sql = (f"2 * {R_EARTH} * asin(sqrt(pow(sin(({qlat} - ?) * pi() / 180 / 2), 2) + "
+           f"cos(? * pi() / 180) * cos({qlat} * pi() / 180) * pow(sin(({qlon} - ?) * pi() / 180 / 2), 2)))")
+    return sql, [lat0, lat0, plat, plat, lat0, lat0, lon0, lon0, plon]
+
+
+def origin(page) -> tuple[float, float]:
+    return tuple(page.evaluate("[window.civicmap.data.incidents.lat0, window.civicmap.data.incidents.lon0]"))
+
+
 def check_roundtrip(browser, path, page, expected: int):
     url_hash = page.evaluate("location.hash").lstrip("#")
     with explorer_page(browser, path, url_hash) as page2:
@@ -96,6 +112,24 @@ def test_types_and_date_range(browser, chicago, screenshot_dir):
         assert len(rows) == len(expected)
         assert sorted(r["id"] for r in rows) == expected
         assert {r["primary_type"] for r in rows} == {"THEFT", "BATTERY"}
+        no_coords = con.execute("SELECT count(*) FROM incidents_current WHERE city = 'chicago' AND lat IS NULL "
+                                f"AND primary_type IN ('THEFT', 'BATTERY') AND {dw}", dp).fetchone()[0]
+        assert page.inner_text("#count-nomap") == f"{no_coords:,}" and no_coords > 0  # "not on the map"
+        assert sum(1 for r in rows if not r["lat"]) == no_coords
+        # By week (Monday weeks), as DuckDB counts them.
+        weeks = dict(con.execute(
+            "SELECT 'Week of ' || strftime(date_trunc('week', occurred_at), '%Y-%m-%d'), count(*) FROM incidents_current "
+            f"WHERE city = 'chicago' AND primary_type IN ('THEFT', 'BATTERY') AND {dw} GROUP BY 1", dp).fetchall())
+        shown = dict(t.rsplit(": ", 1) for t in page.evaluate(
+            "Array.from(document.querySelectorAll('#sum-week div')).map(d => d.title)"))
+        assert {k: int(v.replace(",", "")) for k, v in shown.items() if v != "0"} == weeks
+        # The data source, its terms and fetch date are named in the footer.
+        footer = page.inner_text("#sources")
+        for dataset, licence, fetched in con.execute(
+                "SELECT dataset, licence, fetched_at FROM datasets WHERE city = 'chicago' AND table_name = 'incidents' "
+                "AND coalesce(role, 'data') <> 'fixture'").fetchall():
+            line = next(ln for ln in footer.splitlines() if ln.startswith(dataset + " "))
+            assert f"licence: {licence}" in line and f"fetched {fetched:%Y-%m-%d %H:%M}" in line
         page.screenshot(path=str(screenshot_dir / "explorer_desktop.png"))
         assert page.locator("#inc-table tbody tr").count() == 25
         page.click("#page-next")
@@ -135,14 +169,8 @@ def test_within_half_mile_of_a_school_with_arrest(browser, chicago):
     with explorer_page(
         browser, path, f"from=2018-05-01&to=2018-11-12&near=school:{sid}&r={HALF_MILE}&arrest=true") as page:
         assert page.evaluate("document.getElementById('f-near').selectedOptions[0].textContent") == name
-        lat0, lon0 = page.evaluate("[window.civicmap.data.incidents.lat0, window.civicmap.data.incidents.lon0]")
-        # The page measures from its embedded incident coordinates (1e-5-degree grid from lat0/lon0) to the
-        # school's exact coordinates, haversine on a 6,371,008.8 m sphere, inclusive radius.
-        qlat = f"(? + round((lat - ?) * 100000) / 100000)"
-        qlon = f"(? + round((lon - ?) * 100000) / 100000)"
-        dist = (f"2 * {R_EARTH} * asin(sqrt(pow(sin(({qlat} - ?) * pi() / 180 / 2), 2) + "
-                f"cos(? * pi() / 180) * cos({qlat} * pi() / 180) * pow(sin(({qlon} - ?) * pi() / 180 / 2), 2)))")
-        params = [lat0, lat0, slat, slat, lat0, lat0, lon0, lon0, slon]
+        # The page measures from its embedded incident coordinates to the school's exact coordinates, inclusive.
+        dist, params = dist_sql(*origin(page), slat, slon)
         expected = sql_ids(con, f"lat IS NOT NULL AND lon IS NOT NULL AND arrest AND {dist} <= {HALF_MILE} "
                                 "AND occurred_at >= DATE '2018-05-01' AND occurred_at < DATE '2018-11-13'", params)
         assert count(page) == len(expected) > 50
@@ -218,3 +246,149 @@ def test_sample_city_xss_description_is_text(browser, sample_run):
         assert page.evaluate("document.querySelectorAll('img[src=x], img[src=\"x\"]').length") == 0
         rows = download_csv(page)
         assert len(rows) == count(page) and any(r["description"] == XSS for r in rows)
+
+
+@pytest.mark.slow
+def test_park_radius_with_ward_district_location_and_domestic(browser, chicago):
+    con, path = chicago
+    pid, plat, plon = con.execute(
+        "SELECT source_id, lat, lon FROM services WHERE city = 'chicago' AND category = 'park' "
+        "ORDER BY (lat - 41.8781) ^ 2 + (lon + 87.6298) ^ 2, source_id LIMIT 1").fetchone()
+    r = 600
+    when = "occurred_at >= DATE '2018-01-01' AND occurred_at < DATE '2018-11-13'"
+    with explorer_page(browser, path, f"from=2018-01-01&to=2018-11-12&near=park:{pid}&r={r}") as page:
+        dist, dp = dist_sql(*origin(page), plat, plon)
+        near = f"lat IS NOT NULL AND {dist} <= {r} AND {when}"
+        assert count(page) == len(sql_ids(con, near, dp)) > 200
+        # The busiest ward, district and location description near the park, non-domestic: all through the controls.
+        ward, district, loc = con.execute(
+            f"SELECT CAST(ward AS VARCHAR), CAST(district AS VARCHAR), location_description FROM incidents_current "
+            f"WHERE city = 'chicago' AND NOT domestic AND {near} AND ward IS NOT NULL AND district IS NOT NULL "
+            "AND location_description IS NOT NULL GROUP BY ALL ORDER BY count(*) DESC, 1, 2, 3 LIMIT 1", dp).fetchone()
+        page.select_option("#f-ward", ward)
+        page.select_option("#f-district", district)
+        page.select_option("#f-loc", loc)
+        page.select_option("#f-domestic", "false")
+        p = hash_params(page)
+        assert (p["ward"], p["district"], p["domestic"], unquote(p["near"])) == (ward, district, "false", f"park:{pid}")
+        assert unquote(p["loc"]) == loc
+        expected = sql_ids(con, f"{near} AND NOT domestic AND CAST(ward AS VARCHAR) = ? AND CAST(district AS VARCHAR) = ? "
+                                "AND location_description = ?", [*dp, ward, district, loc])
+        assert count(page) == len(expected) > 10
+        assert page_ids(page) == expected
+        rows = download_csv(page)
+        assert sorted(r["id"] for r in rows) == expected
+        assert {(r["ward"], r["district"], r["location_description"], r["domestic"]) for r in rows} == \
+            {(ward, district, loc, "false")}
+        check_roundtrip(browser, path, page, len(expected))
+
+
+def _spelled_out(block: str) -> str:
+    """``001XX N STATE ST`` -> ``121 north state street``: an address on the block, as a person types it."""
+    digits, street = block.split(" ", 1)
+    words = street.split(" ")
+    if len(words) >= 3:
+        words[0] = {"N": "North", "S": "South", "E": "East", "W": "West"}.get(words[0], words[0])
+    words[-1] = {"ST": "Street", "AVE": "Avenue", "BLVD": "Boulevard", "RD": "Road", "DR": "Drive",
+                 "PL": "Place", "PKWY": "Parkway"}.get(words[-1], words[-1])
+    return f"{int(digits.rstrip('X')) * 100 + 21} " + " ".join(words).lower()
+
+
+@pytest.mark.slow
+def test_typed_address_resolves_to_its_block_and_radius_matches_duckdb(browser, chicago):
+    import numpy as np
+
+    con, path = chicago
+    block = con.execute(
+        "SELECT block FROM incidents_current WHERE city = 'chicago' AND lat IS NOT NULL AND occurred_at IS NOT NULL "
+        "AND regexp_matches(block, '^[0-9]+XX [NSEW] [A-Z]+ (ST|AVE|BLVD|RD|DR)$') "
+        "GROUP BY block ORDER BY count(*) DESC, block LIMIT 1").fetchone()[0]
+    address = _spelled_out(block)
+    r = 300
+    with explorer_page(browser, path, "from=2018-03-01&to=2018-10-31") as page:
+        page.fill("#f-block", address)
+        page.fill("#f-radius", str(r))
+        page.dispatch_event("#f-block", "change")
+        resolved = page.inner_text("#block-resolved")
+        assert f"Block: {block}" in resolved and "is on this block" in resolved
+        assert hash_params(page)["r"] == str(r)
+        # The block's point: lower median of its located incidents' embedded latitudes and longitudes (all dates).
+        lat0, lon0 = origin(page)
+        lat, lon = (np.array(v, dtype=float) for v in zip(*con.execute(
+            "SELECT lat, lon FROM incidents_current WHERE city = 'chicago' AND block = ? AND lat IS NOT NULL "
+            "AND occurred_at IS NOT NULL", [block]).fetchall()))
+        qlat, qlon = np.sort(np.round((lat - lat0) * 1e5)), np.sort(np.round((lon - lon0) * 1e5))
+        mid = (len(qlat) - 1) // 2
+        blat, blon = lat0 + qlat[mid] / 1e5, lon0 + qlon[mid] / 1e5
+        dist, dp = dist_sql(lat0, lon0, blat, blon)
+        expected = sql_ids(con, f"lat IS NOT NULL AND {dist} <= {r} AND occurred_at >= DATE '2018-03-01' "
+                                "AND occurred_at < DATE '2018-11-01'", dp)
+        assert count(page) == len(expected) > 100
+        assert page_ids(page) == expected
+        check_roundtrip(browser, path, page, len(expected))
+        # A street name alone resolves to a block of that street; nonsense says so and matches nothing.
+        street = block.split(" ", 1)[1]
+        page.fill("#f-block", street.lower())
+        page.dispatch_event("#f-block", "change")
+        assert page.inner_text("#block-resolved").startswith("Block: ") and street in page.inner_text("#block-resolved")
+        page.fill("#f-block", "99999 nowhere at all")
+        page.dispatch_event("#f-block", "change")
+        assert "No block matches" in page.inner_text("#block-resolved") and count(page) == 0
+
+
+@pytest.mark.slow
+def test_types_grouped_by_the_profiles_categories(browser, chicago):
+    from cities.profile import load_profile
+
+    con, path = chicago
+    property_types = load_profile("chicago").risk.categories["property"]
+    with explorer_page(browser, path) as page:
+        heads = page.evaluate("Array.from(document.querySelectorAll('.cm-group-head label strong')).map(s => s.textContent)")
+        assert heads[:4] == ["violent", "property", "other", "non criminal"]
+        page.click("#types-none")
+        assert count(page) == 0
+        page.focus("#typegroup-1")  # "property", with the keyboard
+        page.keyboard.press("Space")
+        assert page.is_checked("#typegroup-1")
+        p = hash_params(page)
+        dw, dp = date_where(p)
+        marks = ", ".join("?" for _ in property_types)
+        expected = sql_ids(con, f"primary_type IN ({marks}) AND {dw}", [*property_types, *dp])
+        assert count(page) == len(expected) > 1000
+        assert page_ids(page) == expected
+        # One type of the group cleared: the group box shows "some" (indeterminate).
+        first = page.evaluate("document.querySelector('#type-list .cm-group:nth-child(2) .cm-group-types input').id")
+        page.uncheck(f"#{first}")
+        assert page.evaluate("[document.getElementById('typegroup-1').checked, "
+                             "document.getElementById('typegroup-1').indeterminate]") == [False, True]
+        assert count(page) < len(expected)
+
+
+def test_window_ends_on_the_latest_incident_or_the_date_given_on_the_command_line(browser, sample_run, tmp_path):
+    from datetime import timedelta
+
+    from flows.cli import main
+    from warehouse.db import connect
+
+    wh = sample_run["warehouse"]
+    con = connect(wh, read_only=True)
+    try:
+        latest = con.execute("SELECT max(occurred_at)::DATE FROM incidents_current WHERE city = 'sample'").fetchone()[0]
+        today = latest - timedelta(days=20)
+        cases = []
+        for args, last, days in (([], latest, 90), (["--today", today.isoformat(), "--days", "30"], today, 30)):
+            first = last - timedelta(days=days - 1)
+            expected = con.execute(
+                "SELECT count(*) FROM incidents_current WHERE city = 'sample' AND occurred_at >= ? "
+                "AND occurred_at < CAST(? AS DATE) + INTERVAL 1 DAY", [first, last]).fetchone()[0]
+            cases.append((args, first, last, expected))
+    finally:
+        con.close()
+    for args, first, last, expected in cases:
+        out = tmp_path / f"explorer{len(args)}.html"
+        assert main(["explore", "--city", "sample", "--db", wh, "--output", str(out), *args]) == 0
+        with explorer_page(browser, out) as page:
+            assert (page.input_value("#date-from"), page.input_value("#date-to")) == (first.isoformat(), last.isoformat())
+            assert count(page) == expected > 0
+    assert main(["explore", "--city", "sample", "--db", wh, "--today", "yesterday", "--output",
+                 str(tmp_path / "x.html")]) == 1

@@ -66,3 +66,25 @@ def test_explorer_payload_decodes_to_the_incidents(tmp_path):
         else:
             assert abs(header["lat0"] + cols["p_lat"][p] / 1e5 - lat) <= 0.5e-5
             assert abs(header["lon0"] + cols["p_lon"][p] / 1e5 - lon) <= 0.5e-5
+
+
+def test_street_blob_decodes_to_the_base_map_segments(tmp_path):
+    from maps import _data
+
+    con = maps_citydb.make_city(tmp_path / "city.duckdb")
+    try:
+        streets = _data.streets_payload(_data.load_graph(con, maps_citydb.CITY))
+    finally:
+        con.close()
+    assert streets and len(streets["seg"]) > 20
+    header, cols = _packed.unpack(explorer._street_blob(streets))
+    assert (header["lat0"], header["lon0"]) == (streets["lat0"], streets["lon0"])
+
+    def segments(lat, lon, u, v):
+        return sorted(tuple(sorted(((int(lat[a]), int(lon[a])), (int(lat[b]), int(lon[b]))))) for a, b in zip(u, v))
+
+    seg = np.asarray(streets["seg"]).reshape(-1, 2)
+    u = cols["s_u"].astype(int)
+    assert segments(cols["s_lat"], cols["s_lon"], u, u + cols["s_dv"].astype(int)) == \
+        segments(streets["lat"], streets["lon"], seg[:, 0], seg[:, 1])
+    assert explorer._street_blob(None) is None
