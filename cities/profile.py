@@ -145,6 +145,19 @@ class HttpSpec(_Strict):
     min_interval: float = Field(0.0, ge=0, description="seconds between two requests to one host (politeness)")
 
 
+_WINDOW = ("days", "start", "end")          # the incident window: last `days` (90) of the data, or start/end
+_BASE = ("center", "boundary_kind", "max_street_edges")   # the base layer every map draws
+MAP_OPTIONS: dict[str, tuple[str, ...]] = {
+    "explorer": (*_BASE, *_WINDOW, "today", "types", "type_categories", "near_categories"),
+    "safe_route": (*_BASE, *_WINDOW, "from", "to", "at", "detour", "bandwidth_m", "sigma_h", "type_weights",
+                   "street_factors"),
+    "locator": (*_BASE, "near", "at", "categories", "n", "max_access_m", "spacing_m", "thresholds",
+                "service_isochrones"),
+    "spending": (*_BASE, "fiscal_year", "top"),
+}
+"""The options each map reads from the profile's ``[maps.<kind>]`` table (documented in docs/maps.md)."""
+
+
 class CityProfile(_Strict):
     name: str
     title: str
@@ -169,6 +182,22 @@ class CityProfile(_Strict):
     def _cron(cls, v: str | None) -> str | None:
         if v is not None and not _CRON.match(v):
             raise ValueError(f"{v!r} is not a 5-field cron expression")
+        return v
+
+    @field_validator("maps")
+    @classmethod
+    def _map_options(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        problems = []
+        for kind, options in v.items():
+            if kind not in MAP_OPTIONS:
+                problems.append(f"[maps.{kind}]: no such map (maps are {', '.join(MAP_OPTIONS)})")
+                continue
+            unknown = sorted(set(options) - set(MAP_OPTIONS[kind]))
+            if unknown:
+                problems.append(f"[maps.{kind}]: unknown option(s) {', '.join(map(repr, unknown))} "
+                                f"(known: {', '.join(MAP_OPTIONS[kind])})")
+        if problems:
+            raise ValueError("; ".join(problems))
         return v
 
     @field_validator("datasets")

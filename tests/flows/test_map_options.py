@@ -1,0 +1,54 @@
+"""The ``[maps.<kind>]`` options of a profile: declared once (``MAP_OPTIONS``), checked when a profile loads,
+read by the builders and documented in docs/maps.md."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from cities.profile import MAP_OPTIONS, ProfileError, load_profile
+
+REPO = Path(__file__).parents[2]
+BASE = ("center", "boundary_kind", "max_street_edges")
+
+
+def test_a_misspelt_map_option_names_the_file_map_and_option(tmp_path):
+    text = (REPO / "cities" / "sample.toml").read_text(encoding="utf-8")
+    assert "[maps.locator]\n" in text
+    bad = tmp_path / "sample.toml"
+    bad.write_text(text.replace("[maps.locator]\n", "[maps.locator]\nnera = [42.3, -87.2]\n", 1) +
+                   "\n[maps.heatmap]\ndays = 7\n", encoding="utf-8")
+    with pytest.raises(ProfileError) as err:
+        load_profile(bad)
+    message = str(err.value)
+    assert str(bad) in message and "[maps.locator]: unknown option(s) 'nera'" in message and "near" in message
+    assert "[maps.heatmap]: no such map" in message
+
+
+def test_every_option_a_builder_reads_is_declared():
+    read: dict[str, set[str]] = {}
+    for kind in MAP_OPTIONS:
+        source = (REPO / "maps" / f"{kind}.py").read_text(encoding="utf-8")
+        read[kind] = set(re.findall(r"options(?:\.get\(|\[)\"([a-z_]+)\"", source))
+    shared = set(re.findall(r"options(?:\.get\(|\[)\"([a-z_]+)\"", (REPO / "maps" / "_data.py").read_text()))
+    assert read["locator"] and read["safe_route"] and read["spending"] and read["explorer"]
+    for kind, names in read.items():
+        assert names <= set(MAP_OPTIONS[kind]), (kind, names - set(MAP_OPTIONS[kind]))
+    assert shared <= set(BASE) | {"days", "start", "end"}
+
+
+def test_every_option_is_documented_in_maps_md():
+    doc = (REPO / "docs" / "maps.md").read_text(encoding="utf-8")
+    rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| `([a-z_]+)\.html` \|.*$", doc, flags=re.M)}
+    assert set(rows) == set(MAP_OPTIONS)
+    intro = doc.split("| file |", 1)[0]
+    for kind, names in MAP_OPTIONS.items():
+        for name in names:
+            where = intro if name in BASE else rows[kind]
+            assert f"`{name}`" in where, f"[maps.{kind}] option {name!r} is not documented in docs/maps.md"
+
+
+def test_the_shipped_profiles_load():
+    for city in ("chicago", "sample"):
+        assert set(load_profile(city).maps) <= set(MAP_OPTIONS)
