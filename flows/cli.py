@@ -138,7 +138,7 @@ def cmd_route(args: argparse.Namespace) -> int:
     profile = load_profile(args.city)
     options = dict(profile.maps.get("safe_route", {}))
     options.setdefault("type_weights", profile.risk.type_weights())
-    pass  #TMP   # [risk.lit] / [risk.bars], as the map
+    options.setdefault("street_factors", profile.risk.street_factors())   # [risk.lit] / [risk.bars], as the map
     at = args.at or options.get("at")
     with contextlib.closing(db.connect(_warehouse(args), read_only=True)) as con:
         result = plan(con, city=profile.name, origin=args.from_, destination=args.to, at=at,

@@ -7,7 +7,8 @@
   incidents recorded on that block (``incidents.block``).
 - an intersection ``"N CLARK ST & W DIVISION ST"`` (also ``and``, ``/``, ``@``): where the two
   streets' incident blocks come closest (the midpoint of the closest pair of block medians).
-  ``street_edges.name`` would be better but the Chicago street graph has no names.
+  Incident blocks exist wherever incidents do; ``street_edges.name`` is not used (Chicago's West Loop edge
+  list, the densest part of its walk graph, has no names; the OSM and centreline datasets do).
 
 Anything else raises :class:`ResolveError` naming the nearest matches (difflib).
 """

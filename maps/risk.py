@@ -8,7 +8,8 @@ Method (see docs/safe-route.md):
 2. **Kernel along the network.**  Each incident's unit mass is spread along the streets with an
    Epanechnikov kernel of network distance, bandwidth ``bandwidth_m`` (100 m):
    ``K(z) = 3/(4h) (1 - z^2/h^2)`` for ``z < h``; on a straight street the mass integrates to 1.
-   Network distances come from one distance-limited Dijkstra per endpoint of a snapped edge.  The
+   Network distances come from one distance-limited Dijkstra per endpoint of a snapped edge (run on
+   the subgraph of the cells around it: :func:`_balls`).  The
    mass an edge receives is the exact integral of ``K`` over the edge (distance measured from the
    nearer end), so short and long edges are treated alike.  At intersections every branch gets the
    full kernel (the simple, not the equal-split, network kernel), so an incident at a crossing
@@ -160,70 +161,145 @@ def snap(graph: WalkGraph, lat, lon, *, snap_m: float = DEFAULT_SNAP_M):
     return edge, t, dist
 
 
+def _ranges(starts, counts):
+    """Concatenated ``arange(s, s + c)`` for every (s, c)."""
+    counts = np.asarray(counts, np.int64)
+    total = int(counts.sum())
+    return np.repeat(np.asarray(starts, np.int64) - np.cumsum(counts) + counts, counts) + np.arange(total)
+
+
+CELL_M = 250.0  # cell size of _balls (at least the ball radius)
+
+
+def _balls(graph: WalkGraph, ends: np.ndarray, h: float, *, chunk: int = 512):
+    """Network distances up to ``h`` from every node of ``ends``, sparse: (index into ends, node, distance).
+
+    A path of length ``<= h`` stays within ``h * r`` (straight line) of its start, ``r`` being the largest
+    chord/length ratio of the graph's edges (about 1).  So the ends are grouped in square cells at least that
+    size (``CELL_M``) and each group's distance-limited Dijkstra runs on the subgraph of the 3 x 3 cells around
+    it: the work follows the balls, not the graph (one Dijkstra over the whole graph per end would be O(ends x nodes)).
+    Graphs with edges much shorter than their chord (r > 2) take the plain whole-graph route."""
+    n = graph.n_nodes
+    chord = np.hypot(graph.x[graph.eu] - graph.x[graph.ev], graph.y[graph.eu] - graph.y[graph.ev])
+    r = float(np.max(chord / np.maximum(graph.length, 1e-9))) if graph.n_edges else 1.0
+    er, en, ed = [], [], []
+    if r > 2.0 or n < 4 * chunk:
+        for a in range(0, len(ends), chunk):
+            dist = dijkstra(graph.csr, directed=True, indices=ends[a:a + chunk], limit=h)
+            rr, c = np.nonzero(np.isfinite(dist))
+            er.append(rr + a)
+            en.append(c)
+            ed.append(dist[rr, c])
+    else:
+        size = max(h * max(r, 1.0) * 1.001 + 1.0, CELL_M)  # >= the reach of one ball
+        x0, y0 = float(graph.x.min()), float(graph.y.min())
+        cx = ((graph.x - x0) // size).astype(np.int64)
+        cy = ((graph.y - y0) // size).astype(np.int64)
+        width = int(cx.max()) + 3
+        cell = (cy + 1) * width + (cx + 1)          # +1: neighbours of border cells stay >= 0
+        order = np.argsort(cell, kind="stable")
+        sorted_cells = cell[order]
+        end_cell = cell[ends]
+        groups = np.argsort(end_cell, kind="stable")
+        bounds = np.flatnonzero(np.r_[True, end_cell[groups][1:] != end_cell[groups][:-1], True])
+        local = np.full(n, -1, dtype=np.int64)
+        indptr, indices, data = graph.csr.indptr, graph.csr.indices, graph.csr.data
+        around = np.array([dy * width + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
+        for g0, g1 in zip(bounds[:-1], bounds[1:]):
+            which = groups[g0:g1]
+            c = end_cell[which[0]] + around
+            lo, hi = np.searchsorted(sorted_cells, c), np.searchsorted(sorted_cells, c, side="right")
+            nodes = order[_ranges(lo, hi - lo)]
+            k = len(nodes)
+            local[nodes] = np.arange(k)
+            starts, counts = indptr[nodes], indptr[nodes + 1] - indptr[nodes]
+            ent = _ranges(starts, counts)
+            col = local[indices[ent]]
+            keep = col >= 0
+            sub_ptr = np.zeros(k + 1, dtype=np.int64)
+            np.cumsum(np.bincount(np.repeat(np.arange(k), counts)[keep], minlength=k), out=sub_ptr[1:])
+            sub = csr_matrix((data[ent[keep]], col[keep], sub_ptr), shape=(k, k))
+            for a in range(0, len(which), chunk):
+                part = which[a:a + chunk]
+                dist = dijkstra(sub, directed=True, indices=local[ends[part]], limit=h)
+                rr, cc = np.nonzero(np.isfinite(dist))
+                er.append(part[rr])
+                en.append(nodes[cc])
+                ed.append(dist[rr, cc])
+            local[nodes] = -1
+    if not er:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    return np.concatenate(er), np.concatenate(en), np.concatenate(ed)
+
+
 def kernel_matrix(graph: WalkGraph, loc_edge, loc_t, *, bandwidth_m: float = DEFAULT_BANDWIDTH_M,
                   chunk: int = 512) -> csr_matrix:
     """Sparse (edges x locations) matrix of the kernel mass each edge receives from a unit incident
-    at each location (edge index, position t).  Column sums are ~1 on a straight street."""
+    at each location (edge index, position t).  Column sums are ~1 on a straight street.
+
+    Vectorised over all locations: one distance-limited Dijkstra per distinct end node of a snapped edge
+    (in chunks), then, per location, the network distance ``D`` of every node within the bandwidth (the
+    nearer of the two ends' balls, plus the way along the location's own edge), the edges touching those
+    nodes, and each edge's exact kernel integral from ``D`` at its two ends."""
     h = float(bandwidth_m)
     loc_edge = np.asarray(loc_edge, np.int64)
     loc_t = np.asarray(loc_t, float)
     nloc = len(loc_edge)
-    if nloc == 0 or graph.n_edges == 0:
-        return csr_matrix((graph.n_edges, nloc))
+    n, m = graph.n_nodes, graph.n_edges
+    if nloc == 0 or m == 0:
+        return csr_matrix((m, nloc))
     L = graph.length
     u, v = graph.eu[loc_edge], graph.ev[loc_edge]
     ends = np.unique(np.concatenate([u, v]))
-    row_of = np.full(graph.n_nodes, -1, dtype=np.int64)
+    row_of = np.full(n, -1, dtype=np.int64)
     row_of[ends] = np.arange(len(ends))
-    # Limited Dijkstra from every end node, kept sparse: (end row, node, distance).
-    er, en, ed = [], [], []
-    for a in range(0, len(ends), chunk):
-        block = ends[a:a + chunk]
-        dist = dijkstra(graph.csr, directed=True, indices=block, limit=h)
-        r, c = np.nonzero(np.isfinite(dist))
-        er.append(r + a)
-        en.append(c)
-        ed.append(dist[r, c])
-    er, en, ed = np.concatenate(er), np.concatenate(en), np.concatenate(ed)
+    er, en, ed = _balls(graph, ends, h, chunk=chunk)
     order = np.argsort(er, kind="stable")
-    er, en, ed = er[order], en[order], ed[order]
-    ptr = np.searchsorted(er, np.arange(len(ends) + 1))
-    indptr, indices = graph._indptr, graph._indices
-    edge_of_entry = graph._edge_of_entry
-    D = np.full(graph.n_nodes, np.inf)
-    rows_out, cols_out, vals_out = [], [], []
-    for i in range(nloc):
-        e, ti = int(loc_edge[i]), float(loc_t[i])
-        le = float(L[e])
-        ru, rv = row_of[u[i]], row_of[v[i]]
-        nu, du = en[ptr[ru]:ptr[ru + 1]], ed[ptr[ru]:ptr[ru + 1]] + ti * le
-        nv, dv = en[ptr[rv]:ptr[rv + 1]], ed[ptr[rv]:ptr[rv + 1]] + (1 - ti) * le
-        nodes = np.concatenate([nu, nv])
-        np.minimum.at(D, nu, du)
-        np.minimum.at(D, nv, dv)
-        nodes = np.unique(nodes)
-        nodes = nodes[D[nodes] < h]
-        if nodes.size:
-            s, c = indptr[nodes], indptr[nodes + 1] - indptr[nodes]
-            ent = np.repeat(s - np.cumsum(c) + c, c) + np.arange(c.sum())
-            edges = np.unique(edge_of_entry[ent])
-            edges = edges[edges != e]
-            da, db, lf = D[graph.eu[edges]], D[graph.ev[edges]], L[edges]
-            with np.errstate(invalid="ignore"):
-                sstar = np.clip((db + lf - da) / 2, 0, lf)
-            mass = (_kernel_cdf(da + sstar, h) - _kernel_cdf(da, h)
-                    + _kernel_cdf(db + lf - sstar, h) - _kernel_cdf(db, h))
-            keep = mass > 0
-            rows_out.append(edges[keep])
-            cols_out.append(np.full(int(keep.sum()), i))
-            vals_out.append(mass[keep])
-        D[nu] = np.inf
-        D[nv] = np.inf
-        rows_out.append(np.array([e]))
-        cols_out.append(np.array([i]))
-        vals_out.append(np.array([_kernel_cdf(ti * le, h) + _kernel_cdf((1 - ti) * le, h)]))
-    return csr_matrix((np.concatenate(vals_out), (np.concatenate(rows_out), np.concatenate(cols_out))),
-                      shape=(graph.n_edges, nloc))
+    en, ed = en[order], ed[order]
+    ptr = np.searchsorted(er[order], np.arange(len(ends) + 1))
+    size = np.diff(ptr)
+    # (location, node, distance) through either end of the location's edge ...
+    ru, rv = row_of[u], row_of[v]
+    cu, cv = size[ru], size[rv]
+    locs = np.arange(nloc)
+    li = np.concatenate([np.repeat(locs, cu), np.repeat(locs, cv)])
+    idx = np.concatenate([_ranges(ptr[ru], cu), _ranges(ptr[rv], cv)])
+    le = L[loc_edge]
+    dist = ed[idx] + np.concatenate([np.repeat(loc_t * le, cu), np.repeat((1 - loc_t) * le, cv)])
+    # ... and the nearer of the two per (location, node): D
+    key = li * n + en[idx]
+    order = np.lexsort((dist, key))
+    key, dist = key[order], dist[order]
+    first = np.r_[True, key[1:] != key[:-1]]
+    key, D = key[first], dist[first]
+    # edges touching a node with D < h (other than the location's own edge)
+    near = np.flatnonzero(D < h)
+    kl, kn = key[near] // n, key[near] % n
+    indptr = graph._indptr
+    cnt = indptr[kn + 1] - indptr[kn]
+    pl = np.repeat(kl, cnt)
+    pe = graph._edge_of_entry[_ranges(indptr[kn], cnt)]
+    pair = np.unique(pl * m + pe)
+    pl, pe = pair // m, pair % m
+    other = pe != loc_edge[pl]
+    pl, pe = pl[other], pe[other]
+
+    def lookup(nodes):
+        want = pl * n + nodes
+        pos = np.searchsorted(key, want).clip(0, max(len(key) - 1, 0))
+        return np.where(key[pos] == want, D[pos], np.inf)
+
+    da, db, lf = lookup(graph.eu[pe]), lookup(graph.ev[pe]), L[pe]
+    with np.errstate(invalid="ignore"):
+        sstar = np.clip((db + lf - da) / 2, 0, lf)
+    mass = (_kernel_cdf(da + sstar, h) - _kernel_cdf(da, h)
+            + _kernel_cdf(db + lf - sstar, h) - _kernel_cdf(db, h))
+    keep = mass > 0
+    own = _kernel_cdf(loc_t * le, h) + _kernel_cdf((1 - loc_t) * le, h)
+    rows = np.concatenate([pe[keep], loc_edge])
+    cols = np.concatenate([pl[keep], locs])
+    vals = np.concatenate([mass[keep], own])
+    return csr_matrix((vals, (rows, cols)), shape=(m, nloc))
 
 
 LIT_VALUES = {"yes": 1, "24/7": 1, "automatic": 1, "sunset-sunrise": 1, "interval": 1, "no": -1, "disused": -1}

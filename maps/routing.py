@@ -5,16 +5,19 @@ kept in :attr:`WalkGraph.node_ids`.  Parallel edges collapse to the shortest one
 and self-loops are dropped, so every unordered node pair has at most one edge
 and per-edge weights map one-to-one onto the CSR matrix.
 
-Point-to-point queries (:meth:`WalkGraph.route`) use a *bidirectional, distance-limited*
-Dijkstra: scipy's compiled Dijkstra runs from both ends at once with ``limit=r``; the
-best meeting edge ``d_s[a] + w(a, b) + d_t[b]`` is the exact answer as soon as it is
-``<= 2 r`` (any s-t path of cost ``<= 2 r`` crosses from the s-ball to the t-ball on some
-edge).  ``r`` starts at ``0.6 x`` the straight-line distance (a lower bound of any cost
-whose weights are ``>= length``) and otherwise grows (to ``best / 2`` once a meeting edge
-is known, else doubles), so the answer is exact for any positive weights; only the work
-depends on the guess.  Cost is proportional to the two balls' size, i.e. to the square of
-the trip length, not to the graph size: walking trips on a city graph are fast, trips
-across a 100k-node graph are not much faster than a full Dijkstra (see bench/bench_routing.py).
+Point-to-point queries (:meth:`WalkGraph.route`) are exact for any positive weights and use one of two
+searches built on scipy's compiled Dijkstra:
+
+- *landmark A* on a bounded subgraph* (:meth:`WalkGraph._route_alt`), for every query on graphs of at least
+  ``ALT_MIN_NODES`` nodes and for long trips on smaller ones: lower bounds from 8 landmarks select, through a
+  cell index, the nodes that can lie on a path within a bound; Dijkstra runs on their subgraph with reduced
+  costs.  Work follows the candidate set (roughly the ellipse around the trip), not the graph size.
+- *bidirectional, distance-limited Dijkstra*: scipy's Dijkstra from both ends at once with ``limit=r``; the
+  best meeting edge ``d_s[a] + w(a, b) + d_t[b]`` is the exact answer as soon as it is ``<= 2 r`` (any s-t path
+  of cost ``<= 2 r`` crosses from the s-ball to the t-ball on some edge).  ``r`` starts at ``0.7 x`` the
+  straight-line distance and grows (to ``best / 2`` once a meeting edge is known, else doubles).
+
+See bench/bench_routing.py for the timings against networkx.
 """
 
 from __future__ import annotations
@@ -268,11 +271,13 @@ class WalkGraph:
     def route(self, src: int, dst: int, weights=None, *, matrix=None) -> tuple[list[int], float]:
         """Exact point-to-point shortest path: (node list, cost); ([], inf) when unreachable.
 
-        Same answer as :meth:`shortest_path` (up to ties) but explores only two balls around
-        ``src`` and ``dst`` (bidirectional, distance-limited scipy Dijkstra; see the module doc).
-        ``matrix`` (from :meth:`matrix`) saves rebuilding the CSR matrix when one weighting
-        serves many queries.  Straight-line length is the lower bound used for the first guess,
-        so weights below ``length`` still give exact answers, just with extra rounds.
+        Same answer as :meth:`shortest_path` (up to ties).  On graphs of at least ``ALT_MIN_NODES`` nodes
+        (and for any trip whose search balls would cover more than ``ALT_FRACTION`` of the graph) it runs a
+        landmark A* on a bounded subgraph (:meth:`_route_alt`); otherwise a bidirectional, distance-limited
+        scipy Dijkstra (see the module doc).  Weights far from proportional to length (their weight/length
+        ratios spread over more than ``WEAK_SPREAD``, e.g. length x risk) take one full Dijkstra instead.
+        ``matrix`` (from :meth:`matrix`) saves rebuilding the CSR matrix when one weighting serves many
+        queries.  Exact for any positive weights: weights below ``length`` only make the searches wider.
         """
         src, dst = int(src), int(dst)
         if src == dst:
@@ -280,11 +285,16 @@ class WalkGraph:
         mat = matrix if matrix is not None else (self.csr if weights is None else self.matrix(weights))
         if self.component[src] != self.component[dst]:
             return [], math.inf
+        _, total, spread = self._matrix_facts(mat)
+        if spread > self.WEAK_SPREAD:
+            # weights far from proportional to length (e.g. length x risk): length-based bounds say little and
+            # both searches would widen round after round; one full Dijkstra is cheaper
+            dist, pred = dijkstra(mat, directed=True, indices=src, return_predecessors=True)
+            return self.path_to(pred, src, dst), float(dist[dst])
         straight = float(math.hypot(self.x[src] - self.x[dst], self.y[src] - self.y[dst]))
         r = max(0.7 * straight, 50.0)
-        total = float(mat.data.sum()) if mat.nnz else 0.0
-        if 2 * math.pi * r * r > self.ALT_FRACTION * self._area and mat.nnz:
-            # Long trip: the balls would cover much of the graph; goal-directed search is cheaper.
+        if mat.nnz and (self.n_nodes >= self.ALT_MIN_NODES
+                        or 2 * math.pi * r * r > self.ALT_FRACTION * self._area):
             found = self._route_alt(src, dst, mat)
             if found is not None:
                 return found
@@ -318,74 +328,121 @@ class WalkGraph:
                 return [], math.inf
             r = best / 2 + 1e-6 if np.isfinite(best) else 2 * r
 
-    ALT_FRACTION = 0.05  # use landmark A* when the two balls would cover more of the graph's bbox than this
-    N_LANDMARKS = 4
+    WEAK_SPREAD = 4.0  # weights whose weight/length ratio varies more than this: one full Dijkstra per query
+    ALT_MIN_NODES = 20_000  # from this size on, every query uses the landmark A* (its work is independent of n)
+    ALT_FRACTION = 0.05  # smaller graphs: landmark A* when the two balls would cover more of the bbox than this
+    N_LANDMARKS = 8
+    CELL_NODES = 64  # mean nodes per cell of the landmark cell index
+    ALT_SLACK = 0.02  # first bound of the A* subgraph: lower bound + 2 % (grown x3 per round)
 
     def _landmarks(self) -> np.ndarray:
-        """(k, n) shortest lengths from k landmarks (farthest-point picks on the largest component), lazily."""
-        if getattr(self, "_lm_dist", None) is None:
+        """(k, n) shortest lengths from k landmarks (farthest-point picks on the largest component), computed once.
+
+        Also builds the cell index used to find candidate nodes without touching every node: the largest
+        component's nodes bucketed in square cells of about ``CELL_NODES`` nodes, and per cell and landmark the
+        range ``[lo, hi]`` of the nodes' landmark distances."""
+        if getattr(self, "_lm", None) is None:
             lcc = self._lcc_index
             far = lcc[np.argmax(np.hypot(self.x[lcc] - self.x[lcc].mean(), self.y[lcc] - self.y[lcc].mean()))]
-            picks, dists = [], []
+            dists = []
             best = np.full(self.n_nodes, np.inf)
             for _ in range(min(self.N_LANDMARKS, len(lcc))):
                 d = dijkstra(self.csr, directed=True, indices=int(far))
-                picks.append(int(far))
                 dists.append(d)
                 best = np.minimum(best, d)
                 far = int(np.argmax(np.where(np.isfinite(best), best, -1)))
-            self._lm_dist = np.vstack(dists)
-            n = self.n_nodes
-            self._h_s, self._h_t, self._h_tmp = np.empty(n), np.empty(n), np.empty(n)
-            self._local = np.full(n, -1, dtype=np.int32)  # node -> index in a query's subgraph (reset after)
-        return self._lm_dist
+            lm = np.vstack(dists)  # (k, n)
+            # cell index over the nodes the landmarks reach (the largest component)
+            ok = np.flatnonzero(np.isfinite(lm).all(axis=0))
+            x, y = self.x[ok], self.y[ok]
+            span = max(float(np.ptp(x)) * float(np.ptp(y)), 1.0)
+            size = max(math.sqrt(span * self.CELL_NODES / max(len(ok), 1)), 1.0)
+            cx = ((x - x.min()) // size).astype(np.int64)
+            cy = ((y - y.min()) // size).astype(np.int64)
+            cell = cy * (int(cx.max()) + 1) + cx
+            order = np.argsort(cell, kind="stable")
+            members, cell = ok[order], cell[order]
+            starts = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]])
+            self._cell_members = members
+            self._cell_ptr = np.r_[starts, len(members)].astype(np.int64)
+            sub = lm[:, members]
+            self._cell_lo = np.minimum.reduceat(sub, starts, axis=1)  # (k, cells)
+            self._cell_hi = np.maximum.reduceat(sub, starts, axis=1)
+            self._local = np.full(self.n_nodes, -1, dtype=np.int32)  # node -> index in a query's subgraph (reset after)
+            self._lm = lm
+        return self._lm
 
-    def _potential(self, node: int, out: np.ndarray) -> np.ndarray:
-        """ALT lower bound of the length from every node to ``node``: ``max_L |d(L, node) - d(L, x)|``."""
-        lm, tmp = self._lm_dist, self._h_tmp
-        ref = lm[:, node]
-        np.subtract(lm[0], ref[0], out=out)
-        np.abs(out, out=out)
-        for k in range(1, len(ref)):
-            np.subtract(lm[k], ref[k], out=tmp)
-            np.abs(tmp, out=tmp)
-            np.maximum(out, tmp, out=out)
-        return out
-
-    def _kappa_of(self, mat) -> float:
-        """Smallest weight/length ratio of ``mat`` (1 for lengths): scales the length potentials to stay lower bounds."""
-        if getattr(self, "_kappa_for", None) is not mat:
-            lengths = self.csr.data
-            self._kappa = float(min(1.0, np.min(mat.data / np.maximum(lengths, 1e-12)))) if mat.nnz else 1.0
-            self._kappa_for = mat
-        return self._kappa
+    def _matrix_facts(self, mat) -> tuple[float, float, float]:
+        """(kappa, total, spread) of a weight matrix, cached for the last matrix seen: kappa = smallest
+        weight/length ratio (capped at 1; scales length potentials to stay lower bounds); total = sum of all
+        weights; spread = largest / smallest weight/length ratio (1 for lengths)."""
+        if getattr(self, "_facts_for", None) is not mat:
+            if mat.nnz and mat is not self.csr:
+                ratio = mat.data / np.maximum(self.csr.data, 1e-12)
+                lo, hi = float(ratio.min()), float(ratio.max())
+                self._facts = (min(1.0, lo), float(mat.data.sum()), hi / max(lo, 1e-300))
+            else:
+                self._facts = (1.0, float(mat.data.sum()) if mat.nnz else 0.0, 1.0)
+            self._facts_for = mat
+        return self._facts
 
     def _route_alt(self, src: int, dst: int, mat):
         """A* with landmark (ALT) potentials on the part of the graph that can hold the shortest path.
 
-        With ``h_t`` (ALT lower bound of the length to ``dst``) and ``h_s`` (to ``src``), scaled by the smallest
-        weight/length ratio ``kappa``, every node of a path of cost ``<= B`` has ``h_s + h_t <= B``.  So for a bound
-        ``B`` (first the lower bound ``h_t(src)`` plus 1 %, then growing) only the subgraph induced by those nodes
-        is built, with reduced costs ``w(u,v) - h_t(u) + h_t(v)`` (>= 0), and scipy's Dijkstra runs on it from
-        ``src`` with limit ``B - h_t(src)``.  Reaching ``dst`` proves the answer optimal in the whole graph (if the
-        shortest path cost ``D <= B`` it lies in the subgraph; a subgraph path is a real path, so ``>= D``);
-        otherwise ``B`` grows.  Work is proportional to the subgraph, not to the graph.  None when the landmarks
-        say nothing about ``src`` or ``dst`` (outside the largest component): the caller searches without them."""
+        ``h_t(x) = kappa * max_L |d(L, dst) - d(L, x)|`` is a lower bound of the cost from ``x`` to ``dst`` (``kappa``:
+        the smallest weight/length ratio, 1 for lengths); ``h_s`` likewise to ``src``.  Every node of a path of cost
+        ``<= B`` has ``h_s + h_t <= B``.  For a bound ``B`` (first the lower bound ``h_t(src)`` plus ``ALT_SLACK``,
+        then growing) only those nodes are kept: whole cells of the cell index are dropped first with the
+        cell-level bound (from each cell's range of landmark distances), then the nodes of the remaining cells are
+        tested one by one, so the work is proportional to the candidates, not to the graph.  On the subgraph they
+        induce, scipy's Dijkstra runs from ``src`` on reduced costs ``w(u,v) - h_t(u) + h_t(v)`` (>= 0) with limit
+        ``B - h_t(src)``.  Reaching ``dst`` proves the answer optimal in the whole graph (if the shortest path cost
+        ``D <= B`` it lies in the subgraph; a subgraph path is a real path, so ``>= D``); otherwise ``B`` grows.
+        When the candidates pass half the graph, one plain Dijkstra on the whole graph answers instead.
+        None when the landmarks say nothing about ``src`` or ``dst`` (outside the largest component)."""
         lm = self._landmarks()
-        if not (np.isfinite(lm[:, src]).all() and np.isfinite(lm[:, dst]).all()):
+        ls_, lt_ = lm[:, src], lm[:, dst]
+        if not (np.isfinite(ls_).all() and np.isfinite(lt_).all()):
             return None
-        kappa = self._kappa_of(mat) * (1 - 1e-9)
-        h_t = self._potential(dst, self._h_t)
-        h_t *= kappa
-        h_s = self._potential(src, self._h_s)
-        h_s *= kappa
-        h_s += h_t            # h_s + h_t: a lower bound of the cost of any src-dst path through the node
-        lower = float(h_t[src])
-        slack = max(0.01 * lower, 25.0 * kappa)
-        total = float(mat.data.sum())
+        kappa, total, _ = self._matrix_facts(mat)
+        kappa *= 1 - 1e-9
+        lo, hi = self._cell_lo, self._cell_hi
+        # cell-level lower bounds, per landmark on short (cells,) rows
+        cell_lb = np.empty(lo.shape[1])
+        cell_t, cell_s, tmp = np.zeros(lo.shape[1]), np.zeros(lo.shape[1]), np.empty(lo.shape[1])
+        for k in range(len(ls_)):
+            for ref, acc in ((lt_[k], cell_t), (ls_[k], cell_s)):
+                np.subtract(lo[k], ref, out=tmp)
+                np.maximum(acc, tmp, out=acc)
+                np.subtract(ref, hi[k], out=tmp)
+                np.maximum(acc, tmp, out=acc)
+        np.add(cell_t, cell_s, out=cell_lb)
+        cell_lb *= kappa
+        lower = float(np.abs(ls_ - lt_).max()) * kappa
+        slack = max(self.ALT_SLACK * lower, 25.0 * kappa)
+        ptr, members = self._cell_ptr, self._cell_members
         while True:
             bound = lower + slack
-            cand = np.flatnonzero(h_s <= bound)   # inf (other components) never passes
+            cells = np.flatnonzero(cell_lb <= bound)
+            starts, counts = ptr[cells], ptr[cells + 1] - ptr[cells]
+            n_cand = int(counts.sum())
+            if n_cand > self.n_nodes // 2 or bound >= total:
+                dist, pred = dijkstra(mat, directed=True, indices=src, return_predecessors=True)
+                nodes = self.path_to(pred, src, dst)
+                return (nodes, float(dist[dst])) if nodes else ([], math.inf)
+            cand = members[np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(n_cand)]
+            h_t, h_s, tmp = np.zeros(n_cand), np.zeros(n_cand), np.empty(n_cand)
+            for k in range(len(ls_)):  # potentials of the candidates only
+                row = lm[k].take(cand)
+                for ref, acc in ((lt_[k], h_t), (ls_[k], h_s)):
+                    np.subtract(row, ref, out=tmp)
+                    np.abs(tmp, out=tmp)
+                    np.maximum(acc, tmp, out=acc)
+            h_t *= kappa
+            h_s *= kappa
+            h_s += h_t
+            keep = h_s <= bound
+            cand, h_t = cand[keep], h_t[keep]
             sub, ls, lt = self._subgraph(cand, mat, h_t, src, dst)
             if ls >= 0 and lt >= 0:
                 dist, pred = dijkstra(sub, directed=True, indices=ls, return_predecessors=True,
@@ -393,30 +450,37 @@ class WalkGraph:
                 if np.isfinite(dist[lt]):
                     nodes = cand[self.path_to(pred, ls, lt)].tolist()
                     return nodes, float(dist[lt]) + lower
-            if bound >= total:
-                return [], math.inf
-            slack *= 4
+            slack *= 3
 
     def _subgraph(self, cand: np.ndarray, mat, h: np.ndarray, src: int, dst: int):
-        """CSR of ``mat`` restricted to the nodes ``cand`` (sorted), with reduced costs ``w + h(v) - h(u)``;
-        returns it and the subgraph indices of ``src`` and ``dst`` (-1 when not in ``cand``)."""
+        """CSR of ``mat`` restricted to the nodes ``cand``, with reduced costs ``w + h(v) - h(u)`` (``h`` aligned
+        with ``cand``); returns it and the subgraph indices of ``src`` and ``dst`` (-1 when not in ``cand``).
+
+        Entries leaving ``cand`` are kept but point to one extra sink node (index ``len(cand)``, no out-edges)
+        at a huge cost: cheaper than filtering them out, and a sink never lies on a path to another node."""
         local, indptr = self._local, mat.indptr
         k = len(cand)
         local[cand] = np.arange(k, dtype=np.int32)
         ls, lt = int(local[src]), int(local[dst])
         starts = indptr[cand]
         counts = indptr[cand + 1] - starts
-        entry = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
-        col = local[mat.indices[entry]]
-        row = np.repeat(np.arange(k, dtype=np.int32), counts)
+        sub_ptr = np.zeros(k + 2, dtype=np.int32)
+        np.cumsum(counts, out=sub_ptr[1:k + 1])
+        n_ent = int(sub_ptr[k])
+        sub_ptr[k + 1] = n_ent
+        entry = np.repeat(starts - sub_ptr[:k], counts)
+        entry += np.arange(n_ent)
+        col = local.take(mat.indices.take(entry))
         local[cand] = -1
-        keep = col >= 0
-        entry, col, row = entry[keep], col[keep], row[keep]
-        data = mat.data[entry] + h[cand[col]] - h[cand[row]]
+        col[col < 0] = k
+        h_ext = np.empty(k + 1)
+        h_ext[:k] = h
+        h_ext[k] = 1e300
+        data = mat.data.take(entry)
+        data += h_ext.take(col)
+        data -= np.repeat(h, counts)
         np.maximum(data, 1e-12, out=data)
-        sub_ptr = np.zeros(k + 1, dtype=np.int32)
-        np.cumsum(np.bincount(row, minlength=k), out=sub_ptr[1:])
-        return csr_matrix((data, col, sub_ptr), shape=(k, k)), ls, lt
+        return csr_matrix((data, col, sub_ptr), shape=(k + 1, k + 1)), ls, lt
 
     def routes(self, pairs, weights=None) -> list[tuple[list[int], float]]:
         """:meth:`route` for many (src, dst) pairs sharing one weighting (the CSR matrix is built once)."""

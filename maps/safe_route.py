@@ -286,10 +286,10 @@ def plan(con, *, city: str, origin, destination, at=None, detour: float = DEFAUL
     resolved.  ``at``: time of the walk (``"23:30"``, an hour as float, a datetime; None = all hours
     alike).  ``detour``: allowed extra length of the recommended route (0.25 = +25%).  ``options``:
     the profile's ``[maps.safe_route]`` table (``days``, ``start``, ``end``, ``type_weights``,
-    ``bandwidth_m``, ``sigma_h``).  Returns a JSON-serialisable dict: ``origin``/``destination``
-    (resolved: label, kind, lat, lon, snap_m), ``at``, ``detour``, ``shortest``, ``recommended``,
-    ``safest``, ``pareto`` (each: length_m, minutes, exposure, coords, vs_shortest), ``comparison``,
-    ``window``, ``units``.
+    ``bandwidth_m``, ``sigma_h``, ``street_factors``).  Returns a JSON-serialisable dict:
+    ``origin``/``destination`` (resolved: label, kind, lat, lon, snap_m), ``at``, ``detour``, ``shortest``,
+    ``recommended``, ``safest``, ``pareto`` (each: length_m, minutes, exposure, coords, vs_shortest),
+    ``comparison``, ``window``, ``units``, ``street_factors``.
     """
     from .resolve import resolve
 
@@ -374,7 +374,7 @@ def _bars(con, *, city: str, view) -> list[list]:
 def build(con, *, city: str, out_path, title: str = "Safe route home", synthetic: bool = False,
           sources: list[dict] | None = None, options: dict | None = None, city_title: str | None = None) -> Path:
     """Write the safer-route page.  Options: ``from``/``to`` (lat, lon), ``at`` ("23:30"; default all
-    hours), ``detour`` (0.25), ``type_weights``, ``days``, ``bandwidth_m``, ``sigma_h``,
+    hours), ``detour`` (0.25), ``type_weights``, ``street_factors``, ``days``, ``bandwidth_m``, ``sigma_h``,
     ``boundary_kind``, ``max_street_edges``."""
     options = dict(options or {})
     graph = _data.load_graph(con, city)
@@ -463,8 +463,15 @@ P.alternatives.forEach(function (r) {
 });
 ["shortest", "safer"].forEach(function (k) {
   var s = STYLE[k];
+  // the numbers stay beside each route (permanent labels), above / below so the two do not cover each other
+  var box = el("div"), head = el("strong", k === "shortest" ? "Shortest" : "Recommended");
+  head.style.color = s.color;
+  box.appendChild(head);
+  box.appendChild(el("div", fmt(P[k])));
+  if (k === "safer") box.appendChild(el("div", P.safer.vs_shortest));
   L.polyline(P[k].coords, { color: s.color, weight: s.weight, opacity: s.opacity, dashArray: s.dashArray })
-    .bindTooltip(el("span", s.label + ": " + fmt(P[k]))).addTo(map);
+    .bindTooltip(box, { permanent: true, direction: k === "shortest" ? "bottom" : "top", className: "cm-route-label" })
+    .addTo(map);
 });
 var a = P.shortest.coords[0], b = P.shortest.coords[P.shortest.coords.length - 1];
 L.circleMarker(a, { radius: 8, color: "#000", weight: 2, fillColor: "#fff", fillOpacity: 1 }).bindTooltip(el("span", "Start")).addTo(map);

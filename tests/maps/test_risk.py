@@ -111,3 +111,94 @@ def test_night_and_noon_differ():
     assert noon[3] > 10 * noon[0]
     allday = m.edge_mass()
     assert allday[0] == pytest.approx(allday[3])
+
+
+def test_kernel_on_cells_equals_whole_graph_dijkstra():
+    # 60 x 60 street grid (3,600 nodes, 80 m blocks, jittered lengths): big enough for the cell-grouped balls
+    rng = np.random.default_rng(5)
+    n = 60
+    idx = np.arange(n * n).reshape(n, n)
+    u = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
+    v = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
+    jj, ii = np.divmod(np.arange(n * n), n)
+    lat, lon = ll(ii * 80.0, jj * 80.0)
+    g = WalkGraph.from_arrays(city="t", node_ids=np.arange(n * n), lat=lat, lon=lon, edge_ids=np.arange(len(u)),
+                              u=u, v=v, length=80.0 * rng.uniform(1.0, 1.2, len(u)))
+    loc_edge = rng.integers(0, g.n_edges, 400)
+    loc_t = rng.random(400)
+    cells = R.kernel_matrix(g, loc_edge, loc_t, bandwidth_m=150.0)
+    whole = R.kernel_matrix(g, loc_edge, loc_t, bandwidth_m=150.0, chunk=10_000)  # n < 4 * chunk: one Dijkstra each
+    assert cells.nnz == whole.nnz > 400
+    assert abs(cells - whole).max() < 1e-12
+
+
+# ---- optional street factors: lit streets, bars late at night (profile [risk.lit], [risk.bars]) ----------------
+
+def test_lit_factor_changes_edge_risk_in_its_hours():
+    from cities.profile import RiskSpec
+
+    g = line_graph()
+    g.lit = np.array(["yes", "no", None, "24/7"], dtype=object)   # as street_edges.lit carries the OSM tag
+    spec = RiskSpec.model_validate({"lit": {"lit": 0.5, "unlit": 2.0, "hours": [20, 6]}})
+    factors = spec.street_factors()
+    assert factors == {"lit": {"lit": 0.5, "unlit": 2.0, "hours": (20.0, 6.0)}}
+    pts = [ll(x, 0.0) for x in (50.0, 150.0, 250.0, 350.0)]
+    m = R.build_risk(g, lat=[p[0] for p in pts], lon=[p[1] for p in pts], primary_type=["X"] * 4, factors=factors,
+                     bandwidth_m=10.0)
+    night, mass = m.edge_risk("23:30"), m.edge_mass("23:30")
+    assert mass == pytest.approx([1.0] * 4)
+    assert night == pytest.approx([0.5, 2.0, 1.0, 0.5])         # lit x0.5, unlit x2, unknown unchanged
+    assert m.edge_risk("12:00") == pytest.approx(mass)          # outside 20:00-06:00: no factor
+    assert m.edge_risk(None) == pytest.approx(m.edge_mass(None))
+    assert "lit streets x0.5" in m.factors.describe("23:30")[0] and m.factors.describe("12:00") == []
+    # a street without incidents stays at 0 whatever its lighting
+    empty = R.build_risk(g, lat=[], lon=[], primary_type=[], factors=factors)
+    assert (empty.edge_risk("23:30") == 0).all()
+
+
+def test_bar_factor_raises_streets_near_bars_late_at_night():
+    from cities.profile import RiskSpec
+
+    g = line_graph()
+    factors = RiskSpec.model_validate({"bars": {"radius_m": 60, "factor": 3.0}}).street_factors()
+    assert factors["bars"]["hours"] == (22.0, 4.0)                 # default: 22:00-04:00
+    pts = [ll(x, 0.0) for x in (50.0, 150.0, 250.0, 350.0)]
+    bar_lat, bar_lon = ll(120.0, 40.0)                              # 40 m from edge 1, 45 m from edge 0's end
+    m = R.build_risk(g, lat=[p[0] for p in pts], lon=[p[1] for p in pts], primary_type=["X"] * 4, factors=factors,
+                     bandwidth_m=10.0, bar_lat=[bar_lat], bar_lon=[bar_lon])
+    assert m.factors.near_bar.tolist() == [True, True, False, False]
+    assert m.edge_risk("23:30") == pytest.approx([3.0, 3.0, 1.0, 1.0])
+    assert m.edge_risk("02:00") == pytest.approx([3.0, 3.0, 1.0, 1.0])   # the window wraps midnight
+    assert m.edge_risk("18:00") == pytest.approx([1.0] * 4)
+    far = R.build_risk(g, lat=[p[0] for p in pts], lon=[p[1] for p in pts], primary_type=["X"] * 4,
+                       factors=factors, bandwidth_m=10.0, bar_lat=[ll(0, 500.0)[0]], bar_lon=[ll(0, 500.0)[1]])
+    assert far.edge_risk("23:30") == pytest.approx([1.0] * 4)
+    with pytest.raises(ValueError):
+        RiskSpec.model_validate({"bars": {"factor": 0}})            # factors must be > 0
+
+
+# ---- the route follows the hour --------------------------------------------------------------------------------
+
+def test_time_of_day_changes_the_recommended_route():
+    """Two parallel streets between A and B: the south one had its incidents around midnight, the north one at
+    noon. A walk at 23:30 takes the north street, a walk at 12:30 the south one; without a time they tie."""
+    from maps.safe_route import plan_routes
+
+    # south street y = 0: nodes 0-1-2-3 (300 m); north street y = 40: nodes 4-5-6-7; rungs 0-4 and 3-7
+    xs = [0.0, 100.0, 200.0, 300.0]
+    pts = [(x, 0.0) for x in xs] + [(x, 40.0) for x in xs]
+    lat, lon = zip(*[ll(x, y) for x, y in pts])
+    g = WalkGraph.from_arrays(city="t", node_ids=np.arange(8), lat=lat, lon=lon, edge_ids=np.arange(8),
+                              u=[0, 1, 2, 4, 5, 6, 0, 3], v=[1, 2, 3, 5, 6, 7, 4, 7],
+                              length=[100.0] * 6 + [40.0, 40.0])
+    south, north = ll(150.0, 0.0), ll(150.0, 40.0)
+    m = R.build_risk(g, lat=[south[0]] * 3 + [north[0]] * 3, lon=[south[1]] * 3 + [north[1]] * 3,
+                     primary_type=["ROBBERY"] * 6, hour=[23.0, 0.0, 23.5, 12.0, 12.5, 13.0], bandwidth_m=60.0)
+    night = plan_routes(g, m.edge_risk("23:30"), 0, 3, detour=0.5)
+    noon = plan_routes(g, m.edge_risk("12:30"), 0, 3, detour=0.5)
+    assert night["shortest"]["nodes"] == noon["shortest"]["nodes"] == [0, 1, 2, 3]
+    assert night["recommended"]["nodes"] == [0, 4, 5, 6, 7, 3]      # away from the midnight incidents
+    assert noon["recommended"]["nodes"] == [0, 1, 2, 3]             # the noon incidents are on the other street
+    assert night["recommended"]["exposure"] < 0.1 * night["shortest"]["exposure"]
+    allday = m.edge_risk(None)
+    assert allday[:3].sum() == pytest.approx(allday[3:6].sum())

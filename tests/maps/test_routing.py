@@ -93,3 +93,36 @@ def test_plan_routes_pareto_and_detour_budget():
     assert plan["safest"]["nodes"] == [0, 3, 4, 5, 2]
     assert "already the least exposed" in plan["comparison"]
     assert plan_routes(g, risk, 0, 2, detour=0.5)["safer"]["nodes"] == [0, 3, 4, 5, 2]
+
+
+@pytest.mark.parametrize("scale", ["length", "mild", "small"])
+def test_landmark_astar_exact_on_every_query(scale):
+    """The landmark A* (cell index, bounded subgraph, reduced costs) against networkx, forced on for every query."""
+    g = grid(45, seed=2)
+    g.ALT_MIN_NODES = 0          # this instance: every query through _route_alt
+    rng = np.random.default_rng(11)
+    w = {"length": g.length, "mild": g.length * (1 + 2 * rng.random(g.n_edges)),   # ratio spread <= 3
+         "small": g.length * 0.05}[scale]                                          # weights below the length
+    G = nx.Graph()
+    G.add_weighted_edges_from(zip(g.eu.tolist(), g.ev.tolist(), w.tolist()))
+    mat = g.matrix(w)
+    calls = []
+    real = g._route_alt
+    g._route_alt = lambda s, t, m: calls.append((s, t)) or real(s, t, m)
+    for s, t in rng.integers(0, g.n_nodes, (40, 2)):
+        if s == t:
+            continue
+        nodes, cost = g.route(s, t, matrix=mat)
+        assert cost == pytest.approx(nx.shortest_path_length(G, int(s), int(t), weight="weight"), rel=1e-9)
+        assert nodes[0] == s and nodes[-1] == t and w[g.path_edges(nodes)].sum() == pytest.approx(cost, rel=1e-9)
+    assert len(calls) >= 35
+    assert g._cell_lo.shape == (g.N_LANDMARKS, len(g._cell_ptr) - 1) and len(g._cell_ptr) > 20
+
+
+def test_risk_like_weights_take_one_full_dijkstra():
+    g = grid(30)
+    w = g.length * (1 + 100 * (np.arange(g.n_edges) % 7 == 0))   # a few streets 100x "riskier"
+    G = nx.Graph()
+    G.add_weighted_edges_from(zip(g.eu.tolist(), g.ev.tolist(), w.tolist()))
+    for s, t in [(0, 899), (15, 870), (450, 451)]:
+        assert g.route(s, t, w)[1] == pytest.approx(nx.shortest_path_length(G, s, t, weight="weight"), rel=1e-9)
