@@ -14,7 +14,9 @@ reach on this portal.
   ``connectors.landing.write_page`` per page -> one DuckDB ``CREATE TABLE AS SELECT * FROM read_parquet(...)``.
   Both sides load into a DuckDB *file* in a temporary directory (as the warehouse does), so an
   in-memory table does not count against either side's RSS. ``fetch_peak_rss_mb`` is the peak before
-  the DuckDB step, ``peak_rss_mb`` the whole child's.
+  the DuckDB step, ``peak_rss_mb`` the whole child's. Both sides' DuckDB connections get
+  ``memory_limit = MEMORY_LIMIT`` (what ``CIVICMASH_DUCKDB_MEMORY_LIMIT`` sets for the pipeline): without it
+  DuckDB keeps the loaded blocks cached up to 80 % of RAM and any loader's peak grows with the table.
 - peer: ``sodapy.Socrata(domain, None)`` -> ``client.get_all(dataset_id)`` (its default 1,000-row pages)
   -> ``pandas.DataFrame`` -> DuckDB ``CREATE TABLE AS SELECT * FROM df``. sodapy always builds
   ``https://`` URLs; its own ``session_adapter={"prefix": "http://", "adapter": HTTPAdapter()}`` argument
@@ -51,6 +53,8 @@ DATASET, DATASET_X5 = "ijzp-q8t2", "ijzp-x5x5"
 PAGE_SIZE = 50000
 PEER_PAGE = 1000          # sodapy's default $limit (it sends none; the portal's default is also 1000)
 REPEATS = 3
+FLAT = 1.25               # "flat": streaming (fetch + land) at 5x the rows peaks at most 25 % above 1x
+MEMORY_LIMIT = "256MB"    # DuckDB memory_limit on both sides: what CIVICMASH_DUCKDB_MEMORY_LIMIT sets in the pipeline
 SCENARIOS = {"loopback": 0.0, "latency_50ms": 0.05}   # seconds the portal waits before each answer
 
 PORTAL = """
@@ -80,7 +84,7 @@ for page in socrata.iter_pages(base, dataset, fmt="csv", columnar=True, page_siz
     pages += 1
 t1 = time.perf_counter()
 fetch_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-con = duckdb.connect(os.path.join(out, "bench.duckdb"))
+con = duckdb.connect(os.path.join(out, "bench.duckdb"), config={{"memory_limit": {memory_limit!r}}})
 con.execute("CREATE TABLE incidents_raw AS SELECT * FROM read_parquet(?)", [os.path.join(out, "page-*.parquet")])
 rows = con.execute("SELECT count(*) FROM incidents_raw").fetchone()[0]
 con.close()
@@ -104,7 +108,7 @@ df = pandas.DataFrame.from_records(client.get_all(dataset))
 t1 = time.perf_counter()
 fetch_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 out = tempfile.mkdtemp(prefix="civicmash-bench-sodapy-")
-con = duckdb.connect(os.path.join(out, "bench.duckdb"))
+con = duckdb.connect(os.path.join(out, "bench.duckdb"), config={{"memory_limit": {memory_limit!r}}})
 con.execute("CREATE TABLE incidents_raw AS SELECT * FROM df")
 rows = con.execute("SELECT count(*) FROM incidents_raw").fetchone()[0]
 con.close()
@@ -187,8 +191,8 @@ def _median(runs: list[dict]) -> dict:
 def _compare(base: str, port: int, dataset: str) -> dict:
     ours_runs, peer_runs = [], []
     for _ in range(REPEATS):
-        ours_runs.append(_side(OURS.format(base=base, dataset=dataset, page_size=PAGE_SIZE)))
-        peer_runs.append(_side(PEER.format(domain=f"127.0.0.1:{port}", dataset=dataset)))
+        ours_runs.append(_side(OURS.format(base=base, dataset=dataset, page_size=PAGE_SIZE, memory_limit=MEMORY_LIMIT)))
+        peer_runs.append(_side(PEER.format(domain=f"127.0.0.1:{port}", dataset=dataset, memory_limit=MEMORY_LIMIT)))
     ours, peer = _median(ours_runs), _median(peer_runs)
     return {"ours": ours, "sodapy": peer,
             "ratio_rows_per_s": round(ours["rows_per_s"] / peer["rows_per_s"], 2),
@@ -241,10 +245,18 @@ def run() -> dict:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     summary = ("; ".join(_line(name, sc) for name, sc in scenarios.items())
-               + f"; portal answers pre-serialised (cached), median of {REPEATS}")
+               + f"; DuckDB memory_limit {MEMORY_LIMIT} on both sides; portal answers pre-serialised (cached), "
+                 f"median of {REPEATS}")
     goal = scenarios["latency_50ms"]
+    flat = max(sc["ours_fetch_peak_rss_5x_over_1x"] for sc in scenarios.values())
+    overall = max(sc["ours_peak_rss_5x_over_1x"] for sc in scenarios.values())
     return {"summary": summary, "page_size": PAGE_SIZE, "repeats": REPEATS, "rows_written_5x": rows_x5,
+            "memory_limit": MEMORY_LIMIT,
             "goal": {"target_ratio": 5.0, "judged_on": "latency_50ms",
                      "ratio_1x": goal["x1"]["ratio_rows_per_s"], "ratio_5x": goal["x5"]["ratio_rows_per_s"],
-                     "met": min(goal["x1"]["ratio_rows_per_s"], goal["x5"]["ratio_rows_per_s"]) >= 5.0},
+                     "met": min(goal["x1"]["ratio_rows_per_s"], goal["x5"]["ratio_rows_per_s"]) >= 5.0,
+                     "fetch_land_peak_rss_5x_over_1x_max": flat, "fetch_land_peak_rss_flat": flat <= FLAT,
+                     "overall_peak_rss_5x_over_1x_max": overall,
+                     "overall_note": f"the DuckDB step adds at most its memory_limit ({MEMORY_LIMIT}) of cached blocks: "
+                                     "it grows with the table until the cap, then stays"},
             "scenarios": scenarios}
