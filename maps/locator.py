@@ -26,7 +26,7 @@ from .coverage import (DEFAULT_SPACING_M, DEFAULT_THRESHOLDS, attach, build_latt
                        point_rows, service_rows)
 from .nearest import DEFAULT_MAX_ACCESS_M, WALK_SPEED_M_S, ServiceNetwork, ServiceSet, Snapper
 from .render import render_page, write_page
-from .resolve import Place, ResolveError, resolve
+from .resolve import Place, ResolveError, check_near, resolve
 
 _TABLES = ("services", "boundaries", "streets", "population")
 SERVICE_ISOCHRONE_MAX = 150   # per-service walking areas for categories with at most this many located services
@@ -80,12 +80,7 @@ def resolve_place(con, *, city: str, text, graph=None) -> Place:
 
 
 def _check_near(place: Place, graph, city: str) -> Place:
-    if graph is not None and graph.n_nodes:
-        _, dist = graph.nearest_nodes(place.lat, place.lon)
-        if float(dist[0]) > 1000:
-            raise ResolveError(f"{place.label!r} ({place.lat:.5f}, {place.lon:.5f}) is {float(dist[0]) / 1000:.1f} km "
-                               f"from the street graph of {city!r}: outside the area the walk network covers")
-    return place
+    return check_near(place, graph, city=city, covers="the walk network covers")
 
 
 def _address(con, *, city: str, text: str) -> Place | None:

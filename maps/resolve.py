@@ -61,12 +61,17 @@ def _norm(text: str) -> str:
 def resolve(con, *, city: str, text, graph=None) -> Place:
     """Resolve ``text`` (see the module doc) in ``city``.  ``graph`` (a :class:`maps.routing.WalkGraph`)
     is optional: when given, a point farther than 1 km from the street graph is refused."""
-    place = _resolve(con, city=city, text=text)
+    return check_near(_resolve(con, city=city, text=text), graph, city=city, covers="the routes cover")
+
+
+def check_near(place: Place, graph, *, city: str, covers: str) -> Place:
+    """``place`` when it lies within 1 km of ``graph`` (or there is no graph); else a :class:`ResolveError`
+    saying it is outside the area ``covers`` (e.g. "the routes cover")."""
     if graph is not None and graph.n_nodes:
         _, dist = graph.nearest_nodes(place.lat, place.lon)
         if float(dist[0]) > 1000:
             raise ResolveError(f"{place.label!r} ({place.lat:.5f}, {place.lon:.5f}) is {float(dist[0]) / 1000:.1f} km "
-                               f"from the street graph of {city!r}: outside the area the routes cover")
+                               f"from the street graph of {city!r}: outside the area {covers}")
     return place
 
 

@@ -52,28 +52,34 @@ function mercator(lat, lon, wx, wy, k) {  // Web Mercator world pixels at zoom 0
   wx[k] = (lon + 180) / 360 * 256;
   wy[k] = (0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)) * 256;
 }
+function canvasLayerAdd(layer, map, cls, pane) {  // a full-view canvas that redraws after every move
+  layer._c = L.DomUtil.create("canvas", cls + " leaflet-zoom-hide");
+  layer._c.style.pointerEvents = "none";
+  pane.appendChild(layer._c);
+  map.on("moveend zoomend resize viewreset", layer.redraw, layer);
+  layer.redraw();
+}
+function canvasLayerRemove(layer, map) { L.DomUtil.remove(layer._c); map.off("moveend zoomend resize viewreset", layer.redraw, layer); }
+function canvasFrame(map, c) {  // size the canvas to the view; returns its context and the pixel origin
+  var size = map.getSize(), dpr = window.devicePixelRatio || 1;
+  var tl = map.containerPointToLayerPoint([0, 0]);
+  L.DomUtil.setPosition(c, tl);
+  c.width = Math.round(size.x * dpr); c.height = Math.round(size.y * dpr);
+  c.style.width = size.x + "px"; c.style.height = size.y + "px";
+  var ctx = c.getContext("2d"); ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  var org = map.getPixelOrigin();
+  return {ctx: ctx, scale: Math.pow(2, map.getZoom()), ox: org.x + tl.x, oy: org.y + tl.y, W: size.x, H: size.y};
+}
 function drawStreets(S) {
   if (!S || !S.cols.s_u) return;
   var P = S.cols;
   var StreetLines = L.Layer.extend({
     initialize: function (wx, wy, u, dv) { this._wx = wx; this._wy = wy; this._u = u; this._dv = dv; },
-    onAdd: function (map) {
-      this._c = L.DomUtil.create("canvas", "cm-streets leaflet-zoom-hide");
-      this._c.style.pointerEvents = "none";
-      map.getPane("base").appendChild(this._c);
-      map.on("moveend zoomend resize viewreset", this.redraw, this);
-      this.redraw();
-    },
-    onRemove: function (map) { L.DomUtil.remove(this._c); map.off("moveend zoomend resize viewreset", this.redraw, this); },
+    onAdd: function (map) { canvasLayerAdd(this, map, "cm-streets", map.getPane("base")); },
+    onRemove: function (map) { canvasLayerRemove(this, map); },
     redraw: function () {
-      var map = this._map, c = this._c, size = map.getSize(), dpr = window.devicePixelRatio || 1;
-      var tl = map.containerPointToLayerPoint([0, 0]);
-      L.DomUtil.setPosition(c, tl);
-      c.width = Math.round(size.x * dpr); c.height = Math.round(size.y * dpr);
-      c.style.width = size.x + "px"; c.style.height = size.y + "px";
-      var ctx = c.getContext("2d"); ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-      var scale = Math.pow(2, map.getZoom()), org = map.getPixelOrigin(), ox = org.x + tl.x, oy = org.y + tl.y;
-      var wx = this._wx, wy = this._wy, u = this._u, dv = this._dv, W = size.x, H = size.y, j, a, b, x1, y1, x2, y2;
+      var map = this._map, f = canvasFrame(map, this._c), ctx = f.ctx, scale = f.scale, ox = f.ox, oy = f.oy;
+      var wx = this._wx, wy = this._wy, u = this._u, dv = this._dv, W = f.W, H = f.H, j, a, b, x1, y1, x2, y2;
       ctx.strokeStyle = "#a4acb3"; ctx.globalAlpha = 0.9; ctx.lineWidth = 1;
       ctx.beginPath();
       for (j = 0; j < u.length; j++) {
@@ -403,24 +409,13 @@ function popupFor(i, latlng) {
 }
 group.on("click", function (e) { popupFor(e.layer.options.idx, e.latlng); });
 var Dots = L.Layer.extend({
-  onAdd: function (map) {
-    this._c = L.DomUtil.create("canvas", "cm-dots leaflet-zoom-hide");
-    this._c.style.pointerEvents = "none";
-    map.getPanes().overlayPane.appendChild(this._c);
-    map.on("moveend zoomend resize viewreset", this.redraw, this);
-    this.redraw();
-  },
-  onRemove: function (map) { L.DomUtil.remove(this._c); map.off("moveend zoomend resize viewreset", this.redraw, this); },
+  onAdd: function (map) { canvasLayerAdd(this, map, "cm-dots", map.getPanes().overlayPane); },
+  onRemove: function (map) { canvasLayerRemove(this, map); },
   setPoints: function (idx, cnt) { this._idx = idx; this._cnt = cnt; if (this._map) this.redraw(); },
   redraw: function () {
-    var map = this._map, c = this._c, size = map.getSize(), dpr = window.devicePixelRatio || 1;
-    var tl = map.containerPointToLayerPoint([0, 0]);
-    L.DomUtil.setPosition(c, tl);
-    c.width = Math.round(size.x * dpr); c.height = Math.round(size.y * dpr);
-    c.style.width = size.x + "px"; c.style.height = size.y + "px";
-    var ctx = c.getContext("2d"); ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    var map = this._map, f = canvasFrame(map, this._c), ctx = f.ctx;
     if (!this._cnt) return;
-    var scale = Math.pow(2, map.getZoom()), org = map.getPixelOrigin(), ox = org.x + tl.x, oy = org.y + tl.y;
+    var scale = f.scale, ox = f.ox, oy = f.oy;
     var sz = map.getZoom() >= 15 ? 5 : (map.getZoom() >= 13 ? 4 : 3), h = sz / 2, idx = this._idx, cnt = this._cnt;
     var present = {}, k, j, x, y, q, col, r;
     for (j = 0; j < cnt; j++) present[Math.min(TY[idx[j]], C.palette.length)] = 1;
@@ -429,7 +424,7 @@ var Dots = L.Layer.extend({
       for (j = 0; j < cnt; j++) {
         r = idx[j]; col = TY[r]; if ((col < C.palette.length ? col : C.palette.length) !== q) continue;
         x = WX[r] * scale - ox; y = WY[r] * scale - oy;
-        if (x < -sz || y < -sz || x > size.x + sz || y > size.y + sz) continue;
+        if (x < -sz || y < -sz || x > f.W + sz || y > f.H + sz) continue;
         ctx.fillRect(x - h, y - h, sz, sz);
       }
     }
