@@ -7,7 +7,7 @@ areas and gets the smaller code). Where the source left the area empty it is fil
 column is named in ``area_mismatch`` and the published value is kept.
 
 How the point-in-polygon join is made fast (``assign_areas``): the polygons are cut along a regular
-grid (``GRID_DEG[kind]`` degrees: 0.004 for the 77 large community areas, 0.001 for the 277 small beats; a
+grid (``GRID_DEG[kind]`` degrees: 0.002 for the 77 large community areas, 0.001 for the 277 small beats; a
 fine grid is cut from the pieces of a ``COARSE_DEG`` grid, not from the whole polygons, to keep the build short). A
 grid cell that lies entirely inside one area (and touches no other) assigns that area to every point in it by
 a plain integer join on the cell key (``cx * 2**32 + cy``, computed from the coordinates by arithmetic),
@@ -32,7 +32,7 @@ from ._sqlexpr import ident
 
 AREA_KINDS = {"community_area": "INTEGER", "beat": "VARCHAR", "district": "INTEGER", "ward": "INTEGER"}
 # grid cell size in degrees per kind: coarse for the few large areas, fine for the many small ones
-GRID_DEG = {"community_area": 0.004, "beat": 0.001, "district": 0.004, "ward": 0.002}
+GRID_DEG = {"community_area": 0.002, "beat": 0.001, "district": 0.002, "ward": 0.002}
 EPS_DEG = 1e-9       # cells are widened by this much so points on a cell edge are tested in both cells
 COARSE_DEG = 0.004   # the grid is built in two levels: polygons cut on this grid, then the pieces on the fine one
 CELL_MUL = 4294967296  # cell key = cx * 2**32 + cy (cy fits in 32 bits for any grid >= 1e-4 degrees)
