@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 LOCAL = ("file:", "data:", "blob:", "about:")
@@ -42,6 +43,18 @@ def assert_clean(page, log: dict) -> None:
     assert log["dialogs"] == [], log["dialogs"]
     assert page.evaluate("window.__alerts") == []
     assert_no_leaks(log)
+
+
+@contextlib.contextmanager
+def clean_page(browser, path, **options):
+    """:func:`open_page` as a context: yields the page; on leaving normally the page must be clean
+    (:func:`assert_clean`), and its browser context is always closed."""
+    ctx, page, log = open_page(browser, path, **options)
+    try:
+        yield page
+        assert_clean(page, log)
+    finally:
+        ctx.close()
 
 
 def drawn_layers(page) -> dict:

@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from tests.browser.chromium import assert_clean, open_page
+from tests.browser.chromium import clean_page
 
 pytestmark = pytest.mark.browser
 
@@ -26,12 +26,8 @@ HALF_MILE = 804.67
 def explorer_page(browser, path: Path, hash_: str = "", *, viewport=(1280, 860)):
     """The explorer opened at ``hash_``; on leaving, the page must be clean (no errors, dialogs or
     requests off the machine) and its browser context is closed."""
-    ctx, page, log = open_page(browser, path, hash_=hash_, viewport=viewport)
-    try:
+    with clean_page(browser, path, hash_=hash_, viewport=viewport) as page:
         yield page
-        assert_clean(page, log)
-    finally:
-        ctx.close()
 
 
 def count(page) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.chromium import assert_clean, open_page
+from tests.browser.chromium import clean_page
 from tests.maps import maps_citydb as citydb
 
 pytestmark = pytest.mark.browser
@@ -55,8 +55,7 @@ def _iso_shapes(page) -> int:
 
 def test_click_to_locate_gives_the_python_numbers(browser, city):
     net = city["net"]
-    ctx, page, log = open_page(browser, city["path"])
-    try:
+    with clean_page(browser, city["path"]) as page:
         assert " min walk" in page.inner_text("#nearest-list")
         page.evaluate("window.civicmap.map.setView([%f, %f], 16)" % citydb.node_ll(3.5, 3.5))
         lat, lon = _click(page, *citydb.node_ll(5.3, 1.6))
@@ -72,14 +71,10 @@ def test_click_to_locate_gives_the_python_numbers(browser, city):
         assert page.evaluate("document.getElementById('loc-where').textContent").startswith("From the black marker")
         # the first of each category is drawn as a route
         assert page.evaluate("document.querySelectorAll('.leaflet-overlay-pane path').length") >= len(listed)
-        assert_clean(page, log)
-    finally:
-        ctx.close()
 
 
 def test_category_toggles_and_open_at(browser, city):
-    ctx, page, log = open_page(browser, city["path"])
-    try:
+    with clean_page(browser, city["path"]) as page:
         cats = page.evaluate("Array.from(document.querySelectorAll('#loc-cats label')).map(l => l.textContent)")
         assert "Clinic" in cats and "Library" in cats
         j = cats.index("Library")
@@ -104,14 +99,10 @@ def test_category_toggles_and_open_at(browser, city):
         page.check("#loc-open-only")                          # only services known to be open: none on Saturday
         assert CLINIC not in page.inner_text("#nearest-list")
         assert "none open then within reach" in page.inner_text("#nearest-list")
-        assert_clean(page, log)
-    finally:
-        ctx.close()
 
 
 def test_walking_areas_point_category_and_clicked(browser, city):
-    ctx, page, log = open_page(browser, city["path"])
-    try:
+    with clean_page(browser, city["path"]) as page:
         assert page.input_value("#iso-mode") == "point" and _iso_shapes(page) == 3   # 5, 10, 15 minutes
         options = page.evaluate("Array.from(document.querySelectorAll('#iso-mode option')).map(o => o.value)")
         assert "cat:library" in options and "cat:police" in options
@@ -123,14 +114,10 @@ def test_walking_areas_point_category_and_clicked(browser, city):
         page.evaluate("window.civicmap.map.setView([%f, %f], 16)" % citydb.node_ll(3.5, 3.5))
         _click(page, *citydb.node_ll(1, 5))                   # elsewhere: the streets reached, computed in the page
         assert _iso_shapes(page) == 3 and "Streets within 5" in page.inner_text("#iso-note")
-        assert_clean(page, log)
-    finally:
-        ctx.close()
 
 
 def test_gap_choropleth_marks_the_area_without_streets(browser, city):
-    ctx, page, log = open_page(browser, city["path"])
-    try:
+    with clean_page(browser, city["path"]) as page:
         assert page.input_value("#gap-cat") == "library" and page.input_value("#gap-min") == "10"
         rows = page.evaluate("Array.from(document.querySelectorAll('#gap-table tbody tr')).map(r => "
                              "Array.from(r.cells).map(c => c.textContent))")
@@ -151,16 +138,12 @@ def test_gap_choropleth_marks_the_area_without_streets(browser, city):
         page.select_option("#gap-cat", "")
         assert page.evaluate("document.querySelectorAll('.leaflet-gaps-pane path').length") == 0
         assert page.evaluate("document.querySelectorAll('img[src=x], img[src=\"x\"]').length") == 0
-        assert_clean(page, log)
-    finally:
-        ctx.close()
 
 
 @pytest.mark.slow
 def test_chicago_locator_page(browser, chicago_run, screenshot_dir):
     path = Path(chicago_run["maps"]["locator"])
-    ctx, page, log = open_page(browser, path, timeout_ms=120_000)
-    try:
+    with clean_page(browser, path, timeout_ms=120_000) as page:
         listed = page.evaluate("window.locatorLocate(41.884432, -87.654124)")   # beside the West Loop library
         lib = next(e for e in listed if e["category"] == "library")["results"]
         first = page.inner_text("#nearest-list").split("Library", 1)[1]
@@ -172,6 +155,3 @@ def test_chicago_locator_page(browser, chicago_run, screenshot_dir):
         assert status["OHARE"] == "partial" and status["NEAR WEST SIDE"] == "full"
         assert {"major streets", "mixed"} <= set(status.values())
         page.screenshot(path=str(screenshot_dir / "chicago_locator_gaps.png"))
-        assert_clean(page, log)
-    finally:
-        ctx.close()

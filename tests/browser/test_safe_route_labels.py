@@ -7,14 +7,13 @@ import re
 
 import pytest
 
-from tests.browser.chromium import assert_clean, open_page
+from tests.browser.chromium import clean_page
 
 pytestmark = pytest.mark.browser
 
 
 def test_route_numbers_beside_the_routes_and_legend(browser, pages):
-    ctx, page, log = open_page(browser, pages["safe_route"])
-    try:
+    with clean_page(browser, pages["safe_route"]) as page:
         labels = page.locator(".leaflet-tooltip.cm-route-label")
         assert labels.count() == 2
         texts = [labels.nth(i).inner_text() for i in range(2)]
@@ -28,6 +27,3 @@ def test_route_numbers_beside_the_routes_and_legend(browser, pages):
         assert re.search(r"distance, [+\u2212]?\d+% exposure", safer), safer
         assert "Exposure" in page.inner_text("#legend-exposure")
         assert "located incidents" in page.inner_text("#legend-data")
-        assert_clean(page, log)
-    finally:
-        ctx.close()
