@@ -16,6 +16,7 @@ from typing import Iterator
 import pyarrow as pa
 
 from connectors.pages import Page, now
+from warehouse._sqlexpr import ident as _ident, lit as _lit
 
 VECTOR_FORMATS = ("shapefile", "geopackage", "parquet")
 _WGS84 = ("EPSG:4326", "WGS84", "OGC:CRS84", "CRS84")
@@ -195,9 +196,3 @@ def _to_geojson(expr: str, crs: str | None) -> str:
     return f"ST_AsGeoJSON(ST_Transform({expr}, {_lit(crs)}, 'EPSG:4326', always_xy := true))"
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"

@@ -201,14 +201,15 @@ def _lines_pages(base: str, options: dict, page_size: int, name: str, session) -
     Node ids are 1, 2, ... in order of first appearance; ``way_id`` is the feature's number (1-based, over
     all files). A feature without a line geometry becomes one record without nodes or coordinates (the
     warehouse quarantines it as ``missing_geometry``); a repeated vertex (same node twice in a row) is skipped
-    and counted in ``meta["repeated_vertices"]``.
+    and counted in ``meta["repeated_vertices"]``, a one-vertex part in ``meta["short_parts"]``, an unreadable
+    published length in ``meta["length_unparsed"]``; a vertex that is not a pair of numbers is a ``ValueError``.
     """
     files = options.get("files") or [None]
     unit = options.get("length_unit", "m")
     if options.get("length_field") and unit not in LENGTH_UNITS:
         raise ValueError(f"dataset {name}: length_unit {unit!r} is not one of {', '.join(LENGTH_UNITS)}")
     meta = {"format": "lines-geojson", "source": base, "crs": "EPSG:4326", "features": 0, "repeated_vertices": 0,
-            "length_checked": 0, "length_mismatch": 0, "nodes": 0}
+            "length_checked": 0, "length_mismatch": 0, "length_unparsed": 0, "short_parts": 0, "nodes": 0}
     nodes: dict[tuple[int, int], int] = {}
 
     def segments() -> Iterator[dict]:
@@ -222,15 +223,16 @@ def _lines_pages(base: str, options: dict, page_size: int, name: str, session) -
             for feature in features or []:
                 number += 1
                 meta["features"] += 1
-                yield from _line_segments(feature, number, nodes, options, unit, meta)
+                yield from _line_segments(feature, number, nodes, options, unit, meta, dataset=name)
         meta["nodes"] = len(nodes)
 
     yield from batch_pages(segments(), page_size=page_size, url=base,
                            meta=lambda: page_meta(meta, ("features", "repeated_vertices", "length_checked",
-                                                         "length_mismatch")))
+                                                         "length_mismatch", "length_unparsed", "short_parts")))
 
 
-def _line_segments(feature: dict, number: int, nodes: dict, options: dict, unit: str, meta: dict) -> Iterator[dict]:
+def _line_segments(feature: dict, number: int, nodes: dict, options: dict, unit: str, meta: dict, *,
+                   dataset: str | None = None) -> Iterator[dict]:
     props = feature.get("properties") or {}
     geometry = feature.get("geometry") or {}
     kind, coords = geometry.get("type"), geometry.get("coordinates") or []
@@ -242,6 +244,12 @@ def _line_segments(feature: dict, number: int, nodes: dict, options: dict, unit:
         value = props.get(options["highway_field"])
         value = None if value is None else str(value)
         base["highway"] = (options.get("highway_map") or {}).get(value, value)
+    for part in parts:
+        for vertex in part:
+            if not (isinstance(vertex, (list, tuple)) and len(vertex) >= 2
+                    and all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in vertex[:2])):
+                raise ValueError(f"dataset {dataset!r}: feature {number}: vertex {vertex!r} is not a pair of numbers")
+    meta["short_parts"] += sum(1 for p in parts if len(p) < 2)   # a part of one vertex draws no segment
     parts = [p for p in parts if len(p) >= 2]
     if not parts:
         yield base          # no line: the warehouse quarantines it (missing_geometry)
@@ -257,7 +265,7 @@ def _line_segments(feature: dict, number: int, nodes: dict, options: dict, unit:
                 if node == prev[0]:
                     meta["repeated_vertices"] += 1
                     continue
-                geodesic += _haversine(prev[1], prev[2], x, y)
+                geodesic += haversine_m(prev[1], prev[2], x, y)
                 record = dict(base)
                 record.update(u=prev[0], v=node, u_x=prev[1], u_y=prev[2], v_x=x, v_y=y)
                 yield record
@@ -266,13 +274,14 @@ def _line_segments(feature: dict, number: int, nodes: dict, options: dict, unit:
     try:
         published = float(published) * LENGTH_UNITS[unit] if published not in (None, "") else None
     except (TypeError, ValueError):
+        meta["length_unparsed"] += 1   # counted, not compared: the geometry gives the length anyway
         published = None
     if published:
         meta["length_checked"] += 1
         meta["length_mismatch"] += abs(geodesic / published - 1) > LENGTH_TOLERANCE
 
 
-def _haversine(x1: float, y1: float, x2: float, y2: float) -> float:
+def haversine_m(x1: float, y1: float, x2: float, y2: float) -> float:
     """Great-circle distance in metres between two lon/lat points (mean Earth radius, like ST_Distance_Sphere)."""
     p1, p2 = math.radians(y1), math.radians(y2)
     a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(x2 - x1) / 2) ** 2

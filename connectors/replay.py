@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from connectors.files import haversine_m
 from connectors.pages import unique_names
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))   # WKT cells in park exports exceed the 131,072 default
@@ -365,7 +366,6 @@ _CONDITION = re.compile(r"\s*([:\w]+)\s*(>=|<=|!=|=|>|<)\s*('(?:[^']|'')*'|-?\d+
 _NUM = r"(-?\d+(?:\.\d+)?)"
 _WITHIN_CIRCLE = re.compile(rf"\s*within_circle\(\s*([:\w]+)\s*,\s*{_NUM}\s*,\s*{_NUM}\s*,\s*{_NUM}\s*\)\s*",
                             re.I)
-_EARTH_M = 6_371_008.8   # mean Earth radius in metres (haversine)
 _AND = re.compile(r"and\b", re.I)
 _OPEN, _CLOSE = re.compile(r"\s*\("), re.compile(r"\s*\)\s*")
 
@@ -579,15 +579,12 @@ class _SodaTable:
         ``latitude``/``longitude`` columns) within ``radius_m`` metres, great-circle (haversine)."""
         if field not in self.types and not self.geoms and not {"latitude", "longitude"} <= set(self.types):
             raise _soda_error(400, f"No such column: {field}")
-        lat0, lon0 = math.radians(lat), math.radians(lon)
-
         def inside(i: int) -> bool:
             geometry = self._geometry(i)
             if not geometry or geometry.get("type") != "Point":
                 return False
-            x, y = (math.radians(v) for v in geometry["coordinates"][:2])
-            h = math.sin((y - lat0) / 2) ** 2 + math.cos(lat0) * math.cos(y) * math.sin((x - lon0) / 2) ** 2
-            return 2 * _EARTH_M * math.asin(min(1.0, math.sqrt(h))) <= radius_m
+            x, y = geometry["coordinates"][:2]
+            return haversine_m(lon, lat, x, y) <= radius_m
         return inside
 
     def _predicate(self, field: str, op: str, literal: str):

@@ -135,10 +135,10 @@ def cmd_route(args: argparse.Namespace) -> int:
     from maps.safe_route import build, plan
     from warehouse import db
 
+    from flows.pipeline import map_options
+
     profile = load_profile(args.city)
-    options = dict(profile.maps.get("safe_route", {}))
-    options.setdefault("type_weights", profile.risk.type_weights())
-    options.setdefault("street_factors", profile.risk.street_factors())   # [risk.lit] / [risk.bars], as the map
+    options = map_options(profile, "safe_route")   # the map's options, [risk] weights and street factors
     at = args.at or options.get("at")
     with contextlib.closing(db.connect(_warehouse(args), read_only=True)) as con:
         result = plan(con, city=profile.name, origin=args.from_, destination=args.to, at=at,
@@ -172,11 +172,10 @@ def cmd_explore(args: argparse.Namespace) -> int:
     from maps import explorer
     from warehouse import db
 
+    from flows.pipeline import map_options
+
     profile = load_profile(args.city)
-    options = dict(profile.maps.get("explorer", {}))
-    options.setdefault("type_categories", profile.risk.categories)
-    if profile.center:
-        options.setdefault("center", list(profile.center))
+    options = map_options(profile, "explorer")
     if args.today:
         try:
             options["today"] = date.fromisoformat(args.today).isoformat()
@@ -231,19 +230,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def _fault_rates(total: float, per_kind: list[str] | None) -> float | dict[str, float]:
     """``--faults P`` spread over every kind, overridden kind by kind with ``--fault KIND=RATE``."""
-    from connectors.replay import FAULT_KINDS
+    from connectors.replay import fault_rates
 
     if not per_kind:
         return total
-    rates = {k: total / len(FAULT_KINDS) for k in FAULT_KINDS} if total else {}
+    rates = fault_rates(total) if total else {}
     for item in per_kind:
         kind, sep, rate = item.partition("=")
         try:
+            if not sep:
+                raise ValueError
             rates[kind.strip()] = float(rate)
         except ValueError:
             raise ValueError(f"--fault {item!r}: expected KIND=RATE, e.g. 429=0.05") from None
-        if not sep:
-            raise ValueError(f"--fault {item!r}: expected KIND=RATE, e.g. 429=0.05")
     return rates
 
 
@@ -282,6 +281,7 @@ def cmd_portal_serve(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from connectors.replay import FAULT_HELP   # the fault kinds, described in --help
     parser = argparse.ArgumentParser(
         prog="civicmash",
         description="Open-data reuse and civic mashups: city portals -> DuckDB warehouse -> offline HTML maps.")
@@ -389,8 +389,8 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--faults", type=float, default=0.0,
                     help="probability of an injected fault per request, spread evenly over every kind")
     ps.add_argument("--fault", action="append", metavar="KIND=RATE",
-                    help="rate of one fault kind (500, 429, html, truncated, drop, timeout); repeatable, "
-                         "overrides --faults for that kind")
+                    help="rate of one fault kind; repeatable, overrides --faults for that kind. Kinds: "
+                         + "; ".join(f"{k} = {v}" for k, v in FAULT_HELP.items()))
     ps.add_argument("--stall", type=float, default=1.0,
                     help="seconds a 'timeout' fault keeps the client waiting (default 1)")
     ps.add_argument("--latency", type=float, default=0.0, help="seconds of added latency per request")

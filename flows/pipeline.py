@@ -154,10 +154,13 @@ def service_access(profile: CityProfile, *, warehouse: str) -> dict:
     """Opening hours read into service_hours/service_schedules; coverage gaps and walking areas of the services
     (service_coverage, isochrones) when the city has a street graph. See docs/locator.md."""
     from maps.locator import analyse
-    from warehouse.services import build_service_hours, write_coverage, write_isochrones
+    from warehouse.services import build_service_hours, unmapped_categories, write_coverage, write_isochrones
 
     with contextlib.closing(db.connect(warehouse)) as con:
         out = {"hours": build_service_hours(con, city=profile.name)}
+        unmapped = unmapped_categories(con, city=profile.name)
+        if unmapped:  # kept under their own slug; said here so a profile can map them to the taxonomy
+            out["unmapped_categories"] = {category: sites for category, _, sites in unmapped}
         has_services = con.execute("SELECT count(*) FROM services WHERE city = ? AND lat IS NOT NULL",
                                    [profile.name]).fetchone()[0]
         has_graph = con.execute("SELECT count(*) FROM street_edges WHERE city = ?", [profile.name]).fetchone()[0]
@@ -168,8 +171,9 @@ def service_access(profile: CityProfile, *, warehouse: str) -> dict:
     return out
 
 
-@task(name="build-map", cache_policy=NO_CACHE)
-def build_map(profile: CityProfile, kind: str, *, warehouse: str, out: str) -> str:
+def map_options(profile: CityProfile, kind: str) -> dict[str, Any]:
+    """The options a map of ``kind`` gets: the profile's ``[maps.<kind>]`` plus what other tables of the
+    profile supply (``[risk]`` weights and street factors, crime categories, the city's centre)."""
     options = dict(profile.maps.get(kind, {}))
     if kind == "safe_route":
         options.setdefault("type_weights", profile.risk.type_weights())
@@ -178,6 +182,12 @@ def build_map(profile: CityProfile, kind: str, *, warehouse: str, out: str) -> s
         options.setdefault("type_categories", profile.risk.categories)
     if profile.center:
         options.setdefault("center", list(profile.center))
+    return options
+
+
+@task(name="build-map", cache_policy=NO_CACHE)
+def build_map(profile: CityProfile, kind: str, *, warehouse: str, out: str) -> str:
+    options = map_options(profile, kind)
     with contextlib.closing(db.connect(warehouse, read_only=True)) as con:
         # sources=None: each map credits the catalogue's datasets behind the tables it draws
         path = MAP_BUILDERS[kind](con, city=profile.name, out_path=maps_dir(out, profile.name) / f"{kind}.html",

@@ -137,8 +137,6 @@ def _incident_blob(con, *, city: str, places: list[dict], categories: dict | Non
     # Integer 1e-5-degree offsets; -1 marks "no coordinates" (offsets are >= 0 from the floor of the minimum).
     qlat = np.where(located, np.round((np.nan_to_num(lat) - lat0) * _data.SCALE), -1).astype(np.int64)
     qlon = np.where(located, np.round((np.nan_to_num(lon) - lon0) * _data.SCALE), -1).astype(np.int64)
-    qlat[~located] = -1
-    qlon[~located] = -1
     types, ty = _dict_encode(cols["primary_type"], missing="(type not given)")
     descs, de = _dict_encode(cols["description"], missing="(no description)")
     blocks, bk = _dict_encode(cols["block"], missing="(no block)", alphabetical=True)

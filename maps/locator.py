@@ -273,6 +273,8 @@ def analyse(con, *, city: str, options: dict | None = None, net: ServiceNetwork 
     wanted = options.get("service_isochrones")
     if wanted is None:
         wanted = [c for c in cats if len(net.services.members(c)) <= SERVICE_ISOCHRONE_MAX]
+    else:  # a misspelt category is an error naming the close matches, not an empty result
+        wanted = _check_categories(net, wanted)
     wanted = {canonical_category(c) for c in wanted}
     svc = [i for i in range(len(net.services)) if net.services.category[i] in wanted and net.on_network[i]]
     iso += service_rows(con, city=city, net=net, lattice=lattice, services=svc, thresholds=thresholds)

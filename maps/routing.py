@@ -32,11 +32,6 @@ from scipy.spatial import cKDTree
 
 from ._columns import fetch_columns
 
-def _columns_of(con, table: str) -> set[str]:
-    rows = con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()
-    return {r[0] for r in rows}
-
-
 _MIN_WEIGHT = 1e-3  # csgraph treats 0 as "no edge"
 _M_PER_DEG_LAT = 110_540.0
 _M_PER_DEG_LON_EQ = 111_320.0
@@ -96,6 +91,8 @@ class WalkGraph:
         ``bbox`` = ((south, west), (north, east)) keeps the edges with both ends inside; ``datasets`` (names)
         keeps only those datasets' edges (and the links between them).  Per edge the graph keeps ``highway``,
         ``lit`` and ``dataset`` ('street_links' for a link)."""
+        from ._data import columns as _columns_of   # lazy: maps._data imports this module
+
         cols = _columns_of(con, "street_edges")
         opt = lambda c, typ="VARCHAR": c if c in cols else f"CAST(NULL AS {typ}) AS {c}"  # noqa: E731
         where, params = "", []

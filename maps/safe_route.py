@@ -225,6 +225,9 @@ def risk_model(con, *, city: str, graph: WalkGraph, options: dict | None = None)
     bbox = graph_bbox(graph)
     inc = load_incidents(con, city=city, start=start, end=end, bbox=bbox)
     factors = options.get("street_factors") or {}
+    if factors.get("bars") and not _data.has_table(con, "venues_bars"):
+        raise ValueError(f"{city}: [risk.bars] is set but the warehouse has no venues_bars view (no venues "
+                         "dataset loaded): load the bars, or remove [risk.bars] from the profile")
     bar_lat, bar_lon = load_bars(con, city=city, bbox=bbox) if factors.get("bars") else (None, None)
     model = build_risk(graph, lat=inc["lat"], lon=inc["lon"], primary_type=inc["primary_type"],
                        hour=inc["hour"], type_weights=options.get("type_weights"),

@@ -394,9 +394,10 @@ def schedule_of(*, hours: str | None, hours_by_day: str | None) -> Schedule:
             differ = [DAY_ABBR[d - 1] for d in sorted(set(cols.days) & set(text.days)) if cols.days[d] != text.days[d]]
             if differ:
                 cols.problems.append(f"the hours text disagrees with the per-day columns on {', '.join(differ)}")
+        cols.problems += [f"hours text: {p}" for p in text.problems]   # kept, though the columns win
         cols.conditions = text.conditions
         cols.text = hours if hours else cols.text
         return cols
-    if cols is not None and cols.problems and not text.days:
+    if cols is not None and cols.problems:
         text.problems = cols.problems + text.problems
     return text

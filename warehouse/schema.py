@@ -144,7 +144,8 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
             ("source_text", "VARCHAR", "The published hours text that was read (or the per-day JSON when there is no text)."),
             ("problems", "VARCHAR",
              "What could not be read and was left unknown, e.g. \"cannot read 'fri. & sat., 9-5l' (at 'l')\", or where "
-             "the text disagrees with the per-day columns; NULL when everything was read."),
+             "the text disagrees with the per-day columns (what the hours text could not read is kept, prefixed 'hours text: ', "
+             "even when the per-day columns give the week); NULL when everything was read."),
             ("conditions", "VARCHAR",
              "Conditions written in parentheses that the schedule does not apply (e.g. 'Nov-Mar: Mon-Sun 0-24 below 32F')."),
             ("weekly", "VARCHAR", "The week as read, e.g. 'Mon 10:00-18:00; ...; Sun closed' ('?' = unknown day)."),

@@ -79,16 +79,12 @@ def fold(text: str | None) -> str:
     return re.sub(r"[^a-z0-9]+", " ", str(text or "").lower()).strip()
 
 
-def slug(text: str | None) -> str:
-    return fold(text).replace(" ", "_")
-
-
 def canonical_category(value: str | None) -> str | None:
     """Published category or profile kind -> taxonomy id (unknown values -> their slug; empty -> None)."""
     folded = fold(value)
     if not folded:
         return None
-    return SYNONYMS.get(folded) or SYNONYMS.get(folded.replace(" ", "_")) or folded.replace(" ", "_")
+    return SYNONYMS.get(folded) or folded.replace(" ", "_")
 
 
 def category_label(category: str | None) -> str:
@@ -210,16 +206,17 @@ def unmapped_categories(con, *, city: str) -> list[tuple[str, str, int]]:
 
 
 def replace_city_rows(con, *, table: str, city: str, columns: list[str], rows: list[tuple],
-                      where: dict | None = None) -> int:
-    """Replace ``city``'s rows of a derived table (``table`` and ``columns`` are trusted code, values are
-    parameters); ``where`` narrows what is deleted (column -> value). Returns the rows written."""
+                      where: dict | None = None, exprs: dict[str, str] | None = None) -> int:
+    """Replace ``city``'s rows of a derived table in one transaction (``table``, ``columns`` and ``exprs`` are
+    trusted code, values are parameters); ``where`` narrows what is deleted (column -> value); ``exprs`` wraps a
+    column's parameter in SQL (e.g. ``{"geom": "ST_GeomFromHEXWKB(?)"}``). Returns the rows written."""
     cond = " AND ".join(f"{X.ident(k)} = ?" for k in (where or {}))
     con.begin()
     try:
         con.execute(f"DELETE FROM {X.ident(table)} WHERE city = ?" + (f" AND {cond}" if cond else ""),
                     [city, *(where or {}).values()])
         if rows:
-            marks = ", ".join("?" for _ in columns)
+            marks = ", ".join((exprs or {}).get(c, "?") for c in columns)
             con.executemany(f"INSERT INTO {X.ident(table)} ({', '.join(X.ident(c) for c in columns)}) "
                             f"VALUES ({marks})", rows)
         con.commit()
@@ -245,16 +242,7 @@ def write_coverage(con, *, city: str, rows: list[dict]) -> int:
 def write_isochrones(con, *, city: str, rows: list[dict]) -> int:
     """Replace ``city``'s ``isochrones`` rows (dicts with :data:`ISOCHRONE_COLUMNS` and ``wkb``, the polygon as
     hex WKB in WGS84)."""
-    cols = ", ".join(ISOCHRONE_COLUMNS)
-    marks = ", ".join("?" for _ in ISOCHRONE_COLUMNS)
-    con.begin()
-    try:
-        con.execute("DELETE FROM isochrones WHERE city = ?", [city])
-        if rows:
-            con.executemany(f"INSERT INTO isochrones ({cols}, geom) VALUES ({marks}, ST_GeomFromHEXWKB(?))",
-                            [tuple(r[c] for c in ISOCHRONE_COLUMNS) + (r["wkb"],) for r in rows])
-        con.commit()
-    except Exception:
-        con.rollback()
-        raise
-    return len(rows)
+    columns = [*ISOCHRONE_COLUMNS, "geom"]
+    return replace_city_rows(con, table="isochrones", city=city, columns=columns,
+                             rows=[tuple(r[c] for c in ISOCHRONE_COLUMNS) + (r["wkb"],) for r in rows],
+                             exprs={"geom": "ST_GeomFromHEXWKB(?)"})

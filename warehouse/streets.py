@@ -128,14 +128,18 @@ _M_PER_DEG_LON_EQ = 111_320.0
 _PROBE = (0.0, 0.25, 0.5, 0.75, 1.0)  # points of a segment tested against the higher-priority datasets
 
 
-def network_options(options: dict[str, Any] | None) -> tuple[str, int]:
+def network_options(options: dict[str, Any] | None, *, dataset: str = "?") -> tuple[str, int]:
     """(detail, merge_priority) of a streets dataset from its profile options: ``detail`` 'full' (default) or
     'major_streets'; ``merge_priority`` (default 1 for 'full', 2 for 'major_streets'; lower wins an overlap)."""
     o = options or {}
     detail = str(o.get("detail", "full"))
     if detail not in DETAILS:
-        raise ValueError(f"options.detail must be one of {', '.join(DETAILS)}, got {detail!r}")
-    return detail, int(o.get("merge_priority", 1 if detail == "full" else 2))
+        raise ValueError(f"dataset {dataset!r}: options.detail must be one of {', '.join(DETAILS)}, got {detail!r}")
+    try:
+        return detail, int(o.get("merge_priority", 1 if detail == "full" else 2))
+    except (TypeError, ValueError):
+        raise ValueError(f"dataset {dataset!r}: options.merge_priority must be a whole number, "
+                         f"got {o.get('merge_priority')!r}") from None
 
 
 def link_streets(con: duckdb.DuckDBPyConnection, *, city: str, datasets: dict[str, dict] | None = None,
@@ -168,7 +172,7 @@ def link_streets(con: duckdb.DuckDBPyConnection, *, city: str, datasets: dict[st
     if not present:
         con.execute("DELETE FROM street_coverage WHERE city = $city", {"city": city})
         return out
-    opts = {name: network_options((datasets or {}).get(name)) for name in present}
+    opts = {name: network_options((datasets or {}).get(name), dataset=name) for name in present}
     lat0, lon0 = con.execute("SELECT (min(lat) + max(lat)) / 2, (min(lon) + max(lon)) / 2 FROM street_nodes "
                              "WHERE city = $city", {"city": city}).fetchone()
     kx = _M_PER_DEG_LON_EQ * math.cos(math.radians(lat0))

@@ -199,3 +199,8 @@ def test_page_embeds_the_same_numbers(con, tmp_path):
 def test_minutes_helper():
     assert float(minutes(78.0)) == pytest.approx(1.0)
     assert ServiceSet is not None and ServiceNetwork is not None
+
+
+def test_misspelt_service_isochrone_category_is_an_error(con, net):
+    with pytest.raises(ValueError, match="no located services of category 'libary'; did you mean: library"):
+        locator.analyse(con, city=CITY, options={"service_isochrones": ["libary"]}, net=net)

@@ -202,3 +202,15 @@ def test_time_of_day_changes_the_recommended_route():
     assert night["recommended"]["exposure"] < 0.1 * night["shortest"]["exposure"]
     allday = m.edge_risk(None)
     assert allday[:3].sum() == pytest.approx(allday[3:6].sum())
+
+
+def test_bar_factor_without_a_venues_bars_view_is_an_error(tmp_path):
+    from cities.profile import RiskSpec
+    from maps.safe_route import risk_model
+    from tests.maps import maps_citydb as citydb
+
+    con = citydb.make_city(tmp_path / "c.duckdb")   # venues, but no venues_bars view
+    graph = WalkGraph.from_warehouse(con, citydb.CITY)
+    factors = RiskSpec.model_validate({"bars": {"radius_m": 60, "factor": 3.0}}).street_factors()
+    with pytest.raises(ValueError, match=r"\[risk.bars\] is set but the warehouse has no venues_bars view"):
+        risk_model(con, city=citydb.CITY, graph=graph, options={"street_factors": factors})

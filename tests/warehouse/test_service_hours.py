@@ -10,7 +10,7 @@ import pytest
 from tests.warehouse.helpers import load, read_csv_records
 from warehouse.hours import (DAY_KEYS, parse_at, parse_day_columns, parse_hours_text, parse_range,
                              schedule_of)
-from warehouse.services import build_service_hours, canonical_category, category_label
+from warehouse.services import build_service_hours, canonical_category, category_label, unmapped_categories
 
 MON, TUE, WED, THU, FRI, SAT, SUN = range(1, 8)
 
@@ -89,6 +89,12 @@ def test_columns_win_over_text_and_disagreement_is_reported():
     s = schedule_of(hours="Mon: 10am-6pm", hours_by_day=cols)
     assert s.source == "per_day_columns" and s.days[MON] == [(540, 1020)]
     assert "disagrees" in s.problems[0]
+    # what the text could not read is kept among the problems, though the columns win
+    s = schedule_of(hours="Mon: 10am-6pm; blah", hours_by_day=cols)
+    assert any(p.startswith("hours text: cannot read 'blah'") for p in s.problems), s.problems
+    # and what the columns could not read is kept when the text gives the days
+    s = schedule_of(hours="Mon: 10am-6pm", hours_by_day='{"wed": ["soon", "6:00PM"]}')
+    assert s.source == "hours_text" and any("Wednesday" in p for p in s.problems), s.problems
 
 
 def test_is_open_across_midnight_and_parse_at():
@@ -139,6 +145,17 @@ def test_loader_maps_categories_and_packs_per_day_columns(con, tmp_path):
     assert hours == [("Monday", True, None, None), ("Saturday", False, "00:00:00", "24:00:00")]
     again = build_service_hours(con, city="testcity")   # idempotent
     assert again == counts and con.execute("SELECT count(*) FROM service_hours").fetchone()[0] == 2 + 5
+    assert unmapped_categories(con, city="testcity") == []
+
+
+def test_categories_outside_the_taxonomy_are_kept_and_listed(con, tmp_path):
+    """Kept under their slug, never dropped; listed for the run summary (``services.unmapped_categories``)."""
+    recs = [{"id": "1", "type": "Dog park", "name": "A", "lat": "41.88", "lon": "-87.63"},
+            {"id": "2", "type": "Dog park", "name": "B", "lat": "41.89", "lon": "-87.63"}]
+    res = load(con, tmp_path, recs, table="services", kind="park", dataset="svc",
+               fields={"source_id": "id", "category": "type", "name": "name", "lat": "lat", "lon": "lon"})
+    assert res.rows_loaded == 2
+    assert unmapped_categories(con, city="testcity") == [("dog_park", "Dog park", 2)]
 
 
 def test_missing_hours_column_is_reported(con, tmp_path):
@@ -159,7 +176,9 @@ def test_real_warming_centres_text_agrees_with_their_per_day_columns(con, tmp_pa
                kind=spec.kind, dataset="warming_centres", city="chicago")
     assert res.rows_loaded == 113 and res.missing_fields == ()
     assert build_service_hours(con, city="chicago") == {"weekly": 113}
-    assert con.execute("SELECT count(*) FROM service_schedules WHERE problems IS NOT NULL").fetchone()[0] == 0
+    # the 23 unread texts are recorded (the columns still give the week), nothing else disagrees
+    problems = [r[0] for r in con.execute("SELECT problems FROM service_schedules WHERE problems IS NOT NULL").fetchall()]
+    assert len(problems) == 23 and all(p.startswith("hours text: cannot read") for p in problems), problems[:3]
     cols = {k: [f"{d}_open", f"{d}_close"] for k, d in
             zip(DAY_KEYS, ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))}
     agree = unread = 0

@@ -151,3 +151,13 @@ def test_helsinki_pbf_through_the_osm_connector_into_the_walk_graph(con, tmp_pat
         assert cost == pytest.approx(nx.shortest_path_length(G, int(s), int(t), weight="weight"), rel=1e-9)
         # walkers ignore one-way rules: the way back is as long
         assert g.route(t, s)[1] == pytest.approx(cost, rel=1e-9)
+
+
+def test_bad_street_network_options_name_the_dataset():
+    from warehouse.streets import network_options
+
+    assert network_options({"detail": "major_streets"}, dataset="c") == ("major_streets", 2)
+    with pytest.raises(ValueError, match="dataset 'c': options.detail must be one of full, major_streets"):
+        network_options({"detail": "some"}, dataset="c")
+    with pytest.raises(ValueError, match="dataset 'c': options.merge_priority must be a whole number"):
+        network_options({"merge_priority": "first"}, dataset="c")
