@@ -12,7 +12,12 @@ fine grid is cut from the pieces of a ``COARSE_DEG`` grid, not from the whole po
 grid cell that lies entirely inside one area (and touches no other) assigns that area to every point in it by
 a plain integer join on the cell key (``cx * 2**32 + cy``, computed from the coordinates by arithmetic),
 without any geometry. Only points in cells crossed by a border are tested exactly, with ``ST_Intersects``
-against the small piece of the polygon inside that cell, after a bounding-box check of the piece. The result
+against the small pieces of the polygons inside that cell, after a bounding-box check of the piece, and with
+two savings: (1) when the pieces of a cell cover it (checked with ``ST_Covers`` of their union when the grid is
+built), the piece with the largest code is not stored: a point in none of the others must be in it, and a point
+on its border with another piece still touches the smaller code, which wins; so a cell that two areas share
+tests one piece, not two. A cell with a gap between its areas (or at the edge of the city) keeps all its pieces.
+(2) Points at the same location are tested once (many crimes share a geocoded block). The result
 is identical to ``ST_Intersects`` against the whole polygons (cells are widened by ``EPS_DEG`` so a point on
 a cell edge is still tested against the right pieces).
 
@@ -37,8 +42,12 @@ EPS_DEG = 1e-9       # cells are widened by this much so points on a cell edge a
 COARSE_DEG = 0.004   # the grid is built in two levels: polygons cut on this grid, then the pieces on the fine one
 CELL_MUL = 4294967296  # cell key = cx * 2**32 + cy (cy fits in 32 bits for any grid >= 1e-4 degrees)
 CACHE_SCHEMA = "enrich_cache"   # outside main: not part of the catalogue, the schema docs or exports
-CACHE_VERSION = 3    # bump when the tiling changes so stale grids are rebuilt
+CACHE_VERSION = 4    # bump when the tiling changes so stale grids are rebuilt
 
+# code: the area of a point of the cell found in none of the cell's stored pieces (NULL: none); tested: the cell
+# has pieces to test its points against (false: every point of the cell is in ``code``, no geometry needed)
+_CELL_COLUMNS = {"grid_key": "VARCHAR", "city": "VARCHAR", "kind": "VARCHAR", "cell": "BIGINT", "code": "VARCHAR",
+                 "tested": "BOOLEAN"}
 _BOUNDS = """FROM boundaries b WHERE city = $city AND kind = $kind AND geom IS NOT NULL AND NOT ST_IsEmpty(geom)
               AND NOT EXISTS (SELECT 1 FROM datasets d WHERE d.city = b.city AND d.dataset = b.dataset
                               AND d.role = 'fixture')"""
@@ -54,8 +63,13 @@ def _grid_key(con: duckdb.DuckDBPyConnection, *, city: str, kind: str, grid: flo
 
 def _ensure_cache(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {CACHE_SCHEMA}")
+    cols = [r[0] for r in con.execute("""SELECT column_name FROM information_schema.columns
+        WHERE table_schema = $s AND table_name = 'cells' ORDER BY ordinal_position""", {"s": CACHE_SCHEMA}).fetchall()]
+    if cols and cols != list(_CELL_COLUMNS):   # a grid stored by an older layout: it is only a cache, rebuild it
+        con.execute(f"DROP TABLE {CACHE_SCHEMA}.cells")
+        con.execute(f"DROP TABLE IF EXISTS {CACHE_SCHEMA}.pieces")
     con.execute(f"""CREATE TABLE IF NOT EXISTS {CACHE_SCHEMA}.cells (
-        grid_key VARCHAR, city VARCHAR, kind VARCHAR, cell BIGINT, inside VARCHAR)""")
+        {", ".join(f"{c} {t}" for c, t in _CELL_COLUMNS.items())})""")
     con.execute(f"""CREATE TABLE IF NOT EXISTS {CACHE_SCHEMA}.pieces (
         grid_key VARCHAR, city VARCHAR, kind VARCHAR, cell BIGINT, code VARCHAR, piece GEOMETRY,
         x0 DOUBLE, y0 DOUBLE, x1 DOUBLE, y1 DOUBLE)""")
@@ -65,6 +79,7 @@ def build_grid(con: duckdb.DuckDBPyConnection, *, city: str, kind: str, grid: fl
     """Tile ``city``'s ``kind`` polygons on the grid and store the result under ``key`` (replacing older grids
     of the same city and kind)."""
     _ensure_cache(con)
+    typ = AREA_KINDS[kind]  # fixed allow-list, safe to inline
     k = max(1, round(COARSE_DEG / grid))   # the polygons are first cut on a k-times coarser grid
     p = {"city": city, "kind": kind, "s": grid, "S": grid * k, "k": k, "e": EPS_DEG, "m": CELL_MUL}
     # level 1: every polygon cut on the coarse grid (NULL piece = the polygon covers the coarse cell)
@@ -83,7 +98,7 @@ def build_grid(con: duckdb.DuckDBPyConnection, *, city: str, kind: str, grid: fl
     # level 2: the fine cells of a covered coarse cell are covered, the others are cut from the small coarse
     # piece (a separate statement: written as one query with level 1, DuckDB 1.5 lost every cut piece)
     if k == 1:
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _enrich_tiles AS SELECT cx * {CELL_MUL} + cy AS cell, code, piece,
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _enrich_tiles AS SELECT cx * {CELL_MUL} + cy AS cell, cx, cy, code, piece,
             ST_XMin(piece) AS x0, ST_YMin(piece) AS y0, ST_XMax(piece) AS x1, ST_YMax(piece) AS y1 FROM _enrich_coarse""")
     else:
         con.execute("""CREATE OR REPLACE TEMP TABLE _enrich_tiles AS
@@ -91,25 +106,38 @@ def build_grid(con: duckdb.DuckDBPyConnection, *, city: str, kind: str, grid: fl
                   FROM (SELECT code, piece AS cpiece, cy, unnest(range(cx * $k, cx * $k + $k)) AS fx FROM _enrich_coarse)),
             fw AS (SELECT code, cpiece, fx, fy, ST_MakeEnvelope(fx * $s - $e, fy * $s - $e, (fx + 1) * $s + $e,
                                                                 (fy + 1) * $s + $e) AS fcell FROM f),
-            t AS (SELECT fx * $m + fy AS cell, code, NULL::GEOMETRY AS piece FROM fw WHERE cpiece IS NULL
+            t AS (SELECT fx * $m + fy AS cell, fx AS cx, fy AS cy, code, NULL::GEOMETRY AS piece FROM fw WHERE cpiece IS NULL
                   UNION ALL
-                  SELECT fx * $m + fy AS cell, code,
+                  SELECT fx * $m + fy AS cell, fx AS cx, fy AS cy, code,
                          CASE WHEN NOT ST_Covers(cpiece, fcell) THEN ST_Intersection(cpiece, fcell) END AS piece
                   FROM fw WHERE cpiece IS NOT NULL AND ST_Intersects(cpiece, fcell))
-            SELECT cell, code, piece, ST_XMin(piece) AS x0, ST_YMin(piece) AS y0, ST_XMax(piece) AS x1,
+            SELECT cell, cx, cy, code, piece, ST_XMin(piece) AS x0, ST_YMin(piece) AS y0, ST_XMax(piece) AS x1,
                    ST_YMax(piece) AS y1 FROM t""", {k: p[k] for k in ("s", "k", "e", "m")})
     con.execute(f"DELETE FROM {CACHE_SCHEMA}.cells WHERE city = $city AND kind = $kind", {"city": city, "kind": kind})
     con.execute(f"DELETE FROM {CACHE_SCHEMA}.pieces WHERE city = $city AND kind = $kind", {"city": city, "kind": kind})
-    # a cell inside exactly one area: every point in it belongs to that area, no geometry needed
+    # per cell: do its pieces cover it (then a point found in none of the others is in the last one), and which
+    # code is that last one: the largest, so that a point on a border still gets the smallest code it touches
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _enrich_cover AS
+        WITH g AS (SELECT cell, min(cx) AS cx, min(cy) AS cy, bool_or(piece IS NULL) AS whole, count(*) AS n,
+                          arg_max(code, TRY_CAST(code AS {typ})) AS last FROM _enrich_tiles GROUP BY cell),
+        u AS (SELECT cell, ST_Union_Agg(piece) AS joined FROM _enrich_tiles
+              SEMI JOIN (SELECT cell FROM g WHERE n > 1 AND NOT whole) USING (cell) GROUP BY cell)
+        SELECT cell, whole OR coalesce(ST_Covers(joined, ST_MakeEnvelope(cx * $s - $e, cy * $s - $e, (cx + 1) * $s + $e,
+                                                                         (cy + 1) * $s + $e)), false) AS covered, last
+        FROM g LEFT JOIN u USING (cell)""", {"s": grid, "e": EPS_DEG})
+    # code: what a point of the cell that lies in none of its stored pieces gets (NULL: no area); a cell inside
+    # one area stores no piece at all, so its points get their area by the cell key alone, without geometry
     con.execute(f"""INSERT INTO {CACHE_SCHEMA}.cells
-        SELECT $key, $city, $kind, cell, CASE WHEN count(DISTINCT code) = 1 AND bool_or(piece IS NULL) THEN min(code) END
-        FROM _enrich_tiles GROUP BY cell""", {"key": key, "city": city, "kind": kind})
-    # the other cells: the polygon pieces their points are tested against (NULL piece = covers the cell)
+        SELECT $key, $city, $kind, cell, CASE WHEN covered THEN last END, NOT covered OR count(DISTINCT code) > 1
+        FROM _enrich_tiles JOIN _enrich_cover USING (cell) GROUP BY cell, covered, last""",
+                {"key": key, "city": city, "kind": kind})
+    # the pieces the points of the other cells are tested against (NULL piece = covers the cell)
     con.execute(f"""INSERT INTO {CACHE_SCHEMA}.pieces
         SELECT $key, $city, $kind, t.cell, t.code, t.piece, t.x0, t.y0, t.x1, t.y1
-        FROM _enrich_tiles t SEMI JOIN {CACHE_SCHEMA}.cells c ON c.grid_key = $key AND c.cell = t.cell
-                                                              AND c.inside IS NULL
+        FROM _enrich_tiles t JOIN _enrich_cover c USING (cell)
+        WHERE NOT c.covered OR t.code IS DISTINCT FROM c.last
         ORDER BY t.cell, t.code""", {"key": key, "city": city, "kind": kind})
+    con.execute("DROP TABLE IF EXISTS _enrich_cover")
     con.execute("DROP TABLE IF EXISTS _enrich_tiles")
     con.execute("DROP TABLE IF EXISTS _enrich_coarse")
 
@@ -141,20 +169,27 @@ def assign_areas(con: duckdb.DuckDBPyConnection, *, city: str, kind: str, points
 
 
 def _assign(con: duckdb.DuckDBPyConnection, *, pts: str, typ: str, city: str, grid: float, key: str) -> None:
+    # points sharing a location (many crimes are geocoded to the same block) are tested once: u holds the
+    # distinct locations of the points in tested cells, hit the smallest code of a piece each one touches
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _enrich_assign AS
-        WITH cells AS (SELECT cell, inside FROM {CACHE_SCHEMA}.cells WHERE grid_key = $key),
+        WITH cells AS (SELECT cell, code, tested FROM {CACHE_SCHEMA}.cells WHERE grid_key = $key),
         pieces AS (SELECT cell, code, piece, x0, y0, x1, y1 FROM {CACHE_SCHEMA}.pieces WHERE grid_key = $key),
-        p AS (SELECT rowid AS rid, dataset, source_id, lon, lat,
+        p AS (SELECT dataset, source_id, lon, lat,
                      CAST(floor(lon / $s) AS BIGINT) * $m + CAST(floor(lat / $s) AS BIGINT) AS cell
               FROM {pts} WHERE city = $city AND lat IS NOT NULL AND lon IS NOT NULL),
-        pc AS (SELECT p.*, c.inside FROM p JOIN cells c USING (cell))
-        SELECT dataset, source_id, TRY_CAST(inside AS {typ}) AS spatial FROM pc WHERE inside IS NOT NULL
+        pc AS (SELECT p.*, c.code, c.tested FROM p JOIN cells c USING (cell)),
+        u AS (SELECT DISTINCT cell, lon, lat FROM pc WHERE tested),
+        hit AS (SELECT u.cell, u.lon, u.lat, min(TRY_CAST(t.code AS {typ})) AS hit
+                FROM u JOIN pieces t USING (cell)
+                WHERE t.piece IS NULL OR (u.lon BETWEEN t.x0 AND t.x1 AND u.lat BETWEEN t.y0 AND t.y1
+                                          AND ST_Intersects(ST_Point(u.lon, u.lat), t.piece))
+                GROUP BY u.cell, u.lon, u.lat)
+        SELECT dataset, source_id, TRY_CAST(code AS {typ}) AS spatial FROM pc WHERE NOT tested AND code IS NOT NULL
         UNION ALL
-        SELECT first(pc.dataset), first(pc.source_id), min(TRY_CAST(t.code AS {typ})) AS spatial
-        FROM pc JOIN pieces t USING (cell)
-        WHERE pc.inside IS NULL AND (t.piece IS NULL OR (pc.lon BETWEEN t.x0 AND t.x1 AND pc.lat BETWEEN t.y0 AND t.y1
-                                                         AND ST_Intersects(ST_Point(pc.lon, pc.lat), t.piece)))
-        GROUP BY pc.rid""", {"city": city, "s": grid, "m": CELL_MUL, "key": key})
+        SELECT pc.dataset, pc.source_id, coalesce(h.hit, TRY_CAST(pc.code AS {typ})) AS spatial
+        FROM pc LEFT JOIN hit h USING (cell, lon, lat)
+        WHERE pc.tested AND (h.hit IS NOT NULL OR pc.code IS NOT NULL)""",
+                {"city": city, "s": grid, "m": CELL_MUL, "key": key})
 
 
 def _has_grid(con: duckdb.DuckDBPyConnection, key: str) -> bool:

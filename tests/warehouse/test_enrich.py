@@ -1,5 +1,7 @@
 """Spatial enrichment against the real community-area polygons."""
 
+import json
+
 from tests.warehouse.helpers import CRIME_FIELDS, CRIME_OPTIONS, load, read_csv_records, read_geojson_records
 from warehouse.enrich import enrich_incidents
 
@@ -78,3 +80,64 @@ def test_stored_grid_is_reused_and_rebuilt_when_boundaries_change(con, tmp_path,
     # the cache lives outside main: not in the catalogue
     assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' "
                            "AND table_name IN ('cells', 'pieces')").fetchone()[0]
+
+
+def _box(x0, y0, x1, y1):
+    return json.dumps({"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]})
+
+
+def test_border_cells_gaps_overlaps_and_repeated_locations(con, tmp_path):
+    """Cells cut by borders: a cell whose pieces cover it stores every piece but its largest code (a point in
+    none of the others is in that one); a cell with a gap stores them all. The answers equal ST_Intersects
+    against the whole polygons for points on a border, in a gap, in an overlap and at one location many times."""
+    from warehouse.enrich import assign_areas
+
+    # 0.002-degree cells; the borders at x = -87.6950 and -87.6890 run through the middle of cells
+    areas = {"1": _box(-87.7010, 41.800, -87.6950, 41.810), "2": _box(-87.6950, 41.800, -87.6890, 41.810),
+             "3": _box(-87.68895, 41.800, -87.6830, 41.810),     # a 0.00005-degree gap between 2 and 3
+             "7": _box(-87.6900, 41.8045, -87.6880, 41.8055),    # over 2, the gap and 3
+             "8": _box(-87.6930, 41.8045, -87.6910, 41.8055)}    # inside 2
+    load(con, tmp_path, [{"c": c, "_geometry": g} for c, g in areas.items()], table="boundaries", dataset="ca",
+         kind="community_area", fields={"source_id": "c", "code": "c"})
+    where = {"border": (-87.6950, 41.8033), "gap": (-87.688975, 41.8080), "over27": (-87.6895, 41.8050),
+             "only7": (-87.688975, 41.8050), "over37": (-87.6885, 41.8050), "in8": (-87.6925, 41.8050),
+             "in1": (-87.6990, 41.8011), "in2": (-87.6902, 41.8021), "in3": (-87.6850, 41.8077),
+             "outside": (-87.6700, 41.8050)}
+    recs = [{"id": f"{name}-{i}", "date": "2018-01-01", "latitude": repr(y), "longitude": repr(x)}
+            for name, (x, y) in where.items() for i in range(3)]   # each location three times
+    load(con, tmp_path, recs, table="incidents", dataset="crimes", fields=CRIME_FIELDS)
+    n = assign_areas(con, city="testcity", kind="community_area")
+    got = dict(con.execute("SELECT source_id, spatial FROM _enrich_assign").fetchall())
+    exact = dict(con.execute("""SELECT i.source_id, min(b.code::INTEGER) FROM incidents i JOIN boundaries b
+                                ON ST_Intersects(i.geom, b.geom) GROUP BY i.source_id""").fetchall())
+    assert n == len(got) and got == exact
+    assert {k.split("-")[0]: v for k, v in got.items()} == {   # gap and outside: no area
+        "border": 1, "over27": 2, "only7": 7, "over37": 3, "in8": 2, "in1": 1, "in2": 2, "in3": 3}
+
+    def cell(x, y):
+        return {"c": int(x // 0.002) * 2**32 + int(y // 0.002)}
+    # a cell inside 2 with 8 in it is covered (2 covers it): 8, the largest code, is not stored
+    assert con.execute("SELECT list(code) FROM enrich_cache.pieces WHERE cell = $c", cell(*where["in8"])).fetchone()[0] == ["2"]
+    # the cell on the 1|2 border is covered by its two pieces: only 1 is tested, a point not in 1 is in 2
+    assert con.execute("SELECT list(code) FROM enrich_cache.pieces WHERE cell = $c", cell(*where["border"])).fetchone()[0] == ["1"]
+    assert con.execute("SELECT code, tested FROM enrich_cache.cells WHERE cell = $c", cell(*where["border"])).fetchone() == ("2", True)
+    # the cell with the gap is not covered: both pieces are tested and a point in neither gets no area
+    assert con.execute("SELECT code, tested FROM enrich_cache.cells WHERE cell = $c", cell(*where["gap"])).fetchone() == (None, True)
+    assert con.execute("SELECT list(code ORDER BY code) FROM enrich_cache.pieces WHERE cell = $c",
+                       cell(*where["gap"])).fetchone()[0] == ["2", "3"]
+
+
+def test_grid_stored_by_an_older_layout_is_replaced(con, tmp_path):
+    from warehouse.enrich import assign_areas
+
+    # the layout before CACHE_VERSION 4: an `inside` column instead of `code` + `tested`
+    con.execute("CREATE SCHEMA enrich_cache")
+    con.execute("CREATE TABLE enrich_cache.cells (grid_key VARCHAR, city VARCHAR, kind VARCHAR, cell BIGINT, inside VARCHAR)")
+    con.execute("INSERT INTO enrich_cache.cells VALUES ('old', 'testcity', 'ward', 1, '9')")
+    load(con, tmp_path, [{"c": "4", "_geometry": _box(-87.70, 41.80, -87.69, 41.81)}], table="boundaries",
+         dataset="wards", kind="ward", fields={"code": "c"})
+    load(con, tmp_path, [{"id": "1", "date": "2018-01-01", "latitude": "41.805", "longitude": "-87.695"}],
+         table="incidents", dataset="crimes", fields=CRIME_FIELDS)
+    assert assign_areas(con, city="testcity", kind="ward") == 1
+    assert con.execute("SELECT spatial FROM _enrich_assign").fetchone() == (4,)
+    assert con.execute("SELECT count(*) FROM enrich_cache.cells WHERE grid_key = 'old'").fetchone() == (0,)
