@@ -6,7 +6,7 @@ from typing import Iterator
 import requests
 
 from connectors import http
-from connectors.pages import Page, feature_record, offset_pages
+from connectors.pages import Page, feature_record, features_of, offset_pages
 
 
 def iter_pages(base_url: str, service: str, *, layer: int = 0, page_size: int | None = None,
@@ -29,7 +29,10 @@ def iter_pages(base_url: str, service: str, *, layer: int = 0, page_size: int | 
                   "resultOffset": offset, "resultRecordCount": size}
         response = http.get(f"{layer_url}/query", params=params, session=session, dataset=name, page=number)
         body = _json(response, response.url, name, number)
-        records = [feature_record(f) for f in body.get("features") or []]
+        try:
+            records = [feature_record(f) for f in features_of(body)]
+        except ValueError as e:
+            raise http.FetchError(name, response.url, number, response.tries, str(e)) from None
         more = bool(body.get("exceededTransferLimit") or (body.get("properties") or {}).get("exceededTransferLimit"))
         meta = {"protocol": "arcgis", "service": service, "layer": layer, "format": "geojson", "offset": offset,
                 "max_record_count": max_records, "object_id_field": oid, "tries": response.tries, "crs": "EPSG:4326"}

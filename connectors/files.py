@@ -17,7 +17,7 @@ import requests
 
 from connectors import http
 from connectors._vector import VECTOR_FORMATS, vector_pages
-from connectors.pages import Page, batch_pages, feature_record, flat_record, page_meta, unique_names
+from connectors.pages import Page, batch_pages, feature_record, features_of, flat_record, page_meta, unique_names
 
 FORMATS = ("csv", "geojson", "json", "edgelist", "lines-geojson") + VECTOR_FORMATS
 SEGMENT_KEYS = ("u", "v", "u_x", "u_y", "v_x", "v_y", "way_id", "highway", "name", "lit", "foot", "access",
@@ -115,8 +115,14 @@ def _read_geojson(path: Path, meta: dict) -> Iterator[dict]:
     if "crs" in doc:
         meta["legacy_crs"] = doc["crs"]
     meta["crs"] = "EPSG:4326"
-    features = doc.get("features") if doc.get("type") == "FeatureCollection" else [doc]
-    return (feature_record(f) for f in features or [])
+    return (feature_record(f) for f in _features(doc, path))
+
+
+def _features(doc, path: Path, *, dataset: str | None = None) -> list[dict]:
+    try:
+        return features_of(doc, single=True)
+    except ValueError as e:
+        raise ValueError(f"{f'dataset {dataset}: ' if dataset else ''}{path}: {e}") from None
 
 
 def _read_json(path: Path, meta: dict) -> Iterator[dict]:
@@ -131,7 +137,10 @@ def _read_json(path: Path, meta: dict) -> Iterator[dict]:
         doc = doc[key]
     if not isinstance(doc, list):
         raise ValueError(f"{path}: expected a JSON array of objects, got {type(doc).__name__}")
-    return (flat_record(row) for row in doc if isinstance(row, dict))
+    bad = next((n for n, row in enumerate(doc, 1) if not isinstance(row, dict)), None)
+    if bad is not None:
+        raise ValueError(f"{path}: record {bad} is a {type(doc[bad - 1]).__name__}, not an object")
+    return (flat_record(row) for row in doc)
 
 
 _READERS: dict[str, Callable[[Path, dict], Iterator[dict]]] = {
@@ -219,8 +228,7 @@ def _lines_pages(base: str, options: dict, page_size: int, name: str, session) -
             with local_file(src, dataset=name, session=session) as path:
                 with open(path, encoding="utf-8-sig") as fh:
                     doc = json.load(fh)
-            features = doc.get("features") if doc.get("type") == "FeatureCollection" else [doc]
-            for feature in features or []:
+            for feature in _features(doc, path, dataset=name):
                 number += 1
                 meta["features"] += 1
                 yield from _line_segments(feature, number, nodes, options, unit, meta, dataset=name)

@@ -167,9 +167,26 @@ def _with_retries(once, *, url, session, timeout, retries, dataset, page) -> Any
 def _check_status(response: requests.Response) -> None:
     code = response.status_code
     if code == 429 or code >= 500:
-        raise _Retry(f"HTTP {code}", _retry_after(response.headers.get("Retry-After")), code)
+        said = _said(response)
+        raise _Retry(f"HTTP {code}{': ' + said if said else ''}", _retry_after(response.headers.get("Retry-After")), code)
     if code >= 400:
-        raise _Fail(f"HTTP {code}: {response.text[:300].strip()}", code)
+        raise _Fail(f"HTTP {code}: {_said(response)}", code)
+
+
+def _said(response: requests.Response) -> str:
+    """What an error answer says, for the message: its JSON ``message`` (Socrata, our portal) or its first 300
+    characters, on one line (control characters replaced)."""
+    try:
+        text = response.text
+    except Exception:  # noqa: BLE001 - a broken error body must not hide the status
+        return ""
+    try:
+        body = json.loads(text)
+        if isinstance(body, dict) and isinstance(body.get("message"), str):
+            text = body["message"]
+    except ValueError:
+        pass
+    return "".join(c if c.isprintable() else " " for c in text[:300]).strip()
 
 
 def _check_body(response: requests.Response, expect: str) -> None:

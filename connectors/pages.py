@@ -69,6 +69,26 @@ def flat_record(obj: dict) -> dict:
     return {str(k): flat_value(v) for k, v in obj.items()}
 
 
+def features_of(doc: Any, *, single: bool = False) -> list[dict]:
+    """The features of a GeoJSON FeatureCollection (``single``: a lone Feature counts as one). Anything else —
+    no ``features`` list, an entry that is not an object — is a ``ValueError`` saying what was found, so a
+    malformed answer is never read as an empty one."""
+    if not isinstance(doc, dict):
+        raise ValueError(f"expected a GeoJSON object, got {type(doc).__name__}")
+    if single and doc.get("type") != "FeatureCollection":
+        if doc.get("type") != "Feature":
+            raise ValueError(f"expected a GeoJSON FeatureCollection or Feature, got type {doc.get('type')!r}")
+        return [doc]
+    features = doc.get("features")
+    if not isinstance(features, list):
+        raise ValueError(f"expected a GeoJSON FeatureCollection with a list of features, got 'features': "
+                         f"{type(features).__name__}")
+    for number, feature in enumerate(features, 1):
+        if not isinstance(feature, dict):
+            raise ValueError(f"feature {number} is a {type(feature).__name__}, not an object")
+    return features
+
+
 def feature_record(feature: dict) -> dict:
     """A GeoJSON feature -> its properties plus ``_geometry`` (GeoJSON text or None)."""
     record = flat_record(feature.get("properties") or {})

@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from connectors.files import haversine_m
-from connectors.pages import unique_names
+from connectors.pages import features_of, unique_names
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))   # WKT cells in park exports exceed the 131,072 default
 
@@ -278,6 +278,8 @@ class _Handler(BaseHTTPRequestHandler):
             reply = self._route(portal)
         except _Reply as r:
             reply = r
+        except ValueError as e:   # a source file the portal cannot serve: say so, as a portal would
+            reply = _Reply(500, {"error": True, "message": str(e)})
         self._send(reply, truncate=fault == "truncated")
 
     def _route(self, portal: ReplayPortal) -> _Reply:
@@ -364,6 +366,7 @@ _NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)")   # ints and decimals alike a
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}")
 _CONDITION = re.compile(r"\s*([:\w]+)\s*(>=|<=|!=|=|>|<)\s*('(?:[^']|'')*'|-?\d+(?:\.\d+)?)\s*", re.S)
 _NUM = r"(-?\d+(?:\.\d+)?)"
+_POINT_TEXT = re.compile(r"\(\s*[-+]?\d+(?:\.\d+)?\s*,\s*[-+]?\d+(?:\.\d+)?\s*\)")
 _WITHIN_CIRCLE = re.compile(rf"\s*within_circle\(\s*([:\w]+)\s*,\s*{_NUM}\s*,\s*{_NUM}\s*,\s*{_NUM}\s*\)\s*",
                             re.I)
 _AND = re.compile(r"and\b", re.I)
@@ -399,6 +402,16 @@ def _column_type(values) -> str:
     return "text"
 
 
+def _load_features(path: Path) -> list[dict]:
+    """The features of a GeoJSON FeatureCollection file the portal serves; a malformed one is an error naming it."""
+    with open(path, encoding="utf-8-sig") as fh:
+        doc = json.load(fh)
+    try:
+        return features_of(doc)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+
+
 def _source_text(value: Any) -> str:
     if value is None:
         return ""
@@ -424,6 +437,7 @@ class _SodaTable:
                     r[c] = _iso(r[c])
         self.types = {name: _column_type([r[c] for r in rows]) for c, name in enumerate(self.columns)}
         self.geoms = geoms
+        self._points: set[str] | None = None   # see _point_fields
         self.ids = [f"row-{i + 1:08d}" for i in range(n)]
         upd = self.columns.index("updated_on") if "updated_on" in self.columns else None
         self.updated = [(r[upd] if upd is not None and r[upd] else FIXED_UPDATED_AT) for r in rows]
@@ -448,8 +462,7 @@ class _SodaTable:
                 width = len(headers)
                 rows = [r if len(r) == width else (r + [""] * width)[:width] for r in reader if r]
             return cls(headers, rows, None)
-        with open(path, encoding="utf-8-sig") as fh:
-            features = json.load(fh).get("features") or []
+        features = _load_features(path)
         headers = list(dict.fromkeys(k for f in features for k in (f.get("properties") or {})))
         props = [f.get("properties") or {} for f in features]
         rows = [[_source_text(p.get(h)) for h in headers] for p in props]
@@ -577,8 +590,12 @@ class _SodaTable:
     def _within_circle(self, field: str, lat: float, lon: float, radius_m: float):
         """SoQL ``within_circle(location, lat, lon, radius_m)``: the row's point (its geometry, or its
         ``latitude``/``longitude`` columns) within ``radius_m`` metres, great-circle (haversine)."""
-        if field not in self.types and not self.geoms and not {"latitude", "longitude"} <= set(self.types):
-            raise _soda_error(400, f"No such column: {field}")
+        points = self._point_fields()
+        if field not in points:
+            if field not in self.types and field != "the_geom":
+                raise _soda_error(400, f"No such column: {field}")
+            raise _soda_error(400, f"within_circle needs a point column ({', '.join(sorted(points)) or 'none here'}); "
+                                   f"{field} is not one")
         def inside(i: int) -> bool:
             geometry = self._geometry(i)
             if not geometry or geometry.get("type") != "Point":
@@ -586,6 +603,20 @@ class _SodaTable:
             x, y = geometry["coordinates"][:2]
             return haversine_m(lon, lat, x, y) <= radius_m
         return inside
+
+    def _point_fields(self) -> set[str]:
+        """The fields holding the row's point: ``the_geom`` of a GeoJSON source; of a CSV source with latitude and
+        longitude columns, ``location`` (the point column of a Socrata dataset such as Chicago's crimes, which
+        exports drop) and any column whose every value is a ``(lat, lon)`` pair."""
+        if self.geoms:
+            return {"the_geom"}
+        if not {"latitude", "longitude"} <= set(self.types):
+            return set()
+        if self._points is None:
+            self._points = {"location"} | {name for c, name in enumerate(self.columns) if self.types[name] == "text"
+                            and (vals := [r[c] for r in self.rows if r[c]])
+                            and all(_POINT_TEXT.fullmatch(v) for v in vals)}
+        return self._points
 
     def _predicate(self, field: str, op: str, literal: str):
         value = self._getter(field)
@@ -772,8 +803,7 @@ class _ArcgisLayer:
 
     @classmethod
     def load(cls, path: Path, max_records: int, name: str) -> "_ArcgisLayer":
-        with open(path, encoding="utf-8-sig") as fh:
-            return cls(json.load(fh).get("features") or [], max_records, name)
+        return cls(_load_features(path), max_records, name)
 
     def info(self, q: dict) -> _Reply:
         gtype = next((f["geometry"]["type"] for f in self.features if f.get("geometry")), "Point")

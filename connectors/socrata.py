@@ -19,7 +19,7 @@ import pyarrow.csv as pacsv
 import requests
 
 from connectors import http
-from connectors.pages import feature_record, flat_record, make_page, now, offset_pages, records_table, Page
+from connectors.pages import feature_record, features_of, flat_record, make_page, now, offset_pages, records_table, Page
 
 FORMATS = ("json", "csv", "geojson")
 SYSTEM_SELECT = ":*,*"
@@ -150,7 +150,11 @@ def _csv_records(response: requests.Response) -> list[dict]:
 
 
 def _geojson_records(response: requests.Response) -> list[dict]:
-    return [feature_record(f) for f in http.json_body(response).get("features") or []]
+    try:
+        features = features_of(http.json_body(response))
+    except ValueError as e:
+        raise http.FetchError(None, response.url, None, 1, str(e)) from None
+    return [feature_record(f) for f in features]
 
 
 _PARSERS = {"json": _json_records, "csv": _csv_records, "geojson": _geojson_records}

@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from warehouse.schema import not_fixture
+
 from .routing import WalkGraph
 
 # Boundary kinds tried in order when the caller does not name one.
@@ -60,6 +62,28 @@ def columns(con, table: str) -> set[str]:
     return {r[0] for r in rows}
 
 
+def fixture_filter(con, alias: str) -> str:
+    """``AND <condition> `` leaving out the rows of ``alias`` that come from format-fixture datasets, or ``""`` on
+    a bare database without the catalogue's ``role`` column."""
+    if has_table(con, "datasets") and "role" in columns(con, "datasets"):
+        return f"AND {not_fixture(alias)} "
+    return ""
+
+
+def boundary_kinds(con, *, city: str) -> list[str]:
+    """The boundary kinds ``city`` has polygons of (format fixtures left out), sorted."""
+    if not has_table(con, "boundaries"):
+        return []
+    return [r[0] for r in con.execute(
+        f"SELECT DISTINCT kind FROM boundaries b WHERE city = ? AND geom IS NOT NULL {fixture_filter(con, 'b')}"
+        "ORDER BY kind", [city]).fetchall()]
+
+
+def preferred_kind(kinds: list[str]) -> str | None:
+    """The kind drawn when the caller names none: community areas first (``_BOUNDARY_PREFERENCE``)."""
+    return next((k for k in _BOUNDARY_PREFERENCE if k in kinds), kinds[0] if kinds else None)
+
+
 def sources_for(con, city: str, sources, tables: tuple[str, ...]) -> list[dict]:
     """Attribution rows: the caller's ``sources`` or the ``datasets`` catalogue for ``tables``."""
     if sources is not None:
@@ -95,20 +119,12 @@ def _round_coords(obj, nd: int = 5):
 def boundaries_geojson(con, *, city: str, kind: str | None = None, tolerance: float = 0.0002) -> dict:
     """Simplified boundary polygons of one kind as a GeoJSON FeatureCollection."""
     empty = {"type": "FeatureCollection", "features": [], "kind": None}
-    if not has_table(con, "boundaries"):
-        return empty
-    # datasets marked as format fixtures (role) repeat real boundaries; they are never drawn
-    fixtures = ""
-    if has_table(con, "datasets") and "role" in columns(con, "datasets"):
-        fixtures = ("AND NOT EXISTS (SELECT 1 FROM datasets d WHERE d.city = boundaries.city "
-                    "AND d.dataset = boundaries.dataset AND d.role = 'fixture') ")
-    kinds = [r[0] for r in con.execute(
-        f"SELECT DISTINCT kind FROM boundaries WHERE city = ? AND geom IS NOT NULL {fixtures}ORDER BY kind", [city]
-    ).fetchall()]
+    kinds = boundary_kinds(con, city=city)
     if not kinds:
         return empty
-    if kind is None:
-        kind = next((k for k in _BOUNDARY_PREFERENCE if k in kinds), kinds[0])
+    kind = kind or preferred_kind(kinds)
+    # datasets marked as format fixtures (role) repeat real boundaries; they are never drawn
+    fixtures = fixture_filter(con, "boundaries")
     ensure_spatial(con)
     rows = con.execute(
         "SELECT code, name, ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, ?)) FROM boundaries "

@@ -74,15 +74,10 @@ def _steps(lat0: float, spacing_m: float) -> tuple[float, float]:
 
 def boundary_kind(con, *, city: str, kind: str | None) -> str | None:
     """``kind`` if the city has boundaries of it, else the preferred kind the city has (community areas first)."""
-    if not _data.has_table(con, "boundaries"):
-        return None
-    kinds = [r[0] for r in con.execute("SELECT DISTINCT kind FROM boundaries WHERE city = ? AND geom IS NOT NULL "
-                                       "ORDER BY 1", [city]).fetchall()]
-    if kind is not None:
-        if kind not in kinds:
-            raise ValueError(f"no boundaries of kind {kind!r} for {city!r} (has: {', '.join(kinds) or 'none'})")
-        return kind
-    return next((k for k in _data._BOUNDARY_PREFERENCE if k in kinds), kinds[0] if kinds else None)
+    kinds = _data.boundary_kinds(con, city=city)
+    if kind is not None and kind not in kinds:
+        raise ValueError(f"no boundaries of kind {kind!r} for {city!r} (has: {', '.join(kinds) or 'none'})")
+    return kind or _data.preferred_kind(kinds)
 
 
 def build_lattice(con, *, city: str, graph, kind: str | None = None, spacing_m: float = DEFAULT_SPACING_M,
@@ -100,6 +95,7 @@ def build_lattice(con, *, city: str, graph, kind: str | None = None, spacing_m: 
         I, J = np.meshgrid(i, j)
         return Lattice(I.ravel(), J.ravel(), np.full(I.size, -1), [], None, spacing_m, dlat, dlon)
     _data.ensure_spatial(con)
+    fixtures = _data.fixture_filter(con, "boundaries")
     clamp = ""
     params = {"city": city, "kind": kind, "dlat": dlat, "dlon": dlon}
     if bbox is not None:
@@ -112,7 +108,7 @@ def build_lattice(con, *, city: str, graph, kind: str | None = None, spacing_m: 
     hi_j = "least(j1, $bj1)" if bbox is not None else "j1"
     rows = con.execute(f"""
         WITH b AS (SELECT code, min(name) AS name, ST_Union_Agg(geom) AS geom FROM boundaries
-                   WHERE city = $city AND kind = $kind AND geom IS NOT NULL GROUP BY code),
+                   WHERE city = $city AND kind = $kind AND geom IS NOT NULL {fixtures}GROUP BY code),
         bb AS (SELECT code, name, geom,
                       CAST(floor(ST_XMin(geom) / $dlon) AS BIGINT) AS i0, CAST(ceil(ST_XMax(geom) / $dlon) AS BIGINT) AS i1,
                       CAST(floor(ST_YMin(geom) / $dlat) AS BIGINT) AS j0, CAST(ceil(ST_YMax(geom) / $dlat) AS BIGINT) AS j1
@@ -123,7 +119,7 @@ def build_lattice(con, *, city: str, graph, kind: str | None = None, spacing_m: 
         SELECT code, i, j FROM pts WHERE ST_Contains(geom, ST_Point(i * $dlon, j * $dlat))
         ORDER BY j, i, code""", params).fetchall()
     areas = con.execute("SELECT code, min(name) FROM boundaries WHERE city = ? AND kind = ? AND geom IS NOT NULL "
-                        "GROUP BY code ORDER BY code", [city, kind]).fetchall()
+                        f"{fixtures}GROUP BY code ORDER BY code", [city, kind]).fetchall()
     index = {code: k for k, (code, _) in enumerate(areas)}
     if rows:
         code, i, j = zip(*rows)
@@ -147,7 +143,8 @@ def random_points(con, *, city: str, n: int, seed: int, kind: str = "community_a
 
     _data.ensure_spatial(con)
     polys = [wkb.loads(bytes(r[0])) for r in con.execute(
-        "SELECT ST_AsWKB(geom) FROM boundaries WHERE city = ? AND kind = ? AND geom IS NOT NULL", [city, kind]).fetchall()]
+        "SELECT ST_AsWKB(geom) FROM boundaries WHERE city = ? AND kind = ? AND geom IS NOT NULL "
+        + _data.fixture_filter(con, "boundaries"), [city, kind]).fetchall()]
     if not polys:
         raise ValueError(f"no boundaries of kind {kind!r} for {city!r} to draw random points in")
     shape = shapely.union_all(polys)

@@ -226,8 +226,7 @@ def population(con, *, city: str, kind: str = RATE_KIND) -> list[dict]:
     if not _data.has_table(con, "population"):
         return []
     catalogue = _data.columns(con, "datasets") if _data.has_table(con, "datasets") else set()
-    fixtures = ("AND NOT EXISTS (SELECT 1 FROM datasets d WHERE d.city = p.city AND d.dataset = p.dataset "
-                "AND d.role = 'fixture') ") if "role" in catalogue else ""
+    fixtures = _data.fixture_filter(con, "p")
     title = ("(SELECT min(d.title) FROM datasets d WHERE d.city = l.city AND d.dataset = l.dataset)"
              if "title" in catalogue else "NULL")
     rows = con.execute(

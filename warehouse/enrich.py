@@ -34,6 +34,7 @@ import hashlib
 import duckdb
 
 from ._sqlexpr import ident
+from .schema import not_fixture
 
 AREA_KINDS = {"community_area": "INTEGER", "beat": "VARCHAR", "district": "INTEGER", "ward": "INTEGER"}
 # grid cell size in degrees per kind: coarse for the few large areas, fine for the many small ones
@@ -48,9 +49,8 @@ CACHE_VERSION = 4    # bump when the tiling changes so stale grids are rebuilt
 # has pieces to test its points against (false: every point of the cell is in ``code``, no geometry needed)
 _CELL_COLUMNS = {"grid_key": "VARCHAR", "city": "VARCHAR", "kind": "VARCHAR", "cell": "BIGINT", "code": "VARCHAR",
                  "tested": "BOOLEAN"}
-_BOUNDS = """FROM boundaries b WHERE city = $city AND kind = $kind AND geom IS NOT NULL AND NOT ST_IsEmpty(geom)
-              AND NOT EXISTS (SELECT 1 FROM datasets d WHERE d.city = b.city AND d.dataset = b.dataset
-                              AND d.role = 'fixture')"""
+_BOUNDS = f"""FROM boundaries b WHERE city = $city AND kind = $kind AND geom IS NOT NULL AND NOT ST_IsEmpty(geom)
+               AND {not_fixture('b')}"""
 
 
 def _grid_key(con: duckdb.DuckDBPyConnection, *, city: str, kind: str, grid: float) -> str:
@@ -205,8 +205,7 @@ def enrich_incidents(con: duckdb.DuckDBPyConnection, *, city: str) -> dict[str, 
     ``{"community_area": {"filled": n, "mismatch": m, "unmatched": k}, ...}`` (only kinds with boundaries)."""
     kinds = [r[0] for r in con.execute(
         "SELECT DISTINCT kind FROM boundaries b WHERE city = $city AND kind IN ('community_area', 'beat', "
-        "'district', 'ward') AND geom IS NOT NULL AND NOT EXISTS (SELECT 1 FROM datasets d WHERE d.city = b.city "
-        "AND d.dataset = b.dataset AND d.role = 'fixture') ORDER BY kind", {"city": city}).fetchall()]
+        f"'district', 'ward') AND geom IS NOT NULL AND {not_fixture('b')} ORDER BY kind", {"city": city}).fetchall()]
     out: dict[str, dict[str, int]] = {}
     con.execute("UPDATE incidents SET area_mismatch = NULL WHERE city = $city AND area_mismatch IS NOT NULL",
                 {"city": city})

@@ -511,3 +511,13 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 def column_names(table: str) -> list[str]:
     return [name for name, _, _ in TABLES[table][1]]
+
+
+def not_fixture(alias: str) -> str:
+    """SQL condition: the row ``alias`` (a table with ``city`` and ``dataset``) does not come from a dataset the
+    catalogue marks as a format fixture (``datasets.role = 'fixture'``: loaded to test a file format, never
+    analysed or drawn). ``alias`` is a table name or alias written by our code, never portal text."""
+    if not alias.isidentifier():
+        raise ValueError(f"not a table alias: {alias!r}")
+    return (f"NOT EXISTS (SELECT 1 FROM datasets d_ WHERE d_.city = {alias}.city AND d_.dataset = {alias}.dataset "
+            "AND d_.role = 'fixture')")

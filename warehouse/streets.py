@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 
 from . import _sqlexpr as X
+from .schema import not_fixture
 
 DEFAULT_EXCLUDE_HIGHWAYS = ["motorway", "motorway_link", "trunk", "trunk_link", "construction", "proposed"]
 SEGMENT_FIELDS = ["u", "v", "u_x", "u_y", "v_x", "v_y", "way_id", "highway", "name", "lit", "foot", "access",
@@ -271,21 +272,21 @@ def _link(con: duckdb.DuckDBPyConnection, *, city: str, dist: float, proj: dict)
 
 
 def street_coverage(con: duckdb.DuckDBPyConnection, *, city: str, cover_m: float = COVER_M,
-                    lattice_m: float = LATTICE_M, proj: dict | None = None) -> int:
+                    lattice_m: float = LATTICE_M, proj: dict) -> int:
     """Rebuild ``street_coverage`` of ``city`` from ``_net_ds``/``_net_e`` (made by :func:`link_streets`).
 
     One row per street dataset x community area (zeros included). ``edge_m``: metres of the dataset's walkable
     segments whose midpoint is in the area. ``covered_share``: of the lattice points (every ``lattice_m``
     metres) inside the area, the share within ``cover_m`` of one of the dataset's segments. Areas come from
     ``boundaries`` (kind community_area, format fixtures left out); none -> no rows. Returns the row count.
+    ``proj`` is the local projection :func:`link_streets` made ``_net_e`` with (lat0, lon0, kx, ky).
     """
     from .enrich import assign_areas
 
     con.execute("DELETE FROM street_coverage WHERE city = $city", {"city": city})
     kind = "community_area"
-    bounds = con.execute("""SELECT min(ST_YMin(geom)), min(ST_XMin(geom)), max(ST_YMax(geom)), max(ST_XMax(geom))
-        FROM boundaries b WHERE city = $city AND kind = $kind AND geom IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM datasets d WHERE d.city = b.city AND d.dataset = b.dataset AND d.role = 'fixture')""",
+    bounds = con.execute(f"""SELECT min(ST_YMin(geom)), min(ST_XMin(geom)), max(ST_YMax(geom)), max(ST_XMax(geom))
+        FROM boundaries b WHERE city = $city AND kind = $kind AND geom IS NOT NULL AND {not_fixture('b')}""",
                          {"city": city, "kind": kind}).fetchone()
     if bounds[0] is None:
         return 0
@@ -307,8 +308,7 @@ def street_coverage(con: duckdb.DuckDBPyConnection, *, city: str, cover_m: float
         con.execute(f"""INSERT INTO street_coverage (city, dataset, area_kind, area_code, area_name, detail, edge_m,
                                                      covered_share)
             WITH areas AS (SELECT code, any_value(name ORDER BY name NULLS LAST) AS name FROM boundaries b
-                           WHERE city = $city AND kind = $kind AND geom IS NOT NULL AND NOT EXISTS (
-                               SELECT 1 FROM datasets d WHERE d.city = b.city AND d.dataset = b.dataset AND d.role = 'fixture')
+                           WHERE city = $city AND kind = $kind AND geom IS NOT NULL AND {not_fixture('b')}
                            GROUP BY code),
             lat AS (SELECT CAST(a.spatial AS VARCHAR) AS code, p.lat, p.lon,
                            (p.lon - $lon0) * $kx AS x, (p.lat - $lat0) * $ky AS y

@@ -60,3 +60,12 @@ def test_bad_where_is_a_clear_error(chicago_portal):
 
     with pytest.raises(FetchError, match="within_circle"):
         list(socrata.iter_pages(chicago_portal.base_url, "ijzp-q8t2", where="within_box(location, 1, 2, 3, 4)"))
+
+
+def test_within_circle_needs_the_point_column(chicago_portal):
+    from connectors.http import FetchError
+
+    with pytest.raises(FetchError, match="within_circle needs a point column \\(location\\); block is not one"):
+        list(socrata.iter_pages(chicago_portal.base_url, "ijzp-q8t2", where="within_circle(block, 41.88, -87.63, 500)"))
+    with pytest.raises(FetchError, match="No such column: nowhere"):
+        list(socrata.iter_pages(chicago_portal.base_url, "ijzp-q8t2", where="within_circle(nowhere, 41.88, -87.63, 500)"))
