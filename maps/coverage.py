@@ -36,6 +36,9 @@ DEFAULT_SPACING_M = 50.0
 _M_PER_DEG_LAT = 110_540.0
 _M_PER_DEG_LON_EQ = 111_320.0
 FULL_DETAIL = ("full",)
+# share of an area's surface that street datasets mapping every street ('full' detail) cover: from FULL_SHARE
+# the area is 'full', from PART_SHARE 'mixed' (the locator's choropleth and the safe route's coverage note)
+FULL_SHARE, PART_SHARE = 0.9, 0.1
 
 
 @dataclass
@@ -205,9 +208,9 @@ def network_status(on_share: float, detail: list[tuple[str, str, float]] | None)
     if not detail:
         return "covered"
     full = max([s for _, d, s in detail if d in FULL_DETAIL] or [0.0])
-    if full >= 0.9:
+    if full >= FULL_SHARE:
         return "full"
-    if full >= 0.1:
+    if full >= PART_SHARE:
         return "mixed"
     return "major_streets"
 

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from warehouse.addresses import normalise_address
+
 from . import _data
 from .coverage import (DEFAULT_SPACING_M, DEFAULT_THRESHOLDS, attach, build_lattice, catchment_rows, coverage_rows,
                        point_rows, service_rows)
@@ -34,19 +36,6 @@ _ADDRESS = re.compile(r"^\s*(\d{1,6})\s+(?:([NSEW])\.?\s+)?(.+?)\s*$", re.IGNORE
 
 
 # ------------------------------------------------------------------------------------------------ places
-
-def _norm_addr(text: str) -> str:
-    t = re.sub(r"[.,]", " ", str(text or "").upper())
-    t = re.sub(r"\b(CHICAGO|IL|ILLINOIS)\b.*$", "", t)   # trailing city/state/zip of some sources
-    t = re.sub(r"\s+\d{5}(-\d{4})?\s*$", "", t)
-    t = re.sub(r"\bSTREET\b", "ST", t)
-    t = re.sub(r"\bAVENUE\b", "AVE", t)
-    t = re.sub(r"\bBOULEVARD\b", "BLVD", t)
-    t = re.sub(r"\bROAD\b", "RD", t)
-    t = re.sub(r"\bDRIVE\b", "DR", t)
-    t = re.sub(r"\bPARKWAY\b", "PKWY", t)
-    return re.sub(r"\s+", " ", t).strip()
-
 
 def resolve_place(con, *, city: str, text, graph=None) -> Place:
     """A place for the locator: what :func:`maps.resolve.resolve` understands (``lat,lon``, a bar's name, a police
@@ -84,13 +73,13 @@ def _check_near(place: Place, graph, city: str) -> Place:
 
 
 def _address(con, *, city: str, text: str) -> Place | None:
-    want = _norm_addr(text)
+    want = normalise_address(text, city=city)
     for table, label in (("services", "service"), ("venues", "venue")):
         if not _data.has_table(con, table):
             continue
         rows = con.execute(f"SELECT name, address, lat, lon FROM {table} WHERE city = ? AND address IS NOT NULL "
                            "AND lat IS NOT NULL", [city]).fetchall()
-        hits = [r for r in rows if _norm_addr(r[1]) == want]
+        hits = [r for r in rows if normalise_address(r[1], city=city) == want]
         if hits:
             lat = float(np.median([h[2] for h in hits]))
             lon = float(np.median([h[3] for h in hits]))

@@ -35,7 +35,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
-from .routing import WalkGraph
+from .routing import WalkGraph, concat_ranges, sample_edges
 
 WALK_SPEED_M_S = 1.3          # the same walking speed as the safe route (maps/safe_route.py)
 DEFAULT_MAX_ACCESS_M = 400.0  # half of Chicago's half-mile arterial grid spacing
@@ -76,15 +76,9 @@ class Snapper:
         self.edges = np.flatnonzero(mask)
         ax, ay = graph.x[graph.eu[self.edges]], graph.y[graph.eu[self.edges]]
         bx, by = graph.x[graph.ev[self.edges]], graph.y[graph.ev[self.edges]]
-        seg = np.hypot(bx - ax, by - ay)
-        n = np.maximum(1, np.ceil(seg / spacing)).astype(np.int64)
-        owner = np.repeat(np.arange(len(self.edges)), n + 1)
-        step = np.arange(len(owner)) - np.repeat(np.cumsum(n + 1) - (n + 1), n + 1)
-        frac = step / np.repeat(n, n + 1)
-        self._sx = ax[owner] + frac * (bx - ax)[owner]
-        self._sy = ay[owner] + frac * (by - ay)[owner]
+        owner, self._sx, self._sy, n = sample_edges(ax, ay, bx, by, spacing=spacing)
         self._owner = owner
-        self._half = float(np.max(seg / n) / 2) if len(seg) else 0.0
+        self._half = float(np.max(np.hypot(bx - ax, by - ay) / n) / 2) if len(n) else 0.0
         self._ax, self._ay, self._bx, self._by = ax, ay, bx, by
         self._tree = cKDTree(np.column_stack([self._sx, self._sy])) if len(owner) else None
 
@@ -414,7 +408,7 @@ class ServiceNetwork:
             return
         counts = hi - lo
         qq = np.repeat(q, counts)                                  # (origin, access point) pairs on one segment
-        pos = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        pos = concat_ranges(lo, counts)
         kk = aps[pos]
         d = s.offset[qq] + self.ap.offset[kk] + np.abs(s.t[qq] - self.ap.t[kk]) * self.graph.length[s.edge[qq]]
         order = np.lexsort((kk, d, qq))                            # per origin: smallest distance first

@@ -43,7 +43,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
-from .routing import WalkGraph
+from .routing import WalkGraph, concat_ranges, sample_edges
 
 DEFAULT_TYPE_WEIGHTS = {"NON-CRIMINAL*": 0.0}
 DEFAULT_BANDWIDTH_M = 100.0
@@ -130,12 +130,7 @@ def snap(graph: WalkGraph, lat, lon, *, snap_m: float = DEFAULT_SNAP_M):
     if not ok.any() or graph.n_edges == 0:
         return edge, t, dist
     ax, ay, bx, by = graph.x[graph.eu], graph.y[graph.eu], graph.x[graph.ev], graph.y[graph.ev]
-    seg = np.hypot(bx - ax, by - ay)
-    k = np.maximum(np.ceil(seg / _DENSIFY_M).astype(np.int64), 1) + 1
-    owner = np.repeat(np.arange(graph.n_edges), k)
-    frac = (np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k)) / np.repeat(k - 1, k)
-    px = ax[owner] + frac * (bx - ax)[owner]
-    py = ay[owner] + frac * (by - ay)[owner]
+    owner, px, py, _ = sample_edges(ax, ay, bx, by, spacing=_DENSIFY_M)
     x, y = graph.project(lat[ok], lon[ok])
     # The nearest densified point is within _DENSIFY_M / 2 of the true foot; look at a few
     # candidates and keep the edge with the smallest exact perpendicular distance.
@@ -159,13 +154,6 @@ def snap(graph: WalkGraph, lat, lon, *, snap_m: float = DEFAULT_SNAP_M):
     t[idx[hit]] = tt[rows, j][hit]
     dist[idx[hit]] = best[hit]
     return edge, t, dist
-
-
-def _ranges(starts, counts):
-    """Concatenated ``arange(s, s + c)`` for every (s, c)."""
-    counts = np.asarray(counts, np.int64)
-    total = int(counts.sum())
-    return np.repeat(np.asarray(starts, np.int64) - np.cumsum(counts) + counts, counts) + np.arange(total)
 
 
 CELL_M = 250.0  # cell size of _balls (at least the ball radius)
@@ -209,11 +197,11 @@ def _balls(graph: WalkGraph, ends: np.ndarray, h: float, *, chunk: int = 512):
             which = groups[g0:g1]
             c = end_cell[which[0]] + around
             lo, hi = np.searchsorted(sorted_cells, c), np.searchsorted(sorted_cells, c, side="right")
-            nodes = order[_ranges(lo, hi - lo)]
+            nodes = order[concat_ranges(lo, hi - lo)]
             k = len(nodes)
             local[nodes] = np.arange(k)
             starts, counts = indptr[nodes], indptr[nodes + 1] - indptr[nodes]
-            ent = _ranges(starts, counts)
+            ent = concat_ranges(starts, counts)
             col = local[indices[ent]]
             keep = col >= 0
             sub_ptr = np.zeros(k + 1, dtype=np.int64)
@@ -263,7 +251,7 @@ def kernel_matrix(graph: WalkGraph, loc_edge, loc_t, *, bandwidth_m: float = DEF
     cu, cv = size[ru], size[rv]
     locs = np.arange(nloc)
     li = np.concatenate([np.repeat(locs, cu), np.repeat(locs, cv)])
-    idx = np.concatenate([_ranges(ptr[ru], cu), _ranges(ptr[rv], cv)])
+    idx = np.concatenate([concat_ranges(ptr[ru], cu), concat_ranges(ptr[rv], cv)])
     le = L[loc_edge]
     dist = ed[idx] + np.concatenate([np.repeat(loc_t * le, cu), np.repeat((1 - loc_t) * le, cv)])
     # ... and the nearer of the two per (location, node): D
@@ -278,7 +266,7 @@ def kernel_matrix(graph: WalkGraph, loc_edge, loc_t, *, bandwidth_m: float = DEF
     indptr = graph._indptr
     cnt = indptr[kn + 1] - indptr[kn]
     pl = np.repeat(kl, cnt)
-    pe = graph._edge_of_entry[_ranges(indptr[kn], cnt)]
+    pe = graph._edge_of_entry[concat_ranges(indptr[kn], cnt)]
     pair = np.unique(pl * m + pe)
     pl, pe = pair // m, pair % m
     other = pe != loc_edge[pl]
@@ -332,10 +320,8 @@ def edges_near(graph: WalkGraph, lat, lon, *, radius_m: float) -> np.ndarray:
     if not ok.any() or graph.n_edges == 0:
         return near
     ax, ay, bx, by = graph.x[graph.eu], graph.y[graph.eu], graph.x[graph.ev], graph.y[graph.ev]
-    k = np.maximum(np.ceil(np.hypot(bx - ax, by - ay) / _DENSIFY_M).astype(np.int64), 1) + 1
-    owner = np.repeat(np.arange(graph.n_edges), k)
-    frac = (np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k)) / np.repeat(k - 1, k)
-    tree = cKDTree(np.column_stack([ax[owner] + frac * (bx - ax)[owner], ay[owner] + frac * (by - ay)[owner]]))
+    owner, px, py, _ = sample_edges(ax, ay, bx, by, spacing=_DENSIFY_M)
+    tree = cKDTree(np.column_stack([px, py]))
     x, y = graph.project(lat[ok], lon[ok])
     # densified points are <= _DENSIFY_M / 2 from any point of their edge: candidates, then the exact distance
     hits = tree.query_ball_point(np.column_stack([x, y]), r=radius_m + _DENSIFY_M)

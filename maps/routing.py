@@ -37,6 +37,22 @@ _M_PER_DEG_LAT = 110_540.0
 _M_PER_DEG_LON_EQ = 111_320.0
 
 
+def concat_ranges(starts, counts) -> np.ndarray:
+    """Concatenated ``arange(s, s + c)`` for every (s, c), as one int64 array (CSR rows, grouped offsets)."""
+    counts = np.asarray(counts, np.int64)
+    return np.repeat(np.asarray(starts, np.int64) - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+
+
+def sample_edges(ax, ay, bx, by, *, spacing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Points along straight segments a->b, both ends included, at most ``spacing`` apart (evenly spread): (owner =
+    the segment's index, x, y, the segment's number of steps). A point of a segment is within half a step of one."""
+    seg = np.hypot(bx - ax, by - ay)
+    n = np.maximum(1, np.ceil(seg / spacing)).astype(np.int64)
+    owner = np.repeat(np.arange(len(seg)), n + 1)
+    frac = concat_ranges(np.zeros(len(seg), np.int64), n + 1) / np.repeat(n, n + 1)
+    return owner, ax[owner] + frac * (bx - ax)[owner], ay[owner] + frac * (by - ay)[owner], n
+
+
 @dataclass(eq=False)
 class WalkGraph:
     """Street graph for one city, with coordinates projected to local metres."""
@@ -309,7 +325,7 @@ class WalkGraph:
             counts = ends - starts
             if counts.sum():
                 owner = np.repeat(ball, counts)
-                entry = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+                entry = concat_ranges(starts, counts)
                 nb = indices[entry]
                 cost = ds[owner] + data[entry] + dt[nb]
                 k = int(np.argmin(cost))
@@ -427,7 +443,7 @@ class WalkGraph:
                 dist, pred = dijkstra(mat, directed=True, indices=src, return_predecessors=True)
                 nodes = self.path_to(pred, src, dst)
                 return (nodes, float(dist[dst])) if nodes else ([], math.inf)
-            cand = members[np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(n_cand)]
+            cand = members[concat_ranges(starts, counts)]
             h_t, h_s, tmp = np.zeros(n_cand), np.zeros(n_cand), np.empty(n_cand)
             for k in range(len(ls_)):  # potentials of the candidates only
                 row = lm[k].take(cand)

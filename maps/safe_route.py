@@ -24,6 +24,7 @@ from ._columns import fetch_columns
 from .render import render_page, write_page
 from .risk import (DEFAULT_BANDWIDTH_M, DEFAULT_SIGMA_H, DEFAULT_TYPE_WEIGHTS, RiskModel, build_risk,  # noqa: F401
                    hour_weights, parse_at, type_weight, type_weights_of)
+from .coverage import FULL_SHARE, PART_SHARE
 from .routing import WalkGraph
 
 WALK_SPEED_M_S = 1.3
@@ -238,9 +239,6 @@ def risk_model(con, *, city: str, graph: WalkGraph, options: dict | None = None)
              "incidents_in_area": model.n_incidents, "incidents_on_streets": model.n_snapped,
              "bandwidth_m": model.bandwidth_m, "sigma_h": model.sigma_h}
     return model, {**facts, "_inc": inc}
-
-
-FULL_SHARE, PART_SHARE = 0.9, 0.1  # as maps/coverage.py (the locator): 'full' and 'mixed' detail of an area
 
 
 def coverage_summary(con, *, city: str) -> dict | None:

@@ -101,10 +101,6 @@ class Schedule:
             return None
         return any(o <= minute < c for o, c in today)
 
-    def is_open_at(self, when: "datetime | tuple[int, int]") -> bool | None:
-        day, minute = as_day_minute(when)
-        return self.is_open(day, minute)
-
     def describe(self) -> str:
         """``Mon 10:00-18:00; Tue closed; Wed ?`` (``?`` = unknown)."""
         parts = []

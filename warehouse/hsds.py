@@ -32,6 +32,7 @@ import uuid
 from datetime import date, datetime, time
 from pathlib import Path
 
+from .addresses import normalise_address
 from .db import connect
 from .hours import DAY_NAMES, MINUTES_PER_DAY
 from .services import CATEGORIES, category_label, service_schedules
@@ -49,16 +50,6 @@ def schema() -> dict:
 
 def _id(*parts) -> str:
     return str(uuid.uuid5(NAMESPACE, "|".join(str(p) for p in parts)))
-
-
-def _norm_address(text: str | None) -> str:
-    t = re.sub(r"[.,#]", " ", str(text or "").upper())
-    t = re.sub(r"\b(CHICAGO|IL|ILLINOIS)\b.*$", "", t)
-    t = re.sub(r"\d{5}(-\d{4})?\s*$", "", t.strip())
-    for a, b in (("STREET", "ST"), ("AVENUE", "AVE"), ("BOULEVARD", "BLVD"), ("ROAD", "RD"), ("DRIVE", "DR"),
-                 ("PARKWAY", "PKWY"), ("PLACE", "PL"), ("COURT", "CT")):
-        t = re.sub(rf"\b{a}\b", b, t)
-    return re.sub(r"\s+", " ", t).strip()
 
 
 def _metres(a, b) -> float:
@@ -110,7 +101,7 @@ def build_tables(con, *, city: str | None = None) -> dict[str, list[dict]]:
     sites: list[dict] = []
     by_addr: dict[tuple, list[int]] = {}
     for r in recs:
-        addr = _norm_address(r["address"])
+        addr = normalise_address(r["address"], city=r["city"])
         placed = None
         if addr and r["lat"] is not None:
             for k in by_addr.get((r["city"], addr), []):
