@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -23,6 +24,17 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 class CliError(Exception):
     """A user-facing error: printed as one line, exit code 1."""
+
+
+class _NoTracebackForUserErrors(logging.Filter):
+    """Prefect logs a failed flow or task run with the exception's traceback. When the exception is the input's
+    fault (``_user_errors``) the CLI reports it in one line, so the record keeps its message and loses the
+    traceback; a bug keeps it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], _user_errors()):
+            record.exc_info = record.exc_text = None
+        return True
 
 
 def _print_run_summary(summary: dict) -> None:
@@ -49,10 +61,22 @@ def _run_pipeline(city: str, *, out: str, replay: str | None, profile_path: str 
     from cities.profile import load_profile
     from flows.pipeline import civic_pipeline
 
-    load_profile(profile_path or city)  # fail fast with the profile's own error, before Prefect starts
-    if replay and not Path(replay).is_dir():
-        raise CliError(f"--replay {replay!r} is not a directory")
-    return civic_pipeline(city, out=out, replay=replay, profile_path=profile_path, incremental=incremental)
+    from flows.sources import replay_routes
+
+    profile = load_profile(profile_path or city)  # fail fast with the profile's own error, before Prefect starts
+    if replay:
+        if not Path(replay).is_dir():
+            raise CliError(f"--replay {replay!r} is not a directory")
+        replay_routes(profile, Path(replay))   # every replay file there
+    quiet = _NoTracebackForUserErrors()
+    loggers = [logging.getLogger(name) for name in ("prefect.flow_runs", "prefect.task_runs")]
+    for logger in loggers:
+        logger.addFilter(quiet)
+    try:
+        return civic_pipeline(city, out=out, replay=replay, profile_path=profile_path, incremental=incremental)
+    finally:
+        for logger in loggers:
+            logger.removeFilter(quiet)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

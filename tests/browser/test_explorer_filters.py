@@ -126,7 +126,7 @@ def test_types_and_date_range(browser, chicago, screenshot_dir):
                 "AND coalesce(role, 'data') <> 'fixture'").fetchall():
             line = next(ln for ln in footer.splitlines() if ln.startswith(dataset + " "))
             assert f"licence: {licence}" in line and f"fetched {fetched:%Y-%m-%d %H:%M}" in line
-        page.screenshot(path=str(screenshot_dir / "explorer_desktop.png"))
+        page.screenshot(path=str(screenshot_dir / "chicago_explorer_desktop.png"))
         assert page.locator("#inc-table tbody tr").count() == 25
         page.click("#page-next")
         assert "rows 26" in page.inner_text("#page-info")
@@ -219,10 +219,7 @@ def test_beat_and_day_of_week_with_the_controls(browser, chicago, screenshot_dir
         unlabeled = page.evaluate("""() => Array.from(document.querySelectorAll('#controls input, #controls select'))
             .filter(e => !(e.labels && e.labels.length)).map(e => e.id)""")
         assert unlabeled == []
-        # tests/browser/test_map_pages.py also writes explorer_phone.png (the tiny test city) later in a full
-        # run; the Chicago phone view is kept under its own name as well.
-        for name in ("explorer_phone.png", "chicago_explorer_phone.png"):
-            page.screenshot(path=str(screenshot_dir / name))
+        page.screenshot(path=str(screenshot_dir / "chicago_explorer_phone.png"))
 
 
 def test_sample_city_xss_description_is_text(browser, sample_run):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from maps_citydb import XSS
+from tests.maps.maps_citydb import XSS
 from tests.browser.test_explorer_filters import count, date_where, explorer_page, hash_params
 
 pytestmark = pytest.mark.browser

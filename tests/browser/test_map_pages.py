@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from maps_citydb import XSS
+from tests.maps.maps_citydb import XSS
 
 from tests.browser.chromium import clean_page, drawn_layers
 
@@ -26,7 +26,7 @@ def test_map_page_loads_offline_and_draws(browser, pages, screenshot_dir, name):
         assert drawn is not None and drawn["canvases"] >= 1 and drawn["layers"] >= 3, drawn
         assert page.evaluate("window.civicmap.map.getMaxZoom()") == 19
         assert page.evaluate("Object.keys(window.civicmap.baseLayers).sort().join(',')") == "boundaries,streets"
-        page.screenshot(path=str(screenshot_dir / f"{name}.png"))
+        page.screenshot(path=str(screenshot_dir / f"testville_{name}.png"))
         _assert_sample_page(page)
 
 
@@ -49,7 +49,7 @@ def test_explorer_counts_filters_and_xss_text(browser, pages, screenshot_dir):
         assert int(page.inner_text("#count-match").replace(",", "")) > match  # older incidents now included
         _assert_sample_page(page)
     with clean_page(browser, pages["explorer"], viewport=(390, 844)) as page:
-        page.screenshot(path=str(screenshot_dir / "explorer_phone.png"))
+        page.screenshot(path=str(screenshot_dir / "testville_explorer_phone.png"))
         _assert_sample_page(page)
 
 
@@ -80,5 +80,5 @@ def test_spending_page_has_bars_without_map(browser, pages, screenshot_dir):
         assert page.locator("#dept-bars .cm-bar").count() == 4
         assert XSS in page.inner_text("#dept-bars")
         assert page.inner_text("#spend-total") == "$2,837,346"
-        page.screenshot(path=str(screenshot_dir / "spending.png"), full_page=True)
+        page.screenshot(path=str(screenshot_dir / "testville_spending.png"), full_page=True)
         _assert_sample_page(page)

@@ -7,10 +7,7 @@ import pytest
 
 from connectors import http
 from connectors.replay import ReplayPortal, Route
-
-REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
-CHICAGO = SHARED / "data" / "chicago"
+from tests.conftest import CHICAGO_DIR as CHICAGO
 CRIMES = "crime/chicago_crimes_2018-05-01_to_2018-11-12.csv"
 
 SMALL_CSV = (

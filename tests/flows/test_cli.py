@@ -12,6 +12,8 @@ import pytest
 
 from flows.cli import build_parser, main
 
+REPO = Path(__file__).resolve().parents[2]
+
 COMMANDS = [["demo"], ["run"], ["sql"], ["route"], ["export"], ["schema"], ["serve"], ["portal"], ["portal", "serve"]]
 
 
@@ -67,6 +69,32 @@ def test_missing_replay_dir_is_an_error(tmp_path, capsys):
     assert main(["run", "chicago", "--replay", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "--replay" in err and "not a directory" in err
+
+
+def test_missing_replay_files_are_named_before_the_flow_starts(tmp_path):
+    result = _civicmash("run", "sample", "--replay", str(tmp_path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 1
+    assert result.stderr.startswith("civicmash: error: sample: replay files missing under ")
+    assert "crime/incidents.csv" in result.stderr and result.stderr.count("\n") == 1   # Prefect never started
+
+
+def test_an_input_error_inside_the_flow_has_no_traceback(tmp_path):
+    """A portal answer the connector refuses (here a GeoJSON file without a list of features, which the replay
+    portal answers with HTTP 500) fails the run inside Prefect: one error line, Prefect's log lines without the
+    traceback."""
+    from cities.sample import generate
+
+    data = tmp_path / "city"
+    generate(data, seed=1)
+    (data / "boundaries" / "beats.geojson").write_text('{"type": "FeatureCollection", "features": {}}')
+    profile = tmp_path / "sample.toml"
+    profile.write_text((REPO / "cities" / "sample.toml").read_text() + "\n[http]\nretries = 0\n")
+    result = _civicmash("run", "sample", "--profile", str(profile), "--replay", str(data), "--out", str(tmp_path / "out"))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr
+    last = result.stderr.strip().splitlines()[-2:]   # the error, then Prefect stopping its temporary server
+    assert any(line.startswith("civicmash: error: dataset beats: page 1 of ") and "HTTP 500" in line
+               and "list of features" in line for line in last), result.stderr
 
 
 def test_sql_without_warehouse_says_what_to_do(tmp_path, capsys):

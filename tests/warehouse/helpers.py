@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-CHICAGO = REPO.parent / "shared" / "data" / "chicago"
+from tests.conftest import CHICAGO_DIR as CHICAGO  # the one place the bundle's path is set
+
 FETCHED = datetime(2018, 11, 21, 12, 0, tzinfo=timezone.utc)
 
 csv.field_size_limit(sys.maxsize)  # parks_cpd.csv has WKT cells over 131,072 characters
