@@ -69,7 +69,10 @@ def iter_pages(base_url: str, dataset_id: str, *, fmt: str = "json", page_size: 
     def get(number: int, params: dict) -> tuple[list[dict] | pa.Table, str, dict]:
         response = http.get(url, params=params, session=session, headers=headers, dataset=name, page=number,
                             expect="text" if fmt == "csv" else "json")
-        rows = parse(response)
+        try:
+            rows = parse(response)
+        except http.FetchError as e:   # a body the parser refuses: name the dataset and page
+            raise http.FetchError(name, e.url, number, response.tries, e.reason) from None
         meta = {"protocol": "socrata", "dataset_id": dataset_id, "format": fmt, "offset": params["$offset"],
                 "tries": response.tries, **_soda_meta(response.headers, rows)}
         return rows, response.url, meta

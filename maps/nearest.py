@@ -37,7 +37,7 @@ from scipy.spatial import cKDTree
 
 from .routing import WalkGraph, concat_ranges, sample_edges
 
-WALK_SPEED_M_S = 1.3          # the same walking speed as the safe route (maps/safe_route.py)
+WALK_SPEED_M_S = 1.3          # metres a second: every walking time of the maps (locator, safe route)
 DEFAULT_MAX_ACCESS_M = 400.0  # half of Chicago's half-mile arterial grid spacing
 ACCESS_SPACING_M = 40.0       # access points along an area service's outline
 _MIN_W = 1e-3                 # csgraph treats 0 as "no edge"

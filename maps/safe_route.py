@@ -21,13 +21,13 @@ import numpy as np
 
 from . import _data
 from ._columns import fetch_columns
+from .coverage import FULL_SHARE, PART_SHARE
+from .nearest import WALK_SPEED_M_S
 from .render import render_page, write_page
 from .risk import (DEFAULT_BANDWIDTH_M, DEFAULT_SIGMA_H, DEFAULT_TYPE_WEIGHTS, RiskModel, build_risk,  # noqa: F401
                    hour_weights, parse_at, type_weight, type_weights_of)
-from .coverage import FULL_SHARE, PART_SHARE
 from .routing import WalkGraph
 
-WALK_SPEED_M_S = 1.3
 DEFAULT_DETOUR = 0.25
 # lambda sweep, in units of 1 / p95(edge density): cost = length * (1 + c * density / p95(density))
 _SWEEP = (0.0, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0, 1e5)

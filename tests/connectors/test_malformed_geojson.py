@@ -71,7 +71,7 @@ def test_socrata_geojson_answer_without_a_feature_list_fails_the_page(fast_sessi
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        with pytest.raises(cm_http.FetchError, match="list of features"):
+        with pytest.raises(cm_http.FetchError, match="dataset abcd-1234: page 1 of .*list of features"):
             _rows(socrata.iter_pages(f"http://127.0.0.1:{server.server_port}", "abcd-1234", fmt="geojson",
                                      session=fast_session))
     finally:
