@@ -115,14 +115,7 @@ def _read_geojson(path: Path, meta: dict) -> Iterator[dict]:
     if "crs" in doc:
         meta["legacy_crs"] = doc["crs"]
     meta["crs"] = "EPSG:4326"
-    return (feature_record(f) for f in _features(doc, path))
-
-
-def _features(doc, path: Path, *, dataset: str | None = None) -> list[dict]:
-    try:
-        return features_of(doc, single=True)
-    except ValueError as e:
-        raise ValueError(f"{f'dataset {dataset}: ' if dataset else ''}{path}: {e}") from None
+    return (feature_record(f) for f in features_of(doc, single=True, source=str(path)))
 
 
 def _read_json(path: Path, meta: dict) -> Iterator[dict]:
@@ -228,7 +221,7 @@ def _lines_pages(base: str, options: dict, page_size: int, name: str, session) -
             with local_file(src, dataset=name, session=session) as path:
                 with open(path, encoding="utf-8-sig") as fh:
                     doc = json.load(fh)
-            for feature in _features(doc, path, dataset=name):
+            for feature in features_of(doc, single=True, source=f"dataset {name}: {path}"):
                 number += 1
                 meta["features"] += 1
                 yield from _line_segments(feature, number, nodes, options, unit, meta, dataset=name)

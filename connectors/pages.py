@@ -69,10 +69,17 @@ def flat_record(obj: dict) -> dict:
     return {str(k): flat_value(v) for k, v in obj.items()}
 
 
-def features_of(doc: Any, *, single: bool = False) -> list[dict]:
+def features_of(doc: Any, *, single: bool = False, source: str | None = None) -> list[dict]:
     """The features of a GeoJSON FeatureCollection (``single``: a lone Feature counts as one). Anything else —
-    no ``features`` list, an entry that is not an object — is a ``ValueError`` saying what was found, so a
-    malformed answer is never read as an empty one."""
+    no ``features`` list, an entry that is not an object — is a ``ValueError`` saying what was found (after
+    ``source``, e.g. the dataset and file), so a malformed answer is never read as an empty one."""
+    try:
+        return _features(doc, single)
+    except ValueError as e:
+        raise ValueError(f"{source}: {e}" if source else str(e)) from None
+
+
+def _features(doc: Any, single: bool) -> list[dict]:
     if not isinstance(doc, dict):
         raise ValueError(f"expected a GeoJSON object, got {type(doc).__name__}")
     if single and doc.get("type") != "FeatureCollection":

@@ -405,11 +405,7 @@ def _column_type(values) -> str:
 def _load_features(path: Path) -> list[dict]:
     """The features of a GeoJSON FeatureCollection file the portal serves; a malformed one is an error naming it."""
     with open(path, encoding="utf-8-sig") as fh:
-        doc = json.load(fh)
-    try:
-        return features_of(doc)
-    except ValueError as e:
-        raise ValueError(f"{path}: {e}") from None
+        return features_of(json.load(fh), source=str(path))
 
 
 def _source_text(value: Any) -> str:

@@ -227,6 +227,5 @@ def enrich_incidents(con: duckdb.DuckDBPyConnection, *, city: str) -> dict[str, 
                                    USING (dataset, source_id) WHERE i.city = $city AND i.geom IS NOT NULL""",
                                 {"city": city}).fetchone()[0]
         out[kind] = {"filled": filled, "mismatch": mismatch, "unmatched": unmatched}
-    con.execute("DROP TABLE IF EXISTS _enrich_polys")
     con.execute("DROP TABLE IF EXISTS _enrich_assign")
     return out

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from connectors import files, http as cm_http, socrata
+from connectors import arcgis, files, http as cm_http, socrata
 from connectors.replay import ReplayPortal, Route
 
 
@@ -52,28 +52,53 @@ def test_replay_portal_answers_500_naming_a_malformed_source(tmp_path, fast_sess
 
 
 class _Fixed(http.server.BaseHTTPRequestHandler):
-    body = b""
+    """Answers 200 with the JSON body of the first path suffix in ``bodies`` the request's path ends with."""
+    bodies: dict = {}
 
     def do_GET(self):
+        path = self.path.split("?")[0]
+        body = json.dumps(next(v for k, v in self.bodies.items() if path.endswith(k))).encode()
         self.send_response(200)
-        self.send_header("Content-Type", "application/vnd.geo+json;charset=utf-8")
-        self.send_header("Content-Length", str(len(self.body)))
+        self.send_header("Content-Type", "application/json;charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(self.body)
+        self.wfile.write(body)
 
     def log_message(self, *args):
         pass
 
 
-def test_socrata_geojson_answer_without_a_feature_list_fails_the_page(fast_session):
-    """A portal (here a bare loopback server) answering 200 with a FeatureCollection whose features are not a list."""
-    handler = type("H", (_Fixed,), {"body": json.dumps({"type": "FeatureCollection", "features": None}).encode()})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        with pytest.raises(cm_http.FetchError, match="dataset abcd-1234: page 1 of .*list of features"):
-            _rows(socrata.iter_pages(f"http://127.0.0.1:{server.server_port}", "abcd-1234", fmt="geojson",
-                                     session=fast_session))
-    finally:
+@pytest.fixture
+def fixed_server():
+    """A bare loopback server answering fixed bodies: a portal whose 200 answers are malformed."""
+    servers = []
+
+    def start(bodies: dict) -> str:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), type("H", (_Fixed,), {"bodies": bodies}))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+    yield start
+    for server in servers:
         server.shutdown()
         server.server_close()
+
+
+def test_socrata_geojson_answer_without_a_feature_list_fails_the_page(fixed_server, fast_session):
+    base = fixed_server({".geojson": {"type": "FeatureCollection", "features": None}})
+    with pytest.raises(cm_http.FetchError, match="dataset abcd-1234: page 1 of .*list of features"):
+        _rows(socrata.iter_pages(base, "abcd-1234", fmt="geojson", session=fast_session))
+
+
+def test_arcgis_query_answer_without_a_feature_list_fails_the_page(fixed_server, fast_session):
+    base = fixed_server({"/FeatureServer/0": {"objectIdField": "OBJECTID", "maxRecordCount": 1000},
+                         "/query": {"type": "FeatureCollection", "features": {"OBJECTID": 1}}})
+    with pytest.raises(cm_http.FetchError, match="dataset Beats: page 1 of .*'features': dict"):
+        _rows(arcgis.iter_pages(base, "Beats", session=fast_session))
+
+
+def test_lines_geojson_file_without_a_feature_list_names_dataset_and_file(tmp_path):
+    path = tmp_path / "centrelines.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": "none"}))
+    with pytest.raises(ValueError, match=f"dataset centrelines: {path}: .*'features': str"):
+        _rows(files.iter_pages(path, fmt="lines-geojson", dataset_name="centrelines", options={}))
