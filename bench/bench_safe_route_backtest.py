@@ -19,9 +19,9 @@ import duckdb
 import numpy as np
 
 from bench._common import require_chicago
-from maps import safe_route
-from maps.risk import build_risk
-from maps.routing import WalkGraph
+from civicmash.analysis import route_planner
+from civicmash.analysis.risk import build_risk
+from civicmash.analysis.routing import WalkGraph
 
 TRAIN = (datetime(2018, 5, 1), datetime(2018, 9, 1))
 TEST = (datetime(2018, 9, 1), datetime(2018, 12, 1))
@@ -32,14 +32,14 @@ GRAPH_DATASET = "streets_west_loop"
 
 
 def _model(con, graph, window, type_weights):
-    inc = safe_route.load_incidents(con, city="chicago", start=window[0], end=window[1],
-                                    bbox=safe_route.graph_bbox(graph))
+    inc = route_planner.load_incidents(con, city="chicago", start=window[0], end=window[1],
+                                    bbox=route_planner.graph_bbox(graph))
     return build_risk(graph, lat=inc["lat"], lon=inc["lon"], primary_type=inc["primary_type"], hour=inc["hour"],
                       type_weights=type_weights)
 
 
 def _bar_pairs(con, graph, n, seed=2018):
-    (s, w), (nn, e) = safe_route.graph_bbox(graph, pad_m=0)
+    (s, w), (nn, e) = route_planner.graph_bbox(graph, pad_m=0)
     rows = con.execute(
         "SELECT upper(trim(name)), median(lat), median(lon) FROM venues_bars WHERE city = 'chicago' "
         "AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ? GROUP BY 1 ORDER BY 1", [s, nn, w, e]).fetchall()
@@ -66,7 +66,7 @@ def _bar_pairs(con, graph, n, seed=2018):
 
 def backtest(warehouse: str | Path) -> dict:
     """Held-out exposure of the recommended vs the shortest route for bar-to-bar walks at 23:00."""
-    from cities.profile import load_profile
+    from civicmash.cities.profile import load_profile
 
     type_weights = load_profile("chicago").risk.type_weights()
     with contextlib.closing(duckdb.connect(str(warehouse), read_only=True)) as con:
@@ -80,7 +80,7 @@ def backtest(warehouse: str | Path) -> dict:
     train_mass, test_mass = train.edge_mass(AT), test.edge_mass(AT)
     rows = []
     for a_name, b_name, a, b in pairs:
-        plan = safe_route.plan_routes(graph, train_mass, a, b, detour=DETOUR)
+        plan = route_planner.plan_routes(graph, train_mass, a, b, detour=DETOUR)
         short, rec = plan["shortest"], plan["safer"]
         es, er = (float(test_mass[graph.path_edges(r["nodes"])].sum()) for r in (short, rec))
         rows.append({"from": a_name, "to": b_name, "shortest_m": short["length_m"], "recommended_m": rec["length_m"],
@@ -123,7 +123,7 @@ def run() -> dict:
 
     chicago = require_chicago()
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    from flows.pipeline import civic_pipeline
+    from civicmash.flows.pipeline import civic_pipeline
 
     with tempfile.TemporaryDirectory(prefix="civicmash-backtest-") as out:
         summary = civic_pipeline("chicago", out=out, replay=str(chicago), maps=[], datasets=BACKTEST_DATASETS)

@@ -59,7 +59,7 @@ SCENARIOS = {"loopback": 0.0, "latency_50ms": 0.05}   # seconds the portal waits
 
 PORTAL = """
 import sys, time
-from connectors.replay import ReplayPortal, Route
+from civicmash.devkit.replay import ReplayPortal, Route
 root, port, latency = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 routes = [Route("socrata", "{d1}", "crimes.csv", "csv"), Route("socrata", "{d5}", "crimes_x5.csv", "csv")]
 portal = ReplayPortal(root, routes, port=port, latency=latency, cache_bytes=3 << 30).start()
@@ -73,7 +73,7 @@ import os, resource, shutil, tempfile, time
 import duckdb
 import pandas  # noqa: F401  (pyarrow imports it on the first tz-aware timestamp array, ~0.2 s once per
                # process; sodapy's side imports it before the clock too, and the pipeline has it loaded)
-from connectors import landing, socrata
+from civicmash.connectors import landing, socrata
 base, dataset, page_size = {base!r}, {dataset!r}, {page_size}
 out = tempfile.mkdtemp(prefix="civicmash-bench-ours-")
 t0 = time.perf_counter()

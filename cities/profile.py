@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from warehouse.load import MAPPABLE
+from civicmash.warehouse.load import MAPPABLE
 
 CITIES_DIR = Path(__file__).resolve().parent
 

@@ -15,8 +15,10 @@ from typing import Iterator
 
 import pyarrow as pa
 
-from connectors.pages import Page, now
-from warehouse._sqlexpr import ident as _ident, lit as _lit
+from ._duckdb import ident as _ident
+from ._duckdb import lit as _lit
+from ._duckdb import spatial_connection
+from .pages import Page, now
 
 VECTOR_FORMATS = ("shapefile", "geopackage", "parquet")
 _WGS84 = ("EPSG:4326", "WGS84", "OGC:CRS84", "CRS84")
@@ -34,15 +36,10 @@ def vector_pages(path: Path, *, fmt: str, options: dict, page_size: int, name: s
     nothing a file does state: a clash raises), ``geometry`` (Parquet: the WKB/GEOMETRY column, default
     ``geometry`` when present).
     """
-    import duckdb
-
-    from warehouse.db import load_spatial
-
     if fmt not in VECTOR_FORMATS:
         raise ValueError(f"vector format must be one of {', '.join(VECTOR_FORMATS)}, got {fmt!r}")
-    con = duckdb.connect()
+    con = spatial_connection()
     try:
-        load_spatial(con)
         if fmt == "parquet":
             relation, meta = _parquet(con, path, options, name)
         else:

@@ -5,8 +5,8 @@ from typing import Iterator
 
 import requests
 
-from connectors import http
-from connectors.pages import Page, feature_record, features_of, offset_pages
+from civicmash.connectors import http
+from civicmash.connectors.pages import Page, feature_record, features_of, offset_pages
 
 
 def iter_pages(base_url: str, service: str, *, layer: int = 0, page_size: int | None = None,

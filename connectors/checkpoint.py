@@ -17,7 +17,7 @@ import os
 import shutil
 from pathlib import Path
 
-from connectors.pages import Page
+from civicmash.connectors.pages import Page
 
 FILE_NAME = "_checkpoint.json"
 

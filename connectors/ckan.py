@@ -17,8 +17,8 @@ from typing import Iterator
 
 import requests
 
-from connectors import files, http
-from connectors.pages import Page, flat_record, now
+from civicmash.connectors import files, http
+from civicmash.connectors.pages import Page, flat_record, now
 
 ROWS_MAX = 32000            # CKAN's default ckan.datastore.search.rows_max
 FILE_FORMATS = {"csv": "csv", "text/csv": "csv", "geojson": "geojson", "json": "json"}

@@ -15,9 +15,17 @@ from urllib.parse import urljoin
 
 import requests
 
-from connectors import http
-from connectors._vector import VECTOR_FORMATS, vector_pages
-from connectors.pages import Page, batch_pages, feature_record, features_of, flat_record, page_meta, unique_names
+from civicmash.connectors import http
+from civicmash.connectors._vector import VECTOR_FORMATS, vector_pages
+from civicmash.connectors.pages import (
+    Page,
+    batch_pages,
+    feature_record,
+    features_of,
+    flat_record,
+    page_meta,
+    unique_names,
+)
 
 FORMATS = ("csv", "geojson", "json", "edgelist", "lines-geojson") + VECTOR_FORMATS
 SEGMENT_KEYS = ("u", "v", "u_x", "u_y", "v_x", "v_y", "way_id", "highway", "name", "lit", "foot", "access",

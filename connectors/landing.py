@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from connectors.pages import Page, records_table, string_table, text, text_column
+from civicmash.connectors.pages import Page, records_table, string_table, text, text_column
 
 SYSTEM_COLUMNS = ("_page", "_fetched_at", "_url")
 

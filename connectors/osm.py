@@ -15,8 +15,8 @@ from typing import Callable, Iterable, Iterator
 
 import requests
 
-from connectors.files import SEGMENT_KEYS, local_file
-from connectors.pages import Page, batch_pages, page_meta
+from civicmash.connectors.files import SEGMENT_KEYS, local_file
+from civicmash.connectors.pages import Page, batch_pages, page_meta
 
 FORMATS = ("osm-xml", "overpass-json", "pbf")
 TAG_KEYS = ("highway", "name", "lit", "foot", "access", "oneway", "sidewalk")

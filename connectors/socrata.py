@@ -18,8 +18,17 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import requests
 
-from connectors import http
-from connectors.pages import feature_record, features_of, flat_record, make_page, now, offset_pages, records_table, Page
+from civicmash.connectors import http
+from civicmash.connectors.pages import (
+    Page,
+    feature_record,
+    features_of,
+    flat_record,
+    make_page,
+    now,
+    offset_pages,
+    records_table,
+)
 
 FORMATS = ("json", "csv", "geojson")
 SYSTEM_SELECT = ":*,*"

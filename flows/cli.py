@@ -58,10 +58,9 @@ def _print_run_summary(summary: dict) -> None:
 
 def _run_pipeline(city: str, *, out: str, replay: str | None, profile_path: str | None = None,
                   incremental: bool = False) -> dict:
-    from cities.profile import load_profile
-    from flows.pipeline import civic_pipeline
-
-    from flows.sources import replay_routes
+    from civicmash.cities.profile import load_profile
+    from civicmash.devkit.city_portal import replay_routes
+    from civicmash.flows.pipeline import civic_pipeline
 
     profile = load_profile(profile_path or city)  # fail fast with the profile's own error, before Prefect starts
     if replay:
@@ -80,7 +79,7 @@ def _run_pipeline(city: str, *, out: str, replay: str | None, profile_path: str 
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from cities.sample import generate
+    from civicmash.devkit.sample_city import generate
 
     data_dir = Path(args.out) / "sample_city"
     generate(data_dir, seed=args.seed)
@@ -98,7 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from warehouse import sql
+    from civicmash.warehouse import sql
 
     columns, rows = sql.run_readonly(_warehouse(args), args.query)
     if args.format == "csv":
@@ -118,11 +117,11 @@ def _warehouse(args: argparse.Namespace) -> Path:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from warehouse.export import export
+    from civicmash.warehouse.export import export
 
     db_path = _warehouse(args)
     if args.format == "hsds":
-        from warehouse.hsds import export_hsds
+        from civicmash.warehouse.hsds import export_hsds
 
         if args.name != "services":
             raise CliError(f"--format hsds exports the services table, not {args.name!r}: "
@@ -144,8 +143,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_schema(args: argparse.Namespace) -> int:
     import contextlib
 
-    from warehouse import db
-    from warehouse.docs import schema_text
+    from civicmash.warehouse import db
+    from civicmash.warehouse.docs import schema_text
 
     with contextlib.closing(db.connect(_warehouse(args), read_only=True)) as con:
         print(schema_text(con))
@@ -155,11 +154,11 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def cmd_route(args: argparse.Namespace) -> int:
     import contextlib
 
-    from cities.profile import load_profile
-    from maps.safe_route import build, plan
-    from warehouse import db
-
-    from flows.pipeline import map_options
+    from civicmash.analysis.route_planner import plan
+    from civicmash.cities.profile import load_profile
+    from civicmash.flows.pipeline import map_options
+    from civicmash.maps.safe_route import build
+    from civicmash.warehouse import db
 
     profile = load_profile(args.city)
     options = map_options(profile, "safe_route")   # the map's options, [risk] weights and street factors
@@ -192,11 +191,10 @@ def cmd_explore(args: argparse.Namespace) -> int:
     import contextlib
     from datetime import date
 
-    from cities.profile import load_profile
-    from maps import explorer
-    from warehouse import db
-
-    from flows.pipeline import map_options
+    from civicmash.cities.profile import load_profile
+    from civicmash.flows.pipeline import map_options
+    from civicmash.maps import explorer
+    from civicmash.warehouse import db
 
     profile = load_profile(args.city)
     options = map_options(profile, "explorer")
@@ -222,9 +220,9 @@ def cmd_explore(args: argparse.Namespace) -> int:
 def cmd_locate(args: argparse.Namespace) -> int:
     import contextlib
 
-    from cities.profile import load_profile
-    from maps.locator import format_table, locate
-    from warehouse import db
+    from civicmash.analysis.service_access import format_table, locate
+    from civicmash.cities.profile import load_profile
+    from civicmash.warehouse import db
 
     profile = load_profile(args.city)
     options = dict(profile.maps.get("locator", {}))
@@ -240,7 +238,7 @@ def cmd_locate(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from flows.deployments import build_deployments, serve_deployments
+    from civicmash.flows.deployments import build_deployments, serve_deployments
 
     deployments = build_deployments(args.city or None, out=args.out, replay=args.replay)
     for d in deployments:
@@ -254,7 +252,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def _fault_rates(total: float, per_kind: list[str] | None) -> float | dict[str, float]:
     """``--faults P`` spread over every kind, overridden kind by kind with ``--fault KIND=RATE``."""
-    from connectors.replay import fault_rates
+    from civicmash.devkit.replay import fault_rates
 
     if not per_kind:
         return total
@@ -271,9 +269,9 @@ def _fault_rates(total: float, per_kind: list[str] | None) -> float | dict[str, 
 
 
 def cmd_portal_serve(args: argparse.Namespace) -> int:
-    from cities.profile import load_profile
-    from connectors.replay import fault_rates
-    from flows.sources import start_replay
+    from civicmash.cities.profile import load_profile
+    from civicmash.devkit.city_portal import start_replay
+    from civicmash.devkit.replay import fault_rates
 
     root = Path(args.dir)
     if not root.is_dir():
@@ -305,7 +303,7 @@ def cmd_portal_serve(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from connectors.replay import FAULT_HELP   # the fault kinds, described in --help
+    from civicmash.devkit.replay import FAULT_HELP  # the fault kinds, described in --help
     parser = argparse.ArgumentParser(
         prog="civicmash",
         description="Open-data reuse and civic mashups: city portals -> DuckDB warehouse -> offline HTML maps.")
@@ -424,10 +422,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Errors that are the input's fault: reported in one line, no traceback."""
-    from cities.profile import ProfileError
-    from connectors.http import FetchError
-    from flows.sources import SourceError
-    from warehouse.sql import ReadOnlyQueryError
+    from civicmash.cities.profile import ProfileError
+    from civicmash.connectors.http import FetchError
+    from civicmash.flows.sources import SourceError
+    from civicmash.warehouse.sql import ReadOnlyQueryError
 
     return (CliError, ProfileError, SourceError, FetchError, ReadOnlyQueryError, FileNotFoundError, ValueError)
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from prefect import serve
 
-from cities.profile import available_cities, load_profile
-from flows.pipeline import civic_pipeline
+from civicmash.cities.profile import available_cities, load_profile
+from civicmash.flows.pipeline import civic_pipeline
 
 
 def build_deployments(cities: list[str] | None = None, *, out: str = "out", replay: str | None = None):

@@ -19,13 +19,13 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from cities.profile import CityProfile, load_profile
-from connectors import checkpoint, socrata
-from connectors.landing import landed_meta, write_page
-from flows.sources import http_session, is_incremental, iter_dataset_pages, start_replay
-from maps import explorer, locator, safe_route, spending
-from warehouse import db, enrich, streets, views
-from warehouse.load import dataset_watermark, load_dataset, record_run
+from civicmash.cities.profile import CityProfile, load_profile
+from civicmash.connectors import checkpoint, socrata
+from civicmash.connectors.landing import landed_meta, write_page
+from civicmash.flows.sources import http_session, is_incremental, iter_dataset_pages
+from civicmash.maps import explorer, locator, safe_route, spending
+from civicmash.warehouse import db, enrich, streets, views
+from civicmash.warehouse.load import dataset_watermark, load_dataset, record_run
 
 MAP_BUILDERS = {
     "explorer": explorer.build,
@@ -153,8 +153,8 @@ def link_streets(profile: CityProfile, *, warehouse: str) -> dict:
 def service_access(profile: CityProfile, *, warehouse: str) -> dict:
     """Opening hours read into service_hours/service_schedules; coverage gaps and walking areas of the services
     (service_coverage, isochrones) when the city has a street graph. See docs/locator.md."""
-    from maps.locator import analyse
-    from warehouse.services import build_service_hours, unmapped_categories, write_coverage, write_isochrones
+    from civicmash.analysis.service_access import analyse
+    from civicmash.warehouse.services import build_service_hours, unmapped_categories, write_coverage, write_isochrones
 
     with contextlib.closing(db.connect(warehouse)) as con:
         out = {"hours": build_service_hours(con, city=profile.name)}
@@ -256,7 +256,10 @@ def civic_pipeline(city: str, out: str = "out", replay: str | None = None, profi
         watermarks = {name: dataset_watermark(con, city=profile.name, dataset=name) for name in names
                       if incremental and is_incremental(profile.datasets[name])}
 
-    portal = start_replay(profile, Path(replay)) if replay else None
+    portal = None
+    if replay:   # offline: our own loopback portal (devkit) stands in for the city's portals
+        from civicmash.devkit.city_portal import start_replay
+        portal = start_replay(profile, Path(replay))
     try:
         replay_base = portal.base_url if portal else replay_url
         loaded, ingests = [], []

@@ -25,8 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _data, _packed
-from ._columns import fetch_columns
+from civicmash.analysis.routing import load_graph
+from civicmash.warehouse import reads
+from civicmash.warehouse.reads import fetch_columns
+
+from . import _packed, _payload
 from .render import render_page, write_page
 
 _TABLES = ("incidents", "boundaries", "streets", "services")  # credited; plus the population datasets used
@@ -110,8 +113,8 @@ def _type_groups(types: list[str], categories: dict[str, list[str]] | None) -> l
 
 
 def _incident_blob(con, *, city: str, places: list[dict], categories: dict | None = None) -> dict:
-    incidents = _data.incidents_relation(con)
-    have = _data.columns(con, incidents)
+    incidents = reads.incidents_relation(con)
+    have = reads.columns(con, incidents)
 
     def col(name, expr=None):
         return f"{expr or name} AS {name}" if name in have else f"NULL AS {name}"
@@ -135,8 +138,8 @@ def _incident_blob(con, *, city: str, places: list[dict], categories: dict | Non
     lat0 = float(np.floor(lat[located].min() * 100) / 100) if located.any() else 0.0
     lon0 = float(np.floor(lon[located].min() * 100) / 100) if located.any() else 0.0
     # Integer 1e-5-degree offsets; -1 marks "no coordinates" (offsets are >= 0 from the floor of the minimum).
-    qlat = np.where(located, np.round((np.nan_to_num(lat) - lat0) * _data.SCALE), -1).astype(np.int64)
-    qlon = np.where(located, np.round((np.nan_to_num(lon) - lon0) * _data.SCALE), -1).astype(np.int64)
+    qlat = np.where(located, np.round((np.nan_to_num(lat) - lat0) * _payload.SCALE), -1).astype(np.int64)
+    qlon = np.where(located, np.round((np.nan_to_num(lon) - lon0) * _payload.SCALE), -1).astype(np.int64)
     types, ty = _dict_encode(cols["primary_type"], missing="(type not given)")
     descs, de = _dict_encode(cols["description"], missing="(no description)")
     blocks, bk = _dict_encode(cols["block"], missing="(no block)", alphabetical=True)
@@ -178,7 +181,7 @@ def _incident_blob(con, *, city: str, places: list[dict], categories: dict | Non
 
 
 def _street_blob(streets: dict | None) -> dict | None:
-    """The base map's street lines (``_data.streets_payload``) as a second packed blob: nodes sorted by latitude
+    """The base map's street lines (``_payload.streets_payload``) as a second packed blob: nodes sorted by latitude
     then longitude (coordinates, integers of 1e-5 degree, stored as differences), each segment once as
     (u, v - u) with u <= v, sorted by u. About a seventh of the same lines as JSON (Chicago: 73,898 segments,
     1.9 MB as JSON)."""
@@ -205,7 +208,7 @@ def _street_blob(streets: dict | None) -> dict | None:
 
 def _places(con, *, city: str, categories=NEAR_CATEGORIES) -> list[dict]:
     """Schools and parks with their exact coordinates (for the "within r of" filter)."""
-    if not _data.has_table(con, "services") or not categories:
+    if not reads.has_table(con, "services") or not categories:
         return []
     marks = ", ".join("?" for _ in categories)
     rows = con.execute(
@@ -223,10 +226,10 @@ def population(con, *, city: str, kind: str = RATE_KIND) -> list[dict]:
     """Residents per area of ``kind``: the latest year loaded for each area (format fixtures left out),
     with the dataset it came from and that dataset's title. Areas whose latest figure is missing or 0 are
     left out (they have no rate)."""
-    if not _data.has_table(con, "population"):
+    if not reads.has_table(con, "population"):
         return []
-    catalogue = _data.columns(con, "datasets") if _data.has_table(con, "datasets") else set()
-    fixtures = _data.fixture_filter(con, "p")
+    catalogue = reads.columns(con, "datasets") if reads.has_table(con, "datasets") else set()
+    fixtures = reads.fixture_filter(con, "p")
     title = ("(SELECT min(d.title) FROM datasets d WHERE d.city = l.city AND d.dataset = l.dataset)"
              if "title" in catalogue else "NULL")
     rows = con.execute(
@@ -248,7 +251,7 @@ def _rates_payload(con, *, city: str, base_boundaries: dict) -> dict:
     if base_boundaries.get("kind") == RATE_KIND:
         features = "base"
     else:
-        features = _data.boundaries_geojson(con, city=city, kind=RATE_KIND)
+        features = reads.boundaries_geojson(con, city=city, kind=RATE_KIND)
         features = features if features["features"] and features["kind"] == RATE_KIND else None
     pop = population(con, city=city)
     sources = {}
@@ -278,22 +281,22 @@ def build(con, *, city: str, out_path, title: str = "Crime explorer", synthetic:
     """
     options = dict(options or {})
     if options.get("today") and not options.get("end"):  # the window's last day (inclusive)
-        options["end"] = (_data._as_datetime(options["today"]) + timedelta(days=1)).date().isoformat()
-    start, end = _data.incident_window(con, city=city, options=options)
-    graph = _data.load_graph(con, city)
-    base = _data.base_layer(con, city=city, graph=graph, options=options)
+        options["end"] = (reads._as_datetime(options["today"]) + timedelta(days=1)).date().isoformat()
+    start, end = reads.incident_window(con, city=city, options=options)
+    graph = load_graph(con, city)
+    base = _payload.base_layer(con, city=city, graph=graph, options=options)
     # The street lines travel in their own deflated blob (the page draws them once inflated), not as base JSON.
     streets, base["streets"] = base["streets"], None
     view = None
     if streets and not base["boundaries"]["features"]:  # the shell frames the city by its streets then
-        view = [[streets["lat0"] + min(streets["lat"]) / _data.SCALE, streets["lon0"] + min(streets["lon"]) / _data.SCALE],
-                [streets["lat0"] + max(streets["lat"]) / _data.SCALE, streets["lon0"] + max(streets["lon"]) / _data.SCALE]]
+        view = [[streets["lat0"] + min(streets["lat"]) / _payload.SCALE, streets["lon0"] + min(streets["lon"]) / _payload.SCALE],
+                [streets["lat0"] + max(streets["lat"]) / _payload.SCALE, streets["lon0"] + max(streets["lon"]) / _payload.SCALE]]
     places = _places(con, city=city, categories=tuple(options.get("near_categories", NEAR_CATEGORIES)))
     rates = _rates_payload(con, city=city, base_boundaries=base["boundaries"])
     if sources is None:  # the catalogue's rows for what the page draws: only the population datasets it uses
         used = {s["dataset"] for s in rates["sources"]}
-        sources = sorted(_data.sources_for(con, city, None, _TABLES) +
-                         [s for s in _data.sources_for(con, city, None, ("population",)) if s["dataset"] in used],
+        sources = sorted(reads.sources_for(con, city, None, _TABLES) +
+                         [s for s in reads.sources_for(con, city, None, ("population",)) if s["dataset"] in used],
                          key=lambda s: str(s["dataset"]))
     data = {
         "base": base,

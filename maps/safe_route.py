@@ -1,334 +1,29 @@
-"""Safe route home: the shortest walk, the least exposed walk, and the Pareto set between them.
+"""The safe-route page: the shortest and the recommended walk on one map, with the trade-off in numbers.
 
-Risk per street edge comes from :mod:`maps.risk` (incidents snapped to the network, spread by a
-100 m network kernel, weighted by type and, with ``at``, by hour of day).  Routes minimise
-``length + lambda * exposure`` for a sweep of ``lambda`` (metres of walking one unit of exposure is
-worth), from 0 (the shortest route) to very large (the safest route); the distinct routes found are
-filtered to the non-dominated ones (no other route is both shorter and less exposed).  The
-recommended route is the least exposed Pareto route no longer than ``(1 + detour)`` times the
-shortest (default +25%).
-
-``plan(con, city=..., origin=..., destination=..., at=..., detour=...)`` is the pure entry point
-for the command line; ``build(...)`` writes the map page.
-"""
+The routes come from :mod:`civicmash.analysis.route_planner`; this module only draws them."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 
-from . import _data
-from ._columns import fetch_columns
-from .coverage import FULL_SHARE, PART_SHARE
-from .nearest import WALK_SPEED_M_S
+from civicmash.analysis.risk import RiskModel, parse_at
+from civicmash.analysis.route_planner import (
+    DEFAULT_DETOUR,
+    coverage_summary,
+    coverage_words,
+    default_endpoints,
+    plan_routes,
+    risk_model,
+)
+from civicmash.analysis.routing import WalkGraph, load_graph
+from civicmash.warehouse import reads
+
+from . import _payload
 from .render import render_page, write_page
-from .risk import (DEFAULT_BANDWIDTH_M, DEFAULT_SIGMA_H, DEFAULT_TYPE_WEIGHTS, RiskModel, build_risk,  # noqa: F401
-                   hour_weights, parse_at, type_weight, type_weights_of)
-from .routing import WalkGraph
 
-DEFAULT_DETOUR = 0.25
-# lambda sweep, in units of 1 / p95(edge density): cost = length * (1 + c * density / p95(density))
-_SWEEP = (0.0, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0, 1e5)
 _TABLES = ("incidents", "venues", "boundaries", "streets")
-EXPOSURE_UNITS = ("weighted incidents: each incident of the window counts its type weight (x its hour weight "
-                  "with --at), spread along the streets within 100 m; a route's exposure sums what lies on it "
-                  "(x the profile's street factors, lit streets and bars, at the hours they apply)")
-
-
-def edge_risk(graph: WalkGraph, *, lat, lon, primary_type, type_weights: dict | None = None,
-              hour=None, at=None, bandwidth_m: float = DEFAULT_BANDWIDTH_M) -> np.ndarray:
-    """Per-edge exposure (weighted incidents, kernel mass); see :mod:`maps.risk`."""
-    model = build_risk(graph, lat=lat, lon=lon, primary_type=primary_type, hour=hour,
-                       type_weights=type_weights, bandwidth_m=bandwidth_m)
-    return model.edge_mass(at)
-
-
-def _as_node(graph: WalkGraph, point) -> int:
-    if isinstance(point, (int, np.integer)):
-        return int(point)
-    lat, lon = point
-    return graph.nearest_node(float(lat), float(lon))
-
-
-def _summary(graph: WalkGraph, nodes: list[int], risk: np.ndarray, lam: float | None = None) -> dict:
-    edges = graph.path_edges(nodes)
-    length = float(graph.length[edges].sum())
-    out = {
-        "nodes": [int(n) for n in nodes],
-        "length_m": round(length, 1),
-        "minutes": round(length / WALK_SPEED_M_S / 60, 1),
-        "exposure": round(float(risk[edges].sum()), 3),
-        "coords": graph.path_coords(nodes),
-    }
-    if lam is not None:
-        out["lambda"] = lam
-    return out
-
-
-def _pct(new: float, old: float) -> float:
-    return 0.0 if old <= 0 else (new - old) / old * 100
-
-
-def compare_words(short: dict, other: dict) -> str:
-    """``"+8% distance, −40% exposure"`` (Unicode minus)."""
-    d = _pct(other["length_m"], short["length_m"])
-    e = _pct(other["exposure"], short["exposure"])
-    return f"{d:+.0f}% distance, {e:+.0f}% exposure".replace("-", "\u2212")
-
-
-def _comparison(short: dict, safer: dict, detour: float) -> str:
-    if safer["nodes"] == short["nodes"]:
-        if short["exposure"] <= 0:
-            return "The shortest route has no recorded exposure (0 exposure): it is recommended."
-        return f"The shortest route is already the least exposed one within a +{detour:.0%} detour (0% exposure change)."
-    return compare_words(short, safer)
-
-
-def pareto_routes(graph: WalkGraph, risk, src: int, dst: int, *, sweep=_SWEEP) -> list[dict]:
-    """Non-dominated routes (length vs exposure) from a sweep of the trade-off weight, shortest first.
-
-    Each route minimises ``length * (1 + c * density / p95(density))`` for one ``c`` of ``sweep``
-    (``c = 0``: shortest, ties broken towards less exposure; the largest ``c``: safest)."""
-    risk = np.asarray(risk, dtype=float)
-    density = risk / np.maximum(graph.length, 1.0)
-    positive = density[density > 0]
-    p95 = float(np.percentile(positive, 95)) if positive.size else 1.0
-    seen: dict[tuple, dict] = {}
-    for c in sweep:
-        c_eff = c if c > 0 else 1e-9
-        nodes, cost = graph.route(src, dst, graph.length * (1 + c_eff * density / p95))
-        if not nodes:
-            raise ValueError("origin and destination are not connected in the street graph")
-        key = tuple(nodes)
-        if key not in seen:
-            seen[key] = _summary(graph, nodes, risk, lam=float(c))
-        if not positive.size:
-            break
-    cands = sorted(seen.values(), key=lambda r: (r["length_m"], r["exposure"]))
-    front, best = [], math.inf
-    for r in cands:
-        if r["exposure"] < best - 1e-9:
-            front.append(r)
-            best = r["exposure"]
-    return front
-
-
-def plan_routes(graph: WalkGraph, risk, origin, dest, *, detour: float = DEFAULT_DETOUR) -> dict:
-    """Shortest, recommended (``safer``), safest and Pareto routes between ``origin`` and ``dest``.
-
-    ``origin``/``dest``: node indices or (lat, lon) pairs (snapped to the largest component);
-    ``risk``: per-edge exposure (e.g. :meth:`maps.risk.RiskModel.edge_mass`).  Each route has
-    nodes, length_m, minutes, exposure, coords, lambda; ``comparison`` says the trade-off in words.
-    """
-    risk = np.asarray(risk, dtype=float)
-    src, dst = _as_node(graph, origin), _as_node(graph, dest)
-    if src == dst:
-        only = _summary(graph, [src], risk, lam=0.0)
-        front = [only]
-    else:
-        front = pareto_routes(graph, risk, src, dst)
-    shortest = front[0]
-    budget = (1 + detour) * shortest["length_m"] + 1e-6
-    within = [r for r in front if r["length_m"] <= budget]
-    safer = min(within, key=lambda r: (r["exposure"], r["length_m"]))
-    safest = front[-1]
-    for r in front:
-        r["vs_shortest"] = compare_words(shortest, r)
-        r["within_detour"] = r["length_m"] <= budget
-    return {
-        "origin_node": src,
-        "dest_node": dst,
-        "shortest": shortest,
-        "safer": safer,
-        "recommended": safer,
-        "safest": safest,
-        "pareto": front,
-        "alpha": safer.get("lambda", 0.0),
-        "detour": detour,
-        "comparison": _comparison(shortest, safer, detour),
-    }
-
-
-def default_endpoints(con, *, city: str, graph: WalkGraph, offset_m: float = 2000.0) -> tuple[int, int]:
-    """Origin: the venue nearest the graph centroid (else the centroid itself);
-    destination: the largest-component node nearest a point ~offset_m north-east."""
-    clat, clon = graph.centroid()
-    origin_ll = (clat, clon)
-    if _data.has_table(con, "venues"):
-        rows = con.execute(
-            "SELECT lat, lon FROM venues WHERE city = ? AND lat IS NOT NULL AND lon IS NOT NULL "
-            "ORDER BY (lat - ?) * (lat - ?) + ((lon - ?) * ?) * ((lon - ?) * ?) LIMIT 1",
-            [city, clat, clat, clon, math.cos(math.radians(clat)), clon, math.cos(math.radians(clat))],
-        ).fetchall()
-        if rows:
-            origin_ll = rows[0]
-    src = graph.nearest_node(*origin_ll)
-    step = offset_m / math.sqrt(2)
-    lat, lon = graph.unproject(graph.x[src] + step, graph.y[src] + step)
-    dst = graph.nearest_node(float(lat), float(lon))
-    if dst == src:  # tiny graph: take the farthest reachable node instead
-        dist, _ = graph.distances_from(src)
-        dist[~np.isfinite(dist)] = -1
-        dst = int(np.argmax(dist))
-    return src, dst
-
-
-def load_incidents(con, *, city: str, start, end, bbox=None) -> dict[str, np.ndarray]:
-    """Located incidents of ``city`` in [start, end): primary_type, lat, lon, hour (NaN when the time is
-    unknown, i.e. recorded at exactly midnight).  ``bbox`` = ((s, w), (n, e)) narrows the read."""
-    rel = _data.incidents_relation(con)
-    cols = _data.columns(con, rel)
-    unknown = "coalesce(time_is_midnight, false)" if "time_is_midnight" in cols else \
-        "(hour(occurred_at) = 0 AND minute(occurred_at) = 0 AND second(occurred_at) = 0)"
-    where, params = "", [city, start, end]
-    if bbox is not None:
-        (s, w), (n, e) = bbox
-        where = " AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?"
-        params += [s, n, w, e]
-    return fetch_columns(
-        con,
-        f"SELECT primary_type, lat, lon, CASE WHEN {unknown} THEN NULL ELSE "
-        f"CAST(hour(occurred_at) + minute(occurred_at) / 60.0 AS DOUBLE) END AS hour "
-        f"FROM {rel} WHERE city = ? AND lat IS NOT NULL AND lon IS NOT NULL "
-        f"AND occurred_at >= ? AND occurred_at < ?{where}",
-        params,
-    )
-
-
-def graph_bbox(graph: WalkGraph, pad_m: float = 150.0):
-    s, w = graph.unproject(graph.x.min() - pad_m, graph.y.min() - pad_m)
-    n, e = graph.unproject(graph.x.max() + pad_m, graph.y.max() + pad_m)
-    return (float(s), float(w)), (float(n), float(e))
-
-
-def load_bars(con, *, city: str, bbox=None) -> tuple[np.ndarray, np.ndarray]:
-    """(lat, lon) of the city's bars (the ``venues_bars`` view; none when the warehouse has no such view)."""
-    if not _data.has_table(con, "venues_bars"):
-        return np.zeros(0), np.zeros(0)
-    where, params = "", [city]
-    if bbox is not None:
-        (s, w), (n, e) = bbox
-        where = " AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?"
-        params += [s, n, w, e]
-    cols = fetch_columns(con, "SELECT lat, lon FROM venues_bars WHERE city = ? AND lat IS NOT NULL "
-                              f"AND lon IS NOT NULL{where}", params)
-    return np.asarray(cols["lat"], float), np.asarray(cols["lon"], float)
-
-
-def risk_model(con, *, city: str, graph: WalkGraph, options: dict | None = None) -> tuple[RiskModel, dict]:
-    """The risk model of the incident window of ``options`` (``days`` 90 / ``start``/``end``), with the
-    profile's ``street_factors`` (lit streets, bars; see :mod:`maps.risk`), and facts about it (window,
-    counts) for captions."""
-    options = dict(options or {})
-    start, end = _data.incident_window(con, city=city, options=options)
-    bbox = graph_bbox(graph)
-    inc = load_incidents(con, city=city, start=start, end=end, bbox=bbox)
-    factors = options.get("street_factors") or {}
-    if factors.get("bars") and not _data.has_table(con, "venues_bars"):
-        raise ValueError(f"{city}: [risk.bars] is set but the warehouse has no venues_bars view (no venues "
-                         "dataset loaded): load the bars, or remove [risk.bars] from the profile")
-    bar_lat, bar_lon = load_bars(con, city=city, bbox=bbox) if factors.get("bars") else (None, None)
-    model = build_risk(graph, lat=inc["lat"], lon=inc["lon"], primary_type=inc["primary_type"],
-                       hour=inc["hour"], type_weights=options.get("type_weights"),
-                       bandwidth_m=float(options.get("bandwidth_m", DEFAULT_BANDWIDTH_M)),
-                       sigma_h=float(options.get("sigma_h", DEFAULT_SIGMA_H)), factors=factors,
-                       bar_lat=bar_lat, bar_lon=bar_lon)
-    facts = {"start": start.isoformat(sep=" "), "end": end.isoformat(sep=" "),
-             "incidents_in_area": model.n_incidents, "incidents_on_streets": model.n_snapped,
-             "bandwidth_m": model.bandwidth_m, "sigma_h": model.sigma_h}
-    return model, {**facts, "_inc": inc}
-
-
-def coverage_summary(con, *, city: str) -> dict | None:
-    """What the walk graph covers, from ``street_coverage``: community areas where datasets mapping every street
-    ('full' detail) cover at least 90 % of the surface (``full``: names), 10-90 % (``part``: names), areas with
-    only major streets (``major``: count) or no street (``none``: count), and km of streets per dataset in the
-    graph; None without the table."""
-    if not _data.has_table(con, "street_coverage"):
-        return None
-    rows = con.execute(
-        "SELECT area_code, any_value(area_name), coalesce(max(covered_share) FILTER (WHERE detail = 'full'), 0), "
-        "sum(edge_m) FROM street_coverage WHERE city = ? GROUP BY area_code ORDER BY 2", [city]).fetchall()
-    if not rows:
-        return None
-    full = [name or code for code, name, f, _ in rows if f >= FULL_SHARE]
-    part = [name or code for code, name, f, _ in rows if PART_SHARE <= f < FULL_SHARE]
-    none = sum(1 for _, _, f, m in rows if f < PART_SHARE and not m)
-    km = dict(con.execute(
-        "SELECT dataset, round(sum(length_m) / 1000, 1) FROM street_edges WHERE city = ? "
-        "AND superseded_by IS NULL GROUP BY 1 ORDER BY 1", [city]).fetchall())
-    return {"areas": len(rows), "full": full, "part": part, "major": len(rows) - len(full) - len(part) - none,
-            "none": none, "km_by_dataset": km}
-
-
-def coverage_words(cov: dict | None) -> str:
-    """``"walk graph covers: every street in 1 of 77 community areas (Near West Side), in part of 8 (...); major
-    streets only in 68"``."""
-    if not cov:
-        return ""
-    names = lambda xs: f" ({', '.join(str(n).title() for n in xs)})" if xs else ""  # noqa: E731
-    text = (f"walk graph covers: every street in {len(cov['full'])} of {cov['areas']} community areas"
-            f"{names(cov['full'])}, in part of {len(cov['part'])}{names(cov['part'])}; "
-            f"major streets only in {cov['major']}")
-    if cov["none"]:
-        text += f"; no streets in {cov['none']}"
-    return text
-
-
-def plan(con, *, city: str, origin, destination, at=None, detour: float = DEFAULT_DETOUR,
-         options: dict | None = None) -> dict:
-    """Plan a walk for the command line (no files written).
-
-    ``origin``/``destination``: anything :func:`maps.resolve.resolve` reads (``"41.88,-87.65"``, a
-    (lat, lon) pair, a bar name, a block ``"012XX W MADISON ST"`` or an intersection
-    ``"N CLARK ST & W DIVISION ST"``); raises :class:`maps.resolve.ResolveError` when one cannot be
-    resolved.  ``at``: time of the walk (``"23:30"``, an hour as float, a datetime; None = all hours
-    alike).  ``detour``: allowed extra length of the recommended route (0.25 = +25%).  ``options``:
-    the profile's ``[maps.safe_route]`` table (``days``, ``start``, ``end``, ``type_weights``,
-    ``bandwidth_m``, ``sigma_h``, ``street_factors``).  Returns a JSON-serialisable dict:
-    ``origin``/``destination`` (resolved: label, kind, lat, lon, snap_m), ``at``, ``detour``, ``shortest``,
-    ``recommended``, ``safest``, ``pareto`` (each: length_m, minutes, exposure, coords, vs_shortest),
-    ``comparison``, ``window``, ``units``, ``street_factors``.
-    """
-    from .resolve import resolve
-
-    options = dict(options or {})
-    hour = parse_at(at)
-    graph = _data.load_graph(con, city)
-    if graph is None:
-        raise ValueError(f"no street graph for city {city!r}: cannot plan a route")
-    a = resolve(con, city=city, text=origin, graph=graph)
-    b = resolve(con, city=city, text=destination, graph=graph)
-    model, facts = risk_model(con, city=city, graph=graph, options=options)
-    facts.pop("_inc")
-    src, dst = graph.nearest_node(a.lat, a.lon), graph.nearest_node(b.lat, b.lon)
-    routes = plan_routes(graph, model.edge_risk(hour), src, dst, detour=detour)
-
-    def ends(r, node):
-        px, py = graph.project(r.lat, r.lon)
-        return {**r.as_dict(), "node_lat": round(float(graph.lat[node]), 6),
-                "node_lon": round(float(graph.lon[node]), 6),
-                "snap_m": round(float(math.hypot(float(px) - graph.x[node], float(py) - graph.y[node])), 1)}
-
-    strip = lambda r: {k: v for k, v in r.items() if k != "nodes"}  # noqa: E731
-    return {
-        "city": city,
-        "origin": ends(a, src),
-        "destination": ends(b, dst),
-        "at": None if hour is None else f"{int(hour):02d}:{int(round(hour % 1 * 60)):02d}",
-        "detour": detour,
-        "shortest": strip(routes["shortest"]),
-        "recommended": strip(routes["safer"]),
-        "safest": strip(routes["safest"]),
-        "pareto": [strip(r) for r in routes["pareto"]],
-        "comparison": routes["comparison"],
-        "window": facts,
-        "units": EXPOSURE_UNITS,
-        "street_factors": model.factors.describe(hour) if model.factors else [],
-    }
-
 
 def _view(coords: list[list[float]], pad_deg: float = 0.004) -> list[list[float]]:
     lats = [c[0] for c in coords]
@@ -363,10 +58,10 @@ def _heat(inc: dict, model: RiskModel, hour, view, *, limit: int = 6000) -> list
 
 
 def _bars(con, *, city: str, view) -> list[list]:
-    if not _data.has_table(con, "venues"):
+    if not reads.has_table(con, "venues"):
         return []
     (s, w), (n, e) = view
-    rows = _data.point_rows(con, table="venues", city=city, cols=("name",),
+    rows = reads.point_rows(con, table="venues", city=city, cols=("name",),
                             where="AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?",
                             params=(s, n, w, e), limit=2000)
     return [[name or "(unnamed venue)", round(lat, 6), round(lon, 6)] for name, lat, lon in rows]
@@ -378,7 +73,7 @@ def build(con, *, city: str, out_path, title: str = "Safe route home", synthetic
     hours), ``detour`` (0.25), ``type_weights``, ``street_factors``, ``days``, ``bandwidth_m``, ``sigma_h``,
     ``boundary_kind``, ``max_street_edges``."""
     options = dict(options or {})
-    graph = _data.load_graph(con, city)
+    graph = load_graph(con, city)
     if graph is None:
         raise ValueError(f"no street graph for city {city!r}: cannot plan a route")
     hour = parse_at(options.get("at"))
@@ -395,10 +90,10 @@ def build(con, *, city: str, out_path, title: str = "Safe route home", synthetic
     alternatives = [strip(r) for r in plan_["pareto"]
                     if r["nodes"] not in (plan_["shortest"]["nodes"], plan_["safer"]["nodes"])]
     src_names = [r[0] for r in con.execute(  # the datasets that actually fed the window
-        f"SELECT DISTINCT dataset FROM {_data.incidents_relation(con)} WHERE city = ? AND dataset IS NOT NULL "
+        f"SELECT DISTINCT dataset FROM {reads.incidents_relation(con)} WHERE city = ? AND dataset IS NOT NULL "
         "AND occurred_at >= ? AND occurred_at < ? ORDER BY 1", [city, facts["start"], facts["end"]]).fetchall()]
     data = {
-        "base": _data.base_layer(con, city=city, graph=graph, options=options),
+        "base": _payload.base_layer(con, city=city, graph=graph, options=options),
         "plan": {"shortest": strip(plan_["shortest"]), "safer": strip(plan_["safer"]),
                  "alternatives": alternatives, "alpha": plan_["alpha"], "detour": plan_["detour"],
                  "comparison": plan_["comparison"]},
@@ -416,7 +111,7 @@ def build(con, *, city: str, out_path, title: str = "Safe route home", synthetic
     }
     html = render_page(
         title=title, city_title=city_title or city, body_js=_JS, data=data, synthetic=synthetic,
-        sources=_data.sources_for(con, city, sources, _TABLES), legend_html=_LEGEND, controls_html=_CONTROLS,
+        sources=reads.sources_for(con, city, sources, _TABLES), legend_html=_LEGEND, controls_html=_CONTROLS,
         plugins=("heat",),
     )
     return write_page(out_path, html)

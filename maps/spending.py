@@ -9,7 +9,10 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from . import _data
+from civicmash.analysis.routing import load_graph
+from civicmash.warehouse import reads
+
+from . import _payload
 from .render import render_page, write_page
 
 _TABLES = ("spending",)
@@ -34,10 +37,10 @@ def _totals(con, *, city: str, year, column: str, missing: str) -> list[dict]:
 
 
 def _located(con, *, city: str, year) -> list[list]:
-    if not {"lat", "lon"} <= _data.columns(con, "spending"):
+    if not {"lat", "lon"} <= reads.columns(con, "spending"):
         return []
     year_sql, params = ("AND fiscal_year = ?", (year,)) if year is not None else ("", ())
-    rows = _data.point_rows(con, table="spending", city=city, cols=("department", "amount"),
+    rows = reads.point_rows(con, table="spending", city=city, cols=("department", "amount"),
                             where=f"AND amount IS NOT NULL {year_sql}", params=params, limit=20000)
     return [[dept or "", float(amt), format_amount(amt), lat, lon] for dept, amt, lat, lon in rows]
 
@@ -60,7 +63,7 @@ def build(con, *, city: str, out_path, title: str = "Spending explorer", synthet
     funds = _totals(con, city=city, year=year, column="fund", missing="(fund not given)")
     located = _located(con, city=city, year=year)
     total = sum(f["amount"] for f in funds)
-    graph = _data.load_graph(con, city) if located else None
+    graph = load_graph(con, city) if located else None
     data = {
         "year": year,
         "years": years,
@@ -70,10 +73,10 @@ def build(con, *, city: str, out_path, title: str = "Spending explorer", synthet
         "located": located,
     }
     if located:
-        data["base"] = _data.base_layer(con, city=city, graph=graph, options=options)
+        data["base"] = _payload.base_layer(con, city=city, graph=graph, options=options)
     html = render_page(
         title=title, city_title=city_title or city, body_js=_JS, data=data, synthetic=synthetic,
-        sources=_data.sources_for(con, city, sources, _TABLES), legend_html="", controls_html=_CONTROLS,
+        sources=reads.sources_for(con, city, sources, _TABLES), legend_html="", controls_html=_CONTROLS,
         with_map=bool(located),
     )
     return write_page(out_path, html)

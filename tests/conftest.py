@@ -93,7 +93,7 @@ def prefect_harness():
 @pytest.fixture(scope="session")
 def sample_city_dir(tmp_path_factory) -> Path:
     """The generated synthetic city, in the portals' wire formats."""
-    from cities.sample import generate
+    from civicmash.devkit.sample_city import generate
 
     return generate(tmp_path_factory.mktemp("sample_city"), seed=2008)
 
@@ -101,7 +101,7 @@ def sample_city_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def sample_run(prefect_harness, sample_city_dir, tmp_path_factory) -> dict:
     """The full Prefect pipeline on the sample city, over HTTP to the replay portal. Returns the summary."""
-    from flows.pipeline import civic_pipeline
+    from civicmash.flows.pipeline import civic_pipeline
 
     out = tmp_path_factory.mktemp("sample_out")
     return civic_pipeline("sample", out=str(out), replay=str(sample_city_dir))
@@ -110,7 +110,7 @@ def sample_run(prefect_harness, sample_city_dir, tmp_path_factory) -> dict:
 @pytest.fixture(scope="session")
 def chicago_run(prefect_harness, chicago_dir, tmp_path_factory) -> dict:
     """The full Prefect pipeline on the real Chicago bundle through the replay portal (slow: ~1 min)."""
-    from flows.pipeline import civic_pipeline
+    from civicmash.flows.pipeline import civic_pipeline
 
     out = tmp_path_factory.mktemp("chicago_out")
     return civic_pipeline("chicago", out=str(out), replay=str(chicago_dir))

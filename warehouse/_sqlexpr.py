@@ -100,3 +100,18 @@ def area_code(expr: str, kind: str | None) -> str:
     if kind in ("district", "ward", "community_area"):
         return f"CASE WHEN regexp_full_match({expr}, '[0-9]+') THEN CAST(CAST({expr} AS BIGINT) AS VARCHAR) ELSE {expr} END"
     return expr
+
+
+def raw_json(cols: list[str]) -> str:
+    """A JSON object of every source column as text: the row as received (kept with quarantined rows)."""
+    if not cols:
+        return "'{}'"
+    # json_object takes at most ~100 pairs comfortably; nest chunks with json_merge_patch for wide files
+    parts = []
+    for i in range(0, len(cols), 50):
+        chunk = cols[i:i + 50]
+        parts.append("json_object(" + ", ".join(f"{lit(c)}, CAST({ident(c)} AS VARCHAR)" for c in chunk) + ")")
+    expr = parts[0]
+    for p in parts[1:]:
+        expr = f"json_merge_patch({expr}, {p})"
+    return f"CAST({expr} AS VARCHAR)"

@@ -286,21 +286,6 @@ def _stage_raw(con: duckdb.DuckDBPyConnection, *, raw: str, files: list[Path]) -
                 f"{X.lit('Raw staging copy of the latest landing pages, every field as text as received.')}")
 
 
-def _raw_json(resolver: _Resolver) -> str:
-    cols = resolver.source_columns()
-    if not cols:
-        return "'{}'"
-    # json_object takes at most ~100 pairs comfortably; nest chunks with json_merge_patch for wide files
-    parts = []
-    for i in range(0, len(cols), 50):
-        chunk = cols[i:i + 50]
-        parts.append("json_object(" + ", ".join(f"{X.lit(c)}, CAST({X.ident(c)} AS VARCHAR)" for c in chunk) + ")")
-    expr = parts[0]
-    for p in parts[1:]:
-        expr = f"json_merge_patch({expr}, {p})"
-    return f"CAST({expr} AS VARCHAR)"
-
-
 def _mapped(ctx: _Ctx, fields: dict[str, str], canon: str) -> str:
     """Text expression of a canonical field: the mapped source column, a constant from
     ``options.defaults`` or NULL."""
@@ -331,7 +316,7 @@ def _generic_select(ctx: _Ctx, *, table: str, fields: dict[str, str]) -> str:
                           for name, col in _indicator_columns(ctx))
         extra = (f"[{items}] AS _ind, " if items
                  else "CAST([] AS STRUCT(indicator VARCHAR, text VARCHAR)[]) AS _ind, ")
-    m = f"""SELECT _row_number, {extra}{_raw_json(ctx.resolver)} AS _raw,
+    m = f"""SELECT _row_number, {extra}{X.raw_json(ctx.resolver.source_columns())} AS _raw,
                    COALESCE({landing_fetched}, CAST({p.add(ctx.fetched_at)} AS TIMESTAMPTZ)) AS fetched_at,
                    {mapped}
             FROM {X.ident(ctx.raw)}"""

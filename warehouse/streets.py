@@ -33,8 +33,6 @@ def dataset_key(city: str, dataset: str) -> int:
 
 def build_streets(con: duckdb.DuckDBPyConnection, *, ctx: Any, fields: dict[str, str],
                   source_meta: dict[str, Any]) -> dict[str, str]:
-    from .load import _raw_json
-
     p, o = ctx.params, ctx.options
     crs = str(o.get("crs") or (source_meta or {}).get("crs") or "EPSG:4326").upper()
     mode = o.get("node_ids") or ("osm" if (source_meta or {}).get("protocol") == "osm" else "offset")
@@ -62,7 +60,7 @@ def build_streets(con: duckdb.DuckDBPyConnection, *, ctx: Any, fields: dict[str,
         return f"{{'reason': {X.lit(reason)}, 'field': {X.lit(fld)}}}"
 
     sql = f"""
-    WITH m AS (SELECT _row_number, {_raw_json(ctx.resolver)} AS _raw,
+    WITH m AS (SELECT _row_number, {X.raw_json(ctx.resolver.source_columns())} AS _raw,
                       CAST({p.add(ctx.fetched_at)} AS TIMESTAMPTZ) AS fetched_at, {mapped}
                FROM {X.ident(ctx.raw)}),
     t AS (SELECT m.*, TRY_CAST(f_u AS BIGINT) AS _u, TRY_CAST(f_v AS BIGINT) AS _v,

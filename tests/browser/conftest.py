@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="session")
 def pages(tmp_path_factory) -> dict[str, Path]:
-    from maps import explorer, locator, safe_route, spending
+    from civicmash.maps import explorer, locator, safe_route, spending
 
     tmp = tmp_path_factory.mktemp("browser_city")
     con = maps_citydb.make_city(tmp / "city.duckdb")

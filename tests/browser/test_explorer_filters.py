@@ -87,7 +87,7 @@ def check_roundtrip(browser, path, page, expected: int):
 
 @pytest.fixture(scope="module")
 def chicago(chicago_run):
-    from warehouse.db import connect
+    from civicmash.warehouse.db import connect
 
     con = connect(chicago_run["warehouse"], read_only=True)
     yield con, Path(chicago_run["maps"]["explorer"])
@@ -331,7 +331,7 @@ def test_typed_address_resolves_to_its_block_and_radius_matches_duckdb(browser, 
 
 @pytest.mark.slow
 def test_types_grouped_by_the_profiles_categories(browser, chicago):
-    from cities.profile import load_profile
+    from civicmash.cities.profile import load_profile
 
     con, path = chicago
     property_types = load_profile("chicago").risk.categories["property"]
@@ -360,8 +360,8 @@ def test_types_grouped_by_the_profiles_categories(browser, chicago):
 def test_window_ends_on_the_latest_incident_or_the_date_given_on_the_command_line(browser, sample_run, tmp_path):
     from datetime import timedelta
 
-    from flows.cli import main
-    from warehouse.db import connect
+    from civicmash.flows.cli import main
+    from civicmash.warehouse.db import connect
 
     wh = sample_run["warehouse"]
     con = connect(wh, read_only=True)

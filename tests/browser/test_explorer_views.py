@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.maps.maps_citydb import XSS
 from tests.browser.test_explorer_filters import count, date_where, explorer_page, hash_params
+from tests.maps.maps_citydb import XSS
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +22,7 @@ NO_DATA_FILL = "#c9cdd2"
 
 @pytest.fixture(scope="module")
 def chicago(chicago_run):
-    from warehouse.db import connect
+    from civicmash.warehouse.db import connect
 
     con = connect(chicago_run["warehouse"], read_only=True)
     yield con, Path(chicago_run["maps"]["explorer"])
@@ -171,8 +171,8 @@ def test_view_is_keyboard_operable_and_round_trips_through_the_url(browser, chic
 def test_area_without_population_is_no_data_not_zero(browser, sample_run, tmp_path):
     """Sample city with one area's population removed: that area is "no data" (grey, dashed), the others
     have rates; area names are text (the tiny test city names an area with the XSS string)."""
-    from maps import explorer
-    from warehouse.db import connect
+    from civicmash.maps import explorer
+    from civicmash.warehouse.db import connect
 
     db = tmp_path / "sample.duckdb"
     shutil.copy(sample_run["warehouse"], db)

@@ -21,7 +21,8 @@ CLINIC = "Weekday clinic"
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):
-    from maps import locator
+    from civicmash.analysis import service_access
+    from civicmash.maps import locator
 
     tmp = tmp_path_factory.mktemp("locator_page")
     con = citydb.make_city(tmp / "city.duckdb")
@@ -35,7 +36,7 @@ def city(tmp_path_factory):
                 [citydb.CITY, f"POLYGON(({b} {a}, {d} {a}, {d} {c}, {b} {c}, {b} {a}))"])
     path = locator.build(con, city=citydb.CITY, out_path=tmp / "locator.html", title="Nearest services",
                          synthetic=True, city_title="Testville", options={"near": citydb.node_ll(3, 3)})
-    net = locator.network(con, city=citydb.CITY)
+    net = service_access.network(con, city=citydb.CITY)
     yield {"path": path, "net": net, "con": con}
     con.close()
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.maps.maps_citydb import XSS
-
 from tests.browser.chromium import clean_page, drawn_layers
+from tests.maps.maps_citydb import XSS
 
 pytestmark = pytest.mark.browser
 

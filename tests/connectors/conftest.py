@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from connectors import http
-from connectors.replay import ReplayPortal, Route
+from civicmash.connectors import http
+from civicmash.devkit.replay import ReplayPortal, Route
 from tests.conftest import CHICAGO_DIR as CHICAGO
+
 CRIMES = "crime/chicago_crimes_2018-05-01_to_2018-11-12.csv"
 
 SMALL_CSV = (

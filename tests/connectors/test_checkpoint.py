@@ -6,9 +6,9 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from connectors import landing, socrata
-from connectors.checkpoint import FILE_NAME, Checkpoint
-from connectors.pages import Page, now
+from civicmash.connectors import landing, socrata
+from civicmash.connectors.checkpoint import FILE_NAME, Checkpoint
+from civicmash.connectors.pages import Page, now
 
 
 def _landed(directory) -> list[dict]:

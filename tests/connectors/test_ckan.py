@@ -6,9 +6,9 @@ import csv
 import pytest
 import requests
 
-from connectors import ckan
-from connectors.http import FetchError
-from connectors.replay import ReplayPortal, Route
+from civicmash.connectors import ckan
+from civicmash.connectors.http import FetchError
+from civicmash.devkit.replay import ReplayPortal, Route
 
 from .conftest import chicago
 
@@ -136,7 +136,7 @@ def test_ckan_dataset_of_a_profile_through_the_pipeline(prefect_harness, budget_
 
     import duckdb
 
-    from flows.pipeline import civic_pipeline
+    from civicmash.flows.pipeline import civic_pipeline
 
     profile = tmp_path / "ckanville.toml"
     profile.write_text(f'''

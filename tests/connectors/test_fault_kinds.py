@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from connectors import http
-from connectors.replay import FAULT_KINDS, ReplayPortal, Route, fault_rates
-from flows import cli
+from civicmash.connectors import http
+from civicmash.devkit.replay import FAULT_KINDS, ReplayPortal, Route, fault_rates
+from civicmash.flows import cli
 
 # the reason a client gives when it gives up on each kind (retries=0: the first answer is the last)
 REASONS = {
@@ -52,7 +52,7 @@ def test_each_kind_alone_is_survived(tmp_path, kind):
     rows = "".join(f"{i},name {i}\r\n" for i in range(40))
     (tmp_path / "t.csv").write_text("id,name\r\n" + rows)
     session = http.session(retries=12, backoff=0.01, max_backoff=0.02, timeout=0.5)
-    from connectors import socrata
+    from civicmash.connectors import socrata
 
     with ReplayPortal(tmp_path, [Route("socrata", "tttt-0001", "t.csv", "csv")], faults={kind: 0.5},
                       stall=0.6, seed=4) as portal:

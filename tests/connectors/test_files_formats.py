@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from connectors import files
-from connectors.replay import ReplayPortal
+from civicmash.connectors import files
+from civicmash.devkit.replay import ReplayPortal
 
 from .conftest import chicago
 

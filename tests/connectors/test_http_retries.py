@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from connectors import http
-from connectors.replay import ReplayPortal
+from civicmash.connectors import http
+from civicmash.devkit.replay import ReplayPortal
 
 
 def test_html_200_is_a_fault_not_data(tmp_path, fast_session):

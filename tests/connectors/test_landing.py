@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from connectors.landing import write_page
-from connectors.pages import Page
+from civicmash.connectors.landing import write_page
+from civicmash.connectors.pages import Page
 
 
 def test_write_page(tmp_path):

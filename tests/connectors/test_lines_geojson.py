@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from connectors import files
+from civicmash.connectors import files
 
 
 def _write(path, features):

@@ -7,8 +7,9 @@ import threading
 
 import pytest
 
-from connectors import arcgis, files, http as cm_http, socrata
-from connectors.replay import ReplayPortal, Route
+from civicmash.connectors import arcgis, files, socrata
+from civicmash.connectors import http as cm_http
+from civicmash.devkit.replay import ReplayPortal, Route
 
 
 def _rows(pages):

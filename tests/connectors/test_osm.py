@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 
-from connectors import osm
-from connectors.files import SEGMENT_KEYS
-from connectors.replay import ReplayPortal
+from civicmash.connectors import osm
+from civicmash.connectors.files import SEGMENT_KEYS
+from civicmash.devkit.replay import ReplayPortal
 
 from .conftest import chicago
 

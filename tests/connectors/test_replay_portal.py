@@ -8,8 +8,8 @@ import time
 import pytest
 import requests
 
-from connectors import arcgis
-from connectors.replay import ReplayPortal, Route, api_name
+from civicmash.connectors import arcgis
+from civicmash.devkit.replay import ReplayPortal, Route, api_name
 
 from .conftest import CRIMES, chicago
 

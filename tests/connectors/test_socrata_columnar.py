@@ -8,9 +8,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from connectors import landing, socrata
-from connectors.checkpoint import Checkpoint
-from connectors.pages import Page, now
+from civicmash.connectors import landing, socrata
+from civicmash.connectors.checkpoint import Checkpoint
+from civicmash.connectors.pages import Page, now
 
 from .conftest import SMALL_CSV
 
@@ -92,7 +92,7 @@ def test_checkpoint_counts_columnar_rows(small_portal, tmp_path):
 
 
 def test_columnar_survives_faults(small_root, fast_session):
-    from connectors.replay import ReplayPortal, Route
+    from civicmash.devkit.replay import ReplayPortal, Route
     with ReplayPortal(small_root, [Route("socrata", SMALL, "small.csv", "csv")], faults=0.3, seed=3) as portal:
         pages = list(socrata.iter_pages(portal.base_url, SMALL, fmt="csv", page_size=4, columnar=True,
                                         session=fast_session))

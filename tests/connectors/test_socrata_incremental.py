@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from connectors import socrata
-from connectors.replay import ReplayPortal, Route
+from civicmash.connectors import socrata
+from civicmash.devkit.replay import ReplayPortal, Route
 
 from .conftest import CRIMES, chicago
 

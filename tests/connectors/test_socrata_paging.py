@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from connectors import socrata
-from connectors.http import FetchError
-from connectors.replay import ReplayPortal, Route
+from civicmash.connectors import socrata
+from civicmash.connectors.http import FetchError
+from civicmash.devkit.replay import ReplayPortal, Route
 
 from .conftest import CRIMES, chicago
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from connectors import socrata
-from connectors.replay import ReplayPortal, Route, _column_type
+from civicmash.connectors import socrata
+from civicmash.devkit.replay import ReplayPortal, Route, _column_type
 
 from .conftest import CRIMES, chicago
 

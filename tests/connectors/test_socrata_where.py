@@ -11,9 +11,9 @@ import math
 
 import pytest
 
-from cities.profile import load_profile
-from connectors import socrata
-from flows.sources import iter_dataset_pages
+from civicmash.cities.profile import load_profile
+from civicmash.connectors import socrata
+from civicmash.flows.sources import iter_dataset_pages
 
 from .conftest import CRIMES, chicago
 
@@ -56,14 +56,14 @@ def test_within_circle_and_a_condition_in_a_profile(chicago_portal, expected):
 
 
 def test_bad_where_is_a_clear_error(chicago_portal):
-    from connectors.http import FetchError
+    from civicmash.connectors.http import FetchError
 
     with pytest.raises(FetchError, match="within_circle"):
         list(socrata.iter_pages(chicago_portal.base_url, "ijzp-q8t2", where="within_box(location, 1, 2, 3, 4)"))
 
 
 def test_within_circle_needs_the_point_column(chicago_portal):
-    from connectors.http import FetchError
+    from civicmash.connectors.http import FetchError
 
     with pytest.raises(FetchError, match="within_circle needs a point column \\(location\\); block is not one"):
         list(socrata.iter_pages(chicago_portal.base_url, "ijzp-q8t2", where="within_circle(block, 41.88, -87.63, 500)"))

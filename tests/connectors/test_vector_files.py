@@ -14,10 +14,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from connectors import files
-from connectors._vector import VectorFileError
-from connectors.replay import ReplayPortal
-from warehouse.db import load_spatial
+from civicmash.connectors import files
+from civicmash.connectors._vector import VectorFileError
+from civicmash.devkit.replay import ReplayPortal
+from civicmash.warehouse.db import load_spatial
 
 from .conftest import chicago
 
@@ -130,7 +130,7 @@ def test_geoparquet(published, truth):
 
 
 def test_vector_files_over_http_with_faults(published, truth):
-    from connectors import http
+    from civicmash.connectors import http
 
     session = http.session(retries=10, backoff=0.01, max_backoff=0.05, timeout=10)
     with ReplayPortal(published, [], faults=0.3, seed=6) as portal:
@@ -142,7 +142,7 @@ def test_vector_files_over_http_with_faults(published, truth):
 
 def test_shapefile_boundaries_through_the_pipeline(prefect_harness, published, tmp_path):
     """A profile whose community areas come as a shapefile zip: loaded into `boundaries`, reconciled."""
-    from flows.pipeline import civic_pipeline
+    from civicmash.flows.pipeline import civic_pipeline
 
     profile = tmp_path / "shapetown.toml"
     datasets = "".join(f"""

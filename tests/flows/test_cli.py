@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.cli import build_parser, main
+from civicmash.flows.cli import build_parser, main
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -18,7 +18,7 @@ COMMANDS = [["demo"], ["run"], ["sql"], ["route"], ["export"], ["schema"], ["ser
 
 
 def _civicmash(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "civicmash.flows.cli", *args], capture_output=True, text=True,
                           timeout=timeout)
 
 
@@ -82,7 +82,7 @@ def test_an_input_error_inside_the_flow_has_no_traceback(tmp_path):
     """A portal answer the connector refuses (here a GeoJSON file without a list of features, which the replay
     portal answers with HTTP 500) fails the run inside Prefect: one error line, Prefect's log lines without the
     traceback."""
-    from cities.sample import generate
+    from civicmash.devkit.sample_city import generate
 
     data = tmp_path / "city"
     generate(data, seed=1)

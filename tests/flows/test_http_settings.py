@@ -5,10 +5,10 @@ import time
 
 import pytest
 
-from cities.profile import HttpSpec, ProfileError, load_profile, parse_profile
-from connectors import http
-from connectors.replay import ReplayPortal
-from flows.sources import http_session
+from civicmash.cities.profile import HttpSpec, ProfileError, load_profile, parse_profile
+from civicmash.connectors import http
+from civicmash.devkit.replay import ReplayPortal
+from civicmash.flows.sources import http_session
 
 
 def test_chicago_is_polite_to_its_portal():

@@ -21,8 +21,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from cities.profile import load_profile
-from connectors.checkpoint import Checkpoint
+from civicmash.cities.profile import load_profile
+from civicmash.connectors.checkpoint import Checkpoint
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DATASET_ID = "smpl-crm1"
@@ -47,7 +47,7 @@ def _rows(con, query: str) -> list[tuple]:
 @pytest.fixture
 def sample_portal(sample_city_dir):
     """A replay portal of the sample city of its own (its rows are changed by the test)."""
-    from flows.sources import start_replay
+    from civicmash.devkit.city_portal import start_replay
 
     portal = start_replay(load_profile("sample"), sample_city_dir)
     try:
@@ -58,7 +58,7 @@ def sample_portal(sample_city_dir):
 
 def test_incremental_run_fetches_only_changes_and_equals_a_full_reload(prefect_harness, sample_portal,
                                                                       sample_city_dir, tmp_path):
-    from flows.pipeline import civic_pipeline
+    from civicmash.flows.pipeline import civic_pipeline
 
     out, fresh = tmp_path / "out", tmp_path / "fresh"
     profile = tmp_path / f"{CITY}.toml"
@@ -112,9 +112,9 @@ def test_incremental_run_fetches_only_changes_and_equals_a_full_reload(prefect_h
 
 _CHILD = """
 import json, sys
-from cities.profile import load_profile
-from flows.pipeline import civic_pipeline
-from flows.sources import start_replay
+from civicmash.cities.profile import load_profile
+from civicmash.flows.pipeline import civic_pipeline
+from civicmash.devkit.city_portal import start_replay
 
 profile, replay, out, latency = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
 portal = start_replay(load_profile(profile), replay, latency=latency)
@@ -204,14 +204,14 @@ def test_sigkill_mid_ingest_then_rerun_resumes_with_exact_count(sample_city_dir,
 
 
 def test_cli_run_has_an_incremental_flag():
-    from flows.cli import build_parser
+    from civicmash.flows.cli import build_parser
 
     assert build_parser().parse_args(["run", "sample", "--incremental"]).incremental is True
     assert build_parser().parse_args(["run", "sample"]).incremental is False
 
 
 def test_replay_and_replay_url_together_are_refused(prefect_harness, tmp_path):
-    from flows.pipeline import civic_pipeline
+    from civicmash.flows.pipeline import civic_pipeline
 
     with pytest.raises(ValueError, match="not both"):
         civic_pipeline("sample", out=str(tmp_path), replay=str(tmp_path), replay_url="http://127.0.0.1:1")

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from cities.profile import load_profile
+from civicmash.cities.profile import load_profile
 
 
 def test_flow_loads_every_dataset_and_reconciles(sample_run):
@@ -75,7 +75,7 @@ def test_flow_publishes_a_markdown_artifact(sample_run):
 
 
 def test_rerun_is_idempotent(prefect_harness, sample_run, sample_city_dir):
-    from flows.pipeline import civic_pipeline
+    from civicmash.flows.pipeline import civic_pipeline
 
     out = str(Path(sample_run["warehouse"]).parent)
     again = civic_pipeline("sample", out=out, replay=str(sample_city_dir), maps=[])
@@ -83,7 +83,7 @@ def test_rerun_is_idempotent(prefect_harness, sample_run, sample_city_dir):
 
 
 def test_deployments_use_profile_schedules(prefect_harness):
-    from flows.deployments import build_deployments
+    from civicmash.flows.deployments import build_deployments
 
     deployments = build_deployments(["sample", "chicago"])
     by_city = {d.parameters["city"]: d for d in deployments}
@@ -92,7 +92,7 @@ def test_deployments_use_profile_schedules(prefect_harness):
 
 
 def test_serving_a_city_without_schedule_is_an_error(prefect_harness, tmp_path):
-    from flows.deployments import build_deployments
+    from civicmash.flows.deployments import build_deployments
 
     text = (Path(__file__).resolve().parents[2] / "cities" / "sample.toml").read_text()
     unscheduled = tmp_path / "unscheduled.toml"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cities.profile import CITIES_DIR
-from flows.cli import main
+from civicmash.cities.profile import CITIES_DIR
+from civicmash.flows.cli import main
 
 
 def _route(profile: str, out: str, at: str, capsys) -> dict:

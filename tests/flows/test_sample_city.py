@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cities import sample
-from cities.profile import load_profile
+from civicmash.devkit import sample_city as sample
+from civicmash.cities.profile import load_profile
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -45,7 +45,7 @@ def test_same_seed_is_byte_identical_even_in_another_process(city, tmp_path):
     # a fresh interpreter with another hash seed: no dict/set-order or state leaks into the output
     other = tmp_path / "other"
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    subprocess.run([sys.executable, "-m", "cities.sample", str(other), "--seed", "2008"],
+    subprocess.run([sys.executable, "-m", "civicmash.devkit.sample_city", str(other), "--seed", "2008"],
                    cwd=REPO, env=env, check=True, capture_output=True)
     assert _files(other) == _files(city)
 

@@ -25,7 +25,7 @@ LATEST = datetime(2018, 11, 12, 22, 30)
 def connect(path) -> duckdb.DuckDBPyConnection:
     """DuckDB connection with spatial loaded (warehouse.db.connect when it exists)."""
     try:
-        from warehouse.db import connect as wh_connect  # type: ignore
+        from civicmash.warehouse.db import connect as wh_connect  # type: ignore
 
         return wh_connect(path)
     except Exception:  # warehouse room not there yet

@@ -8,8 +8,8 @@ import zlib
 import numpy as np
 import pytest
 
+from civicmash.maps import _packed, explorer
 from tests.maps import maps_citydb
-from maps import _packed, explorer
 
 
 def test_columns_round_trip_with_nulls_deltas_and_widths():
@@ -69,11 +69,12 @@ def test_explorer_payload_decodes_to_the_incidents(tmp_path):
 
 
 def test_street_blob_decodes_to_the_base_map_segments(tmp_path):
-    from maps import _data
+    from civicmash.analysis.routing import load_graph
+    from civicmash.maps import _payload
 
     con = maps_citydb.make_city(tmp_path / "city.duckdb")
     try:
-        streets = _data.streets_payload(_data.load_graph(con, maps_citydb.CITY))
+        streets = _payload.streets_payload(load_graph(con, maps_citydb.CITY))
     finally:
         con.close()
     assert streets and len(streets["seg"]) > 20

@@ -2,7 +2,8 @@
 
 import pytest
 
-from maps import _data, coverage
+from civicmash.analysis import coverage
+from civicmash.warehouse import reads
 from tests.maps import maps_citydb as citydb
 
 
@@ -21,14 +22,14 @@ def con(tmp_path_factory):
 
 
 def test_boundary_kinds_leave_out_fixtures(con):
-    assert _data.boundary_kinds(con, city=citydb.CITY) == ["community_area", "ward"]
+    assert reads.boundary_kinds(con, city=citydb.CITY) == ["community_area", "ward"]
     assert coverage.boundary_kind(con, city=citydb.CITY, kind=None) == "community_area"
     with pytest.raises(ValueError, match="no boundaries of kind 'beat'"):
         coverage.boundary_kind(con, city=citydb.CITY, kind="beat")
 
 
 def test_drawn_boundaries_leave_out_fixtures(con):
-    codes = [f["properties"]["code"] for f in _data.boundaries_geojson(con, city=citydb.CITY)["features"]]
+    codes = [f["properties"]["code"] for f in reads.boundaries_geojson(con, city=citydb.CITY)["features"]]
     assert codes == ["1", "2", "3", "4"]
 
 

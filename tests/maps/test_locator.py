@@ -11,10 +11,11 @@ import math
 import numpy as np
 import pytest
 
+from civicmash.analysis import coverage, service_access
+from civicmash.analysis.nearest import ServiceNetwork, ServiceSet, minutes
+from civicmash.analysis.places import ResolveError
+from civicmash.maps import locator
 from tests.maps import maps_citydb as citydb
-from maps import coverage, locator
-from maps.nearest import ServiceNetwork, ServiceSet, minutes
-from maps.resolve import ResolveError
 
 STEP = citydb.STEP_M
 CITY = citydb.CITY
@@ -49,7 +50,7 @@ def con(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def net(con):
-    return locator.network(con, city=CITY)
+    return service_access.network(con, city=CITY)
 
 
 def _dist(net, origin, category, name):
@@ -128,19 +129,19 @@ def test_batch_equals_one_by_one(net):
 
 
 def test_locate_resolves_places_and_names_near_matches(con, net):
-    out = locator.locate(con, city=CITY, near="4 Service Rd", categories=["hospital"], n=1, net=net)
+    out = service_access.locate(con, city=CITY, near="4 Service Rd", categories=["hospital"], n=1, net=net)
     assert out["place"]["kind"] == "address" and out["categories"][0]["results"][0]["name"] == "Hospital 4"
     # standing on the site: 15 m out to the street and 15 m back (every walk goes by the street graph)
     assert out["categories"][0]["results"][0]["dist_m"] == pytest.approx(30.0, abs=0.5)
-    out = locator.locate(con, city=CITY, near="Library 1", categories=["libraries"], at="Mon 10:00", net=net)
+    out = service_access.locate(con, city=CITY, near="Library 1", categories=["libraries"], at="Mon 10:00", net=net)
     assert out["place"]["kind"] == "service" and out["categories"][0]["category"] == "library"
     assert out["at"] == {"day": "Monday", "time": "10:00", "iso_day": 1, "minute": 600}
     with pytest.raises(ResolveError) as err:
-        locator.locate(con, city=CITY, near="Liberry 1", net=net)
+        service_access.locate(con, city=CITY, near="Liberry 1", net=net)
     assert "Library 1" in str(err.value)
     with pytest.raises(ValueError, match="did you mean: library"):
-        locator.locate(con, city=CITY, near=citydb.node_ll(3, 3), categories=["libary"], net=net)
-    text = locator.format_table(locator.locate(con, city=CITY, near=citydb.node_ll(3, 3), categories=["fire"],
+        service_access.locate(con, city=CITY, near=citydb.node_ll(3, 3), categories=["libary"], net=net)
+    text = service_access.format_table(service_access.locate(con, city=CITY, near=citydb.node_ll(3, 3), categories=["fire"],
                                                at="Sat 10:00", net=net))
     assert "Straight fire station" in text and "hours unknown" in text and "min" in text
 
@@ -203,4 +204,4 @@ def test_minutes_helper():
 
 def test_misspelt_service_isochrone_category_is_an_error(con, net):
     with pytest.raises(ValueError, match="no located services of category 'libary'; did you mean: library"):
-        locator.analyse(con, city=CITY, options={"service_isochrones": ["libary"]}, net=net)
+        service_access.analyse(con, city=CITY, options={"service_isochrones": ["libary"]}, net=net)

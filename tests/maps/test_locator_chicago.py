@@ -20,8 +20,8 @@ import sys
 
 import pytest
 
-from maps import coverage, locator
-from maps.nearest import compare_straight_line
+from civicmash.analysis import coverage, service_access
+from civicmash.analysis.nearest import compare_straight_line
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +38,7 @@ SOURCE_ROWS = {"police": ("police_stations.csv", 23), "fire": ("fire_stations.cs
 
 @pytest.fixture(scope="module")
 def con(chicago_run):
-    from warehouse.db import connect
+    from civicmash.warehouse.db import connect
 
     c = connect(chicago_run["warehouse"], read_only=True)
     yield c
@@ -47,7 +47,7 @@ def con(chicago_run):
 
 @pytest.fixture(scope="module")
 def net(con):
-    return locator.network(con, city="chicago")
+    return service_access.network(con, city="chicago")
 
 
 def _first(net, origin, category="library"):
@@ -100,7 +100,7 @@ def test_walking_minutes_match_a_hand_measured_path(net, origin, library, hand_m
 
 
 def test_locate_by_address_with_opening_hours(con, net):
-    out = locator.locate(con, city="chicago", near="1336 W Taylor St", categories=["library", "police"], n=2,
+    out = service_access.locate(con, city="chicago", near="1336 W Taylor St", categories=["library", "police"], n=2,
                          at="Sat 10:00", net=net)
     assert out["place"]["detail"] == "address of service Little Italy"
     assert out["area"]["code"] == "28" and out["area"]["network_status"] == "full"
@@ -109,7 +109,7 @@ def test_locate_by_address_with_opening_hours(con, net):
     assert lib[0]["open"] is None and lib[1]["open"] is True   # Saturday unreadable there, 9-5 at Lozano
     assert out["categories"][1]["results"][0]["name"] == "Near West"
     def open_only(at):
-        return locator.locate(con, city="chicago", near="1336 W Taylor St", categories=["library"], n=1, at=at,
+        return service_access.locate(con, city="chicago", near="1336 W Taylor St", categories=["library"], n=1, at=at,
                               open_only=True, net=net)["categories"][0]["results"]
 
     assert open_only("Sun 10:00") == []     # no branch opens before 1 pm on Sundays
@@ -165,7 +165,7 @@ def test_the_pipeline_stored_coverage_and_walking_areas(con):
 
 
 def test_cli_locate_on_the_real_warehouse(chicago_run, capsys):
-    from flows.cli import main
+    from civicmash.flows.cli import main
 
     rc = main(["locate", "--city", "chicago", "--near", "122 N Aberdeen St", "--category", "library",
                "--at", "Sat 10:00", "-n", "3", "--db", chicago_run["warehouse"]])

@@ -7,8 +7,9 @@ import contextlib
 import duckdb
 import pytest
 
-from maps import safe_route
-from maps.resolve import ResolveError, resolve
+from civicmash.analysis import route_planner
+from civicmash.analysis.places import ResolveError, resolve
+from civicmash.analysis.routing import load_graph
 from tests.maps import maps_citydb as M
 
 
@@ -67,13 +68,13 @@ def test_intersection_from_blocks(city):
 
 
 def test_far_from_streets_is_refused(city):
-    graph = safe_route._data.load_graph(city, M.CITY)
+    graph = load_graph(city, M.CITY)
     with pytest.raises(ResolveError, match="from the street graph"):
         resolve(city, city=M.CITY, text="40.0,-87.63", graph=graph)
 
 
 def test_plan_on_the_test_city(city):
-    plan = safe_route.plan(city, city=M.CITY, origin=f"{M.ROUTE_FROM[0]},{M.ROUTE_FROM[1]}",
+    plan = route_planner.plan(city, city=M.CITY, origin=f"{M.ROUTE_FROM[0]},{M.ROUTE_FROM[1]}",
                            destination=M.ROUTE_TO, at="23:30", detour=0.3)
     assert plan["origin"]["kind"] == "latlon" and plan["at"] == "23:30"
     s, r = plan["shortest"], plan["recommended"]
@@ -112,8 +113,8 @@ def test_chicago_places(chicago):
 @pytest.mark.slow
 def test_chicago_plan_night_differs_from_noon(chicago):
     kw = dict(city="chicago", origin="41.8841,-87.6488", destination="S HALSTED ST & W HARRISON ST")
-    night = safe_route.plan(chicago, at="23:30", **kw)
-    noon = safe_route.plan(chicago, at="12:00", **kw)
+    night = route_planner.plan(chicago, at="23:30", **kw)
+    noon = route_planner.plan(chicago, at="12:00", **kw)
     assert night["shortest"]["length_m"] == noon["shortest"]["length_m"]
     assert night["shortest"]["exposure"] != noon["shortest"]["exposure"]
     assert night["recommended"]["exposure"] < night["shortest"]["exposure"]

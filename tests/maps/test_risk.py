@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from maps import risk as R
-from maps.routing import WalkGraph
+from civicmash.analysis import risk as R
+from civicmash.analysis.routing import WalkGraph
 
 M_LAT = 110_540.0
 LAT0, LON0 = 41.88, -87.63
@@ -135,7 +135,7 @@ def test_kernel_on_cells_equals_whole_graph_dijkstra():
 # ---- optional street factors: lit streets, bars late at night (profile [risk.lit], [risk.bars]) ----------------
 
 def test_lit_factor_changes_edge_risk_in_its_hours():
-    from cities.profile import RiskSpec
+    from civicmash.cities.profile import RiskSpec
 
     g = line_graph()
     g.lit = np.array(["yes", "no", None, "24/7"], dtype=object)   # as street_edges.lit carries the OSM tag
@@ -157,7 +157,7 @@ def test_lit_factor_changes_edge_risk_in_its_hours():
 
 
 def test_bar_factor_raises_streets_near_bars_late_at_night():
-    from cities.profile import RiskSpec
+    from civicmash.cities.profile import RiskSpec
 
     g = line_graph()
     factors = RiskSpec.model_validate({"bars": {"radius_m": 60, "factor": 3.0}}).street_factors()
@@ -182,7 +182,7 @@ def test_bar_factor_raises_streets_near_bars_late_at_night():
 def test_time_of_day_changes_the_recommended_route():
     """Two parallel streets between A and B: the south one had its incidents around midnight, the north one at
     noon. A walk at 23:30 takes the north street, a walk at 12:30 the south one; without a time they tie."""
-    from maps.safe_route import plan_routes
+    from civicmash.analysis.route_planner import plan_routes
 
     # south street y = 0: nodes 0-1-2-3 (300 m); north street y = 40: nodes 4-5-6-7; rungs 0-4 and 3-7
     xs = [0.0, 100.0, 200.0, 300.0]
@@ -205,8 +205,8 @@ def test_time_of_day_changes_the_recommended_route():
 
 
 def test_bar_factor_without_a_venues_bars_view_is_an_error(tmp_path):
-    from cities.profile import RiskSpec
-    from maps.safe_route import risk_model
+    from civicmash.analysis.route_planner import risk_model
+    from civicmash.cities.profile import RiskSpec
     from tests.maps import maps_citydb as citydb
 
     con = citydb.make_city(tmp_path / "c.duckdb")   # venues, but no venues_bars view

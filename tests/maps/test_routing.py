@@ -8,7 +8,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from maps.routing import WalkGraph
+from civicmash.analysis.routing import WalkGraph
 
 
 def grid(n: int, seed: int = 0, spacing: float = 100.0) -> WalkGraph:
@@ -68,7 +68,7 @@ def test_routes_batch():
 # ---- safe_route: Pareto set and recommendation on a two-street choice ---------------------------------
 
 def test_plan_routes_pareto_and_detour_budget():
-    from maps.safe_route import plan_routes
+    from civicmash.analysis.route_planner import plan_routes
 
     # Ladder: bottom street 0-1-2 (200 m), top street 3-4-5 (200 m), rungs 0-3, 2-5 of `rung` m.
     def graph(rung):

@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from cities.profile import load_profile
-from connectors.replay import FAULT_KINDS
+from civicmash.cities.profile import load_profile
+from civicmash.devkit.replay import FAULT_KINDS
 from tests.conftest import CHICAGO_CRIME_ROWS, CHICAGO_CRIMES
 
 pytestmark = pytest.mark.slow
@@ -56,7 +56,7 @@ def small_pages_profile(tmp_path):
 
 @pytest.fixture
 def faulty_portal(chicago_dir):
-    from flows.sources import start_replay
+    from civicmash.devkit.city_portal import start_replay
 
     portal = start_replay(load_profile("chicago"), chicago_dir, faults=0.1)  # 10 %, all fault kinds, seeded
     try:
@@ -66,7 +66,7 @@ def faulty_portal(chicago_dir):
 
 
 def test_chicago_incremental_run_equals_full_reload(prefect_harness, faulty_portal, small_pages_profile, tmp_path):
-    from flows.pipeline import civic_pipeline
+    from civicmash.flows.pipeline import civic_pipeline
 
     started = time.monotonic()
     run = dict(replay_url=faulty_portal.base_url, datasets=["crimes"], maps=[], profile_path=str(small_pages_profile))

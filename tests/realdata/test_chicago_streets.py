@@ -8,8 +8,8 @@ import contextlib
 import duckdb
 import pytest
 
-from maps import safe_route
-from maps.routing import WalkGraph
+from civicmash.analysis import route_planner
+from civicmash.analysis.routing import WalkGraph
 
 pytestmark = pytest.mark.slow
 
@@ -55,5 +55,5 @@ def test_street_coverage_records_what_the_walk_graph_covers(con):
     assert {v[1] for v in major} == {"major_streets"} and sum(v[2] > 0 for v in major) == 77
     comment = con.execute("SELECT comment FROM duckdb_tables() WHERE table_name = 'street_coverage'").fetchone()[0]
     assert comment and "community area" in comment
-    words = safe_route.coverage_words(safe_route.coverage_summary(con, city="chicago"))
+    words = route_planner.coverage_words(route_planner.coverage_summary(con, city="chicago"))
     assert words.startswith("walk graph covers: every street in") and "major streets only in" in words

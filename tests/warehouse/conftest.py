@@ -11,7 +11,7 @@ from tests.warehouse.helpers import CHICAGO
 
 @pytest.fixture
 def con():
-    from warehouse.db import connect
+    from civicmash.warehouse.db import connect
 
     c = connect(":memory:")
     yield c

@@ -109,7 +109,7 @@ CRIME_OPTIONS = {"crs": "EPSG:3435", "bbox": [41.60, -87.95, 42.03, -87.52]}
 def load(con, tmp_path: Path, records: list[dict], *, table: str, fields: dict, dataset: str = "ds",
          options: dict | None = None, kind: str | None = None, city: str = "testcity", run_id: str = "run-1",
          page_size: int = 50_000, source_meta: dict | None = None):
-    from warehouse.load import load_dataset
+    from civicmash.warehouse.load import load_dataset
 
     files = write_landing(tmp_path / f"landing-{dataset}", records, page_size=page_size)
     return load_dataset(con, city=city, dataset=dataset, table=table, files=files, fields=fields,

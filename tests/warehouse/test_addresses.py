@@ -2,7 +2,7 @@
 
 import pytest
 
-from warehouse.addresses import normalise_address
+from civicmash.warehouse.addresses import normalise_address
 
 
 @pytest.mark.parametrize("text, city, want", [

@@ -1,4 +1,4 @@
-from cities.profile import load_profile
+from civicmash.cities.profile import load_profile
 from tests.warehouse.helpers import CHICAGO
 
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from cities.profile import load_profile
+from civicmash.cities.profile import load_profile
+from civicmash.warehouse.views import create_views
 from tests.warehouse.helpers import CRIME_FIELDS, load, read_csv_records, read_geojson_records, soda_name, soda_value
-from warehouse.views import create_views
 
 CRIMES = "crime/chicago_crimes_2018-05-01_to_2018-11-12.csv"
 

@@ -2,8 +2,8 @@
 
 import json
 
+from civicmash.warehouse.enrich import enrich_incidents
 from tests.warehouse.helpers import CRIME_FIELDS, CRIME_OPTIONS, load, read_csv_records, read_geojson_records
-from warehouse.enrich import enrich_incidents
 
 
 def test_fills_empty_community_areas_from_coordinates(con, tmp_path, chicago):
@@ -47,7 +47,7 @@ def test_fixture_boundaries_are_ignored(con, tmp_path):
 
 
 def test_stored_grid_is_reused_and_rebuilt_when_boundaries_change(con, tmp_path, chicago):
-    from warehouse.enrich import assign_areas
+    from civicmash.warehouse.enrich import assign_areas
 
     load(con, tmp_path, read_csv_records(chicago / "crime/chicago_crimes_2018-05-01_to_2018-11-12.csv")[:3_000],
          table="incidents", dataset="crimes", fields=CRIME_FIELDS, options=CRIME_OPTIONS)
@@ -90,7 +90,7 @@ def test_border_cells_gaps_overlaps_and_repeated_locations(con, tmp_path):
     """Cells cut by borders: a cell whose pieces cover it stores every piece but its largest code (a point in
     none of the others is in that one); a cell with a gap stores them all. The answers equal ST_Intersects
     against the whole polygons for points on a border, in a gap, in an overlap and at one location many times."""
-    from warehouse.enrich import assign_areas
+    from civicmash.warehouse.enrich import assign_areas
 
     # 0.002-degree cells; the borders at x = -87.6950 and -87.6890 run through the middle of cells
     areas = {"1": _box(-87.7010, 41.800, -87.6950, 41.810), "2": _box(-87.6950, 41.800, -87.6890, 41.810),
@@ -128,7 +128,7 @@ def test_border_cells_gaps_overlaps_and_repeated_locations(con, tmp_path):
 
 
 def test_grid_stored_by_an_older_layout_is_replaced(con, tmp_path):
-    from warehouse.enrich import assign_areas
+    from civicmash.warehouse.enrich import assign_areas
 
     # the layout before CACHE_VERSION 4: an `inside` column instead of `code` + `tested`
     con.execute("CREATE SCHEMA enrich_cache")

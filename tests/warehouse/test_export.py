@@ -6,12 +6,12 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
+from civicmash.warehouse.db import connect
+from civicmash.warehouse.docs import schema_text
+from civicmash.warehouse.export import export
+from civicmash.warehouse.views import VIEWS, create_views
 from tests.warehouse.helpers import CRIME_FIELDS, load
 from tests.warehouse.test_normalise import crime
-from warehouse.db import connect
-from warehouse.docs import schema_text
-from warehouse.export import export
-from warehouse.views import VIEWS, create_views
 
 
 @pytest.fixture

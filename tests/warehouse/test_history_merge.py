@@ -3,10 +3,10 @@ source_id, the dataset watermark is kept for the next incremental fetch."""
 
 import pytest
 
+from civicmash.warehouse.load import dataset_watermark, load_dataset
+from civicmash.warehouse.views import create_views
 from tests.warehouse.helpers import CRIME_FIELDS, FETCHED, load, write_landing
 from tests.warehouse.test_normalise import crime
-from warehouse.load import dataset_watermark, load_dataset
-from warehouse.views import create_views
 
 
 def source(n, *, changed=(), extra=0):
@@ -73,7 +73,7 @@ def test_unchanged_rows_keep_valid_from(con, tmp_path):
 
 
 def test_merge_increment_equals_full_replace(con, tmp_path):
-    from warehouse.db import connect
+    from civicmash.warehouse.db import connect
 
     n = 200
     changed = {5, 17, 42, 99, 150}
@@ -127,7 +127,8 @@ def test_merge_needs_a_source_id(con, tmp_path):
 
 def test_old_warehouse_gets_new_columns(tmp_path):
     import duckdb
-    from warehouse.db import connect
+
+    from civicmash.warehouse.db import connect
 
     path = tmp_path / "old.duckdb"
     raw = duckdb.connect(str(path))

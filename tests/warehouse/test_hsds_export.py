@@ -10,8 +10,8 @@ import shutil
 
 import pytest
 
+from civicmash.warehouse.hsds import validate_package
 from tests.warehouse.helpers import load, read_csv_records
-from warehouse.hsds import validate_package
 
 DATASETS = ("libraries", "warming_centres", "police_stations")
 FILES = {"libraries": "libraries.csv", "warming_centres": "warming_centers.csv",
@@ -24,10 +24,10 @@ def package(tmp_path_factory):
 
     if not (CHICAGO / "PROVENANCE.md").exists():
         pytest.skip(f"real Chicago data not found at {CHICAGO}")
-    from cities.profile import load_profile
-    from flows.cli import main
-    from warehouse.db import connect
-    from warehouse.services import build_service_hours
+    from civicmash.cities.profile import load_profile
+    from civicmash.flows.cli import main
+    from civicmash.warehouse.db import connect
+    from civicmash.warehouse.services import build_service_hours
 
     tmp = tmp_path_factory.mktemp("hsds")
     db = tmp / "civicmash.duckdb"

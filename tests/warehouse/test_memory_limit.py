@@ -2,7 +2,7 @@
 
 import pytest
 
-from warehouse import db
+from civicmash.warehouse import db
 
 
 def test_memory_limit_from_the_environment(tmp_path, monkeypatch):

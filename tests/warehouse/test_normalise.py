@@ -173,7 +173,7 @@ def test_real_lastcall_and_licences(con, tmp_path, chicago):
     assert r.rows_loaded == 1020
     assert dict(con.execute("SELECT venue_type, count(*) FROM venues GROUP BY 1").fetchall()) == {
         "restaurant-bar": 888, "bar": 132}
-    from warehouse.views import create_views
+    from civicmash.warehouse.views import create_views
     create_views(con)
     recs = read_csv_records(chicago / "licenses/business_licenses_sample10k.csv")
     rule = {"Tavern": "bar", "Late Hour": "bar", "Consumption on Premises - Incidental Activity": "restaurant-bar",

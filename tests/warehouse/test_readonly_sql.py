@@ -2,11 +2,11 @@ import json
 
 import pytest
 
+from civicmash.warehouse.db import connect
+from civicmash.warehouse.sql import ReadOnlyQueryError, format_table, run_readonly, to_csv, to_json
+from civicmash.warehouse.views import create_views
 from tests.warehouse.helpers import CRIME_FIELDS, load
 from tests.warehouse.test_normalise import crime
-from warehouse.db import connect
-from warehouse.sql import ReadOnlyQueryError, format_table, run_readonly, to_csv, to_json
-from warehouse.views import create_views
 
 
 @pytest.fixture

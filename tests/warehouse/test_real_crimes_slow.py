@@ -7,9 +7,9 @@ from datetime import datetime
 
 import pytest
 
+from civicmash.warehouse.enrich import enrich_incidents
+from civicmash.warehouse.views import create_views
 from tests.warehouse.helpers import CRIME_FIELDS, CRIME_OPTIONS, load, read_csv_records, read_geojson_records
-from warehouse.enrich import enrich_incidents
-from warehouse.views import create_views
 
 CRIMES = "crime/chicago_crimes_2018-05-01_to_2018-11-12.csv"
 

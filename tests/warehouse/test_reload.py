@@ -2,9 +2,9 @@
 
 from datetime import datetime, timezone
 
+from civicmash.warehouse.load import record_run
 from tests.warehouse.helpers import CRIME_FIELDS, load
 from tests.warehouse.test_normalise import crime
-from warehouse.load import record_run
 
 
 def snapshot(con):

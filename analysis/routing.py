@@ -30,7 +30,8 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
-from ._columns import fetch_columns
+from civicmash.warehouse.reads import columns as _columns_of
+from civicmash.warehouse.reads import fetch_columns, has_table
 
 _MIN_WEIGHT = 1e-3  # csgraph treats 0 as "no edge"
 _M_PER_DEG_LAT = 110_540.0
@@ -107,8 +108,6 @@ class WalkGraph:
         ``bbox`` = ((south, west), (north, east)) keeps the edges with both ends inside; ``datasets`` (names)
         keeps only those datasets' edges (and the links between them).  Per edge the graph keeps ``highway``,
         ``lit`` and ``dataset`` ('street_links' for a link)."""
-        from ._data import columns as _columns_of   # lazy: maps._data imports this module
-
         cols = _columns_of(con, "street_edges")
         opt = lambda c, typ="VARCHAR": c if c in cols else f"CAST(NULL AS {typ}) AS {c}"  # noqa: E731
         where, params = "", []
@@ -511,3 +510,11 @@ class WalkGraph:
 
     def path_coords(self, nodes: list[int]) -> list[list[float]]:
         return [[round(float(self.lat[i]), 6), round(float(self.lon[i]), 6)] for i in nodes]
+
+
+def load_graph(con, city: str) -> WalkGraph | None:
+    """The city's walking graph, or None when it has no street tables/rows."""
+    if not (has_table(con, "street_nodes") and has_table(con, "street_edges")):
+        return None
+    graph = WalkGraph.from_warehouse(con, city)
+    return graph if graph.n_nodes else None

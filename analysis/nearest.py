@@ -177,7 +177,7 @@ class ServiceSet:
         """True / False / None (unknown) per service at ``at`` ((ISO day, minute) or datetime)."""
         if at is None or not self.schedules:
             return [None] * len(self)
-        from warehouse.hours import as_day_minute
+        from civicmash.warehouse.hours import as_day_minute
 
         day, minute = as_day_minute(at)
         return [s.is_open(day, minute) if s is not None else None for s in self.schedules]
@@ -187,18 +187,17 @@ class ServiceSet:
                        spacing_m: float = ACCESS_SPACING_M) -> "ServiceSet":
         """Located services of ``city`` (category mapped to the taxonomy, hours parsed); areas (polygons) get access
         points along their outline."""
-        from warehouse.services import canonical_category, service_schedules
+        from civicmash.warehouse import reads
+        from civicmash.warehouse.services import canonical_category, service_schedules
 
-        from . import _data
-
-        if not _data.has_table(con, "services"):
+        if not reads.has_table(con, "services"):
             return cls([], [], [], [], [], np.zeros(0), np.zeros(0))
-        cols = _data.columns(con, "services")
+        cols = reads.columns(con, "services")
         opt = [c for c in ("subtype", "phone", "organization", "hours") if c in cols]
         polys = "geom IS NOT NULL AND ST_GeometryType(geom) IN ('POLYGON', 'MULTIPOLYGON')" if "geom" in cols \
             else "FALSE"
         if "geom" in cols:
-            _data.ensure_spatial(con)
+            reads.ensure_spatial(con)
         rows = con.execute(
             f"SELECT dataset, source_id, name, category, address, lat, lon, {polys} AS is_area"
             f"{''.join(', ' + c for c in opt)} FROM services WHERE city = ? AND lat IS NOT NULL AND lon IS NOT NULL "

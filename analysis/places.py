@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from . import _data
+from civicmash.warehouse import reads
 
 _LATLON = re.compile(r"^\s*\(?\s*(-?\d+(?:\.\d+)?)\s*[,; ]\s*(-?\d+(?:\.\d+)?)\s*\)?\s*$")
 _BLOCK = re.compile(r"^\s*(\d{3,5}X{1,3})\s+(.+?)\s*$", re.IGNORECASE)
@@ -85,7 +85,7 @@ def _resolve(con, *, city: str, text) -> Place:
     if m:
         return _latlon(float(m.group(1)), float(m.group(2)), raw)
     q = _norm(raw)
-    if _data.has_table(con, "venues") and con.execute(
+    if reads.has_table(con, "venues") and con.execute(
             "SELECT count(*) FROM venues WHERE city = ? AND upper(trim(name)) = ? AND lat IS NOT NULL",
             [city, q]).fetchone()[0]:
         return venue(con, city=city, name=raw)  # a venue's exact name wins over any other reading
@@ -105,7 +105,7 @@ def _latlon(lat: float, lon: float, label: str) -> Place:
 
 def venue(con, *, city: str, name: str) -> Place:
     """A venue by name (case-insensitive): exact match, else a unique containing match."""
-    if not _data.has_table(con, "venues"):
+    if not reads.has_table(con, "venues"):
         raise ResolveError(f"no venues table: cannot find a bar called {name!r}")
     q = _norm(name)
     rows = con.execute(
@@ -135,14 +135,14 @@ def venue(con, *, city: str, name: str) -> Place:
 
 
 def _block_table(con, city: str):
-    rel = _data.incidents_relation(con)
+    rel = reads.incidents_relation(con)
     return con.execute(
         f"SELECT upper(block) AS b, median(lat), median(lon), count(*) FROM {rel} WHERE city = ? AND block IS NOT NULL "
         "AND lat IS NOT NULL AND lon IS NOT NULL GROUP BY 1", [city]).fetchall()
 
 
 def _block_suggestions(con, *, city: str, text: str, n: int = 5) -> list[str]:
-    if "block" not in _data.columns(con, _data.incidents_relation(con)):
+    if "block" not in reads.columns(con, reads.incidents_relation(con)):
         return []
     blocks = [r[0] for r in _block_table(con, city)]
     return difflib.get_close_matches(text, blocks, n=n, cutoff=0.75)
@@ -151,7 +151,7 @@ def _block_suggestions(con, *, city: str, text: str, n: int = 5) -> list[str]:
 def block(con, *, city: str, block: str) -> Place:
     """A police block (``012XX W MADISON ST``): median coordinate of its incidents."""
     q = _norm(block)
-    rel = _data.incidents_relation(con)
+    rel = reads.incidents_relation(con)
     row = con.execute(
         f"SELECT median(lat), median(lon), count(*) FROM {rel} WHERE city = ? AND upper(block) = ? "
         "AND lat IS NOT NULL AND lon IS NOT NULL", [city, q]).fetchone()

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _data
+from civicmash.warehouse import reads
+
 from .nearest import WALK_SPEED_M_S, ServiceNetwork, Snap
 
 DEFAULT_THRESHOLDS = (5, 10, 15)
@@ -77,10 +78,10 @@ def _steps(lat0: float, spacing_m: float) -> tuple[float, float]:
 
 def boundary_kind(con, *, city: str, kind: str | None) -> str | None:
     """``kind`` if the city has boundaries of it, else the preferred kind the city has (community areas first)."""
-    kinds = _data.boundary_kinds(con, city=city)
+    kinds = reads.boundary_kinds(con, city=city)
     if kind is not None and kind not in kinds:
         raise ValueError(f"no boundaries of kind {kind!r} for {city!r} (has: {', '.join(kinds) or 'none'})")
-    return kind or _data.preferred_kind(kinds)
+    return kind or reads.preferred_kind(kinds)
 
 
 def build_lattice(con, *, city: str, graph, kind: str | None = None, spacing_m: float = DEFAULT_SPACING_M,
@@ -97,8 +98,8 @@ def build_lattice(con, *, city: str, graph, kind: str | None = None, spacing_m: 
         j = np.arange(math.floor(bbox[0] / dlat), math.ceil(bbox[2] / dlat) + 1)
         I, J = np.meshgrid(i, j)
         return Lattice(I.ravel(), J.ravel(), np.full(I.size, -1), [], None, spacing_m, dlat, dlon)
-    _data.ensure_spatial(con)
-    fixtures = _data.fixture_filter(con, "boundaries")
+    reads.ensure_spatial(con)
+    fixtures = reads.fixture_filter(con, "boundaries")
     clamp = ""
     params = {"city": city, "kind": kind, "dlat": dlat, "dlon": dlon}
     if bbox is not None:
@@ -144,10 +145,10 @@ def random_points(con, *, city: str, n: int, seed: int, kind: str = "community_a
     import shapely
     from shapely import wkb
 
-    _data.ensure_spatial(con)
+    reads.ensure_spatial(con)
     polys = [wkb.loads(bytes(r[0])) for r in con.execute(
         "SELECT ST_AsWKB(geom) FROM boundaries WHERE city = ? AND kind = ? AND geom IS NOT NULL "
-        + _data.fixture_filter(con, "boundaries"), [city, kind]).fetchall()]
+        + reads.fixture_filter(con, "boundaries"), [city, kind]).fetchall()]
     if not polys:
         raise ValueError(f"no boundaries of kind {kind!r} for {city!r} to draw random points in")
     shape = shapely.union_all(polys)
@@ -189,7 +190,7 @@ def walk_metres(net: ServiceNetwork, lattice: Lattice, category: str) -> np.ndar
 
 def _street_detail(con, *, city: str, kind: str | None) -> dict[str, list[tuple[str, str, float]]]:
     """area code -> [(dataset, detail, covered_share)] from street_coverage (empty when absent)."""
-    if kind is None or not _data.has_table(con, "street_coverage"):
+    if kind is None or not reads.has_table(con, "street_coverage"):
         return {}
     out: dict[str, list] = {}
     for code, dataset, detail, share in con.execute(
@@ -216,7 +217,7 @@ def network_status(on_share: float, detail: list[tuple[str, str, float]] | None)
 
 
 def _population(con, *, city: str, kind: str | None) -> dict[str, tuple[int, int]]:
-    if kind is None or not _data.has_table(con, "population"):
+    if kind is None or not reads.has_table(con, "population"):
         return {}
     rows = con.execute("SELECT area_code, arg_max(population, year), max(year) FROM population "
                        "WHERE city = ? AND area_kind = ? AND population IS NOT NULL GROUP BY 1", [city, kind]).fetchall()
@@ -281,7 +282,7 @@ def cells_to_polygons(con, *, i: np.ndarray, j: np.ndarray, group: np.ndarray, d
     tbl = pa.table({"g": g[starts].astype(np.int64), "x0": (ii[starts] - 0.5) * dlon, "x1": (ii[ends] + 0.5) * dlon,
                     "y0": (jj[starts] - 0.5) * dlat, "y1": (jj[starts] + 0.5) * dlat,
                     "n": (ends - starts + 1).astype(np.int64)})
-    _data.ensure_spatial(con)
+    reads.ensure_spatial(con)
     name = f"_cm_cells_{id(tbl)}"
     con.register(name, tbl)
     try:
@@ -306,7 +307,7 @@ def _iso_row(*, city, kind, category, dataset, source_id, label, lat, lon, minut
 def catchment_rows(con, *, city: str, net: ServiceNetwork, lattice: Lattice, categories,
                    thresholds=DEFAULT_THRESHOLDS) -> list[dict]:
     """'category' walking areas: the lattice cells within t minutes of any service of each category."""
-    from warehouse.services import category_label
+    from civicmash.warehouse.services import category_label
 
     attach(net, lattice)
     out = []

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import mimetypes
 import random
 import re
@@ -30,8 +29,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from connectors.files import haversine_m
-from connectors.pages import features_of, unique_names
+from civicmash.connectors.files import haversine_m
+from civicmash.connectors.pages import features_of, unique_names
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))   # WKT cells in park exports exceed the 131,072 default
 

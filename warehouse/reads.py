@@ -1,27 +1,17 @@
-"""Shared warehouse reads for the map builders (always parameterised by city)."""
+"""Warehouse reads shared by the engines and the pages (always parameterised by city)."""
 
 from __future__ import annotations
 
-import glob
 import json
-import math
-import os
 from datetime import datetime, timedelta
 
 import numpy as np
 
-from warehouse.schema import not_fixture
-
-from .routing import WalkGraph
+from .db import load_spatial
+from .schema import not_fixture
 
 # Boundary kinds tried in order when the caller does not name one.
 _BOUNDARY_PREFERENCE = ("community_area", "neighborhood", "neighbourhood", "ward", "district")
-# Street classes kept first when a city has more edges than we embed.
-_HIGHWAY_RANK = {
-    "motorway": 0, "trunk": 0, "primary": 1, "secondary": 1, "tertiary": 2,
-    "residential": 3, "unclassified": 3, "living_street": 3, "pedestrian": 3,
-}
-SCALE = 100_000  # coordinates are embedded as integers of 1e-5 degrees (~1 m)
 
 
 def ensure_spatial(con) -> None:
@@ -29,20 +19,8 @@ def ensure_spatial(con) -> None:
     loaded = con.execute(
         "SELECT count(*) FROM duckdb_extensions() WHERE extension_name = 'spatial' AND loaded"
     ).fetchone()[0]
-    if loaded:
-        return
-    try:
-        import duckdb_extension_spatial as wheel
-
-        pattern = os.path.join(os.path.dirname(wheel.__file__), "extensions", "*", "spatial.duckdb_extension")
-        paths = sorted(glob.glob(pattern))
-    except ImportError:  # pragma: no cover - the wheel is a pinned dependency
-        paths = []
-    if paths:
-        con.execute(f"LOAD '{paths[-1]}'")
-    else:  # pragma: no cover
-        con.execute("INSTALL spatial")
-        con.execute("LOAD spatial")
+    if not loaded:
+        load_spatial(con)
 
 
 def has_table(con, table: str) -> bool:
@@ -101,18 +79,11 @@ def sources_for(con, city: str, sources, tables: tuple[str, ...]) -> list[dict]:
     return [dict(zip(("dataset", "portal_url", "licence", "fetched_at"), r)) for r in rows]
 
 
-def to_int_coords(values, origin: float) -> list:
-    """Degrees -> integer offsets of 1e-5 degrees from ``origin`` (None stays None)."""
-    arr = np.asarray(values, dtype=float)
-    out = np.round((arr - origin) * SCALE)
-    return [None if math.isnan(v) else int(v) for v in out.tolist()]
-
-
-def _round_coords(obj, nd: int = 5):
+def round_coords(obj, nd: int = 5):
     if isinstance(obj, list):
         if obj and isinstance(obj[0], (int, float)):
             return [round(float(c), nd) for c in obj]
-        return [_round_coords(o, nd) for o in obj]
+        return [round_coords(o, nd) for o in obj]
     return obj
 
 
@@ -136,50 +107,9 @@ def boundaries_geojson(con, *, city: str, kind: str | None = None, tolerance: fl
         if not gj:
             continue
         geom = json.loads(gj)
-        geom["coordinates"] = _round_coords(geom.get("coordinates", []))
+        geom["coordinates"] = round_coords(geom.get("coordinates", []))
         feats.append({"type": "Feature", "properties": {"code": code, "name": name}, "geometry": geom})
     return {"type": "FeatureCollection", "features": feats, "kind": kind}
-
-
-def streets_payload(graph: WalkGraph | None, *, max_edges: int = 150_000) -> dict | None:
-    """Compact street lines: integer node coords + flat (u, v) index pairs."""
-    if graph is None or graph.n_edges == 0:
-        return None
-    idx = np.arange(graph.n_edges)
-    if graph.n_edges > max_edges:
-        rank = np.array([_HIGHWAY_RANK.get(str(h), 4) for h in graph.highway]) if graph.highway is not None \
-            else np.zeros(graph.n_edges)
-        idx = np.sort(np.lexsort((-graph.length, rank))[:max_edges])
-    used = np.unique(np.concatenate([graph.eu[idx], graph.ev[idx]]))
-    remap = np.full(graph.n_nodes, -1, dtype=np.int64)
-    remap[used] = np.arange(len(used))
-    lat0 = float(np.floor(graph.lat[used].min() * 100) / 100)
-    lon0 = float(np.floor(graph.lon[used].min() * 100) / 100)
-    seg = np.column_stack([remap[graph.eu[idx]], remap[graph.ev[idx]]]).ravel()
-    return {
-        "lat0": lat0,
-        "lon0": lon0,
-        "lat": to_int_coords(graph.lat[used], lat0),
-        "lon": to_int_coords(graph.lon[used], lon0),
-        "seg": seg.tolist(),
-        "dropped": int(graph.n_edges - len(idx)),
-    }
-
-
-def base_layer(con, *, city: str, graph: WalkGraph | None, options: dict) -> dict:
-    """Base map from the city's own data: boundary polygons and street lines."""
-    return {
-        "boundaries": boundaries_geojson(con, city=city, kind=options.get("boundary_kind")),
-        "streets": streets_payload(graph, max_edges=int(options.get("max_street_edges", 150_000))),
-    }
-
-
-def load_graph(con, city: str) -> WalkGraph | None:
-    """The city's walking graph, or None when it has no street tables/rows."""
-    if not (has_table(con, "street_nodes") and has_table(con, "street_edges")):
-        return None
-    graph = WalkGraph.from_warehouse(con, city)
-    return graph if graph.n_nodes else None
 
 
 def incident_window(con, *, city: str, options: dict) -> tuple[datetime, datetime]:
@@ -214,3 +144,20 @@ def point_rows(con, *, table: str, city: str, cols: tuple[str, ...], where: str 
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     return con.execute(sql, [city, *params]).fetchall()
+
+
+def fetch_columns(con, sql: str, params: list) -> dict[str, np.ndarray]:
+    """Run parameterised ``sql``; floats get NaN for NULL, other types get None."""
+    out = {}
+    for name, arr in con.execute(sql, params).fetchnumpy().items():
+        if np.ma.isMaskedArray(arr):
+            if arr.dtype.kind == "f":
+                arr = arr.filled(np.nan)
+            elif arr.mask is np.ma.nomask or not arr.mask.any():
+                arr = arr.data
+            else:
+                obj = arr.data.astype(object)
+                obj[arr.mask] = None
+                arr = obj
+        out[name] = np.asarray(arr)
+    return out
