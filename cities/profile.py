@@ -1,33 +1,39 @@
-"""City profiles: what a city *is* (datasets, portals, field mappings, schedules).
+"""City profiles: what a city *is* (datasets, portals, field mappings, schedules), as a typed, closed schema.
 
-A profile is a TOML file, ``cities/<name>.toml``. :func:`load_profile` parses and validates it and
-raises :class:`ProfileError` naming the file and the field path of the first problems found.
+A profile is a TOML file, ``cities/<name>.toml``. :func:`load_profile` parses and validates it and raises
+:class:`ProfileError` naming the file, the table (``[datasets.crimes.options]``), the key and, for a key
+that does not exist, the closest known one ("did you mean"). Every table is closed: a misspelt key anywhere
+is an error, never a silent default. A dataset's ``options`` are checked against its protocol's options
+model (declared by its connector, :mod:`civicmash.connectors`) and its canonical table's
+(:mod:`civicmash.cities.table_options`); ``[maps.<kind>]`` against :mod:`civicmash.cities.map_options`.
+docs/profile.md is generated from these models (:mod:`civicmash.cities.schema_docs`).
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
+import types
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from civicmash import connectors
+from civicmash.cities.map_options import MAP_OPTIONS, MapsSpec
+from civicmash.cities.table_options import TABLE_OPTIONS
 from civicmash.warehouse.load import MAPPABLE
+
+__all__ = ["CITIES_DIR", "COMMON_FIELDS", "MAP_OPTIONS", "TABLE_FIELDS", "BarsSpec", "CityProfile", "DatasetSpec",
+           "HttpSpec", "LitSpec", "ProfileError", "RiskSpec", "available_cities", "check_profile", "load_profile",
+           "parse_profile", "profile_json_schema", "profile_path"]
 
 CITIES_DIR = Path(__file__).resolve().parent
 
-Protocol = Literal["socrata", "arcgis", "ckan", "osm", "file"]
 Table = Literal["incidents", "venues", "services", "spending", "boundaries", "streets", "population", "iucr_codes",
                 "area_indicators"]
-
-FORMATS: dict[str, set[str]] = {
-    "socrata": {"json", "csv", "geojson"},
-    "arcgis": {"geojson"},
-    "ckan": {"json", "csv"},
-    "osm": {"osm-xml", "overpass-json", "pbf"},
-    "file": {"csv", "geojson", "json", "edgelist", "lines-geojson", "shapefile", "geopackage", "parquet"},
-}
 
 # Fields every table accepts in a mapping, on top of its canonical columns.
 COMMON_FIELDS = {"source_id", "source_updated_at", "lat", "lon", "source_x", "source_y", "location",
@@ -41,7 +47,18 @@ _CRON = re.compile(r"^\s*(\S+\s+){4}\S+\s*$")
 
 
 class ProfileError(ValueError):
-    """A city profile that cannot be used; the message names the file and the field path."""
+    """A city profile that cannot be used; the message names the file, the table and the key of each problem."""
+
+
+def did_you_mean(word: str, known: typing.Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the closest of ``known`` to a misspelt ``word``, else ``""``."""
+    close = difflib.get_close_matches(str(word), list(known), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _unknown(word: str, known: typing.Iterable[str], *, what: str = "unknown key") -> str:
+    known = sorted(known)
+    return f"{what}{did_you_mean(word, known)} (known: {', '.join(known) or 'none'})"
 
 
 class _Strict(BaseModel):
@@ -51,50 +68,99 @@ class _Strict(BaseModel):
 class DatasetSpec(_Strict):
     """One dataset of a city: where it lives, how to fetch it, which canonical table it feeds."""
 
-    protocol: Protocol
-    table: Table
-    format: str
-    domain: str | None = None
-    dataset_id: str | None = None
-    url: str | None = None
-    replay: str | None = None
-    licence: str = "unknown: check the portal's terms"
-    title: str | None = None
-    kind: str | None = None
-    fields: dict[str, str] = Field(default_factory=dict)
-    options: dict[str, Any] = Field(default_factory=dict)
+    protocol: str = Field(description="the portal protocol, one registered in civicmash.connectors",
+                          examples=["socrata"])
+    table: Table = Field(description="the canonical warehouse table it feeds", examples=["incidents"])
+    format: str = Field(description="the format fetched; one the protocol serves", examples=["csv"])
+    domain: str | None = Field(None, description="the portal's host (portal protocols)",
+                               examples=["data.cityofchicago.org"])
+    dataset_id: str | None = Field(None, description="the dataset's id on the portal (portal protocols)",
+                                   examples=["ijzp-q8t2"])
+    url: str | None = Field(None, description="the file's address (file protocols)",
+                            examples=["https://example.org/streets.osm"])
+    replay: str | None = Field(None, description="path of a saved export inside the replay directory, served by "
+                               "the loopback replay portal on `civicmash run --replay DIR`",
+                               examples=["crime/crimes.csv"])
+    licence: str = Field("unknown: check the portal's terms", description="the data's licence or terms of use",
+                         examples=["City of Chicago Data Portal Terms of Use"])
+    title: str | None = Field(None, description="the dataset's title as published", examples=["Crimes - 2001 to Present"])
+    kind: str | None = Field(None, description="boundaries: the area kind (required); services: the category",
+                             examples=["community_area"])
+    fields: dict[str, str] = Field(default_factory=dict, description="canonical column -> source field "
+                                   "(see the table's columns)", examples=[{"source_id": "id", "occurred_at": "date"}])
+    options: dict[str, Any] = Field(default_factory=dict, description="the protocol's options and the table's "
+                                    "options, in one table (see below)", examples=[{"page_size": 50000}])
 
     @model_validator(mode="after")
     def _check(self) -> "DatasetSpec":
-        if self.format not in FORMATS[self.protocol]:
-            raise ValueError(f"format {self.format!r} is not served by protocol {self.protocol!r} "
-                             f"(one of {', '.join(sorted(FORMATS[self.protocol]))})")
-        if self.protocol in ("socrata", "arcgis", "ckan"):
-            if not self.domain or not self.dataset_id:
-                raise ValueError(f"protocol {self.protocol!r} needs both 'domain' and 'dataset_id'")
-        elif not self.url and not self.replay:
-            raise ValueError(f"protocol {self.protocol!r} needs 'url' or 'replay'")
+        try:
+            protocol = connectors.protocol(self.protocol)
+        except KeyError as exc:
+            raise ValueError(f"protocol: {exc}") from None
+        problems = []
+        if self.format not in protocol.formats:
+            problems.append(f"format: {self.format!r} is not served by protocol {self.protocol!r} (one of "
+                            f"{', '.join(protocol.formats)}){did_you_mean(self.format, protocol.formats)}")
+        address = protocol.address_problem(domain=self.domain, dataset_id=self.dataset_id, url=self.url,
+                                           replay=self.replay)
+        if address:
+            problems.append(address)
         allowed = TABLE_FIELDS[self.table] | COMMON_FIELDS
-        unknown = sorted(set(self.fields) - allowed)
-        if unknown:
-            raise ValueError(f"fields {unknown} are not columns of table {self.table!r} "
-                             f"(allowed: {', '.join(sorted(allowed))})")
+        problems += [f"fields.{key}: {_unknown(key, allowed, what=f'not a column of table {self.table!r}')}"
+                     for key in self.fields if key not in allowed]
         if self.table == "boundaries" and not self.kind:
-            raise ValueError("a boundaries dataset needs 'kind' (community_area, beat, district, ward, ...)")
+            problems.append("kind: a boundaries dataset needs 'kind' (community_area, beat, district, ward, ...)")
         if self.replay and (Path(self.replay).is_absolute() or ".." in Path(self.replay).parts):
-            raise ValueError("'replay' must be a relative path inside the replay directory")
+            problems.append("replay: must be a relative path inside the replay directory")
+        if not problems:  # the options models depend on a known format
+            problems += self._option_problems(protocol)
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
+
+    def _option_problems(self, protocol) -> list[str]:
+        own, table = protocol.options_model(self.format), TABLE_OPTIONS[self.table]
+        known = set(own.model_fields) | set(table.model_fields)
+        problems = [f"options.{key}: {_unknown(key, known)}" for key in self.options if key not in known]
+        for model, whose in ((own, f"protocol {protocol.name!r}"), (table, f"table {self.table!r}")):
+            try:
+                model.model_validate({k: v for k, v in self.options.items() if k in model.model_fields})
+            except ValidationError as exc:
+                problems += [f"options.{'.'.join(map(str, e['loc']))}: {_message(e)} ({whose})"
+                             for e in exc.errors()]
+        columns = TABLE_FIELDS[self.table] | COMMON_FIELDS
+        problems += [f"options.defaults.{key}: {_unknown(key, columns, what=f'not a column of table {self.table!r}')}"
+                     for key in self.options.get("defaults") or {} if key not in columns]
+        return problems
+
+    @property
+    def connector(self) -> connectors.Protocol:
+        """The registered protocol this dataset is fetched with."""
+        return connectors.protocol(self.protocol)
+
+    @property
+    def protocol_options(self) -> connectors.ProtocolOptions:
+        """The protocol's typed options (its defaults filled in) for this dataset's format."""
+        model = self.connector.options_model(self.format)
+        return model.model_validate({k: v for k, v in self.options.items() if k in model.model_fields})
+
+    @property
+    def table_options(self) -> BaseModel:
+        """The table normaliser's typed options (its defaults filled in)."""
+        model = TABLE_OPTIONS[self.table]
+        return model.model_validate({k: v for k, v in self.options.items() if k in model.model_fields})
+
+    @property
+    def incremental(self) -> bool:
+        """Whether runs with ``--incremental`` fetch only this dataset's changed rows: its protocol can, and its
+        options ask for it (``incremental = true``)."""
+        return self.connector.incremental and getattr(self.protocol_options, "incremental", False) is True
 
     @property
     def portal_url(self) -> str:
         """The public address of the dataset (what a journalist would cite)."""
-        if self.protocol == "socrata":
-            return f"https://{self.domain}/resource/{self.dataset_id}"
-        if self.protocol == "arcgis":
-            return f"https://{self.domain}/arcgis/rest/services/{self.dataset_id}/FeatureServer/0"
-        if self.protocol == "ckan":
-            return f"https://{self.domain}/dataset/{self.dataset_id}"
-        return self.url or f"replay:{self.replay}"
+        return self.connector.public_url(domain=self.domain, dataset_id=self.dataset_id, url=self.url,
+                                         replay=self.replay)
 
 
 class LitSpec(_Strict):
@@ -118,10 +184,13 @@ class RiskSpec(_Strict):
     factors (``lit``, ``bars``: off unless the profile sets them)."""
 
     weights: dict[str, float] = Field(default_factory=lambda: {"violent": 3.0, "property": 1.0,
-                                                               "other": 0.5, "non_criminal": 0.0})
-    categories: dict[str, list[str]] = Field(default_factory=dict)
-    lit: LitSpec | None = None
-    bars: BarsSpec | None = None
+                                                               "other": 0.5, "non_criminal": 0.0},
+                                      description="category -> severity weight on the safe route's risk surface",
+                                      examples=[{"violent": 3.0, "property": 1.0}])
+    categories: dict[str, list[str]] = Field(default_factory=dict, description="category -> the primary types "
+                                             "in it (upper case)", examples=[{"violent": ["HOMICIDE", "ROBBERY"]}])
+    lit: LitSpec | None = Field(None, description="street lighting factor (off unless set)")
+    bars: BarsSpec | None = Field(None, description="late-night bar street factor (off unless set)")
 
     def street_factors(self) -> dict:
         """``{"lit": {...}, "bars": {...}}`` for :mod:`maps.risk` (only the factors the profile sets)."""
@@ -145,30 +214,21 @@ class HttpSpec(_Strict):
     min_interval: float = Field(0.0, ge=0, description="seconds between two requests to one host (politeness)")
 
 
-_WINDOW = ("days", "start", "end")          # the incident window: last `days` (90) of the data, or start/end
-_BASE = ("center", "boundary_kind", "max_street_edges")   # the base layer every map draws
-MAP_OPTIONS: dict[str, tuple[str, ...]] = {
-    "explorer": (*_BASE, *_WINDOW, "today", "types", "type_categories", "near_categories"),
-    "safe_route": (*_BASE, *_WINDOW, "from", "to", "at", "detour", "bandwidth_m", "sigma_h", "type_weights",
-                   "street_factors"),
-    "locator": (*_BASE, "near", "at", "categories", "n", "max_access_m", "spacing_m", "thresholds",
-                "service_isochrones"),
-    "spending": (*_BASE, "fiscal_year", "top"),
-}
-"""The options each map reads from the profile's ``[maps.<kind>]`` table (documented in docs/maps.md)."""
-
-
 class CityProfile(_Strict):
-    name: str
-    title: str
-    timezone: str = "UTC"
-    synthetic: bool = False
-    schedule: str | None = None
-    center: tuple[float, float] | None = None
-    datasets: dict[str, DatasetSpec]
-    risk: RiskSpec = Field(default_factory=RiskSpec)
-    http: HttpSpec = Field(default_factory=HttpSpec)
-    maps: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """A city: its name, its datasets and how its products are drawn."""
+
+    name: str = Field(description="the city's slug (lower case, digits, underscore): names its outputs",
+                      examples=["chicago"])
+    title: str = Field(description="the city's name as shown on the maps", examples=["Chicago"])
+    timezone: str = Field("UTC", description="the city's IANA time zone", examples=["America/Chicago"])
+    synthetic: bool = Field(False, description="generated, not real data: every output says so", examples=[True])
+    schedule: str | None = Field(None, description="5-field cron for `civicmash serve`", examples=["0 6 * * *"])
+    center: tuple[float, float] | None = Field(None, description="where the maps open `[lat, lon]`",
+                                               examples=[[41.8781, -87.6298]])
+    datasets: dict[str, DatasetSpec] = Field(description="dataset name (a slug) -> dataset")
+    risk: RiskSpec = Field(default_factory=RiskSpec, description="severity weights for the safe route")
+    http: HttpSpec = Field(default_factory=HttpSpec, description="how the connectors treat the portals")
+    maps: MapsSpec = Field(default_factory=MapsSpec, description="per-map options")
 
     @field_validator("name")
     @classmethod
@@ -184,22 +244,6 @@ class CityProfile(_Strict):
             raise ValueError(f"{v!r} is not a 5-field cron expression")
         return v
 
-    @field_validator("maps")
-    @classmethod
-    def _map_options(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        problems = []
-        for kind, options in v.items():
-            if kind not in MAP_OPTIONS:
-                problems.append(f"[maps.{kind}]: no such map (maps are {', '.join(MAP_OPTIONS)})")
-                continue
-            unknown = sorted(set(options) - set(MAP_OPTIONS[kind]))
-            if unknown:
-                problems.append(f"[maps.{kind}]: unknown option(s) {', '.join(map(repr, unknown))} "
-                                f"(known: {', '.join(MAP_OPTIONS[kind])})")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return v
-
     @field_validator("datasets")
     @classmethod
     def _names(cls, v: dict[str, DatasetSpec]) -> dict[str, DatasetSpec]:
@@ -209,6 +253,19 @@ class CityProfile(_Strict):
         if bad:
             raise ValueError(f"dataset names must be lower-case slugs: {bad}")
         return v
+
+    def map_options(self, kind: str) -> dict[str, Any]:
+        """The options a map of ``kind`` gets: the profile's ``[maps.<kind>]`` plus what other tables of the
+        profile supply (``[risk]`` weights and street factors, crime categories, the city's centre)."""
+        options = self.maps.get(kind, {})
+        if kind == "safe_route":
+            options.setdefault("type_weights", self.risk.type_weights())
+            options.setdefault("street_factors", self.risk.street_factors())
+        if kind == "explorer":  # the explorer groups its type list by the profile's crime categories
+            options.setdefault("type_categories", self.risk.categories)
+        if self.center:
+            options.setdefault("center", list(self.center))
+        return options
 
 
 def profile_path(name_or_path: str | Path) -> Path:
@@ -224,6 +281,7 @@ def available_cities() -> list[str]:
 
 
 def load_profile(name_or_path: str | Path) -> CityProfile:
+    """The profile ``cities/<name>.toml`` (or the TOML file at a path), validated; :class:`ProfileError` if not."""
     path = profile_path(name_or_path)
     if not path.exists():
         raise ProfileError(f"no city profile {str(name_or_path)!r} (looked for {path}; "
@@ -235,13 +293,81 @@ def load_profile(name_or_path: str | Path) -> CityProfile:
     return parse_profile(raw, source=str(path))
 
 
+def check_profile(path: str | Path) -> CityProfile:
+    """Validate the profile file at ``path`` without fetching anything (``civicmash profile check FILE``)."""
+    return load_profile(Path(path))
+
+
 def parse_profile(raw: dict[str, Any], *, source: str = "<profile>") -> CityProfile:
+    """Validate a parsed profile; every problem is one line ``<source>: [<table>] <key>: <what is wrong>``."""
     try:
         return CityProfile.model_validate(raw)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            msg = err["msg"].removeprefix("Value error, ")
-            problems.append(f"{source}: {where}: {msg}")
+        problems = [f"{source}: {line}" for err in exc.errors() for line in _problem_lines(err)]
         raise ProfileError("\n".join(problems)) from None
+
+
+def profile_json_schema() -> dict[str, Any]:
+    """The profile's JSON Schema (for editors; ``civicmash profile schema``). A dataset's ``options`` list every
+    option of every registered protocol and table; which apply to a dataset is checked by :func:`load_profile`."""
+    schema = CityProfile.model_json_schema()
+    properties: dict[str, Any] = {}
+    models = [m for p in connectors.protocols().values() for m in p.all_option_models()] + list(TABLE_OPTIONS.values())
+    for model in models:
+        for name, prop in model.model_json_schema(ref_template="#/$defs/{model}")["properties"].items():
+            properties.setdefault(name, prop)
+    dataset = schema["$defs"]["DatasetSpec"]
+    dataset["properties"]["options"].update({"properties": dict(sorted(properties.items())),
+                                             "additionalProperties": False})
+    dataset["properties"]["protocol"]["enum"] = list(connectors.protocols())
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "civicmash city profile"
+    return schema
+
+
+# --- error messages -----------------------------------------------------------------------------------
+
+def _message(err: dict) -> str:
+    return err["msg"].removeprefix("Value error, ")
+
+
+def _table(loc: tuple) -> str:
+    return "[" + ".".join(map(str, loc)) + "]" if loc else "(top level)"
+
+
+def _problem_lines(err: dict) -> list[str]:
+    """One or more message lines for a pydantic error: the TOML table, the key, what is wrong."""
+    loc = tuple(err["loc"])
+    if err["type"] == "extra_forbidden":
+        return [f"{_table(loc[:-1])} {loc[-1]}: {_unknown(loc[-1], _keys_at(loc[:-1]))}"]
+    if err["type"] == "value_error" and len(loc) == 2 and loc[0] == "datasets":   # DatasetSpec's own checks
+        return [f"{_table(loc)} {line}" for line in _message(err).splitlines()]
+    return [f"{_table(loc[:-1])} {loc[-1]}: {_message(err)}" if loc else _message(err)]
+
+
+def _keys_at(loc: tuple) -> list[str]:
+    """The keys the profile's model accepts in the table at ``loc`` (for "did you mean")."""
+    model: Any = CityProfile
+    parts = list(loc)
+    while parts:
+        part = parts.pop(0)
+        field = next((f for n, f in model.model_fields.items() if part in (n, f.alias)), None)
+        if field is None:
+            return []
+        target = _model_in(field.annotation, parts)
+        if target is None:
+            return []
+        model = target
+    return [f.alias or n for n, f in model.model_fields.items()]
+
+
+def _model_in(annotation: Any, parts: list) -> type[BaseModel] | None:
+    """The model an annotation holds (``X | None``, ``dict[str, X]``: consuming the dict key from ``parts``)."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return next((m for m in map(lambda a: _model_in(a, parts), typing.get_args(annotation)) if m), None)
+    if origin is dict:
+        if parts:
+            parts.pop(0)
+        return _model_in(typing.get_args(annotation)[1], parts)
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None

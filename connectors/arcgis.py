@@ -4,8 +4,10 @@ from __future__ import annotations
 from typing import Iterator
 
 import requests
+from pydantic import Field
 
-from civicmash.connectors import http
+import civicmash.connectors.http as http
+from civicmash.connectors.protocol import FetchRequest, Protocol, ProtocolOptions
 from civicmash.connectors.pages import Page, feature_record, features_of, offset_pages
 
 
@@ -57,3 +59,27 @@ def _object_id_field(info: dict) -> str:
         if f.get("type") == "esriFieldTypeOID":
             return f["name"]
     return "OBJECTID"
+
+
+# --- declaration: what the rest of civicmash knows of this protocol (connectors/protocol.py) ------------
+
+class ArcgisOptions(ProtocolOptions):
+    """Options of an ``arcgis`` dataset (a FeatureServer service named by ``dataset_id``)."""
+
+    layer: int = Field(0, ge=0, description="the FeatureServer layer to read", examples=[0])
+    page_size: int | None = Field(None, ge=1, description="features per request; default and ceiling: the "
+                                  "layer's maxRecordCount", examples=[1000])
+    replay_max_records: int | None = Field(None, ge=1, description="offline runs only: the maxRecordCount the "
+                                           "replay portal announces for this layer (default 1000)", examples=[500])
+
+
+def _fetch(request: FetchRequest) -> Iterator[Page]:
+    o: ArcgisOptions = request.options  # type: ignore[assignment]
+    return iter_pages(request.location, request.dataset_id, layer=o.layer, page_size=o.page_size,
+                      dataset_name=request.dataset, session=request.session)
+
+
+PROTOCOL = Protocol(
+    name="arcgis", summary="ArcGIS REST FeatureServer layer, queried as GeoJSON and paged by resultOffset",
+    formats=("geojson",), addressing="portal", options=ArcgisOptions, fetch=_fetch,
+    dataset_path="/arcgis/rest/services/{dataset_id}/FeatureServer/0")

@@ -16,8 +16,11 @@ from __future__ import annotations
 from typing import Iterator
 
 import requests
+from pydantic import Field
 
-from civicmash.connectors import files, http
+import civicmash.connectors.files as files
+import civicmash.connectors.http as http
+from civicmash.connectors.protocol import FetchRequest, Protocol, ProtocolOptions
 from civicmash.connectors.pages import Page, flat_record, now
 
 ROWS_MAX = 32000            # CKAN's default ckan.datastore.search.rows_max
@@ -141,3 +144,26 @@ def _result(response: requests.Response, name: str, page: int):
         error = body.get("error") if isinstance(body, dict) else body
         raise http.FetchError(name, response.url, page, response.tries, f"CKAN error: {error}")
     return body["result"]
+
+
+# --- declaration: what the rest of civicmash knows of this protocol (connectors/protocol.py) ------------
+
+class CkanOptions(ProtocolOptions):
+    """Options of a ``ckan`` dataset (a CKAN package named by ``dataset_id``)."""
+
+    resource: str | None = Field(None, description="the resource (id or name) to read; default the first in "
+                                 "the DataStore, else the first CSV/GeoJSON/JSON file", examples=["crimes-2023"])
+    page_size: int = Field(ROWS_MAX, ge=1, description="rows per DataStore request (capped at 32,000, CKAN's "
+                           "default rows_max)", examples=[32000])
+
+
+def _fetch(request: FetchRequest) -> Iterator[Page]:
+    o: CkanOptions = request.options  # type: ignore[assignment]
+    return iter_pages(request.location, request.dataset_id, resource=o.resource, page_size=o.page_size,
+                      dataset_name=request.dataset, session=request.session)
+
+
+PROTOCOL = Protocol(
+    name="ckan", summary="CKAN action API: package_show, then the DataStore paged by _id (or the resource file)",
+    formats=("json", "csv"), addressing="portal", options=CkanOptions, fetch=_fetch,
+    dataset_path="/dataset/{dataset_id}")

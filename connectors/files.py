@@ -14,8 +14,10 @@ from typing import Callable, Iterator
 from urllib.parse import urljoin
 
 import requests
+from pydantic import Field
 
-from civicmash.connectors import http
+import civicmash.connectors.http as http
+from civicmash.connectors.protocol import FetchRequest, Protocol, ProtocolOptions
 from civicmash.connectors._vector import VECTOR_FORMATS, vector_pages
 from civicmash.connectors.pages import (
     Page,
@@ -299,3 +301,68 @@ def haversine_m(x1: float, y1: float, x2: float, y2: float) -> float:
 
 def _is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
+
+
+# --- declaration: what the rest of civicmash knows of this protocol (connectors/protocol.py) ------------
+
+class FileOptions(ProtocolOptions):
+    """Options of a ``file`` dataset (one file at ``url``, or ``replay`` offline), any format."""
+
+    page_size: int = Field(50_000, ge=1, description="records per landed page (the file is read whole and cut "
+                           "into pages)", examples=[50_000])
+
+
+class EdgelistOptions(FileOptions):
+    """Options of a ``file`` dataset in format ``edgelist`` (a street graph as two headerless CSVs)."""
+
+    vertices: str = Field(description="the vertices file `id,x,y`, a sibling of `url`/`replay`",
+                          examples=["chicago_vertices_osm.txt"])
+    edges: str = Field(description="the edges file `id,from,to,flag`, a sibling of `url`/`replay`",
+                       examples=["chicago_edges_osm.txt"])
+    crs: str | None = Field(None, description="CRS of the vertex coordinates (default EPSG:4326, x = longitude)",
+                            examples=["EPSG:32616"])
+
+
+class LinesGeojsonOptions(FileOptions):
+    """Options of a ``file`` dataset in format ``lines-geojson`` (street centre lines without node ids)."""
+
+    files: list[str] | None = Field(None, description="files read in order as one network, siblings of "
+                                    "`url`/`replay` (default: that file alone)",
+                                    examples=[["arterials.geo.json", "collectors.geo.json"]])
+    decimals: int = Field(6, ge=0, le=12, description="vertices agreeing to this many decimals of a degree are "
+                          "one node (6: about 0.1 m)", examples=[6])
+    name_fields: list[str] | None = Field(None, description="properties joined with spaces into the street name",
+                                          examples=[["pre_dir", "street_nam", "street_typ", "suf_dir"]])
+    highway_field: str | None = Field(None, description="property holding the road class", examples=["class"])
+    highway_map: dict[str, str] | None = Field(None, description="road class value -> `highway` word (unmapped "
+                                               "values are kept as published)", examples=[{"2": "arterial"}])
+    length_field: str | None = Field(None, description="property with a published length, checked against the "
+                                     "geometry (which gives the lengths)", examples=["length"])
+    length_unit: str = Field("m", description=f"unit of `length_field`: {', '.join(LENGTH_UNITS)}",
+                             examples=["ft"])
+
+
+class VectorOptions(FileOptions):
+    """Options of a ``file`` dataset in format ``shapefile``, ``geopackage`` or ``parquet`` (read by DuckDB)."""
+
+    layer: str | None = Field(None, description="which shapefile of a zip holding several, or which GeoPackage "
+                              "table (several without a choice is an error naming them)", examples=["parks"])
+    crs: str | None = Field(None, description="the CRS when the file does not state one (a shapefile without "
+                            ".prj); a stated CRS that disagrees is an error", examples=["EPSG:3435"])
+    geometry: str | None = Field(None, description="(Geo)Parquet: the geometry column (default `geometry` when "
+                                 "present)", examples=["geom"])
+
+
+def _fetch(request: FetchRequest) -> Iterator[Page]:
+    o: FileOptions = request.options  # type: ignore[assignment]
+    # only what the profile set: every reader applies its own defaults
+    return iter_pages(request.location, fmt=request.format, page_size=o.page_size,
+                      options=o.model_dump(exclude_unset=True, exclude={"page_size"}),
+                      dataset_name=request.dataset, session=request.session)
+
+
+PROTOCOL = Protocol(
+    name="file", summary="one file downloaded from `url` (or a local path), read whole and cut into pages",
+    formats=FORMATS, addressing="file", options=FileOptions, fetch=_fetch,
+    format_options={"edgelist": EdgelistOptions, "lines-geojson": LinesGeojsonOptions,
+                    **{fmt: VectorOptions for fmt in VECTOR_FORMATS}})

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import requests
+from pydantic import Field
 
 from civicmash.connectors.files import SEGMENT_KEYS, local_file
+from civicmash.connectors.protocol import FetchRequest, Protocol, ProtocolOptions
 from civicmash.connectors.pages import Page, batch_pages, page_meta
 
 FORMATS = ("osm-xml", "overpass-json", "pbf")
@@ -127,3 +129,22 @@ def _tag(value):
 
 
 _READERS = {"osm-xml": _read_osm_xml, "overpass-json": _read_overpass_json, "pbf": _read_pbf}
+
+
+# --- declaration: what the rest of civicmash knows of this protocol (connectors/protocol.py) ------------
+
+class OsmOptions(ProtocolOptions):
+    """Options of an ``osm`` dataset (an OpenStreetMap extract at ``url``, or ``replay`` offline)."""
+
+    page_size: int = Field(50_000, ge=1, description="street segments per landed page", examples=[50_000])
+
+
+def _fetch(request: FetchRequest) -> Iterator[Page]:
+    o: OsmOptions = request.options  # type: ignore[assignment]
+    return iter_pages(request.location, fmt=request.format, page_size=o.page_size, dataset_name=request.dataset,
+                      session=request.session)
+
+
+PROTOCOL = Protocol(
+    name="osm", summary="OpenStreetMap extract (OSM XML, Overpass JSON or PBF) read into street segments",
+    formats=FORMATS, addressing="file", options=OsmOptions, fetch=_fetch)

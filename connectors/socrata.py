@@ -17,8 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import requests
+from pydantic import Field
 
-from civicmash.connectors import http
+import civicmash.connectors.http as http
+from civicmash.connectors.protocol import FetchRequest, Protocol, ProtocolOptions
 from civicmash.connectors.pages import (
     Page,
     feature_record,
@@ -317,3 +319,40 @@ def conform_page(page: Page, *, keep: set[str] = frozenset()) -> Page:
                 seen[key] = None
     columns = list(seen)
     return dataclasses.replace(page, records=[{c: r.get(c) for c in columns} for r in page.records])
+
+
+# --- declaration: what the rest of civicmash knows of this protocol (connectors/protocol.py) ------------
+
+DEFAULT_TOKEN_ENV = "SOCRATA_APP_TOKEN"
+"""Environment variable holding a Socrata app token, unless a dataset names another in ``app_token_env``."""
+
+
+class SocrataOptions(ProtocolOptions):
+    """Options of a ``socrata`` dataset (SODA 2.x ``/resource/<dataset_id>``)."""
+
+    page_size: int = Field(50_000, ge=1, le=50_000, description="rows per request ($limit); SODA allows at most 50,000",
+                           examples=[50_000])
+    where: str | None = Field(None, description="a SoQL $where filter passed to the portal as written (ANDed with "
+                              "the watermark on incremental runs)",
+                              examples=["primary_type = 'THEFT' AND within_circle(location, 41.88, -87.63, 500)"])
+    app_token_env: str = Field(DEFAULT_TOKEN_ENV, description="name of the environment variable holding an app "
+                               "token (sent in X-App-Token only; never logged)", examples=["CHICAGO_APP_TOKEN"])
+    incremental: bool = Field(False, description="`civicmash run --incremental` fetches only the rows updated "
+                              "since the last load (watermark on :updated_at) and merges them by source_id",
+                              examples=[True])
+
+
+def _fetch(request: FetchRequest) -> Iterator[Page]:
+    o: SocrataOptions = request.options  # type: ignore[assignment]
+    # the connector reads the token from the named environment variable itself: it never passes through here
+    return iter_pages(request.location, request.dataset_id, fmt=request.format, page_size=o.page_size,
+                      where=o.where, app_token_env=o.app_token_env,
+                      columnar=request.format == "csv",  # Arrow pages: no Python dict per row
+                      dataset_name=request.dataset, since=request.since, start_page=request.start_page,
+                      start_offset=request.start_offset, session=request.session)
+
+
+PROTOCOL = Protocol(
+    name="socrata", summary="Socrata SODA 2.x API (`https://<domain>/resource/<dataset_id>`), paged by $offset",
+    formats=FORMATS, addressing="portal", options=SocrataOptions, fetch=_fetch,
+    dataset_path="/resource/{dataset_id}", resumable=True, incremental=True, conform=conform_page)

@@ -3,7 +3,8 @@
 Socrata (``/resource/<id>.json|.csv|.geojson``) from CSV exports or GeoJSON, ArcGIS FeatureServer
 (``/arcgis/rest/services/<id>/FeatureServer/0`` and ``.../0/query``) from GeoJSON, CKAN
 (``/api/3/action/package_show|datastore_search|datastore_search_sql``) from CSV, and any file under
-``root`` at ``/files/<relative path>``. Socrata datasets can be changed while served
+``root`` at ``/files/<relative path>``. Each protocol is one :class:`ReplayHandler` registered under the
+protocol's name (:func:`register_handler`; a plugin protocol registers its own). Socrata datasets can be changed while served
 (``append_rows`` / ``update_rows``) to test incremental fetches. Loopback only. Optional fault injection (``faults``) and
 ``latency`` make connector retries testable; faults are drawn from ``random.Random(seed)``.
 """
@@ -56,7 +57,8 @@ CONTENT_TYPES = {".csv": "text/csv; charset=utf-8", ".geojson": "application/geo
 class Route:
     """One dataset served by the portal.
 
-    protocol: "socrata", "arcgis" or "ckan" (other protocols are served as plain files under /files/);
+    protocol: a protocol with a registered :class:`ReplayHandler` (built in: "socrata", "arcgis", "ckan";
+    file protocols need no route: their files are served under /files/);
     dataset_id: the Socrata 4x4 id, ArcGIS service name or CKAN package name; path: source file relative
     to root; fmt: source format, "csv" or "geojson" (None: from the file suffix);
     max_records: ArcGIS ``maxRecordCount`` (default 1000);
@@ -90,6 +92,10 @@ class ReplayPortal:
             raise ValueError(f"the replay portal binds to loopback only (127.0.0.1, ::1, localhost), not {host!r}")
         self.fault_rates = fault_rates(faults)
         self.root = Path(root).resolve()
+        unserved = sorted({r.protocol for r in routes if handler_for(r.protocol) is None})
+        if unserved:
+            raise ValueError(f"no replay handler for protocol(s) {', '.join(unserved)} "
+                             f"(handlers: {', '.join(_HANDLERS)})")
         self.routes = {(r.protocol, r.dataset_id): r for r in routes}
         self.host, self.port, self.latency, self.stall = host, port, latency, stall
         self.faults = sum(self.fault_rates.values())
@@ -144,16 +150,14 @@ class ReplayPortal:
         key = (protocol, dataset_id)
         with self._load_lock:
             if key not in self._tables:
-                path = self.root / route.path
-                fmt = route.fmt or ("csv" if path.suffix.lower() == ".csv" else "geojson")
-                if protocol == "socrata":
-                    self._tables[key] = _SodaTable.load(path, fmt)
-                    self._tables[key].cache_bytes = self.cache_bytes
-                elif protocol == "ckan":
-                    self._tables[key] = _CkanPackage.load(path, route)
-                else:
-                    self._tables[key] = _ArcgisLayer.load(path, route.max_records or 1000, dataset_id)
+                self._tables[key] = _HANDLERS[protocol].load(self, route)
             return self._tables[key]
+
+    def source(self, route: Route) -> tuple[Path, str]:
+        """A route's source file under ``root`` and its format (``route.fmt``, else ``csv`` for a ``.csv``
+        file and ``geojson`` for anything else)."""
+        path = self.root / route.path
+        return path, route.fmt or ("csv" if path.suffix.lower() == ".csv" else "geojson")
 
     def append_rows(self, dataset_id: str, rows: list[dict]) -> list[str]:
         """Add rows to a served Socrata dataset, as if published now; returns their new ``:id``s.
@@ -191,6 +195,65 @@ class ReplayPortal:
                     return kind
                 u -= rate
         return None
+
+
+@dataclass(frozen=True)
+class ReplayRequest:
+    """A GET the portal received: its path, its query (last value per name) and the portal's base URL."""
+
+    path: str
+    query: dict[str, str]
+    base_url: str
+
+
+class ReplayHandler:
+    """How the replay portal serves one protocol from saved exports: subclass, set ``protocol``, register.
+
+    ``load`` reads a route's source once (the portal keeps it); ``answer`` returns the :class:`Reply` for a
+    request that is this protocol's, or None to let another handler answer (raise a :class:`Reply` for an
+    error answer). ``route`` turns a profile's dataset into a :class:`Route` (``options``: the dataset's
+    typed protocol options); ``endpoint`` is the path a person would open to see the dataset.
+    """
+
+    protocol: str = ""
+
+    def route(self, *, dataset_id: str, path: str, options: Any = None) -> Route:
+        return Route(self.protocol, dataset_id, path)
+
+    def load(self, portal: "ReplayPortal", route: Route) -> Any:
+        raise NotImplementedError
+
+    def answer(self, portal: "ReplayPortal", request: ReplayRequest) -> Reply | None:
+        raise NotImplementedError
+
+    def endpoint(self, *, dataset_id: str, fmt: str) -> str:
+        return "/"
+
+
+_HANDLERS: dict[str, ReplayHandler] = {}
+
+
+def register_handler(handler: ReplayHandler, *, replace: bool = False) -> ReplayHandler:
+    """Serve ``handler.protocol`` with ``handler`` (a second handler for one protocol needs ``replace``)."""
+    if not handler.protocol:
+        raise ValueError(f"{type(handler).__name__} has no protocol name")
+    known = _HANDLERS.get(handler.protocol)
+    if known is not None and known is not handler and not replace:
+        raise ValueError(f"protocol {handler.protocol!r} already has a replay handler; pass replace=True")
+    _HANDLERS[handler.protocol] = handler
+    return handler
+
+
+def unregister_handler(protocol: str) -> None:
+    """Stop serving a plugin protocol (the built-in handlers stay)."""
+    if protocol in BUILTIN_HANDLERS:
+        raise ValueError(f"the {protocol!r} replay handler is built in")
+    _HANDLERS.pop(protocol, None)
+
+
+def handler_for(protocol: str) -> ReplayHandler | None:
+    """The handler serving ``protocol``, or None (file protocols need none: ``/files/`` serves them)."""
+    return _HANDLERS.get(protocol)
 
 
 def fault_rates(faults: float | dict[str, float]) -> dict[str, float]:
@@ -231,7 +294,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class _Reply(Exception):
+class Reply(Exception):
     """An HTTP answer: raised anywhere below the handler to answer at once."""
 
     def __init__(self, status: int, body: Any, content_type: str = "application/json; charset=utf-8",
@@ -241,12 +304,12 @@ class _Reply(Exception):
             body.encode() if isinstance(body, str) else json.dumps(body).encode())
 
 
-def _soda_error(status: int, message: str, code: str = "query.compiler.malformed") -> _Reply:
-    return _Reply(status, {"code": code, "error": True, "message": message})
+def _soda_error(status: int, message: str, code: str = "query.compiler.malformed") -> Reply:
+    return Reply(status, {"code": code, "error": True, "message": message})
 
 
-def _arcgis_error(code: int, message: str) -> _Reply:
-    return _Reply(200, {"error": {"code": code, "message": message, "details": []}})
+def _arcgis_error(code: int, message: str) -> Reply:
+    return Reply(200, {"error": {"code": code, "message": message, "details": []}})
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -266,50 +329,40 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if fault == "500":
-            return self._send(_Reply(500, {"error": True, "message": "injected fault: internal error"}))
+            return self._send(Reply(500, {"error": True, "message": "injected fault: internal error"}))
         if fault == "429":
-            return self._send(_Reply(429, {"error": True, "message": "injected fault: too many requests"},
+            return self._send(Reply(429, {"error": True, "message": "injected fault: too many requests"},
                                      headers={"Retry-After": "0"}))
         if fault == "html":
-            return self._send(_Reply(200, "<!DOCTYPE html><html><body>Service temporarily unavailable"
+            return self._send(Reply(200, "<!DOCTYPE html><html><body>Service temporarily unavailable"
                                           "</body></html>", "text/html; charset=utf-8"))
         try:
             reply = self._route(portal)
-        except _Reply as r:
+        except Reply as r:
             reply = r
         except ValueError as e:   # a source file the portal cannot serve: say so, as a portal would
-            reply = _Reply(500, {"error": True, "message": str(e)})
+            reply = Reply(500, {"error": True, "message": str(e)})
         self._send(reply, truncate=fault == "truncated")
 
-    def _route(self, portal: ReplayPortal) -> _Reply:
+    def _route(self, portal: ReplayPortal) -> Reply:
         parts = urlsplit(self.path)
         path, query = parts.path, {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         if path.startswith("/files/"):
             return _serve_file(portal.root, path[len("/files/"):])
-        m = re.fullmatch(r"/resource/([^/.]+)(?:\.(json|csv|geojson))?", path)
-        if m:
-            table = portal.table("socrata", m.group(1))
-            if table is None:
-                raise _soda_error(404, f"Dataset {m.group(1)} not found", "not_found")
-            return table.query(m.group(2) or "json", query)
-        m = re.fullmatch(r"/api(?:/3)?/action/(\w+)", path)
-        if m:
-            return _ckan_action(portal, m.group(1), query, self._base_url())
-        m = re.fullmatch(r"/arcgis/rest/services/([^/]+)/FeatureServer/(\d+)(/query)?/?", path)
-        if m:
-            layer = portal.table("arcgis", m.group(1)) if m.group(2) == "0" else None
-            if layer is None:
-                raise _Reply(404, {"error": True, "message": f"Service {m.group(1)} layer {m.group(2)} not found"})
-            return layer.query(query) if m.group(3) else layer.info(query)
+        request = ReplayRequest(path=path, query=query, base_url=self._base_url())
+        for handler in list(_HANDLERS.values()):
+            reply = handler.answer(portal, request)
+            if reply is not None:
+                return reply
         if path in ("", "/"):
-            return _Reply(200, {"datasets": [{"protocol": p, "dataset_id": d} for p, d in portal.routes]})
-        raise _Reply(404, {"error": True, "message": f"No such endpoint: {path}"})
+            return Reply(200, {"datasets": [{"protocol": p, "dataset_id": d} for p, d in portal.routes]})
+        raise Reply(404, {"error": True, "message": f"No such endpoint: {path}"})
 
     def _base_url(self) -> str:
         host, port = self.server.server_address[:2]
         return f"http://{'[' + host + ']' if ':' in host else host}:{port}"
 
-    def _send(self, reply: _Reply, *, truncate: bool = False) -> None:
+    def _send(self, reply: Reply, *, truncate: bool = False) -> None:
         body = reply.body
         size = body.stat().st_size if isinstance(body, Path) else len(body)
         if truncate and size < 2:
@@ -344,18 +397,18 @@ class _Limited:
         return data
 
 
-def _serve_file(root: Path, raw: str) -> _Reply:
+def _serve_file(root: Path, raw: str) -> Reply:
     rel = unquote(raw)
     parts = rel.replace("\\", "/").split("/")
     if rel.startswith("/") or "\x00" in rel or any(p == ".." for p in parts):
-        raise _Reply(403, {"error": True, "message": "path escapes the portal root"})
+        raise Reply(403, {"error": True, "message": "path escapes the portal root"})
     path = (root / rel).resolve()
     if not path.is_relative_to(root):
-        raise _Reply(403, {"error": True, "message": "path escapes the portal root"})
+        raise Reply(403, {"error": True, "message": "path escapes the portal root"})
     if not path.is_file():
-        raise _Reply(404, {"error": True, "message": f"No such file: {rel}"})
+        raise Reply(404, {"error": True, "message": f"No such file: {rel}"})
     ctype = CONTENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return _Reply(200, path, ctype)
+    return Reply(200, path, ctype)
 
 
 # --- Socrata ---------------------------------------------------------------------------------------
@@ -438,7 +491,7 @@ class _SodaTable:
         self.updated = [(r[upd] if upd is not None and r[upd] else FIXED_UPDATED_AT) for r in rows]
         self._json: dict[bool, list[str | None]] = {True: [None] * n, False: [None] * n}
         self._csv_rows: dict[bool, list[str | None]] = {True: [None] * n, False: [None] * n}
-        self._replies: dict[tuple, _Reply] = {}      # whole answers by normalised query, oldest first
+        self._replies: dict[tuple, Reply] = {}      # whole answers by normalised query, oldest first
         self._reply_bytes = 0
         self.cache_bytes = 256 << 20
         self._orders: dict[str, list[int]] = {}
@@ -465,11 +518,11 @@ class _SodaTable:
 
     # -- query --
 
-    def query(self, fmt: str, q: dict) -> _Reply:
+    def query(self, fmt: str, q: dict) -> Reply:
         with self._lock:      # a consistent snapshot while append/update may run
             return self._query(fmt, q)
 
-    def _query(self, fmt: str, q: dict) -> _Reply:
+    def _query(self, fmt: str, q: dict) -> Reply:
         system = self._select(q.get("$select"))
         limit = _int_param(q, "$limit", 1000)
         offset = _int_param(q, "$offset", 0)
@@ -482,7 +535,7 @@ class _SodaTable:
             self._remember(key, reply)
         return reply
 
-    def _remember(self, key: tuple, reply: _Reply) -> None:
+    def _remember(self, key: tuple, reply: Reply) -> None:
         """Keep an answer for the same query again (bounded by ``cache_bytes``, oldest dropped first)."""
         size = len(reply.body)
         if size > self.cache_bytes:
@@ -496,7 +549,7 @@ class _SodaTable:
         self._replies.clear()
         self._reply_bytes = 0
 
-    def _render(self, fmt: str, system: bool, order: str, where: str | None, offset: int, limit: int) -> _Reply:
+    def _render(self, fmt: str, system: bool, order: str, where: str | None, offset: int, limit: int) -> Reply:
         index = self._index(order, where)[offset:offset + limit]
         fields = ([":id", ":updated_at"] if system else []) + self.columns + (["the_geom"] if self.geoms else [])
         types = ["meta_data"] * (2 if system else 0) + [self.types[c] for c in self.columns] + (
@@ -504,12 +557,12 @@ class _SodaTable:
         headers = {"X-SODA2-Fields": json.dumps(fields), "X-SODA2-Types": json.dumps(types)}
         if fmt == "json":
             body = "[" + ",\n".join(self._row_json(i, system) for i in index) + "]"
-            return _Reply(200, body, "application/json; charset=utf-8", headers)
+            return Reply(200, body, "application/json; charset=utf-8", headers)
         if fmt == "csv":
-            return _Reply(200, self._csv(index, system, fields), "text/csv; charset=utf-8", headers)
+            return Reply(200, self._csv(index, system, fields), "text/csv; charset=utf-8", headers)
         features = [{"type": "Feature", "geometry": self._geometry(i), "properties": self._row_obj(i, system, False)}
                     for i in index]
-        return _Reply(200, {"type": "FeatureCollection", "features": features},
+        return Reply(200, {"type": "FeatureCollection", "features": features},
                       "application/vnd.geo+json; charset=utf-8", headers)
 
     def _select(self, select: str | None) -> bool:
@@ -800,11 +853,11 @@ class _ArcgisLayer:
     def load(cls, path: Path, max_records: int, name: str) -> "_ArcgisLayer":
         return cls(_load_features(path), max_records, name)
 
-    def info(self, q: dict) -> _Reply:
+    def info(self, q: dict) -> Reply:
         gtype = next((f["geometry"]["type"] for f in self.features if f.get("geometry")), "Point")
         fields = [{"name": self.OID, "type": "esriFieldTypeOID", "alias": self.OID}] + [
             {"name": k, "type": self._field_type(k), "alias": k} for k in self.fields]
-        return _Reply(200, {
+        return Reply(200, {
             "currentVersion": 10.91, "id": 0, "name": self.name, "type": "Feature Layer",
             "geometryType": _ESRI_GEOMETRY.get(gtype, "esriGeometryPoint"), "objectIdField": self.OID,
             "maxRecordCount": self.max_records, "supportsPagination": True,
@@ -818,7 +871,7 @@ class _ArcgisLayer:
             return "esriFieldTypeString"
         return "esriFieldTypeInteger" if isinstance(sample, int) else "esriFieldTypeDouble"
 
-    def query(self, q: dict) -> _Reply:
+    def query(self, q: dict) -> Reply:
         where = q.get("where", "1=1").replace(" ", "")
         if where not in ("", "1=1"):
             raise _arcgis_error(400, f"the replay portal supports only where=1=1 (got {q['where']!r})")
@@ -831,7 +884,7 @@ class _ArcgisLayer:
             oids = [o for o in oids if o in wanted]
         oids = self._order(oids, q.get("orderByFields", ""))
         if q.get("returnIdsOnly", "").lower() == "true":
-            return _Reply(200, {"objectIdFieldName": self.OID, "objectIds": oids})
+            return Reply(200, {"objectIdFieldName": self.OID, "objectIds": oids})
         if q.get("f", "json") != "geojson":
             raise _arcgis_error(400, "the replay portal answers queries with f=geojson only")
         offset = int(q.get("resultOffset") or 0)
@@ -842,7 +895,7 @@ class _ArcgisLayer:
         body: dict[str, Any] = {"type": "FeatureCollection", "features": [self._feature(o, keep) for o in page]}
         if offset + len(page) < len(oids):
             body["properties"] = {"exceededTransferLimit": True}
-        return _Reply(200, body, "application/geo+json; charset=utf-8")
+        return Reply(200, body, "application/geo+json; charset=utf-8")
 
     def _order(self, oids: list[int], spec: str) -> list[int]:
         for term in reversed([t.strip() for t in spec.split(",") if t.strip()]):
@@ -868,15 +921,15 @@ _CKAN_SQL = re.compile(r'\s*SELECT\s+\*\s+FROM\s+"([^"]+)"\s+WHERE\s+"?_id"?\s*>
                        r'ORDER\s+BY\s+"?_id"?(?:\s+ASC)?\s+LIMIT\s+(\d+)\s*;?\s*', re.I)
 
 
-def _ckan_error(status: int, kind: str, message: str | None = None, **fields) -> _Reply:
+def _ckan_error(status: int, kind: str, message: str | None = None, **fields) -> Reply:
     error: dict[str, Any] = {"__type": kind, **fields}
     if message is not None:
         error["message"] = message
-    return _Reply(status, {"help": "/api/3/action/help_show", "success": False, "error": error})
+    return Reply(status, {"help": "/api/3/action/help_show", "success": False, "error": error})
 
 
-def _ckan_ok(action: str, result: Any) -> _Reply:
-    return _Reply(200, {"help": f"/api/3/action/help_show?name={action}", "success": True, "result": result})
+def _ckan_ok(action: str, result: Any) -> Reply:
+    return Reply(200, {"help": f"/api/3/action/help_show?name={action}", "success": True, "result": result})
 
 
 class _CkanPackage:
@@ -922,7 +975,7 @@ class _CkanPackage:
             obj["_full_text"] = " ".join(f"'{v.lower()}'" for v in self.rows[i] if v)
         return obj
 
-    def search(self, q: dict, base_url: str, after_id_supported: bool) -> _Reply:
+    def search(self, q: dict, base_url: str, after_id_supported: bool) -> Reply:
         limit = min(_ckan_int(q, "limit", 100), CKAN_ROWS_MAX)
         offset = _ckan_int(q, "offset", 0)
         if q.get("q"):
@@ -956,7 +1009,7 @@ class _CkanPackage:
                   "_links": {"start": start, "next": f"{start}&offset={offset + limit}"}}
         return _ckan_ok("datastore_search", result)
 
-    def sql(self, statement: str) -> _Reply:
+    def sql(self, statement: str) -> Reply:
         m = _CKAN_SQL.fullmatch(statement)
         if not m:
             raise _ckan_error(409, "Validation Error", query=[
@@ -982,13 +1035,13 @@ def _ckan_int(q: dict, name: str, default: int) -> int:
     return int(raw)
 
 
-def _ckan_action(portal: "ReplayPortal", action: str, q: dict, base_url: str) -> _Reply:
+def _ckan_action(portal: "ReplayPortal", action: str, q: dict, base_url: str) -> Reply:
     """``/api/3/action/<action>`` with CKAN's envelopes: ``{"success": true, "result": ...}``, errors as
     ``{"success": false, "error": {"__type": ..., "message": ...}}`` with 404 (not found), 409 (validation)
     or 400 (unknown action)."""
-    packages = {d: portal.table("ckan", d) for (p, d) in portal.routes if p == "ckan"}
+    packages = {d: portal.table(CkanReplay.protocol, d) for (p, d) in portal.routes if p == CkanReplay.protocol}
     if action == "package_show":
-        package = portal.table("ckan", q.get("id", "")) or next(
+        package = portal.table(CkanReplay.protocol, q.get("id", "")) or next(
             (t for t in packages.values() if t.package_id == q.get("id")), None)
         if package is None:
             raise _ckan_error(404, "Not Found Error", "Not found")
@@ -1011,3 +1064,74 @@ def _ckan_action(portal: "ReplayPortal", action: str, q: dict, base_url: str) ->
             raise _ckan_error(404, "Not Found Error", f'Resource "{rid}" was not found.')
         return package.search(q, base_url, portal.ckan_after_id)
     raise _ckan_error(400, "Bad Request", f"Bad request - Action name not known: {action}")
+
+
+# --- the built-in handlers, one per protocol ---------------------------------------------------------
+
+class SocrataReplay(ReplayHandler):
+    """Socrata SODA: ``/resource/<id>.json|.csv|.geojson`` from a CSV or GeoJSON export."""
+
+    protocol = "socrata"
+    _PATH = re.compile(r"/resource/([^/.]+)(?:\.(json|csv|geojson))?")
+
+    def load(self, portal: ReplayPortal, route: Route) -> "_SodaTable":
+        table = _SodaTable.load(*portal.source(route))
+        table.cache_bytes = portal.cache_bytes
+        return table
+
+    def answer(self, portal: ReplayPortal, request: ReplayRequest) -> Reply | None:
+        m = self._PATH.fullmatch(request.path)
+        if not m:
+            return None
+        table = portal.table(self.protocol, m.group(1))
+        if table is None:
+            raise _soda_error(404, f"Dataset {m.group(1)} not found", "not_found")
+        return table.query(m.group(2) or "json", request.query)
+
+    def endpoint(self, *, dataset_id: str, fmt: str) -> str:
+        return f"/resource/{dataset_id}.{fmt}"
+
+
+class ArcgisReplay(ReplayHandler):
+    """ArcGIS FeatureServer layer 0 (``?f=json`` info and ``/query``) from a GeoJSON export."""
+
+    protocol = "arcgis"
+    _PATH = re.compile(r"/arcgis/rest/services/([^/]+)/FeatureServer/(\d+)(/query)?/?")
+
+    def route(self, *, dataset_id: str, path: str, options: Any = None) -> Route:
+        return Route(self.protocol, dataset_id, path, max_records=getattr(options, "replay_max_records", None))
+
+    def load(self, portal: ReplayPortal, route: Route) -> "_ArcgisLayer":
+        return _ArcgisLayer.load(portal.source(route)[0], route.max_records or 1000, route.dataset_id)
+
+    def answer(self, portal: ReplayPortal, request: ReplayRequest) -> Reply | None:
+        m = self._PATH.fullmatch(request.path)
+        if not m:
+            return None
+        layer = portal.table(self.protocol, m.group(1)) if m.group(2) == "0" else None
+        if layer is None:
+            raise Reply(404, {"error": True, "message": f"Service {m.group(1)} layer {m.group(2)} not found"})
+        return layer.query(request.query) if m.group(3) else layer.info(request.query)
+
+    def endpoint(self, *, dataset_id: str, fmt: str) -> str:
+        return f"/arcgis/rest/services/{dataset_id}/FeatureServer/0/query"
+
+
+class CkanReplay(ReplayHandler):
+    """CKAN action API (``package_show``, ``datastore_search``, ``datastore_search_sql``) from a CSV export."""
+
+    protocol = "ckan"
+    _PATH = re.compile(r"/api(?:/3)?/action/(\w+)")
+
+    def load(self, portal: ReplayPortal, route: Route) -> "_CkanPackage":
+        return _CkanPackage.load(portal.source(route)[0], route)
+
+    def answer(self, portal: ReplayPortal, request: ReplayRequest) -> Reply | None:
+        m = self._PATH.fullmatch(request.path)
+        return _ckan_action(portal, m.group(1), request.query, request.base_url) if m else None
+
+    def endpoint(self, *, dataset_id: str, fmt: str) -> str:
+        return f"/api/3/action/package_show?id={dataset_id}"
+
+
+BUILTIN_HANDLERS = tuple(register_handler(h).protocol for h in (SocrataReplay(), ArcgisReplay(), CkanReplay()))

@@ -1,7 +1,8 @@
-"""Bridge from a city profile to the connectors: which connector, which address, which replay route.
+"""Bridge from a city profile to the connectors: which protocol, which address, which options.
 
 The connectors take plain parameters and know nothing of profiles; this module is the only place that
-turns a :class:`~cities.profile.DatasetSpec` into a connector call.
+turns a :class:`~civicmash.cities.profile.DatasetSpec` into a connector call, and it does so through the
+protocol registry (:mod:`civicmash.connectors`): no protocol is named here.
 """
 
 from __future__ import annotations
@@ -11,32 +12,17 @@ from collections.abc import Iterator
 import requests
 
 from civicmash.cities.profile import DatasetSpec, HttpSpec
-from civicmash.connectors import arcgis, ckan, files, http, osm, socrata
+from civicmash.connectors import FetchRequest, http
 from civicmash.connectors.pages import Page
-
-#: Environment variable holding a Socrata app token, unless a dataset names another in options.
-DEFAULT_TOKEN_ENV = "SOCRATA_APP_TOKEN"
 
 
 class SourceError(RuntimeError):
     """A dataset that cannot be fetched as the profile describes it."""
 
 
-def _base_url(spec: DatasetSpec, replay_base: str | None) -> str:
-    return replay_base if replay_base else f"https://{spec.domain}"
-
-
-def _file_url(name: str, spec: DatasetSpec, replay_base: str | None) -> str:
-    if replay_base and spec.replay:
-        return f"{replay_base}/files/{spec.replay}"
-    if spec.url:
-        return spec.url
-    raise SourceError(f"dataset {name!r}: no 'url' to fetch from and no replay portal running")
-
-
 def is_incremental(spec: DatasetSpec) -> bool:
-    """Whether the profile asks for incremental runs of this dataset (Socrata with ``options.incremental``)."""
-    return spec.protocol == "socrata" and spec.options.get("incremental") is True
+    """Whether the profile asks for incremental runs of this dataset (a protocol that can, ``incremental = true``)."""
+    return spec.incremental
 
 
 def http_session(spec: HttpSpec | None = None, *, replay: bool = False) -> requests.Session:
@@ -57,36 +43,20 @@ def iter_dataset_pages(name: str, spec: DatasetSpec, *, replay_base: str | None 
 
     ``session``: see :func:`http_session` (default: the connectors' default settings).
 
-    ``since`` (a watermark) fetches only the rows updated after it; ``start_page``/``start_offset`` resume a
-    full fetch after its last completed page. Both are Socrata-only (:class:`SourceError` otherwise).
+    ``since`` (a watermark) fetches only the rows updated after it, for a protocol declared ``incremental``;
+    ``start_page``/``start_offset`` resume a full fetch after its last completed page, for a protocol declared
+    ``resumable`` (:class:`SourceError` otherwise).
     """
-    opts = dict(spec.options)
-    if spec.protocol != "socrata" and (since is not None or start_page != 1 or start_offset):
-        raise SourceError(f"dataset {name!r}: incremental and resumed fetches are Socrata-only "
-                          f"(protocol {spec.protocol!r})")
-    page_size = int(opts.get("page_size", 50_000))
+    protocol = spec.connector
+    if since is not None and not protocol.incremental:
+        raise SourceError(f"dataset {name!r}: protocol {spec.protocol!r} cannot fetch incrementally")
+    if (start_page != 1 or start_offset) and not protocol.resumable:
+        raise SourceError(f"dataset {name!r}: protocol {spec.protocol!r} cannot resume a fetch")
     if replay_base and not spec.replay:
         raise SourceError(f"dataset {name!r} has no 'replay' path, so it cannot be served offline")
-    if spec.protocol == "socrata":
-        # the connector reads the token from this environment variable itself: it never passes through here
-        return socrata.iter_pages(_base_url(spec, replay_base), spec.dataset_id, fmt=spec.format,
-                                  page_size=page_size, where=opts.get("where"),
-                                  app_token_env=opts.get("app_token_env", DEFAULT_TOKEN_ENV),
-                                  columnar=spec.format == "csv",  # Arrow pages: no Python dict per row
-                                  dataset_name=name, since=since, start_page=start_page,
-                                  start_offset=start_offset, session=session)
-    if spec.protocol == "arcgis":
-        return arcgis.iter_pages(_base_url(spec, replay_base), spec.dataset_id,
-                                 layer=int(opts.get("layer", 0)), page_size=opts.get("page_size"),
-                                 dataset_name=name, session=session)
-    if spec.protocol == "ckan":
-        return ckan.iter_pages(_base_url(spec, replay_base), spec.dataset_id, resource=opts.get("resource"),
-                               page_size=int(opts.get("page_size", ckan.ROWS_MAX)), dataset_name=name,
-                               session=session)
-    if spec.protocol == "file":
-        return files.iter_pages(_file_url(name, spec, replay_base), fmt=spec.format, page_size=page_size,
-                                options=opts, dataset_name=name, session=session)
-    if spec.protocol == "osm":
-        return osm.iter_pages(_file_url(name, spec, replay_base), fmt=spec.format, page_size=page_size,
-                              dataset_name=name, session=session)
-    raise SourceError(f"dataset {name!r}: protocol {spec.protocol!r} has no connector yet")
+    location = protocol.location(domain=spec.domain, url=spec.url, replay=spec.replay, replay_base=replay_base)
+    if location is None:
+        raise SourceError(f"dataset {name!r}: no 'url' to fetch from and no replay portal running")
+    return protocol.fetch(FetchRequest(dataset=name, format=spec.format, location=location,
+                                       options=spec.protocol_options, dataset_id=spec.dataset_id, since=since,
+                                       start_page=start_page, start_offset=start_offset, session=session))
