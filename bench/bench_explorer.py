@@ -57,6 +57,7 @@ TWO_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimatio
 
 def _build_ours(warehouse: str, out: Path) -> dict:
     from civicmash.maps import explorer
+    from civicmash.maps.render import PageContext
     from civicmash.warehouse.db import connect
 
     con = connect(warehouse, read_only=True)
@@ -66,9 +67,10 @@ def _build_ours(warehouse: str, out: Path) -> dict:
         t0 = time.perf_counter()
         from civicmash.cities.profile import load_profile
 
-        explorer.build(con, city="chicago", out_path=out, title="Incident explorer", city_title="Chicago",
-                       options={"start": lo.isoformat(), "end": hi.isoformat(),  # type list grouped as the pipeline does
-                                "type_categories": load_profile("chicago").risk.categories})
+        options = {"start": lo.isoformat(), "end": hi.isoformat(),  # type list grouped as the pipeline does
+                   "type_categories": load_profile("chicago").risk.categories}
+        explorer.build(PageContext(con=con, city="chicago", out_path=out, title="Incident explorer",
+                                   city_title="Chicago", options=options))
         seconds = time.perf_counter() - t0
         n, located = con.execute("SELECT count(*), count(lat) FROM incidents_current WHERE city = 'chicago' "
                                  "AND occurred_at IS NOT NULL").fetchone()

@@ -1,11 +1,11 @@
-"""Offline Leaflet assets: find the npm packages and inline them into the page.
+"""Offline Leaflet assets: find the npm packages and read them for inlining into the page.
 
 The files come from ``node_modules/`` at the repo root (installed by ``npm ci``)
 or from the directory named by ``$CIVICMASH_ASSETS`` (a directory laid out like
 ``node_modules``).  CSS ``url(...)`` references to images are replaced by
 ``data:`` URIs so that a page never fetches anything.  Only when the files are
-missing do we fall back to CDN tags, with a warning: such a page does not work
-offline.
+missing do we fall back to CDN links, with a warning: such a page does not work
+offline.  The page template (``templates/page.html.j2``) writes the elements.
 """
 
 from __future__ import annotations
@@ -80,26 +80,47 @@ def _inline_css_urls(css: str, base: Path) -> str:
     return _CSS_URL.sub(repl, css)
 
 
-def _safe_inline(text: str, tag: str) -> str:
-    # A closing tag inside an inlined file would end our element early.
+def safe_inline(text: str, tag: str) -> str:
+    """``text`` made safe to inline inside ``<tag>...</tag>``: a closing tag in it would end the element early."""
     return re.sub(rf"</(?={tag})", r"<\\/", text, flags=re.IGNORECASE)
 
 
-def _cdn_tags(pkg: _Package, nonce_attr: str) -> list[str]:
+@dataclass(frozen=True)
+class VendorAsset:
+    """One npm file for the page head: ``kind`` is ``"style"`` or ``"script"``; either its inlined ``text``
+    (already safe inside its element) or, in the CDN fallback, its ``href``. ``label`` names the file."""
+
+    kind: str
+    label: str
+    text: str | None = None
+    href: str | None = None
+
+
+def _cdn_assets(pkg: _Package) -> list[VendorAsset]:
     root = f"{CDN_ORIGIN}/{pkg.name}@{pkg.version}/"
-    tags = [f'<link rel="stylesheet" href="{root}{css}">' for css in pkg.css]
-    tags += [f'<script{nonce_attr} src="{root}{js}"></script>' for js in pkg.js]
-    return tags
+    return ([VendorAsset("style", f"{pkg.name} {rel}", href=root + rel) for rel in pkg.css]
+            + [VendorAsset("script", f"{pkg.name} {rel}", href=root + rel) for rel in pkg.js])
 
 
-def asset_tags(plugins: list[str] | tuple[str, ...] = (), *, nonce: str | None = None) -> str:
-    """Inline ``<style>``/``<script>`` blocks for Leaflet plus the named plugins.
+def _inlined_assets(pkg: _Package, pkg_dir: Path) -> list[VendorAsset]:
+    out = []
+    for rel in pkg.css:
+        path = pkg_dir / rel
+        css = _inline_css_urls(path.read_text(encoding="utf-8"), path.parent)
+        out.append(VendorAsset("style", f"{pkg.name} {rel}", text=safe_inline(css, "style")))
+    for rel in pkg.js:
+        js = re.sub(r"//# sourceMappingURL=\S+", "", (pkg_dir / rel).read_text(encoding="utf-8"))
+        out.append(VendorAsset("script", f"{pkg.name} {rel}", text=safe_inline(js, "script")))
+    return out
 
-    ``plugins`` take names from :data:`PACKAGES` (``markercluster``, ``heat``,
-    ``awesome-markers``).  Leaflet itself is always included first.  ``nonce``
-    is added to every ``<script>`` for the page's Content-Security-Policy.
+
+def vendor_assets(plugins: list[str] | tuple[str, ...] = ()) -> list[VendorAsset]:
+    """Leaflet plus the named plugins, in load order (each package's CSS, then its JS).
+
+    ``plugins`` take names from :data:`PACKAGES` (``markercluster``, ``heat``, ``awesome-markers``).
+    Leaflet itself is always first. The page template (``templates/page.html.j2``) writes them as
+    ``<style>``/``<script>`` elements with the page's nonce, or as CDN tags when ``node_modules`` is missing.
     """
-    nonce_attr = f' nonce="{nonce}"' if nonce else ""
     names = ["leaflet"] + [p for p in plugins if p != "leaflet"]
     unknown = [n for n in names if n not in PACKAGES]
     if unknown:
@@ -112,17 +133,5 @@ def asset_tags(plugins: list[str] | tuple[str, ...] = (), *, nonce: str | None =
             OfflineAssetsWarning,
             stacklevel=2,
         )
-        return "\n".join(tag for n in names for tag in _cdn_tags(PACKAGES[n], nonce_attr))
-    parts: list[str] = []
-    for name in names:
-        pkg = PACKAGES[name]
-        pkg_dir = root / pkg.name
-        for rel in pkg.css:
-            path = pkg_dir / rel
-            css = _inline_css_urls(path.read_text(encoding="utf-8"), path.parent)
-            parts.append(f"<style>/* {pkg.name} {rel} */\n{_safe_inline(css, 'style')}</style>")
-        for rel in pkg.js:
-            js = (pkg_dir / rel).read_text(encoding="utf-8")
-            js = re.sub(r"//# sourceMappingURL=\S+", "", js)
-            parts.append(f"<script{nonce_attr}>/* {pkg.name} {rel} */\n{_safe_inline(js, 'script')}</script>")
-    return "\n".join(parts)
+        return [a for n in names for a in _cdn_assets(PACKAGES[n])]
+    return [a for n in names for a in _inlined_assets(PACKAGES[n], root / PACKAGES[n].name)]

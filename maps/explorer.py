@@ -29,12 +29,12 @@ from civicmash.analysis.routing import load_graph
 from civicmash.warehouse import reads
 from civicmash.warehouse.reads import fetch_columns
 
-from . import _packed, _payload
-from .render import render_page, write_page
+from . import _packed, _payload, explorer_filters
+from .explorer_filters import MAX_RADIUS_M
+from .render import Page, PageContext, publish
 
 _TABLES = ("incidents", "boundaries", "streets", "services")  # credited; plus the population datasets used
 NEAR_CATEGORIES = ("school", "park")
-MAX_RADIUS_M = 804.672  # half a mile
 RATE_KIND = "community_area"  # the choropleth's areas (boundaries.kind and population.area_kind)
 # Optional incident columns: (SQL expression, missing label). Absent columns become NULL.
 _AREA_COLS = {
@@ -44,7 +44,10 @@ _AREA_COLS = {
     "community_area": "CAST(community_area AS VARCHAR)",
 }
 MISSING = "(not given)"
-_JS = (Path(__file__).with_name("templates") / "explorer.js").read_text(encoding="utf-8")
+# The page's assets: the filter predicates (also loaded by node's unit tests) run before the page code; the
+# controls are drawn from the declared filters (maps/explorer_filters.py).
+PAGE = Page(title="Crime explorer", scripts=("explorer_filters.js", "explorer.js"), controls="explorer_controls.html.j2",
+            legend="explorer_summary.html", style="explorer.css", plugins=("heat",))
 
 
 def _dict_encode(values, *, missing: str, alphabetical: bool = False) -> tuple[list[str], np.ndarray]:
@@ -268,9 +271,8 @@ def _rates_payload(con, *, city: str, base_boundaries: dict) -> dict:
     }
 
 
-def build(con, *, city: str, out_path, title: str = "Crime explorer", synthetic: bool = False,
-          sources: list[dict] | None = None, options: dict | None = None, city_title: str | None = None) -> Path:
-    """Write the incident explorer for ``city`` to ``out_path``.
+def build(ctx: PageContext) -> Path:
+    """Write the incident explorer for ``ctx.city`` to ``ctx.out_path``.
 
     Options: ``days`` (default window length, 90), ``start``/``end`` (ISO dates: the date range
     selected when the page opens; every dated incident is embedded either way), ``today`` (ISO date: the
@@ -279,7 +281,7 @@ def build(con, *, city: str, out_path, title: str = "Crime explorer", synthetic:
     ``[risk.categories]``: the type list is grouped by them), ``near_categories`` (service categories offered
     by the "near" filter; default school, park), ``boundary_kind``, ``max_street_edges``.
     """
-    options = dict(options or {})
+    con, city, sources, options = ctx.con, ctx.city, ctx.sources, dict(ctx.options)
     if options.get("today") and not options.get("end"):  # the window's last day (inclusive)
         options["end"] = (reads._as_datetime(options["today"]) + timedelta(days=1)).date().isoformat()
     start, end = reads.incident_window(con, city=city, options=options)
@@ -304,119 +306,13 @@ def build(con, *, city: str, out_path, title: str = "Crime explorer", synthetic:
         "streets": _street_blob(streets),
         "rates": rates,
         "view": view,
-        "maxRadius": MAX_RADIUS_M,
+        **explorer_filters.page_table(),  # "filters" (the declared table) and "maxRadius" (the cap)
         "window": {"start": start.date().isoformat(), "end": (end - timedelta(days=1)).date().isoformat()},
         "selected_types": options.get("types"),
         "city": city,
         "collapseOnPhone": False,
     }
-    html = render_page(
-        title=title,
-        city_title=city_title or city,
-        body_js=_JS,
-        data=data,
-        synthetic=synthetic,
-        sources=sources,
-        legend_html=_SUMMARY,
-        controls_html=_CONTROLS,
-        plugins=("heat",),
-    )
-    return write_page(out_path, html)
-
-
-_CONTROLS = """
-<h2>Incidents</h2>
-<div class="cm-count" role="status" aria-live="polite"><span id="count-match">0</span> matching incidents</div>
-<div class="cm-muted"><span id="count-nomap">0</span> of them not on the map (no coordinates)</div>
-<div class="cm-muted" id="count-midnight-row"><span id="count-midnight">0</span> of them recorded at exactly 00:00
-(often means the time is not known)</div>
-<div class="cm-row"><button type="button" class="cm-small" id="filters-reset">Reset filters</button>
-<button type="button" class="cm-small" id="csv-download">Download CSV of the matching incidents</button></div>
-<fieldset class="cm-views" id="view-switch"><legend>Map view</legend>
-<label><input type="radio" name="view" id="view-points" value="points" checked> Points</label>
-<label><input type="radio" name="view" id="view-heat" value="heat"> Heat</label>
-<label><input type="radio" name="view" id="view-rates" value="rates"> Rate per 1,000 residents</label>
-<span class="cm-muted" id="view-rates-note"></span></fieldset>
-<div id="heat-legend" class="cm-muted" hidden>Heat: density of the matching incidents that have coordinates.
-Colour runs from blue (few) to red; red = at least <span id="heat-scale"></span> incidents in one cell of about
-13 px at this zoom (the densest 2% of cells in view). Zooming rescales it.</div>
-<div id="rates-legend" hidden><strong>Matching incidents per 1,000 residents, by community area</strong>
-<div id="rates-classes"></div><p class="cm-muted" id="rates-what"></p><p class="cm-muted" id="rates-source"></p>
-<p class="cm-muted">Click an area for its figures (and to show only that area); the table below lists every area.</p></div>
-<details open id="f-when"><summary><h2 class="cm-inline">When</h2></summary>
-<div class="cm-row"><label for="date-from">From (date, inclusive)</label><input type="date" id="date-from"></div>
-<div class="cm-row"><label for="date-to">To (date, inclusive)</label><input type="date" id="date-to"></div>
-<div class="cm-row"><label for="tod-from">Time of day from</label><input type="time" id="tod-from" step="60"></div>
-<div class="cm-row"><label for="tod-to">until (not included)</label><input type="time" id="tod-to" step="60"></div>
-<div class="cm-muted">A range like 22:00 – 03:00 crosses midnight. Leave empty for the whole day.</div>
-<fieldset class="cm-dow"><legend>Day of week</legend><span id="dow-list"></span></fieldset>
-</details>
-<details open id="f-types"><summary><h2 class="cm-inline">Types</h2></summary>
-<div class="cm-row"><button type="button" class="cm-small" id="types-all">all</button>
-<button type="button" class="cm-small" id="types-none">none</button></div>
-<div id="type-list"></div>
-</details>
-<details open id="f-where"><summary><h2 class="cm-inline">Where</h2></summary>
-<div class="cm-row"><label for="f-beat">Police beat</label><select id="f-beat"></select></div>
-<div class="cm-row"><label for="f-district">Police district</label><select id="f-district"></select></div>
-<div class="cm-row"><label for="f-ward">Ward</label><select id="f-ward"></select></div>
-<div class="cm-row"><label for="f-ca">Community area</label><select id="f-ca"></select></div>
-<div class="cm-row"><label for="f-loc">Location description</label><select id="f-loc"></select></div>
-<div class="cm-row"><label for="f-near">Near a school or park</label><select id="f-near"></select></div>
-<div class="cm-row"><label for="f-block">Near an address, block or street (e.g. 121 N State St, 001XX N STATE ST)</label>
-<input type="search" id="f-block" autocomplete="off" spellcheck="false"></div>
-<div class="cm-muted" id="block-resolved"></div>
-<div class="cm-row"><label for="f-radius">Radius in metres (at most 805 = ½ mile)</label>
-<input type="number" id="f-radius" min="1" max="804.672" step="any" inputmode="decimal"></div>
-</details>
-<details open id="f-flags"><summary><h2 class="cm-inline">Arrest and domestic</h2></summary>
-<div class="cm-row"><label for="f-arrest">Arrest made</label><select id="f-arrest">
-<option value="">any</option><option value="true">yes</option><option value="false">no</option></select></div>
-<div class="cm-row"><label for="f-domestic">Domestic</label><select id="f-domestic">
-<option value="">any</option><option value="true">yes</option><option value="false">no</option></select></div>
-</details>
-"""
-
-_SUMMARY = """
-<details open id="rates-box" hidden><summary><h2 class="cm-inline">Rates by community area</h2></summary>
-<table class="cm-table" id="rates-table"><thead><tr><th>Area</th><th>Name</th><th class="num">Incidents</th>
-<th class="num">Residents</th><th class="num">Per 1,000</th></tr></thead><tbody></tbody></table></details>
-<h2>Matching incidents by type</h2><div id="sum-type"></div>
-<h2>By hour of day</h2><div id="sum-hour" class="cm-cols" role="img" aria-label="Matching incidents by hour of day"></div>
-<div class="cm-axis"><span>00</span><span>06</span><span>12</span><span>18</span><span>23</span></div>
-<h2>By week (weeks start on Monday)</h2><div id="sum-week" class="cm-cols" role="img" aria-label="Matching incidents by week"></div>
-<div class="cm-axis"><span id="week-first"></span><span id="week-last"></span></div>
-<h2>Matching incidents</h2>
-<table class="cm-table" id="inc-table"><thead><tr><th>Date</th><th>Type</th><th>Description</th><th>Block</th>
-<th>Location</th></tr></thead><tbody></tbody></table>
-<div class="cm-row"><button type="button" class="cm-small" id="page-prev">Previous</button>
-<span class="cm-muted" id="page-info"></span>
-<button type="button" class="cm-small" id="page-next">Next</button></div>
-<h2>Top descriptions</h2><ol id="top-descs" class="cm-muted"></ol>
-<style>
-  #panel details > summary { cursor: pointer; list-style-position: outside; margin-left: 1rem; }
-  #panel h2.cm-inline { display: inline; font-size: 1rem; }
-  #panel details { margin: .6rem 0; }
-  #panel .cm-row input, #panel .cm-row select { max-width: 58%; }
-  #panel select { min-width: 7rem; }
-  .cm-group { margin: .3rem 0 .5rem; }
-  .cm-group-types { margin-left: 1.4rem; }
-  fieldset.cm-dow { border: 0; padding: 0; margin: .3rem 0; }
-  fieldset.cm-dow legend { padding: 0; font-size: .95rem; }
-  fieldset.cm-dow label { margin-right: .5rem; white-space: nowrap; }
-  fieldset.cm-views { border: 1px solid #ccd; border-radius: 4px; margin: .5rem 0; padding: .2rem .5rem .4rem; }
-  fieldset.cm-views legend { font-weight: 600; font-size: .95rem; }
-  fieldset.cm-views label { margin-right: .6rem; white-space: nowrap; }
-  #rates-table td, #rates-table th { font-size: .8rem; }
-  .cm-error { background: #fde8e8; color: #7a1111; border: 1px solid #d99; padding: .4rem; margin: .4rem 0; }
-  .cm-cols { display: flex; align-items: flex-end; gap: 1px; height: 4rem; background: #f5f7f9; }
-  .cm-cols div { flex: 1 1 0; background: #2f6db5; min-height: 1px; }
-  .cm-axis { display: flex; justify-content: space-between; font-size: .75rem; color: #5b6470; }
-  #inc-table { font-size: .8rem; }
-  #inc-table td { vertical-align: top; overflow-wrap: anywhere; }
-  #panel button:focus-visible, #panel input:focus-visible, #panel select:focus-visible, #panel summary:focus-visible
-    { outline: 3px solid #ffbf47; outline-offset: 1px; }
-  @media (min-width: 701px) { #panel { width: 400px; } }
-</style>
-"""
+    return publish(ctx, PAGE, data=data, sources=sources,
+                   fragment_vars={"sections": explorer_filters.SECTIONS, "filters": explorer_filters.FILTERS,
+                                  "max_radius": MAX_RADIUS_M})
 

@@ -1,4 +1,10 @@
-"""The one page template shared by every civicmash map.
+"""The one renderer shared by every civicmash map: page assets from files, data as escaped JSON, one CSP.
+
+A page is Python that computes its data plus asset files under ``maps/templates/``: its script (run as
+``function (C, data)`` by the shell, ``shell.js``), its controls and legend (HTML fragments, jinja2 with
+autoescaping) and optionally its own CSS. A builder declares them once as a :class:`Page` and writes the
+page with :func:`publish`; it takes everything else from one :class:`PageContext`. No JavaScript, CSS or
+HTML lives in Python strings (``tests/maps/test_page_assets.py``).
 
 Escaping rules (see docs/maps.md):
 
@@ -19,14 +25,101 @@ import json
 import math
 import re
 import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 import jinja2
 import numpy as np
+from markupsafe import Markup
 
-from .assets import CDN_ORIGIN, asset_tags, assets_dir
+from .assets import CDN_ORIGIN, assets_dir, safe_inline, vendor_assets
+
+TEMPLATES = Path(__file__).with_name("templates")
+MAX_ZOOM = 19  # street level; the base map has no tiles to run out of
+_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                          undefined=jinja2.StrictUndefined)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PageContext:
+    """Everything a page builder takes, in one object: ``build(ctx) -> Path``.
+
+    ``con``: a DuckDB connection to the warehouse (read-only is enough). ``title``: None for the page's own
+    product name (:attr:`Page.title`). ``city_title``: the city as shown (None: ``city``). ``synthetic``:
+    show the "synthetic sample data" banner. ``sources``: the datasets credited in the footer (None: the
+    page credits the catalogue rows behind the tables it draws). ``options``: the page's options (the
+    profile's ``[maps.<kind>]`` plus what the caller adds), held read-only so no builder changes them for
+    another.
+    """
+
+    con: Any
+    city: str
+    out_path: Path
+    title: str | None = None
+    city_title: str | None = None
+    synthetic: bool = False
+    sources: list[dict] | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not isinstance(self.city, str) or not self.city:
+            raise ValueError(f"PageContext: city must be a non-empty string, not {self.city!r}")
+        if self.out_path is None:
+            raise ValueError(f"PageContext for city {self.city!r}: out_path is required")
+        object.__setattr__(self, "out_path", Path(self.out_path))
+        object.__setattr__(self, "options", MappingProxyType(dict(self.options or {})))
+
+    @property
+    def display_city(self) -> str:
+        return self.city_title or self.city
+
+
+@dataclass(frozen=True, kw_only=True)
+class Page:
+    """One page's asset files under ``maps/templates/`` (names relative to it), checked when declared.
+
+    ``scripts``: the page's JavaScript files, joined in order into one body run as ``function (C, data)``
+    after the base map is drawn (``C.map`` is the Leaflet map or null), so helpers in an earlier file are in
+    scope for the later ones. ``controls`` / ``legend``: HTML fragments for the panel (jinja2, autoescaped;
+    trusted markup: data goes in the JSON block, never into them). ``style``: the page's own CSS, after the
+    shared ``page.css``. ``plugins``: Leaflet plugins to inline (:data:`maps.assets.PACKAGES`).
+    """
+
+    title: str
+    scripts: tuple[str, ...]
+    controls: str | None = None
+    legend: str | None = None
+    style: str | None = None
+    plugins: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if isinstance(self.scripts, str) or not self.scripts:
+            raise TypeError(f"page {self.title!r}: scripts must be a non-empty tuple of file names, "
+                            f"not {self.scripts!r}")
+        missing = [name for name in self.asset_files() if not (TEMPLATES / name).is_file()]
+        if missing:
+            raise FileNotFoundError(f"page {self.title!r} names asset file(s) missing from {TEMPLATES}: "
+                                    + ", ".join(missing))
+
+    def asset_files(self) -> list[str]:
+        """The asset files this page names, in the order the renderer inlines them."""
+        return [n for n in (self.style, self.controls, self.legend, *self.scripts) if n]
+
+
+@cache
+def _asset_text(name: str) -> str:
+    return (TEMPLATES / name).read_text(encoding="utf-8")
+
+
+def _fragment(name: str | None, variables: Mapping[str, Any]) -> str:
+    return _ENV.get_template(name).render(**variables) if name else ""
+
 
 _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 _JSON_ESCAPE_RE = re.compile("[<>&\u2028\u2029]")
@@ -54,10 +147,6 @@ def json_for_html(data) -> str:
     """JSON text safe inside ``<script type="application/json">``."""
     text = json.dumps(_jsonable(data), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     return _JSON_ESCAPE_RE.sub(lambda m: _JSON_ESCAPES[m.group(0)], text)
-
-
-def _js_block(js: str) -> str:
-    return re.sub(r"</(?=script)", r"<\\/", js, flags=re.IGNORECASE)
 
 
 def _portal_href(url) -> str | None:
@@ -88,50 +177,55 @@ def _source_rows(sources) -> list[dict]:
     return rows
 
 
-_PAGE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
-    (Path(__file__).with_name("templates") / "page.html.j2").read_text(encoding="utf-8")
-)
-_SHELL_JS = (Path(__file__).with_name("templates") / "shell.js").read_text(encoding="utf-8")
+def publish(ctx: PageContext, page: Page, *, data: dict, sources: list[dict] | None, with_map: bool = True,
+            fragment_vars: Mapping[str, Any] | None = None) -> Path:
+    """Render ``page`` for ``ctx`` and write it to ``ctx.out_path``; returns the path.
+
+    ``data``: what the page's scripts read (the JSON block). ``sources``: the rows for the footer (the
+    builder resolves ``ctx.sources``). ``with_map``: False for a page without a map (no Leaflet inlined, the
+    panel full width). ``fragment_vars``: variables for the controls and legend templates (builder values,
+    not portal strings, though autoescaping applies).
+    """
+    html = _page_html(ctx, page, data=data, sources=sources, with_map=with_map, fragment_vars=fragment_vars or {})
+    ctx.out_path.parent.mkdir(parents=True, exist_ok=True)
+    ctx.out_path.write_text(html, encoding="utf-8")
+    return ctx.out_path
 
 
-def render_page(
-    *,
-    title: str,
-    city_title: str,
-    body_js: str,
-    data: dict,
-    synthetic: bool,
-    sources: list[dict] | None,
-    legend_html: str = "",
-    plugins: tuple[str, ...] | list[str] = (),
-    controls_html: str = "",
-    with_map: bool = True,
-    max_zoom: int = 19,
-) -> str:
-    """Assemble one self-contained HTML page.
+def _page_html(ctx: PageContext, page: Page, *, data: dict, sources: list[dict] | None, with_map: bool,
+               fragment_vars: Mapping[str, Any]) -> str:
+    """One self-contained HTML page: ``page.html.j2`` filled with the page's asset files and the data.
 
-    ``body_js`` is trusted builder code run as ``function(C, data)`` after the
-    base map is drawn (``C.map`` is the Leaflet map or null).  ``legend_html``
-    and ``controls_html`` are trusted builder markup: never put data in them.
+    Scripts and styles are trusted files; only ``data`` (JSON block), the titles and ``sources`` (autoescaped)
+    carry portal strings.
     """
     nonce = secrets.token_urlsafe(16)
-    config = {"maxZoom": int(max_zoom), "withMap": bool(with_map)}
-    return _PAGE.render(
-        title=title,
-        city_title=city_title,
-        synthetic=bool(synthetic),
+    config = {"maxZoom": MAX_ZOOM, "withMap": bool(with_map)}
+    body_js = "\n".join(_asset_text(name) for name in page.scripts)
+    return _ENV.get_template("page.html.j2").render(
+        title=ctx.title or page.title,
+        city_title=ctx.display_city,
+        synthetic=bool(ctx.synthetic),
         sources=_source_rows(sources),
-        legend_html=_markup(legend_html),
-        controls_html=_markup(controls_html),
-        assets=_markup(asset_tags(plugins, nonce=nonce) if with_map else ""),
+        legend_html=Markup(_fragment(page.legend, fragment_vars)),
+        controls_html=Markup(_fragment(page.controls, fragment_vars)),
+        vendor=_vendor_markup(page.plugins) if with_map else [],
+        page_css=Markup(safe_inline(_asset_text("page.css"), "style")),
+        page_style=Markup(safe_inline(_asset_text(page.style), "style") if page.style else ""),
         csp=_csp(nonce, cdn=with_map and assets_dir() is None),
-        data_json=_markup(json_for_html(data)),
-        config_json=_markup(json_for_html(config)),
-        shell_js=_markup(_js_block(_SHELL_JS)),
-        body_js=_markup(_js_block(body_js)),
+        data_json=Markup(json_for_html(data)),
+        config_json=Markup(json_for_html(config)),
+        shell_js=Markup(safe_inline(_asset_text("shell.js"), "script")),
+        body_js=Markup(safe_inline(body_js, "script")),
         nonce=nonce,
         with_map=with_map,
     )
+
+
+def _vendor_markup(plugins) -> list[dict]:
+    """The npm assets for the page head, their inlined text marked safe (``safe_inline`` already applied)."""
+    return [{"kind": a.kind, "label": a.label, "href": a.href, "text": Markup(a.text) if a.text is not None else None}
+            for a in vendor_assets(plugins)]
 
 
 def _csp(nonce: str, *, cdn: bool) -> str:
@@ -141,16 +235,3 @@ def _csp(nonce: str, *, cdn: bool) -> str:
         f"default-src 'none'; script-src 'nonce-{nonce}'{extra}; style-src 'unsafe-inline'{extra}; "
         f"img-src data: blob:{extra}; font-src data:; connect-src 'none'; base-uri 'none'; form-action 'none'"
     )
-
-
-def _markup(text: str):
-    from markupsafe import Markup
-
-    return Markup(text)
-
-
-def write_page(out_path, html: str) -> Path:
-    path = Path(out_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html, encoding="utf-8")
-    return path

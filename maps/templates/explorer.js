@@ -101,10 +101,10 @@ data.incidents = D;  // decoded header: dictionaries, t0, lat0/lon0 (for tests a
 var n = D.n, i, P = D.cols;
 drawStreets(streets);
 STAGES.streets = performance.now();
-var types = D.types, places = D.places || [], MAXR = data.maxRadius;
-var R_EARTH = 6371008.8, RAD = Math.PI / 180, MARKER_LIMIT = 2000, PAGE = 25;
+var types = D.types, places = D.places || [], MAXR = data.maxRadius, F = ExplorerFilters;
+var MARKER_LIMIT = 2000, PAGE = 25;
 var DOWS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-var areaKeys = ["beat", "district", "ward", "community_area"];
+var areaKeys = ["beat", "district", "ward", "community_area"];  // the place table's area columns
 
 // ---- expand the columns once: rows are sorted by time; each has a place and a kind code ---------
 var T = new Int32Array(n), MOD = new Int16Array(n), DOW = new Int8Array(n), DAY = new Int32Array(n);
@@ -132,7 +132,7 @@ var PLAT = P.p_lat, PLON = P.p_lon, PLAT_DEG, PLON_DEG;  // place coordinates: 1
     acc += P.dt[i]; T[i] = acc - D.t0;
     day = Math.floor(acc / 1440); DAY[i] = day;
     MOD[i] = acc - day * 1440;
-    DOW[i] = ((day % 7) + 10) % 7 + 1;  // 1970-01-01 was a Thursday (ISO 4)
+    DOW[i] = F.isoWeekday(day);
     q = KD[i]; TY[i] = P.k_type[q]; DE[i] = P.k_desc[q]; fl = P.k_flags[q];
     FA[i] = fl % 3; FD[i] = (fl - FA[i]) / 3;
     p = PL[i]; BK[i] = P.p_block[p];
@@ -143,24 +143,16 @@ var PLAT = P.p_lat, PLON = P.p_lon, PLAT_DEG, PLON_DEG;  // place coordinates: 1
   }
 })();
 STAGES.expanded = performance.now();
-function hav(lat1, lon1, lat2, lon2) {
-  var sa = Math.sin((lat2 - lat1) * RAD / 2), so = Math.sin((lon2 - lon1) * RAD / 2);
-  var a = sa * sa + Math.cos(lat1 * RAD) * Math.cos(lat2 * RAD) * so * so;
-  return 2 * R_EARTH * Math.asin(Math.sqrt(a));
-}
 function colour(t) { return t < C.palette.length ? C.palette[t] : "#6b6b6b"; }
-function pad(x) { return (x < 10 ? "0" : "") + x; }
+var pad = F.pad2;
 function fmtTime(i) { return new Date((D.t0 + T[i]) * MIN).toISOString().slice(0, 16).replace("T", " "); }
-function dayToMin(s, endOfDay) {
-  var p = s.split("-"), ms = Date.UTC(+p[0], +p[1] - 1, +p[2]);
-  return ms / MIN - D.t0 + (endOfDay ? 1440 : 0);
-}
-function hm(v) { if (!v) return null; var p = v.split(":"); return (+p[0]) * 60 + (+p[1]); }
 function $(id) { return document.getElementById(id); }
 function fmtNum(x, nd) { return x.toLocaleString("en-US", { minimumFractionDigits: nd, maximumFractionDigits: nd }); }
 
 // ---- controls ----------------------------------------------------------------------------------
-var from = $("date-from"), to = $("date-to"), todFrom = $("tod-from"), todTo = $("tod-to");
+var FILTERS = data.filters, FILTER = {};  // the declared filters (maps/explorer_filters.py), in hash order
+FILTERS.forEach(function (f) { FILTER[f.key] = f; });
+function ctl(key, k) { return $(FILTER[key].control.ids[k || 0]); }
 var selType = [], boxes = [], countEls = [], dowBoxes = [];
 var list = $("type-list"), groups = D.groups && D.groups.length ? D.groups : null, groupBoxes = [];
 function typeRow(k, parent) {
@@ -210,12 +202,8 @@ function fillSelect(sel, labels, anyText) {
   var o = el("option", anyText); o.value = ""; sel.appendChild(o);
   order.forEach(function (k) { var op = el("option", labels[k]); op.value = labels[k]; sel.appendChild(op); });
 }
-var areaSel = { beat: $("f-beat"), district: $("f-district"), ward: $("f-ward"), community_area: $("f-ca") };
-var areaHash = { beat: "beat", district: "district", ward: "ward", community_area: "ca" };
-areaKeys.forEach(function (k) { fillSelect(areaSel[k], D.areas[k], "any"); });
-fillSelect($("f-loc"), D.locs, "any");
 (function () {
-  var sel = $("f-near"), o = el("option", "anywhere"), groups = {};
+  var sel = ctl("near"), o = el("option", "anywhere"), groups = {};
   o.value = ""; sel.appendChild(o);
   places.forEach(function (p, k) {
     if (!groups[p.cat]) { groups[p.cat] = el("optgroup"); groups[p.cat].label = p.cat; sel.appendChild(groups[p.cat]); }
@@ -227,6 +215,15 @@ var blockIndex = {}; D.blocks.forEach(function (b, k) { blockIndex[b.toUpperCase
 function labelIndex(labels) { var m = {}; labels.forEach(function (l, k) { m[l] = k; }); return m; }
 var areaIndex = {}; areaKeys.forEach(function (k) { areaIndex[k] = labelIndex(D.areas[k]); });
 var locIndex = labelIndex(D.locs);
+// The select and flag filters: the column they test (per place or per row) and the code a control value wants
+// (-1 = any). The select filters' options are their labels.
+function labelCode(index) { return function (v) { return v !== "" && index.hasOwnProperty(v) ? index[v] : -1; }; }
+var CODED = { loc: { labels: D.locs, index: locIndex, row: LC, code: labelCode(locIndex) },
+              arrest: { row: FA, code: F.flagCode }, domestic: { row: FD, code: F.flagCode } };
+areaKeys.forEach(function (k) {
+  CODED[k] = { labels: D.areas[k], index: areaIndex[k], place: PAREA[k], code: labelCode(areaIndex[k]) };
+});
+FILTERS.forEach(function (f) { if (f.control.kind === "select") fillSelect(ctl(f.key), CODED[f.key].labels, "any"); });
 function normBlock(s) { return String(s || "").trim().replace(/\s+/g, " ").toUpperCase(); }
 // A typed address ("121 North State Street"), a block as published ("001XX N STATE ST") or a street name,
 // resolved offline from the incidents' own block strings ("<hundreds>XX <street>"): suffix words are
@@ -324,72 +321,101 @@ function currentView() {
   for (var k = 0; k < VIEWS.length; k++) if (viewBoxes[VIEWS[k]].checked) return VIEWS[k];
   return "points";
 }
+// One codec per control kind (maps/explorer_filters.py Control.kind): the value on opening, the value from
+// the hash (decoded; undefined = keep the default), and reading, setting and writing (null = not written) it.
+function id0(f) { return ctl(f.key); }
+var plain = {
+  initial: function () { return ""; },
+  parse: function (f, v) { return v; },
+  get: function (f) { return id0(f).value; },
+  set: function (f, v) { id0(f).value = v; },
+  format: function (f, v) { return v ? encodeURIComponent(v) : null; }
+};
+function kind(over) { return Object.assign({}, plain, over); }
+var CODECS = {
+  types: kind({
+    initial: function () {
+      return types.map(function (t) { return !data.selected_types || data.selected_types.indexOf(t) >= 0; });
+    },
+    parse: function (f, v, raw) {  // names are encoded one by one and joined with literal commas
+      var want = raw === "" ? [] : raw.split(",").map(function (x) { var d = F.decodeValue(x); return d === null ? x : d; });
+      return types.map(function (t) { return want.indexOf(t) >= 0; });
+    },
+    get: function () { return selType.slice(); },
+    set: function (f, v) { boxes.forEach(function (cb, k) { cb.checked = v[k]; selType[k] = v[k]; }); syncGroups(); },
+    format: function (f, v) {
+      return v.some(function (s) { return !s; }) ? types.filter(function (t, k) { return v[k]; }).map(encodeURIComponent).join(",") : null;
+    }
+  }),
+  date: kind({
+    initial: function (f) { return data.window[f.control.options.window]; },
+    parse: function (f, v) { return F.isIsoDay(v) ? v : undefined; },
+    set: function (f, v) { id0(f).value = v || ""; },
+    format: function (f, v) { return v || null; }
+  }),
+  "time-range": kind({
+    initial: function () { return null; },
+    parse: function (f, v) { return F.parseTimeRange(v); },
+    get: function (f) { return [$(f.control.ids[0]).value, $(f.control.ids[1]).value]; },
+    set: function (f, v) { $(f.control.ids[0]).value = v ? v[0] : ""; $(f.control.ids[1]).value = v ? v[1] : ""; },
+    format: function (f, v) { return v && v[0] && v[1] ? v[0] + "-" + v[1] : null; }
+  }),
+  weekdays: kind({
+    initial: function () { return [1, 2, 3, 4, 5, 6, 7]; },
+    parse: function (f, v) { return F.parseWeekdays(v); },
+    get: function () { var out = []; dowBoxes.forEach(function (cb, k) { if (cb.checked) out.push(k + 1); }); return out; },
+    set: function (f, v) { dowBoxes.forEach(function (cb, k) { cb.checked = v.indexOf(k + 1) >= 0; }); },
+    format: function (f, v) { return v.length < 7 ? v.join(",") : null; }
+  }),
+  select: kind({ set: function (f, v) { id0(f).value = CODED[f.key].index.hasOwnProperty(v) ? v : ""; } }),
+  flag: kind({
+    parse: function (f, v) { return F.flagCode(v) >= 0 ? v : ""; },
+    format: function (f, v) { return v || null; }
+  }),
+  place: kind({ set: function (f, v) { id0(f).value = placeIndex.hasOwnProperty(v) ? v : ""; } }),
+  address: kind({ format: function (f, v) { return normBlock(v) ? encodeURIComponent(normBlock(v)) : null; } }),
+  radius: kind({
+    initial: function () { return MAXR; },
+    parse: function (f, v) { return F.cappedRadius(v, MAXR); },
+    set: function (f, v) { id0(f).value = String(v); },
+    format: function (f, v) { return String(F.cappedRadius(v, MAXR)); }
+  })
+};
+function codec(f) { return CODECS[f.control.kind]; }
 function defaults() {
-  var st = { types: types.map(function (t) { return !data.selected_types || data.selected_types.indexOf(t) >= 0; }),
-    from: data.window.start, to: data.window.end, tod: null, dow: [1, 2, 3, 4, 5, 6, 7],
-    area: {}, loc: "", arrest: "", domestic: "", near: "", block: "", r: MAXR, view: "points" };
-  areaKeys.forEach(function (k) { st.area[k] = ""; });
+  var st = { view: "points" };
+  FILTERS.forEach(function (f) { st[f.key] = codec(f).initial(f); });
   return st;
 }
-function parseTod(v) {
-  var m = /^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$/.exec(v || "");
-  return m ? [pad(+m[1]) + ":" + m[2], pad(+m[3]) + ":" + m[4]] : null;
-}
 function readHash() {
-  var st = defaults(), h = location.hash.replace(/^#/, "");
-  if (!h) return st;
-  h.split("&").forEach(function (kv) {
-    var j = kv.indexOf("="), k = j < 0 ? kv : kv.slice(0, j), v = "";
-    try { v = j < 0 ? "" : decodeURIComponent(kv.slice(j + 1).replace(/\+/g, " ")); } catch (e) { return; }
-    if (k === "types") {  // names are encoded one by one and joined with literal commas
-      var raw = j < 0 ? "" : kv.slice(j + 1);
-      var want = raw === "" ? [] : raw.split(",").map(function (x) { try { return decodeURIComponent(x.replace(/\+/g, " ")); } catch (e) { return x; } });
-      st.types = types.map(function (t) { return want.indexOf(t) >= 0; });
-    } else if (k === "from" || k === "to") { if (/^\d{4}-\d{2}-\d{2}$/.test(v)) st[k] = v; }
-    else if (k === "tod") { st.tod = parseTod(v); }
-    else if (k === "dow") { st.dow = v.split(",").map(Number).filter(function (d) { return d >= 1 && d <= 7; }); }
-    else if (k === "ca") { st.area.community_area = v; }
-    else if (k === "beat" || k === "district" || k === "ward") { st.area[k] = v; }
-    else if (k === "loc") { st.loc = v; }
-    else if (k === "arrest" || k === "domestic") { st[k] = (v === "true" || v === "false") ? v : ""; }
-    else if (k === "near") { st.near = v; }
-    else if (k === "block") { st.block = v; }
-    else if (k === "r") { var r = parseFloat(v); if (r > 0) st.r = Math.min(r, MAXR); }
+  var st = defaults(), byHash = {};
+  FILTERS.forEach(function (f) { byHash[f.hash_key] = f; });
+  F.hashPairs(location.hash).forEach(function (pair) {
+    var k = pair[0], v = F.decodeValue(pair[1]), f = byHash.hasOwnProperty(k) ? byHash[k] : null;
+    if (v === null) return;
+    if (f) { var x = codec(f).parse(f, v, pair[1]); if (x !== undefined) st[f.key] = x; }
     else if (k === "view") { if (VIEWS.indexOf(v) >= 0 && !viewBoxes[v].disabled) st.view = v; }
   });
   return st;
 }
 function setControls(st) {
-  boxes.forEach(function (cb, k) { cb.checked = st.types[k]; selType[k] = st.types[k]; });
-  syncGroups();
-  from.value = st.from || ""; to.value = st.to || "";
-  todFrom.value = st.tod ? st.tod[0] : ""; todTo.value = st.tod ? st.tod[1] : "";
-  dowBoxes.forEach(function (cb, k) { cb.checked = st.dow.indexOf(k + 1) >= 0; });
-  areaKeys.forEach(function (k) { areaSel[k].value = areaIndex[k].hasOwnProperty(st.area[k]) ? st.area[k] : ""; });
-  $("f-loc").value = locIndex.hasOwnProperty(st.loc) ? st.loc : "";
-  $("f-arrest").value = st.arrest; $("f-domestic").value = st.domestic;
-  $("f-near").value = placeIndex.hasOwnProperty(st.near) ? st.near : "";
-  $("f-block").value = st.block; $("f-radius").value = String(st.r);
+  FILTERS.forEach(function (f) { codec(f).set(f, st[f.key]); });
   VIEWS.forEach(function (v) { viewBoxes[v].checked = v === st.view; });
 }
-function radius() { var r = parseFloat($("f-radius").value); return r > 0 ? Math.min(r, MAXR) : MAXR; }
+function current() {  // the filter state as the controls show it
+  var st = {};
+  FILTERS.forEach(function (f) { st[f.key] = codec(f).get(f); });
+  return st;
+}
+function written(f, st) { return codec(f).format(f, st[f.key]) !== null; }
 function writeHash() {
-  var parts = [], enc = encodeURIComponent;
-  if (selType.some(function (s) { return !s; })) {
-    parts.push("types=" + types.filter(function (t, k) { return selType[k]; }).map(enc).join(","));
-  }
-  if (from.value) parts.push("from=" + from.value);
-  if (to.value) parts.push("to=" + to.value);
-  if (todFrom.value && todTo.value) parts.push("tod=" + todFrom.value + "-" + todTo.value);
-  var dows = []; dowBoxes.forEach(function (cb, k) { if (cb.checked) dows.push(k + 1); });
-  if (dows.length < 7) parts.push("dow=" + dows.join(","));
-  areaKeys.forEach(function (k) { if (areaSel[k].value) parts.push(areaHash[k] + "=" + enc(areaSel[k].value)); });
-  if ($("f-loc").value) parts.push("loc=" + enc($("f-loc").value));
-  if ($("f-arrest").value) parts.push("arrest=" + $("f-arrest").value);
-  if ($("f-domestic").value) parts.push("domestic=" + $("f-domestic").value);
-  if ($("f-near").value) parts.push("near=" + enc($("f-near").value));
-  if (normBlock($("f-block").value)) parts.push("block=" + enc(normBlock($("f-block").value)));
-  if ($("f-near").value || normBlock($("f-block").value)) parts.push("r=" + radius());
+  var st = current(), parts = [];
+  FILTERS.forEach(function (f) {
+    var along = f.control.options.with;  // written only when one of these filters is
+    if (along && !along.some(function (k) { return written(FILTER[k], st); })) return;
+    var text = codec(f).format(f, st[f.key]);
+    if (text !== null) parts.push(f.hash_key + "=" + text);
+  });
   if (currentView() !== "points") parts.push("view=" + currentView());
   var h = "#" + parts.join("&");
   if (location.hash !== h) {
@@ -537,7 +563,7 @@ function areaBox(code) {
 function areaPopup(code, latlng) {
   var box = areaBox(code), b = el("button", "Show only this area", "cm-small");
   b.type = "button";
-  b.addEventListener("click", function () { areaSel.community_area.value = code; C.map.closePopup(); changed(); });
+  b.addEventListener("click", function () { ctl("community_area").value = code; C.map.closePopup(); changed(); });
   if (areaIndex.community_area.hasOwnProperty(code)) box.appendChild(b);
   L.popup().setLatLng(latlng).setContent(box).openOn(C.map);
 }
@@ -616,37 +642,33 @@ var MATCH = new Int32Array(n), LOCATED = new Int32Array(n), nMatch = 0, nLocated
 var hourCounts = new Array(24), weekCounts = {}, perTypeMatch = [], placeOk = new Uint8Array(nPlaces);
 function lowerBound(x) { var lo = 0, hi = n; while (lo < hi) { var m = (lo + hi) >> 1; if (T[m] < x) lo = m + 1; else hi = m; } return lo; }
 function update() {
-  var a = from.value ? lowerBound(dayToMin(from.value, false)) : 0;
-  var b = to.value ? lowerBound(dayToMin(to.value, true)) : n;
-  var tf = hm(todFrom.value), tt = hm(todTo.value), tod = tf !== null && tt !== null && tf !== tt;
-  var cross = tod && tf > tt;
-  var dowOk = [false]; dowBoxes.forEach(function (cb) { dowOk.push(cb.checked); });
-  var ac = areaKeys.map(function (k) { var v = areaSel[k].value; return v === "" ? -1 : areaIndex[k][v]; });
-  var loc = $("f-loc").value === "" ? -1 : locIndex[$("f-loc").value];
-  var ar = $("f-arrest").value === "" ? -1 : ($("f-arrest").value === "true" ? 1 : 0);
-  var dm = $("f-domestic").value === "" ? -1 : ($("f-domestic").value === "true" ? 1 : 0);
-  var r = radius(), targets = [], nearV = $("f-near").value, res = resolveBlock($("f-block").value), blk = res[0];
-  var info = $("block-resolved"), k, ok, p;
-  if (nearV && placeIndex.hasOwnProperty(nearV)) { var s = places[placeIndex[nearV]]; targets.push([s.lat, s.lon]); }
+  var st = current();
+  var a = st.from ? lowerBound(F.dayStart(st.from, D.t0)) : 0;
+  var b = st.to ? lowerBound(F.dayEnd(st.to, D.t0)) : n;
+  var win = F.timeWindow(st.tod[0], st.tod[1]);
+  var dowOk = [false]; for (var d = 1; d <= 7; d++) dowOk.push(F.weekdayIn(st.dow, d));
+  // The select and flag filters that are set: [wanted code, column], per place (areas) or per row.
+  var placeCodes = [], rowCodes = [];
+  FILTERS.forEach(function (f) {
+    var c = CODED[f.key], want = c ? c.code(st[f.key]) : -1;
+    if (want >= 0) (c.place ? placeCodes : rowCodes).push([want, c.place || c.row]);
+  });
+  var r = F.cappedRadius(st.r, MAXR), targets = [], res = resolveBlock(st.block), blk = res[0];
+  var info = ctl("block", 1), k, ok, p, nc = rowCodes.length;
+  if (st.near && placeIndex.hasOwnProperty(st.near)) { var s = places[placeIndex[st.near]]; targets.push([s.lat, s.lon]); }
   if (blk >= 0) {
     var bp = blockPoint(blk);
     if (!bp) { info.textContent = D.blocks[blk] + ": has no located incidents, cannot measure distance"; targets.push(null); }
     else { info.textContent = "Block: " + D.blocks[blk] + (res[1] ? " \u2014 " + res[1] : "") + " (point = median of its incidents)"; targets.push(bp); }
-  } else if (blk === -2) { info.textContent = "No block matches \u201c" + normBlock($("f-block").value) + "\u201d"; targets.push(null); }
+  } else if (blk === -2) { info.textContent = "No block matches \u201c" + normBlock(st.block) + "\u201d"; targets.push(null); }
   else { info.textContent = ""; }
   // Area and distance filters depend only on the place: decide them once per place.
-  var byPlace = targets.length > 0 || ac.some(function (c) { return c >= 0; });
+  var byPlace = targets.length > 0 || placeCodes.length > 0;
   if (byPlace) {
-    var pb = PAREA.beat, pd = PAREA.district, pw = PAREA.ward, pc = PAREA.community_area;
     for (p = 0; p < nPlaces; p++) {
-      ok = !((ac[0] >= 0 && pb[p] !== ac[0]) || (ac[1] >= 0 && pd[p] !== ac[1]) ||
-             (ac[2] >= 0 && pw[p] !== ac[2]) || (ac[3] >= 0 && pc[p] !== ac[3]));
-      if (ok && targets.length) {
-        if (PLAT_DEG[p] !== PLAT_DEG[p]) ok = false;
-        for (k = 0; ok && k < targets.length; k++) {
-          if (targets[k] === null || hav(targets[k][0], targets[k][1], PLAT_DEG[p], PLON_DEG[p]) > r) ok = false;
-        }
-      }
+      ok = true;
+      for (k = 0; ok && k < placeCodes.length; k++) ok = F.codeIs(placeCodes[k][0], placeCodes[k][1][p]);
+      for (k = 0; ok && k < targets.length; k++) ok = F.withinRadius(targets[k], PLAT_DEG[p], PLON_DEG[p], r);
       placeOk[p] = ok ? 1 : 0;
     }
   }
@@ -655,14 +677,14 @@ function update() {
   nMatch = 0; nLocated = 0; hourCounts.fill(0); weekCounts = {}; perTypeMatch = new Array(nt).fill(0);
   caCounts.fill(0); caNoCoords = 0; caNone = 0;
   for (i = a; i < b; i++) {
-    if (tod) { var m = MOD[i]; if (cross ? (m < tf && m >= tt) : (m < tf || m >= tt)) continue; }
+    if (!F.inTimeWindow(win, MOD[i])) continue;
     if (!dowOk[DOW[i]]) continue;
     if (byPlace && !placeOk[PL[i]]) continue;
-    if (loc >= 0 && LC[i] !== loc) continue;
-    if ((ar >= 0 && FA[i] !== ar) || (dm >= 0 && FD[i] !== dm)) continue;
+    for (k = 0; k < nc && F.codeIs(rowCodes[k][0], rowCodes[k][1][i]); k++);
+    if (k < nc) continue;
     var ty = TY[i];
     perType[ty]++;
-    if (!selType[ty]) continue;
+    if (!F.typeSelected(selType, ty)) continue;
     MATCH[nMatch++] = i;
     perTypeMatch[ty]++;
     perDesc[DE[i]] = (perDesc[DE[i]] || 0) + 1;
@@ -796,8 +818,12 @@ $("types-none").addEventListener("click", function () { setAll(false); });
 $("filters-reset").addEventListener("click", function () {
   var st = defaults(); st.view = currentView(); setControls(st); changed();
 });
-[from, to, todFrom, todTo, $("f-beat"), $("f-district"), $("f-ward"), $("f-ca"), $("f-loc"), $("f-arrest"),
- $("f-domestic"), $("f-near"), $("f-block"), $("f-radius")].forEach(function (c) { c.addEventListener("change", changed); });
+FILTERS.forEach(function (f) {  // the declared controls' inputs and selects (types and days have their own)
+  f.control.ids.forEach(function (id) {
+    var c = $(id);
+    if (c.tagName === "INPUT" || c.tagName === "SELECT") c.addEventListener("change", changed);
+  });
+});
 window.addEventListener("hashchange", function () { setControls(readHash()); update(); });
 setControls(readHash());
 update();

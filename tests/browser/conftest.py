@@ -18,17 +18,21 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="session")
 def pages(tmp_path_factory) -> dict[str, Path]:
     from civicmash.maps import explorer, locator, safe_route, spending
+    from civicmash.maps.render import PageContext
 
     tmp = tmp_path_factory.mktemp("browser_city")
     con = maps_citydb.make_city(tmp / "city.duckdb")
-    common = dict(city=maps_citydb.CITY, synthetic=True, sources=None, city_title="Testville")
+
+    def ctx(kind: str, title: str, **options) -> PageContext:
+        return PageContext(con=con, city=maps_citydb.CITY, out_path=tmp / f"{kind}.html", title=title,
+                           city_title="Testville", synthetic=True, options=options)
+
     out = {
-        "explorer": explorer.build(con, out_path=tmp / "explorer.html", title="Incident explorer", **common),
-        "safe_route": safe_route.build(con, out_path=tmp / "safe_route.html", title="Safer walking route",
-                                       options={"from": maps_citydb.ROUTE_FROM, "to": maps_citydb.ROUTE_TO,
-                                                "detour": 0.3}, **common),
-        "locator": locator.build(con, out_path=tmp / "locator.html", title="Nearest services", **common),
-        "spending": spending.build(con, out_path=tmp / "spending.html", title="City spending", **common),
+        "explorer": explorer.build(ctx("explorer", "Incident explorer")),
+        "safe_route": safe_route.build(ctx("safe_route", "Safer walking route", detour=0.3,
+                                           **{"from": maps_citydb.ROUTE_FROM, "to": maps_citydb.ROUTE_TO})),
+        "locator": locator.build(ctx("locator", "Nearest services")),
+        "spending": spending.build(ctx("spending", "City spending")),
     }
     con.close()
     return out

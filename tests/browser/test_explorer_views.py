@@ -172,6 +172,7 @@ def test_area_without_population_is_no_data_not_zero(browser, sample_run, tmp_pa
     """Sample city with one area's population removed: that area is "no data" (grey, dashed), the others
     have rates; area names are text (the tiny test city names an area with the XSS string)."""
     from civicmash.maps import explorer
+    from civicmash.maps.render import PageContext
     from civicmash.warehouse.db import connect
 
     db = tmp_path / "sample.duckdb"
@@ -183,8 +184,8 @@ def test_area_without_population_is_no_data_not_zero(browser, sample_run, tmp_pa
             "SELECT CAST(community_area AS VARCHAR), count(*) FROM incidents_current WHERE city = ? "
             "AND community_area IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1", [city]).fetchone()
         con.execute("DELETE FROM population WHERE city = ? AND area_code = ?", [city, gone])
-        path = explorer.build(con, city=city, out_path=tmp_path / "explorer.html", synthetic=True,
-                              options={"start": "1970-01-01", "end": "2100-01-01"})
+        path = explorer.build(PageContext(con=con, city=city, out_path=tmp_path / "explorer.html", synthetic=True,
+                                          options={"start": "1970-01-01", "end": "2100-01-01"}))
         with explorer_page(browser, path, "view=rates") as page:
             rates = page_rates(page)
             assert rates[gone]["count"] == busiest > 0

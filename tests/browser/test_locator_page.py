@@ -23,6 +23,7 @@ CLINIC = "Weekday clinic"
 def city(tmp_path_factory):
     from civicmash.analysis import service_access
     from civicmash.maps import locator
+    from civicmash.maps.render import PageContext
 
     tmp = tmp_path_factory.mktemp("locator_page")
     con = citydb.make_city(tmp / "city.duckdb")
@@ -34,8 +35,8 @@ def city(tmp_path_factory):
     con.execute("INSERT INTO boundaries (city, dataset, source_id, kind, code, name, geom) VALUES "
                 "(?, 'ca', '5', 'community_area', '5', 'Far Fields', ST_GeomFromText(?))",
                 [citydb.CITY, f"POLYGON(({b} {a}, {d} {a}, {d} {c}, {b} {c}, {b} {a}))"])
-    path = locator.build(con, city=citydb.CITY, out_path=tmp / "locator.html", title="Nearest services",
-                         synthetic=True, city_title="Testville", options={"near": citydb.node_ll(3, 3)})
+    path = locator.build(PageContext(con=con, city=citydb.CITY, out_path=tmp / "locator.html", title="Nearest services",
+                                     synthetic=True, city_title="Testville", options={"near": citydb.node_ll(3, 3)}))
     net = service_access.network(con, city=citydb.CITY)
     yield {"path": path, "net": net, "con": con}
     con.close()

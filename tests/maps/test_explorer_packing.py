@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import base64
+import json
+import re
 import zlib
+from html import escape as html_escape
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -89,3 +93,73 @@ def test_street_blob_decodes_to_the_base_map_segments(tmp_path):
     assert segments(cols["s_lat"], cols["s_lon"], u, u + cols["s_dv"].astype(int)) == \
         segments(streets["lat"], streets["lon"], seg[:, 0], seg[:, 1])
     assert explorer._street_blob(None) is None
+
+
+# ---- the declared filter table (maps/explorer_filters.py) drives the controls, the page data and the docs --------
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "maps.md"
+
+
+def test_docs_table_is_the_declared_filters():
+    """docs/maps.md holds exactly the table generated from FILTERS: a filter missing from the docs (or a stale
+    row) fails. Regenerate with ``python -c "from civicmash.maps.explorer_filters import docs_table;
+    print(docs_table())"``."""
+    from civicmash.maps.explorer_filters import FILTERS, docs_table
+
+    docs = DOCS.read_text(encoding="utf-8")
+    assert docs_table() in docs, "docs/maps.md: the explorer's filter table is stale"
+    for f in FILTERS:
+        assert f"| `{f.hash_key}=" in docs, f.key
+
+
+def test_every_declared_filter_has_its_control_and_travels_in_the_page(tmp_path):
+    from civicmash.maps import explorer_filters as ef
+    from civicmash.maps.render import PageContext
+
+    con = maps_citydb.make_city(tmp_path / "city.duckdb")
+    try:
+        html = explorer.build(PageContext(con=con, city=maps_citydb.CITY, out_path=tmp_path / "e.html")).read_text()
+    finally:
+        con.close()
+    data = json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', html, re.DOTALL).group(1))
+    assert [f["key"] for f in data["filters"]] == [f.key for f in ef.FILTERS]
+    assert [f["hash_key"] for f in data["filters"]] == ["types", "from", "to", "tod", "dow", "beat", "district", "ward",
+                                                        "ca", "loc", "arrest", "domestic", "near", "block", "r"]
+    assert data["maxRadius"] == explorer.MAX_RADIUS_M == 1609.344 / 2
+    assert f'id="f-radius" min="1" max="{explorer.MAX_RADIUS_M}"' in html
+    sections = [s for s, _ in ef.SECTIONS]
+    for f in ef.FILTERS:
+        assert f.section in sections, f.key
+        for element in f.control.ids:
+            assert f'id="{element}"' in html, (f.key, element)
+        labelled = f'<label for="{f.control.ids[0]}">{html_escape(f.label)}</label>' in html
+        assert labelled or f.control.kind in ("types", "weekdays"), f.key
+    js = (Path(explorer.__file__).with_name("templates") / "explorer_filters.js").read_text(encoding="utf-8")
+    assert all(re.search(rf"\bfunction {f.js}\(", js) for f in ef.FILTERS)
+
+
+def test_declared_sql_predicates_bind_their_parameters(tmp_path):
+    """Every declared SQL predicate runs over an incidents table with example values bound as parameters."""
+    from civicmash.maps.explorer_filters import FILTERS
+
+    binds = {"types": ["THEFT"], "from": "2018-01-01", "to": "2018-12-31", "tod_from": 1320, "tod_to": 180,
+             "dow": [6, 7], "beat": "0421", "district": "1", "ward": "42", "community_area": "32", "loc": "STREET",
+             "arrest": True, "domestic": False, "near_lat": 41.88, "near_lon": -87.63, "block_lat": 41.88,
+             "block_lon": -87.63, "lat0": 41.6, "lon0": -87.9, "r": 500.0}
+    con = maps_citydb.make_city(tmp_path / "city.duckdb")
+    try:
+        for column, kind in (("beat", "VARCHAR"), ("district", "INTEGER"), ("ward", "INTEGER"),
+                             ("community_area", "INTEGER"), ("location_description", "VARCHAR")):
+            con.execute(f"ALTER TABLE incidents ADD COLUMN IF NOT EXISTS {column} {kind}")
+        for f in FILTERS:
+            if f.sql:
+                used = {k: v for k, v in binds.items() if re.search(rf"\${k}\b", f.sql)}
+                con.execute(f"SELECT count(*) FROM incidents WHERE {f.sql}", used).fetchone()
+        # Same-day window 09:00-17:00: 17:00 is out, 16:59 in (the page's rule).
+        tod = next(f for f in FILTERS if f.key == "tod").sql.replace("occurred_at", "t")
+        got = con.execute(f"SELECT t FROM (VALUES (TIMESTAMP '2018-01-01 16:59'), (TIMESTAMP '2018-01-01 17:00'), "
+                          f"(TIMESTAMP '2018-01-01 09:00')) v(t) WHERE {tod} ORDER BY t",
+                          {"tod_from": 540, "tod_to": 1020}).fetchall()
+        assert [str(r[0])[11:16] for r in got] == ["09:00", "16:59"]
+    finally:
+        con.close()

@@ -15,6 +15,7 @@ from civicmash.analysis import coverage, service_access
 from civicmash.analysis.nearest import ServiceNetwork, ServiceSet, minutes
 from civicmash.analysis.places import ResolveError
 from civicmash.maps import locator
+from civicmash.maps.render import PageContext
 from tests.maps import maps_citydb as citydb
 
 STEP = citydb.STEP_M
@@ -187,7 +188,8 @@ def test_page_embeds_the_same_numbers(con, tmp_path):
     import json
     import re
 
-    path = locator.build(con, city=CITY, out_path=tmp_path / "locator.html", options={"near": citydb.node_ll(3, 3)})
+    path = locator.build(PageContext(con=con, city=CITY, out_path=tmp_path / "locator.html",
+                                     options={"near": citydb.node_ll(3, 3)}))
     html = path.read_text()
     data = json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', html, re.S).group(1))
     assert [c["id"] for c in data["cats"]][:3] == ["clinic", "fire", "hospital"]
