@@ -13,6 +13,10 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where used: `civicmash <command> --help` loads no more than argparse
+    from civicmash.flows.context import RunContext
 
 # Prefect must not phone home; set before prefect is imported anywhere.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -56,42 +60,64 @@ def _print_run_summary(summary: dict) -> None:
         print(f"map {kind:<11} {path}")
 
 
-def _run_pipeline(city: str, *, out: str, replay: str | None, profile_path: str | None = None,
-                  incremental: bool = False) -> dict:
-    from civicmash.cities.profile import load_profile
+def _context(args: argparse.Namespace, *, default_city: str | None = None) -> RunContext:
+    """The command's run context: its profile parsed once (from ``--profile FILE``, ``--city NAME`` or both,
+    which must agree; ``default_city`` when neither is given) and its output paths. A bad profile fails here,
+    with its own error, before anything starts."""
+    from civicmash.flows.context import open_context
+
+    city = args.city if args.city is not None or args.profile is not None else default_city
+    return open_context(city=city, profile_file=args.profile, out=getattr(args, "out", DEFAULT_OUT),
+                        db=getattr(args, "db", None), replay=getattr(args, "replay", None))
+
+
+def _run_pipeline(ctx: RunContext, *, incremental: bool = False) -> dict:
+    """The Prefect flow on the context's profile (passed in: the flow does not parse it again)."""
     from civicmash.devkit.city_portal import replay_routes
     from civicmash.flows.pipeline import civic_pipeline
 
-    profile = load_profile(profile_path or city)  # fail fast with the profile's own error, before Prefect starts
-    if replay:
-        if not Path(replay).is_dir():
-            raise CliError(f"--replay {replay!r} is not a directory")
-        replay_routes(profile, Path(replay))   # every replay file there
+    if ctx.replay:
+        if not ctx.replay.is_dir():
+            raise CliError(f"--replay {str(ctx.replay)!r} is not a directory")
+        replay_routes(ctx.profile, ctx.replay)   # every replay file there, checked before Prefect starts
     quiet = _NoTracebackForUserErrors()
     loggers = [logging.getLogger(name) for name in ("prefect.flow_runs", "prefect.task_runs")]
     for logger in loggers:
         logger.addFilter(quiet)
     try:
-        return civic_pipeline(city, out=out, replay=replay, profile_path=profile_path, incremental=incremental)
+        return civic_pipeline(ctx.city, out=str(ctx.out), replay=str(ctx.replay) if ctx.replay else None,
+                              profile_path=str(ctx.profile_file) if ctx.profile_file else None,
+                              incremental=incremental, profile=ctx.profile)
     finally:
         for logger in loggers:
             logger.removeFilter(quiet)
 
 
+def demo_dir(out: str | Path) -> Path:
+    """Where ``civicmash demo`` writes everything (generated city, landing, warehouse, maps): ``<out>/sample/``.
+    A real city's run writes ``<out>/civicmash.duckdb``; the demo's synthetic rows get a warehouse of their own
+    so they never mix into a real city's counts."""
+    return Path(out) / "sample"
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from civicmash.devkit.sample_city import generate
+    from civicmash.flows.context import open_context
 
-    data_dir = Path(args.out) / "sample_city"
+    demo_out = demo_dir(args.out)   # its own warehouse: synthetic rows never reach a real city's counts
+    data_dir = demo_out / "sample_city"
     generate(data_dir, seed=args.seed)
     print(f"synthetic sample city written to {data_dir} (seed {args.seed})")
-    summary = _run_pipeline("sample", out=args.out, replay=str(data_dir))
+    summary = _run_pipeline(open_context(city="sample", profile_file=None, out=demo_out, replay=data_dir))
     _print_run_summary(summary)
+    print(f"\nthe demo has its own warehouse; query it with --out {demo_out}, e.g.\n"
+          f"  civicmash sql \"SELECT primary_type, count(*) n FROM incidents GROUP BY 1 ORDER BY n DESC\" "
+          f"--out {demo_out}")
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    summary = _run_pipeline(args.city, out=args.out, replay=args.replay, profile_path=args.profile,
-                            incremental=args.incremental)
+    summary = _run_pipeline(_context(args), incremental=args.incremental)
     _print_run_summary(summary)
     return 0
 
@@ -110,7 +136,13 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def _warehouse(args: argparse.Namespace) -> Path:
-    db_path = Path(args.db or Path(args.out) / "civicmash.duckdb")
+    """The warehouse of a command without a city (``--db FILE``, else ``<out>/civicmash.duckdb``), which must exist."""
+    from civicmash.flows.context import warehouse_file
+
+    return _existing(warehouse_file(out=args.out, db=args.db))
+
+
+def _existing(db_path: Path) -> Path:
     if not db_path.exists():
         raise CliError(f"no warehouse at {db_path}: run `civicmash demo` or `civicmash run <city>` first")
     return db_path
@@ -120,22 +152,22 @@ def cmd_export(args: argparse.Namespace) -> int:
     from civicmash.warehouse.export import export
 
     db_path = _warehouse(args)
+    city = _context(args).city if args.profile else args.city   # --profile FILE: the rows of the file's city
     if args.format == "hsds":
         from civicmash.warehouse.hsds import export_hsds
 
         if args.name != "services":
             raise CliError(f"--format hsds exports the services table, not {args.name!r}: "
                            "civicmash export services --format hsds")
-        out_dir = Path(args.output or Path(args.out) / "exports" / ("services_hsds" + (f"_{args.city}" if args.city
-                                                                                        else "")))
-        path, counts = export_hsds(db_path, out_dir=out_dir, city=args.city)
+        out_dir = Path(args.output or Path(args.out) / "exports" / ("services_hsds" + (f"_{city}" if city else "")))
+        path, counts = export_hsds(db_path, out_dir=out_dir, city=city)
         print(f"services -> {path.parent} (Open Referral HSDS tabular package: "
               + ", ".join(f"{n:,} {k}" for k, n in counts.items()) + ")")
         return 0
     suffix = {"geojson": "geojson", "geoparquet": "parquet"}.get(args.format, args.format)
     out_path = Path(args.output or Path(args.out) / "exports" / f"{args.name}.{suffix}")
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    path = export(db_path, args.name, fmt=args.format, out_path=out_path, city=args.city)
+    path = export(db_path, args.name, fmt=args.format, out_path=out_path, city=city)
     print(f"{args.name} -> {path} ({path.stat().st_size:,} bytes, {args.format})")
     return 0
 
@@ -155,23 +187,23 @@ def cmd_route(args: argparse.Namespace) -> int:
     import contextlib
 
     from civicmash.analysis.route_planner import plan
-    from civicmash.cities.profile import load_profile
-    from civicmash.flows.pipeline import map_options
+    from civicmash.maps.render import PageContext
     from civicmash.maps.safe_route import build
     from civicmash.warehouse import db
 
-    profile = load_profile(args.city)
-    options = map_options(profile, "safe_route")   # the map's options, [risk] weights and street factors
+    ctx = _context(args)
+    profile = ctx.profile
+    options = ctx.map_options("safe_route")   # the map's options, [risk] weights and street factors
     at = args.at or options.get("at")
-    with contextlib.closing(db.connect(_warehouse(args), read_only=True)) as con:
+    with contextlib.closing(db.connect(_existing(ctx.warehouse), read_only=True)) as con:
         result = plan(con, city=profile.name, origin=args.from_, destination=args.to, at=at,
                       detour=args.detour, options=options)
         if args.html:
             ends = {"from": [result["origin"]["lat"], result["origin"]["lon"]],
                     "to": [result["destination"]["lat"], result["destination"]["lon"]]}
-            build(con, city=profile.name, out_path=Path(args.html), city_title=profile.title,
-                  synthetic=profile.synthetic, sources=None,
-                  options={**options, **ends, "at": at, "detour": args.detour})
+            build(PageContext(con=con, city=profile.name, out_path=Path(args.html), city_title=profile.title,
+                              synthetic=profile.synthetic,
+                              options={**options, **ends, "at": at, "detour": args.detour}))
     if args.format == "json":
         print(json.dumps(result, indent=2, default=str))
         return 0
@@ -191,13 +223,13 @@ def cmd_explore(args: argparse.Namespace) -> int:
     import contextlib
     from datetime import date
 
-    from civicmash.cities.profile import load_profile
-    from civicmash.flows.pipeline import map_options
     from civicmash.maps import explorer
+    from civicmash.maps.render import PageContext
     from civicmash.warehouse import db
 
-    profile = load_profile(args.city)
-    options = map_options(profile, "explorer")
+    ctx = _context(args)
+    profile = ctx.profile
+    options = ctx.map_options("explorer")
     if args.today:
         try:
             options["today"] = date.fromisoformat(args.today).isoformat()
@@ -209,10 +241,10 @@ def cmd_explore(args: argparse.Namespace) -> int:
         if args.days < 1:
             raise CliError("--days must be at least 1")
         options["days"] = args.days
-    out_path = Path(args.output or Path(args.out) / "maps" / profile.name / "explorer.html")
-    with contextlib.closing(db.connect(_warehouse(args), read_only=True)) as con:
-        path = explorer.build(con, city=profile.name, out_path=out_path, title="Crime explorer",
-                              city_title=profile.title, synthetic=profile.synthetic, sources=None, options=options)
+    out_path = Path(args.output or ctx.maps_dir / "explorer.html")
+    with contextlib.closing(db.connect(_existing(ctx.warehouse), read_only=True)) as con:
+        path = explorer.build(PageContext(con=con, city=profile.name, out_path=out_path, title="Crime explorer",
+                                          city_title=profile.title, synthetic=profile.synthetic, options=options))
     print(f"explorer -> {path} ({path.stat().st_size:,} bytes)")
     return 0
 
@@ -221,13 +253,13 @@ def cmd_locate(args: argparse.Namespace) -> int:
     import contextlib
 
     from civicmash.analysis.service_access import format_table, locate
-    from civicmash.cities.profile import load_profile
     from civicmash.warehouse import db
 
-    profile = load_profile(args.city)
-    options = dict(profile.maps.get("locator", {}))
+    ctx = _context(args)
+    profile = ctx.profile
+    options = ctx.map_options("locator")
     categories = [c.strip() for item in (args.category or []) for c in item.split(",") if c.strip()] or None
-    with contextlib.closing(db.connect(_warehouse(args), read_only=True)) as con:
+    with contextlib.closing(db.connect(_existing(ctx.warehouse), read_only=True)) as con:
         result = locate(con, city=profile.name, near=args.near, categories=categories, n=args.n, at=args.at,
                         open_only=args.open, max_access_m=float(options.get("max_access_m", 400.0)))
     if args.format == "json":
@@ -240,10 +272,10 @@ def cmd_locate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from civicmash.flows.deployments import build_deployments, serve_deployments
 
-    deployments = build_deployments(args.city or None, out=args.out, replay=args.replay)
+    deployments = build_deployments(args.city or None, profile_files=args.profile, out=args.out, replay=args.replay)
     for d in deployments:
-        crons = ", ".join(s.schedule.cron for s in (d.schedules or []))
-        print(f"deployment {d.name}: city={d.parameters['city']} cron='{crons}'")
+        crons = ", ".join(f"'{s.schedule.cron}' in {s.schedule.timezone}" for s in (d.schedules or []))
+        print(f"deployment {d.name}: city={d.parameters['city']} cron {crons}")
     if args.list:
         return 0
     serve_deployments(deployments)
@@ -269,27 +301,21 @@ def _fault_rates(total: float, per_kind: list[str] | None) -> float | dict[str, 
 
 
 def cmd_portal_serve(args: argparse.Namespace) -> int:
-    from civicmash.cities.profile import load_profile
-    from civicmash.devkit.city_portal import start_replay
+    from civicmash.devkit.city_portal import replay_endpoints, start_replay
     from civicmash.devkit.replay import fault_rates
 
     root = Path(args.dir)
     if not root.is_dir():
         raise CliError(f"{root} is not a directory")
-    profile = load_profile(args.city)
+    profile = _context(args, default_city="chicago").profile
     try:
         faults = fault_rates(_fault_rates(args.faults, args.fault))   # checked before anything starts
     except ValueError as exc:
         raise CliError(str(exc)) from None
     portal = start_replay(profile, root, port=args.port, faults=faults, latency=args.latency, stall=args.stall)
     print(f"replay portal for {profile.title} serving {root} at {portal.base_url} (Ctrl-C to stop)")
-    for name, spec in profile.datasets.items():
-        if spec.replay:
-            where = (f"/resource/{spec.dataset_id}.{spec.format}" if spec.protocol == "socrata" else
-                     f"/arcgis/rest/services/{spec.dataset_id}/FeatureServer/0/query" if spec.protocol == "arcgis"
-                     else f"/api/3/action/package_show?id={spec.dataset_id}" if spec.protocol == "ckan"
-                     else f"/files/{spec.replay}")
-            print(f"  {name:<24} {spec.protocol:<8} {portal.base_url}{where}")
+    for name, where in replay_endpoints(profile).items():
+        print(f"  {name:<24} {profile.datasets[name].protocol:<8} {portal.base_url}{where}")
     sys.stdout.flush()
     try:
         deadline = time.monotonic() + args.seconds if args.seconds else None
@@ -300,6 +326,33 @@ def cmd_portal_serve(args: argparse.Namespace) -> int:
     finally:
         portal.stop()
     return 0
+
+
+def cmd_profile_check(args: argparse.Namespace) -> int:
+    from civicmash.cities.profile import check_profile
+
+    profile = check_profile(args.file)
+    count = len(profile.datasets)
+    print(f"ok: {profile.name}, {count} dataset{'s' if count != 1 else ''}")
+    return 0
+
+
+def cmd_profile_schema(args: argparse.Namespace) -> int:
+    from civicmash.cities.profile import profile_json_schema
+
+    print(json.dumps(profile_json_schema(), indent=2))
+    return 0
+
+
+def _needs_subcommand(command: str, choices: str):
+    """The function of a command given without its subcommand: a one-line error naming the choices."""
+    def fail(args: argparse.Namespace) -> int:
+        raise CliError(f"{command} needs a subcommand: {choices}")
+    return fail
+
+
+PROFILE_HELP = ("a profile file to use instead of cities/<city>.toml; the city is the file's name "
+                "(with the city named too, they must agree)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -318,15 +371,26 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", default=DEFAULT_OUT,
                        help="output directory: warehouse civicmash.duckdb and maps/<city>/ (default: out)")
 
-    p = add("demo", "Generate the synthetic sample city and run the whole pipeline on it, offline.", cmd_demo)
+    def profile_option(p: argparse.ArgumentParser, help_: str = PROFILE_HELP) -> None:
+        p.add_argument("--profile", metavar="FILE", help=help_)
+
+    def city_options(p: argparse.ArgumentParser) -> None:
+        """``--city NAME`` or ``--profile FILE`` (one is needed; with both, they must agree)."""
+        p.add_argument("--city", metavar="NAME", help="city profile name, e.g. chicago (cities/<name>.toml)")
+        profile_option(p)
+        p.set_defaults(city_parser=p)
+
+    p = add("demo", "Generate the synthetic sample city and run the whole pipeline on it, offline, into "
+                    "<out>/sample/ (a warehouse of its own, apart from real cities').", cmd_demo)
     out_option(p)
     p.add_argument("--seed", type=int, default=2008, help="generator seed (default 2008)")
 
-    p = add("run", "Run the pipeline for a city profile (cities/<city>.toml).", cmd_run)
-    p.add_argument("city", help="city profile name, e.g. chicago")
+    p = add("run", "Run the pipeline for a city profile (cities/<city>.toml, or --profile FILE).", cmd_run)
+    p.add_argument("city", nargs="?", help="city profile name, e.g. chicago (optional with --profile)")
+    p.set_defaults(city_parser=p)
     p.add_argument("--replay", metavar="DIR",
                    help="serve the profile's replay files from DIR through the loopback replay portal")
-    p.add_argument("--profile", metavar="FILE", help="a profile file to use instead of cities/<city>.toml")
+    profile_option(p)
     p.add_argument("--incremental", action="store_true",
                    help="fetch only rows updated since the last load (Socrata datasets with "
                         "options.incremental = true that the warehouse already holds) and merge them")
@@ -339,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     out_option(p)
 
     p = add("route", "A safer walk home: the shortest and the recommended route between two places.", cmd_route)
-    p.add_argument("--city", required=True, help="city profile name, e.g. chicago")
+    city_options(p)
     p.add_argument("--from", dest="from_", required=True, metavar="PLACE",
                    help='"lat,lon", a bar name, a block ("012XX W MADISON ST") or an intersection '
                         '("N CLARK ST & W DIVISION ST")')
@@ -354,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("locate", "The nearest public services by walking time from a place, and whether they are open.",
             cmd_locate)
-    p.add_argument("--city", required=True, help="city profile name, e.g. chicago")
+    city_options(p)
     p.add_argument("--near", required=True, metavar="PLACE",
                    help='"lat,lon", an address ("1101 W Taylor St"), a service or bar name, a block '
                         '("012XX W MADISON ST") or an intersection ("N CLARK ST & W DIVISION ST")')
@@ -369,7 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     out_option(p)
 
     p = add("explore", "(Re)build the crime explorer page of a city from the warehouse.", cmd_explore)
-    p.add_argument("--city", required=True, help="city profile name, e.g. chicago")
+    city_options(p)
     p.add_argument("--today", metavar="YYYY-MM-DD",
                    help="last day of the window selected when the page opens (default: the latest incident's day)")
     p.add_argument("--days", type=int, help="length of that window in days (default 90, or the profile's)")
@@ -383,6 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="file format (default csv; geojson/geoparquet need a geometry column; hsds: the services "
                         "table as an Open Referral HSDS tabular package, a directory)")
     p.add_argument("--city", help="only this city's rows")
+    profile_option(p, "only the rows of this profile file's city (instead of --city)")
     p.add_argument("--output", "-o", metavar="FILE", help="output file (default: <out>/exports/<name>.<ext>)")
     p.add_argument("--db", help="warehouse file (default: <out>/civicmash.duckdb)")
     out_option(p)
@@ -394,19 +459,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("serve", "Serve every city (or the named ones) as Prefect deployments on their cron schedules.",
             cmd_serve)
-    p.add_argument("city", nargs="*", help="city profile names (default: every profile with a schedule)")
+    p.add_argument("city", nargs="*", help="city profile names (default: every profile with a schedule, "
+                                            "unless --profile is given)")
+    p.add_argument("--profile", metavar="FILE", action="append",
+                   help="also serve this profile file (repeatable); the city is the file's name")
     p.add_argument("--replay", metavar="DIR", help="run the scheduled flows against a replay directory")
     p.add_argument("--list", action="store_true", help="print the deployments and exit without serving")
     out_option(p)
 
     p = add("portal", "The loopback replay portal (Socrata, ArcGIS and file downloads from local files).",
-            lambda a: (_ for _ in ()).throw(CliError("portal needs a subcommand: serve")))
+            _needs_subcommand("portal", "serve"))
     portal_sub = p.add_subparsers(dest="portal_command", metavar="SUBCOMMAND")
     ps = portal_sub.add_parser("serve", help="serve DIR for a city profile's datasets",
                                description="Serve DIR through the replay portal, for a city profile's datasets.")
     ps.set_defaults(func=cmd_portal_serve)
     ps.add_argument("dir", help="directory holding the profile's replay files")
-    ps.add_argument("--city", default="chicago", help="city profile whose datasets to serve (default chicago)")
+    ps.add_argument("--city", help="city profile whose datasets to serve (default chicago)")
+    profile_option(ps)
     ps.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     ps.add_argument("--faults", type=float, default=0.0,
                     help="probability of an injected fault per request, spread evenly over every kind")
@@ -417,6 +486,19 @@ def build_parser() -> argparse.ArgumentParser:
                     help="seconds a 'timeout' fault keeps the client waiting (default 1)")
     ps.add_argument("--latency", type=float, default=0.0, help="seconds of added latency per request")
     ps.add_argument("--seconds", type=float, default=0.0, help="stop after this many seconds (default: never)")
+
+    p = add("profile", "Check a city profile, or print the profile's JSON Schema (for editors).",
+            _needs_subcommand("profile", "check FILE, or schema"))
+    profile_sub = p.add_subparsers(dest="profile_command", metavar="SUBCOMMAND")
+    pc = profile_sub.add_parser("check", help="validate a profile file without fetching anything",
+                                description="Validate a profile file without fetching anything: prints "
+                                            "'ok: <city>, N datasets', or the problem and exits 1.")
+    pc.set_defaults(func=cmd_profile_check)
+    pc.add_argument("file", help="the profile file, e.g. cities/chicago.toml")
+    pschema = profile_sub.add_parser("schema", help="print the profile's JSON Schema",
+                                     description="Print the JSON Schema of a city profile, for editors "
+                                                 "(e.g. Taplo or VS Code's Even Better TOML).")
+    pschema.set_defaults(func=cmd_profile_schema)
     return parser
 
 
@@ -433,6 +515,9 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    city_parser = getattr(args, "city_parser", None)
+    if city_parser is not None and args.city is None and args.profile is None:
+        city_parser.error("give a city: a profile name (cities/<name>.toml) or --profile FILE")
     try:
         return args.func(args)
     except _user_errors() as exc:

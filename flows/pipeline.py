@@ -20,12 +20,14 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from civicmash.cities.profile import CityProfile, load_profile
-from civicmash.connectors import checkpoint, socrata
+from civicmash.connectors import checkpoint
 from civicmash.connectors.landing import landed_meta, write_page
+from civicmash.flows.context import map_options, warehouse_file
 from civicmash.flows.sources import http_session, is_incremental, iter_dataset_pages
 from civicmash.maps import explorer, locator, safe_route, spending
+from civicmash.maps.render import PageContext
 from civicmash.warehouse import db, enrich, streets, views
-from civicmash.warehouse.load import dataset_watermark, load_dataset, record_run
+from civicmash.warehouse.load import dataset_watermark, load_dataset, record_run, stored_counts
 
 MAP_BUILDERS = {
     "explorer": explorer.build,
@@ -40,7 +42,7 @@ SUMMARY_TABLES = ["incidents", "venues", "services", "spending", "boundaries", "
 
 
 def warehouse_path(out: str | Path) -> Path:
-    return Path(out) / "civicmash.duckdb"
+    return warehouse_file(out=out)
 
 
 def maps_dir(out: str | Path, city: str) -> Path:
@@ -77,18 +79,19 @@ def ingest_dataset(profile: CityProfile, name: str, *, landing_root: str, replay
     else:
         directory = base
         cp, resume, notes = checkpoint.prepare_landing(directory, source=_fetch_signature(spec),
-                                                       resumable=spec.protocol == "socrata")
+                                                       resumable=spec.connector.resumable)
         for note in notes:
             logger.info("%s/%s: %s", profile.name, name, note)
         mode = "resumed" if resume else "full"
     keep = set(spec.fields.values())
-    conform = is_incremental(spec)  # full and incremental landings must hash alike (see conform_socrata_page)
+    # full and incremental landings must hash alike (the protocol's conform, e.g. socrata.conform_page)
+    conform = spec.connector.conform if is_incremental(spec) else None
     fetched, fetched_pages, watermark = 0, 0, None
     session = http_session(profile.http, replay=replay_base is not None)
     pages = iter_dataset_pages(name, spec, replay_base=replay_base, since=since, session=session, **(resume or {}))
     for page in pages:
         if conform:
-            page = socrata.conform_page(page, keep=keep)
+            page = conform(page, keep=keep)
         cp.record(page, file=write_page(page, directory=directory))
         fetched += page.row_count
         fetched_pages += 1
@@ -127,9 +130,14 @@ def load_into_warehouse(profile: CityProfile, name: str, ingested: dict, *, ware
                               options=options, kind=spec.kind, run_id=run_id,
                               fetched_at=datetime.fromisoformat(ingested["fetched_at"]), source_meta=source_meta,
                               mode=mode)
+        # counted again in the warehouse: the loader's own counts come from staging and cannot see a lost row
+        stored = stored_counts(con, city=profile.name, dataset=name, table=spec.table, run_id=run_id, mode=mode,
+                               fields=dict(spec.fields))
     counts = asdict(result)
-    if counts["rows_in"] != counts["rows_loaded"] + counts["rows_quarantined"]:
-        raise RuntimeError(f"{profile.name}/{name}: reconciliation failed: {counts}")
+    if counts["rows_in"] != sum(stored) or stored != (result.rows_loaded, result.rows_quarantined):
+        raise RuntimeError(f"{profile.name}/{name}: reconciliation failed: {result.rows_in} rows in, but the "
+                           f"warehouse holds {stored[0]} loaded in {spec.table} + {stored[1]} quarantined by run "
+                           f"{run_id} (the loader counted {result.rows_loaded} + {result.rows_quarantined})")
     return {"dataset": name, "table": spec.table, "mode": mode, **counts}
 
 
@@ -171,28 +179,14 @@ def service_access(profile: CityProfile, *, warehouse: str) -> dict:
     return out
 
 
-def map_options(profile: CityProfile, kind: str) -> dict[str, Any]:
-    """The options a map of ``kind`` gets: the profile's ``[maps.<kind>]`` plus what other tables of the
-    profile supply (``[risk]`` weights and street factors, crime categories, the city's centre)."""
-    options = dict(profile.maps.get(kind, {}))
-    if kind == "safe_route":
-        options.setdefault("type_weights", profile.risk.type_weights())
-        options.setdefault("street_factors", profile.risk.street_factors())
-    if kind == "explorer":  # the explorer groups its type list by the profile's crime categories
-        options.setdefault("type_categories", profile.risk.categories)
-    if profile.center:
-        options.setdefault("center", list(profile.center))
-    return options
-
-
 @task(name="build-map", cache_policy=NO_CACHE)
 def build_map(profile: CityProfile, kind: str, *, warehouse: str, out: str) -> str:
     options = map_options(profile, kind)
     with contextlib.closing(db.connect(warehouse, read_only=True)) as con:
         # sources=None: each map credits the catalogue's datasets behind the tables it draws
-        path = MAP_BUILDERS[kind](con, city=profile.name, out_path=maps_dir(out, profile.name) / f"{kind}.html",
-                                  city_title=profile.title, synthetic=profile.synthetic, sources=None,
-                                  options=options)
+        page = PageContext(con=con, city=profile.name, out_path=maps_dir(out, profile.name) / f"{kind}.html",
+                           city_title=profile.title, synthetic=profile.synthetic, options=options)
+        path = MAP_BUILDERS[kind](page)
     return str(path)
 
 
@@ -227,7 +221,7 @@ def summary_markdown(summary: dict) -> str:
 @flow(name="civic_pipeline", log_prints=True)
 def civic_pipeline(city: str, out: str = "out", replay: str | None = None, profile_path: str | None = None,
                    maps: list[str] | None = None, incremental: bool = False, replay_url: str | None = None,
-                   datasets: list[str] | None = None) -> dict[str, Any]:
+                   datasets: list[str] | None = None, profile: CityProfile | None = None) -> dict[str, Any]:
     """Fetch every dataset of a city, load and normalise it into DuckDB, and publish the maps.
 
     ``replay``: serve the profile's ``replay`` files from this directory through the loopback replay
@@ -238,10 +232,15 @@ def civic_pipeline(city: str, out: str = "out", replay: str | None = None, profi
     ``options.incremental = true`` and that the warehouse already holds (a watermark), fetch only the rows
     updated after the watermark and merge them; every other dataset is fetched in full and replaced.
     An interrupted full fetch of a Socrata dataset resumes after its last completed page on the next run.
+    ``profile``: the city's profile already loaded by the caller (the CLI's run context), so a run parses it
+    once; without it the flow loads ``profile_path`` or ``cities/<city>.toml`` (deployments, Python callers).
     """
     if replay and replay_url:
         raise ValueError("give either replay (a directory) or replay_url (a running portal), not both")
-    profile = load_profile(profile_path or city)
+    if profile is None:
+        profile = load_profile(profile_path or city)
+    elif city != profile.name:
+        raise ValueError(f"city {city!r} and the profile given (city {profile.name!r}) disagree")
     names = list(profile.datasets) if datasets is None else list(datasets)
     unknown = [n for n in names if n not in profile.datasets]
     if unknown:

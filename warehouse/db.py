@@ -58,6 +58,7 @@ def connect(path: str | Path = ":memory:", *, read_only: bool = False) -> duckdb
         if limit and "memory" in str(exc).lower():
             raise ValueError(f"{MEMORY_LIMIT_ENV}={limit!r} is not a DuckDB memory size (e.g. 256MB, 2GB): {exc}") from None
         raise
+    con.execute("SET enable_progress_bar = false")   # stdout carries the CLI's answers (--format json/csv)
     load_spatial(con)
     if not read_only:
         ensure_schema(con)
