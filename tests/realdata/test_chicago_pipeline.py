@@ -48,5 +48,20 @@ def test_each_map_credits_the_datasets_it_draws(chicago_run):
     html = {kind: Path(path).read_text(encoding="utf-8") for kind, path in chicago_run["maps"].items()}
     assert "ijzp-q8t2" in html["explorer"]           # the crimes it shows
     assert "budget_2019" not in html["explorer"]     # not the budget it does not show
-    assert "crimes_2024_sample" not in html["explorer"]  # nor the format fixture, loaded but never drawn
     assert "budget_2019" in html["spending"]
+
+
+def test_each_real_dataset_is_in_the_warehouse_once(chicago_run):
+    """No format fixture rides along (they live in tests/profiles/chicago_formats.toml): every incident is a
+    current one of the real crimes, the 77 community areas are there once, and joining incidents to their
+    community area counts each incident once."""
+    with contextlib.closing(duckdb.connect(chicago_run["warehouse"], read_only=True)) as con:
+        one = lambda sql: con.execute(sql).fetchone()  # noqa: E731
+        assert one("SELECT count(*) FROM incidents WHERE city = 'chicago'")[0] == CHICAGO_CRIME_ROWS
+        assert one("SELECT count(*) FROM incidents_current WHERE city = 'chicago'")[0] == CHICAGO_CRIME_ROWS
+        assert one("SELECT count(*), count(DISTINCT code) FROM boundaries "
+                   "WHERE city = 'chicago' AND kind = 'community_area'") == (77, 77)
+        with_area = one("SELECT count(*) FROM incidents WHERE city = 'chicago' AND community_area IS NOT NULL")[0]
+        joined = one("SELECT count(*) FROM incidents i JOIN boundaries b ON b.city = i.city "
+                     "AND b.kind = 'community_area' AND b.code = i.community_area WHERE i.city = 'chicago'")[0]
+        assert joined == with_area > 0.99 * CHICAGO_CRIME_ROWS
