@@ -23,7 +23,7 @@ from .schema import HISTORY_TABLES, TABLES, column_names
 from .services import load_columns as service_columns
 from .streets import build_streets
 
-__all__ = ["LoadResult", "load_dataset", "record_run", "raw_table_name", "dataset_watermark"]
+__all__ = ["LoadResult", "load_dataset", "stored_counts", "record_run", "raw_table_name", "dataset_watermark"]
 
 INTERNAL_COLUMNS = ("_row_number", "_page", "_fetched_at", "_url")
 POINT_TABLES = ("incidents", "venues", "services")
@@ -138,6 +138,40 @@ def load_dataset(con: duckdb.DuckDBPyConnection, *, city: str, dataset: str, tab
     for t in (stage, f"{stage}_nodes", f"{stage}_new", f"{stage}_old"):
         con.execute(f"DROP TABLE IF EXISTS {X.ident(t)}")
     return LoadResult(rows_in, loaded, quarantined, tuple(resolver.missing), reasons)
+
+
+def stored_counts(con: duckdb.DuckDBPyConnection, *, city: str, dataset: str, table: str, run_id: str,
+                  mode: str = "replace", fields: dict[str, str] | None = None) -> tuple[int, int]:
+    """(rows loaded, rows quarantined) of the last load of a dataset, counted in the warehouse itself.
+
+    ``load_dataset`` reconciles from its staging table, which cannot see a row lost on the way to the
+    canonical or ``quarantine`` table; a flow counts again here, after the load, to catch that. Loaded rows
+    are the dataset's rows in its canonical table (records, for the long-form ``area_indicators``; edges, for
+    ``streets``); quarantined rows are the ``quarantine`` rows of the dataset written by ``run_id``.
+    After a ``mode="merge"`` load only the increment counts: the table's rows whose source_id is that of a
+    staged (``raw_<city>_<dataset>``) row this run did not quarantine. (A record loaded before and quarantined
+    now still has its old row, so losing its quarantine row is the one loss a merge cannot show.)
+    """
+    if mode not in MODES:
+        raise ValueError(f"{city}/{dataset}: mode must be one of {MODES}, got {mode!r}")
+    key = {"city": city, "dataset": dataset}
+    run = {**key, "run_id": run_id}
+    quarantined = con.execute("SELECT count(*) FROM quarantine WHERE city = $city AND dataset = $dataset "
+                              "AND run_id = $run_id", run).fetchone()[0]
+    target = "street_edges" if table == "streets" else table
+    rows = "count(DISTINCT source_id)" if table == "area_indicators" else "count(*)"
+    where = "city = $city AND dataset = $dataset"
+    if mode == "merge":
+        raw = raw_table_name(city, dataset)
+        source = (fields or {}).get("source_id")
+        column = _Resolver(sorted(_columns(con, raw))).find(source) if source else None
+        staged_id = X.text(X.ident(column)) if column else "CAST(NULL AS VARCHAR)"
+        where += f""" AND source_id IN (SELECT {staged_id} FROM {X.ident(raw)} WHERE _row_number NOT IN
+                      (SELECT row_number FROM quarantine WHERE {where} AND run_id = $run_id
+                       AND row_number IS NOT NULL))"""
+        key = run
+    loaded = con.execute(f"SELECT {rows} FROM {X.ident(target)} WHERE {where}", key).fetchone()[0]
+    return loaded, quarantined
 
 
 def record_run(con: duckdb.DuckDBPyConnection, *, run_id: str, city: str, started_at: datetime,

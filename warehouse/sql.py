@@ -18,6 +18,12 @@ from .db import connect
 REFUSED = ("INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "ATTACH", "DETACH", "COPY", "INSTALL",
            "LOAD", "EXPORT", "IMPORT", "PRAGMA", "SET", "RESET", "CALL", "CHECKPOINT", "VACUUM", "USE", "TRUNCATE")
 _ALLOWED_TYPES = {"SELECT", "EXPLAIN"}
+# Refused as statements only (by type, above); as words they are ordinary names (a 311 'call', a 'set' of codes).
+_STATEMENT_ONLY = ("SET", "USE", "RESET", "CALL")
+# EXPLAIN, after any leading comments, with ANALYZE or an option list "(FORMAT json)" (not a subquery)
+_EXPLAIN_PREFIX = re.compile(r"^(?:\s+|--[^\n]*|/\*.*?\*/)*EXPLAIN\s+"
+                             r"(?:ANALY[SZ]E\s+|\((?!\s*(?:SELECT|WITH|FROM|VALUES|TABLE|\())[^()]*\)\s*)?",
+                             re.I | re.S)
 
 
 class ReadOnlyQueryError(ValueError):
@@ -27,7 +33,7 @@ class ReadOnlyQueryError(ValueError):
 def check_query(query: str) -> None:
     """Raise ReadOnlyQueryError unless ``query`` is exactly one SELECT (or WITH ... SELECT / EXPLAIN)."""
     try:
-        statements = duckdb.connect(":memory:").extract_statements(query)
+        statements = _parse(query)
     except duckdb.Error as exc:
         raise ReadOnlyQueryError(f"cannot parse the query: {exc}") from None
     if len(statements) != 1:
@@ -36,10 +42,32 @@ def check_query(query: str) -> None:
     if kind not in _ALLOWED_TYPES:
         raise ReadOnlyQueryError(f"only SELECT queries are allowed here (read-only); refused a statement of type {kind}")
     words = set(re.findall(r"[A-Za-z_]+", _strip_literals(query).upper()))
-    bad = [w for w in REFUSED if w in words and w not in ("SET", "USE", "RESET", "CALL")]
-    # SET/USE/RESET/CALL are refused as statements (above); as words they occur in normal SQL (e.g. 'offset').
+    bad = [w for w in REFUSED if w in words and w not in _STATEMENT_ONLY]
     if bad:
         raise ReadOnlyQueryError(f"only read-only SELECT queries are allowed; refused keyword(s): {', '.join(bad)}")
+    if kind == "EXPLAIN":
+        _check_explained(query)
+
+
+def _check_explained(query: str) -> None:
+    """Refuse an EXPLAIN whose explained statement is not a SELECT.
+
+    ``EXPLAIN ANALYZE`` runs the statement it explains, so ``EXPLAIN ANALYZE SET ...`` or ``... CALL ...``
+    (words the keyword scan lets through, see ``_STATEMENT_ONLY``) would otherwise run behind a harmless type.
+    An EXPLAIN the guard cannot take apart is refused, not guessed.
+    """
+    try:
+        statements = _parse(_EXPLAIN_PREFIX.sub("", query))
+    except duckdb.Error:
+        statements = []
+    kind = statements[0].type.name if len(statements) == 1 else "unknown"
+    if kind != "SELECT":
+        raise ReadOnlyQueryError("only EXPLAIN [ANALYZE] SELECT ... is allowed; "
+                                 f"refused EXPLAIN of a statement of type {kind}")
+
+
+def _parse(query: str) -> list:
+    return duckdb.connect(":memory:").extract_statements(query)
 
 
 def run_readonly(path: str | Path, query: str, *, params: Sequence[Any] | dict[str, Any] | None = None
@@ -59,10 +87,13 @@ def run_readonly(path: str | Path, query: str, *, params: Sequence[Any] | dict[s
         con.close()
 
 
-def _strip_literals(query: str) -> str:
+def _strip_comments(query: str) -> str:
     q = re.sub(r"--[^\n]*", " ", query)
-    q = re.sub(r"/\*.*?\*/", " ", q, flags=re.S)
-    q = re.sub(r"'(?:[^']|'')*'", "''", q)
+    return re.sub(r"/\*.*?\*/", " ", q, flags=re.S)
+
+
+def _strip_literals(query: str) -> str:
+    q = re.sub(r"'(?:[^']|'')*'", "''", _strip_comments(query))
     return re.sub(r'"(?:[^"]|"")*"', '""', q)
 
 
