@@ -88,7 +88,9 @@ def test_deployments_use_profile_schedules(prefect_harness):
     deployments = build_deployments(["sample", "chicago"])
     by_city = {d.parameters["city"]: d for d in deployments}
     for city in ("sample", "chicago"):
-        assert [s.schedule.cron for s in by_city[city].schedules] == [load_profile(city).schedule]
+        profile = load_profile(city)
+        assert [(s.schedule.cron, s.schedule.timezone) for s in by_city[city].schedules] == [
+            (profile.schedule, profile.timezone)]   # the profile's time zone, not Prefect's default (UTC)
 
 
 def test_serving_a_city_without_schedule_is_an_error(prefect_harness, tmp_path):
