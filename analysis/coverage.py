@@ -3,7 +3,7 @@
 The lattice: points every ``spacing_m`` metres (a square lattice aligned on whole multiples of the spacing in
 degrees, so every area of a city shares it) inside the polygons of one boundary kind (default community areas);
 each point belongs to the area it falls in. Each point is attached to its nearest street segment of the walk
-graph (:class:`maps.nearest.Snapper`); a point farther than ``max_access_m`` from every segment is **off the
+graph (:class:`analysis.nearest.Snapper`); a point farther than ``max_access_m`` from every segment is **off the
 network**: it gets no walking time and is left out of the shares (and counted in ``share_on_network``).
 
 - **Coverage** (:func:`coverage_rows`): for each area, category and threshold, the share of the area's

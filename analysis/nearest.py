@@ -10,7 +10,7 @@ the segment when both lie on the same one. Minutes = metres / 1.3 m/s / 60 (``WA
   outline every ~``ACCESS_SPACING_M`` metres, so the distance is to the nearest edge of the park, not to a point
   inside it. An access point farther than ``max_access_m`` from the graph is not used; a service with no usable
   access point is reported as off the network, never given a made-up distance.
-- Only the graph's largest connected component is used (like :meth:`maps.routing.WalkGraph.nearest_nodes`).
+- Only the graph's largest connected component is used (like :meth:`analysis.routing.WalkGraph.nearest_nodes`).
 - :meth:`ServiceNetwork.nearest` (one origin, N nearest of each category): two Dijkstra runs from the origin's
   segment ends over the whole graph, then every access point's distance by the formula above.
 - :meth:`ServiceNetwork.nearest_batch` (many origins, the nearest of one category): one multi-source Dijkstra per

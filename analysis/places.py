@@ -59,7 +59,7 @@ def _norm(text: str) -> str:
 
 
 def resolve(con, *, city: str, text, graph=None) -> Place:
-    """Resolve ``text`` (see the module doc) in ``city``.  ``graph`` (a :class:`maps.routing.WalkGraph`)
+    """Resolve ``text`` (see the module doc) in ``city``.  ``graph`` (a :class:`analysis.routing.WalkGraph`)
     is optional: when given, a point farther than 1 km from the street graph is refused."""
     return check_near(_resolve(con, city=city, text=text), graph, city=city, covers="the routes cover")
 

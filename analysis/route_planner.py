@@ -1,6 +1,6 @@
 """Safe route home: the shortest walk, the least exposed walk, and the Pareto set between them.
 
-Risk per street edge comes from :mod:`maps.risk` (incidents snapped to the network, spread by a
+Risk per street edge comes from :mod:`analysis.risk` (incidents snapped to the network, spread by a
 100 m network kernel, weighted by type and, with ``at``, by hour of day).  Routes minimise
 ``length + lambda * exposure`` for a sweep of ``lambda`` (metres of walking one unit of exposure is
 worth), from 0 (the shortest route) to very large (the safest route); the distinct routes found are
@@ -37,7 +37,7 @@ EXPOSURE_UNITS = ("weighted incidents: each incident of the window counts its ty
 
 def edge_risk(graph: WalkGraph, *, lat, lon, primary_type, type_weights: dict | None = None,
               hour=None, at=None, bandwidth_m: float = DEFAULT_BANDWIDTH_M) -> np.ndarray:
-    """Per-edge exposure (weighted incidents, kernel mass); see :mod:`maps.risk`."""
+    """Per-edge exposure (weighted incidents, kernel mass); see :mod:`analysis.risk`."""
     model = build_risk(graph, lat=lat, lon=lon, primary_type=primary_type, hour=hour,
                        type_weights=type_weights, bandwidth_m=bandwidth_m)
     return model.edge_mass(at)
@@ -117,7 +117,7 @@ def plan_routes(graph: WalkGraph, risk, origin, dest, *, detour: float = DEFAULT
     """Shortest, recommended (``safer``), safest and Pareto routes between ``origin`` and ``dest``.
 
     ``origin``/``dest``: node indices or (lat, lon) pairs (snapped to the largest component);
-    ``risk``: per-edge exposure (e.g. :meth:`maps.risk.RiskModel.edge_mass`).  Each route has
+    ``risk``: per-edge exposure (e.g. :meth:`analysis.risk.RiskModel.edge_mass`).  Each route has
     nodes, length_m, minutes, exposure, coords, lambda; ``comparison`` says the trade-off in words.
     """
     risk = np.asarray(risk, dtype=float)
@@ -217,7 +217,7 @@ def load_bars(con, *, city: str, bbox=None) -> tuple[np.ndarray, np.ndarray]:
 
 def risk_model(con, *, city: str, graph: WalkGraph, options: dict | None = None) -> tuple[RiskModel, dict]:
     """The risk model of the incident window of ``options`` (``days`` 90 / ``start``/``end``), with the
-    profile's ``street_factors`` (lit streets, bars; see :mod:`maps.risk`), and facts about it (window,
+    profile's ``street_factors`` (lit streets, bars; see :mod:`analysis.risk`), and facts about it (window,
     counts) for captions."""
     options = dict(options or {})
     start, end = reads.incident_window(con, city=city, options=options)
@@ -279,9 +279,9 @@ def plan(con, *, city: str, origin, destination, at=None, detour: float = DEFAUL
          options: dict | None = None) -> dict:
     """Plan a walk for the command line (no files written).
 
-    ``origin``/``destination``: anything :func:`maps.resolve.resolve` reads (``"41.88,-87.65"``, a
+    ``origin``/``destination``: anything :func:`analysis.places.resolve` reads (``"41.88,-87.65"``, a
     (lat, lon) pair, a bar name, a block ``"012XX W MADISON ST"`` or an intersection
-    ``"N CLARK ST & W DIVISION ST"``); raises :class:`maps.resolve.ResolveError` when one cannot be
+    ``"N CLARK ST & W DIVISION ST"``); raises :class:`analysis.places.ResolveError` when one cannot be
     resolved.  ``at``: time of the walk (``"23:30"``, an hour as float, a datetime; None = all hours
     alike).  ``detour``: allowed extra length of the recommended route (0.25 = +25%).  ``options``:
     the profile's ``[maps.safe_route]`` table (``days``, ``start``, ``end``, ``type_weights``,

@@ -3,9 +3,9 @@ from one.
 
 - :func:`locate` (``civicmash locate``): from a place (``lat,lon``, an address, a service or bar name, a police
   block or an intersection: :func:`resolve_place`), the N nearest services of each chosen category by walking time
-  along the street graph (:mod:`maps.nearest`), with metres, minutes and whether each is open at a given time.
+  along the street graph (:mod:`analysis.nearest`), with metres, minutes and whether each is open at a given time.
 - :func:`analyse`: the warehouse tables ``service_coverage`` (coverage gaps per area) and ``isochrones`` (walking
-  areas around a point, every service of the smaller categories and every category), see :mod:`maps.coverage`;
+  areas around a point, every service of the smaller categories and every category), see :mod:`analysis.coverage`;
   the pipeline writes them, the page reads them (or computes them when a warehouse has none).
 - :func:`build`: ``locator.html``: category toggles, an "open at" selector, click anywhere to locate (the nearest
   services are recomputed in the page over the embedded graph, with the same numbers as :func:`locate`), walking
@@ -44,14 +44,14 @@ _ADDRESS = re.compile(r"^\s*(\d{1,6})\s+(?:([NSEW])\.?\s+)?(.+?)\s*$", re.IGNORE
 # ------------------------------------------------------------------------------------------------ places
 
 def resolve_place(con, *, city: str, text, graph=None) -> Place:
-    """A place for the locator: what :func:`maps.resolve.resolve` understands (``lat,lon``, a bar's name, a police
+    """A place for the locator: what :func:`analysis.places.resolve` understands (``lat,lon``, a bar's name, a police
     block ``012XX W MADISON ST``, an intersection ``N CLARK ST & W DIVISION ST``), plus
 
     - an address, ``1101 W Taylor St``: a service or venue at exactly that address (after normalising case,
       punctuation and street-type words), else the police block of the house number (``011XX W TAYLOR ST``);
     - a service's name, ``Harold Washington Library Center`` (exact, else a unique name containing the text).
 
-    Unresolvable text raises :class:`maps.resolve.ResolveError` naming the nearest matches."""
+    Unresolvable text raises :class:`analysis.places.ResolveError` naming the nearest matches."""
     raw = str(text or "").strip() if not isinstance(text, (tuple, list)) else text
     if isinstance(raw, str) and raw and reads.has_table(con, "services") and con.execute(
             "SELECT count(*) FROM services WHERE city = ? AND upper(trim(name)) = ? AND lat IS NOT NULL",

@@ -1,4 +1,4 @@
-"""Nearest public service for 100,000 random origins, every category, batched: maps.nearest vs networkx multi_source_dijkstra.
+"""Nearest public service for 100,000 random origins, every category, batched: analysis.nearest vs networkx multi_source_dijkstra.
 
 Setup (not in the ratio): one child process runs the Prefect pipeline on ../shared with the datasets the
 locator needs (the nine service datasets, community areas, 2010 population, the four street datasets; no maps)

@@ -1,4 +1,4 @@
-"""Point-to-point walking routes: maps.routing.WalkGraph.route vs networkx (and osmnx) shortest_path, plus build times.
+"""Point-to-point walking routes: analysis.routing.WalkGraph.route vs networkx (and osmnx) shortest_path, plus build times.
 
 Graphs:
 

@@ -122,7 +122,7 @@ SUPERSEDE_M = 15.0   # a segment lying all along within this of a higher-priorit
 LINK_M = 12.0        # nodes of two datasets this close are the same crossing: a link joins them
 COVER_M = 100.0      # street_coverage.covered_share: surface within this distance of a dataset's streets ...
 LATTICE_M = 50.0     # ... measured on a lattice of points this far apart
-_M_PER_DEG_LAT = 110_540.0        # local equirectangular metres, as maps/routing.py
+_M_PER_DEG_LAT = 110_540.0        # local equirectangular metres, as analysis/routing.py
 _M_PER_DEG_LON_EQ = 111_320.0
 _PROBE = (0.0, 0.25, 0.5, 0.75, 1.0)  # points of a segment tested against the higher-priority datasets
 
