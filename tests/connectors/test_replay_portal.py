@@ -9,7 +9,8 @@ import pytest
 import requests
 
 from civicmash.connectors import arcgis
-from civicmash.devkit.replay import ReplayPortal, Route, api_name
+from civicmash.devkit.replay import ReplayPortal, Route
+from civicmash.devkit.replay_socrata import api_name
 
 from .conftest import CRIMES, chicago
 

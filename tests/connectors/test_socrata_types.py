@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from civicmash.connectors import socrata
-from civicmash.devkit.replay import ReplayPortal, Route, _column_type
+from civicmash.devkit.replay import ReplayPortal, Route
+from civicmash.devkit.replay_socrata import _column_type
 
 from .conftest import CRIMES, chicago
 
