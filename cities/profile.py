@@ -27,7 +27,7 @@ from civicmash.cities.table_options import TABLE_OPTIONS
 from civicmash.warehouse.load import MAPPABLE
 
 __all__ = ["CITIES_DIR", "COMMON_FIELDS", "MAP_OPTIONS", "TABLE_FIELDS", "BarsSpec", "CityProfile", "DatasetSpec",
-           "HttpSpec", "LitSpec", "ProfileError", "RiskSpec", "available_cities", "check_profile", "load_profile",
+           "HealthSpec", "HttpSpec", "LitSpec", "ProfileError", "RiskSpec", "available_cities", "check_profile", "load_profile",
            "parse_profile", "profile_json_schema", "profile_path"]
 
 CITIES_DIR = Path(__file__).resolve().parent
@@ -65,6 +65,21 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class HealthSpec(_Strict):
+    """``[health]`` (the city's) and ``[datasets.<name>.health]`` (one dataset's, overriding the city's key by
+    key): when a dataset's load fails the run. A run whose dataset loads no row, or quarantines more than
+    ``max_quarantine_share`` of its rows, ends Failed (non-zero exit) naming the dataset and its top reasons;
+    the warehouse keeps what loaded and the quarantine rows, so the reasons can be read there."""
+
+    max_quarantine_share: float = Field(0.05, ge=0, le=1, description="largest share of a dataset's rows that "
+                                        "may be quarantined before the run fails (0.05 = 5 %)", examples=[0.05])
+    allow_empty: bool = Field(False, description="a full load of no rows is healthy (a dataset that is empty "
+                              "some days); an incremental run that finds no new rows always is", examples=[True])
+    expected_reasons: tuple[str, ...] = Field(("not_walkable",), description="quarantine reasons that set rows "
+                                              "aside by design (streets not walked on), counted but not held "
+                                              "against the share", examples=[["not_walkable"]])
+
+
 class DatasetSpec(_Strict):
     """One dataset of a city: where it lives, how to fetch it, which canonical table it feeds."""
 
@@ -72,8 +87,9 @@ class DatasetSpec(_Strict):
                           examples=["socrata"])
     table: Table = Field(description="the canonical warehouse table it feeds", examples=["incidents"])
     format: str = Field(description="the format fetched; one the protocol serves", examples=["csv"])
-    domain: str | None = Field(None, description="the portal's host (portal protocols)",
-                               examples=["data.cityofchicago.org"])
+    domain: str | None = Field(None, description="the portal's host, reached over https (portal protocols); or "
+                               "a base URL with its own scheme (a local CKAN, an intranet portal, an emulator)",
+                               examples=["data.cityofchicago.org", "http://127.0.0.1:5000"])
     dataset_id: str | None = Field(None, description="the dataset's id on the portal (portal protocols)",
                                    examples=["ijzp-q8t2"])
     url: str | None = Field(None, description="the file's address (file protocols)",
@@ -90,6 +106,8 @@ class DatasetSpec(_Strict):
                                    "(see the table's columns)", examples=[{"source_id": "id", "occurred_at": "date"}])
     options: dict[str, Any] = Field(default_factory=dict, description="the protocol's options and the table's "
                                     "options, in one table (see below)", examples=[{"page_size": 50000}])
+    health: HealthSpec | None = Field(None, description="this dataset's run-health limits; the keys it sets "
+                                      "override the city's `[health]`", examples=[{"max_quarantine_share": 0.2}])
 
     @model_validator(mode="after")
     def _check(self) -> "DatasetSpec":
@@ -228,6 +246,7 @@ class CityProfile(_Strict):
     datasets: dict[str, DatasetSpec] = Field(description="dataset name (a slug) -> dataset")
     risk: RiskSpec = Field(default_factory=RiskSpec, description="severity weights for the safe route")
     http: HttpSpec = Field(default_factory=HttpSpec, description="how the connectors treat the portals")
+    health: HealthSpec = Field(default_factory=HealthSpec, description="when a dataset's load fails the run")
     maps: MapsSpec = Field(default_factory=MapsSpec, description="per-map options")
 
     @field_validator("name")
@@ -253,6 +272,13 @@ class CityProfile(_Strict):
         if bad:
             raise ValueError(f"dataset names must be lower-case slugs: {bad}")
         return v
+
+    def health_for(self, dataset: str) -> HealthSpec:
+        """The run-health limits of one dataset: the city's ``[health]`` with the keys its own ``health`` sets."""
+        own = self.datasets[dataset].health
+        if own is None:
+            return self.health
+        return self.health.model_copy(update={key: getattr(own, key) for key in own.model_fields_set})
 
     def map_options(self, kind: str) -> dict[str, Any]:
         """The options a map of ``kind`` gets: the profile's ``[maps.<kind>]`` plus what other tables of the

@@ -9,11 +9,14 @@ its protocol's model (``connectors/``) and its table's model (:data:`TABLE_OPTIO
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from civicmash.warehouse.load import DEFAULT_VENUE_RULE
+from civicmash.warehouse._sqlexpr import EPOCH_FORMATS, TIMESTAMP_FORMATS
+from civicmash.warehouse.load import DEFAULT_COORDINATE_SENTINELS, DEFAULT_MIN_DATE, DEFAULT_VENUE_RULE
 from civicmash.warehouse.streets import DEFAULT_EXCLUDE_HIGHWAYS, DETAILS
 
 
@@ -38,10 +41,67 @@ class LocatedOptions(TableOptions):
     bbox: list[float] | None = Field(None, min_length=4, max_length=4, description="the city's extent "
                                      "`[min_lat, min_lon, max_lat, max_lon]`: points outside are flagged "
                                      "`outside_city`", examples=[[41.60, -87.95, 42.03, -87.52]])
+    bbox_tolerance_m: float = Field(0, ge=0, description="how far (metres) outside `bbox` a point may lie before "
+                                    "it is flagged `outside_city`; with a `bbox`, a point that lands inside once "
+                                    "latitude and longitude are swapped is flagged `swapped_coordinates`, and one "
+                                    "that lands inside once multiplied by a power of ten (`-8763` for -87.63) "
+                                    "`misplaced_decimal` (both lose lat/lon, never moved; the row is kept)",
+                                    examples=[500])
+    coordinate_sentinels: list[float] = Field(
+        default_factory=lambda: list(DEFAULT_COORDINATE_SENTINELS),
+        description="a latitude or longitude equal to one of these means 'no location': the row is kept "
+        "without lat/lon, flagged `sentinel_coordinates` (`0,0` stays `invalid_coordinates`)", examples=[[0, -1]])
+    xy_tolerance_m: float | None = Field(
+        None, gt=0, description="when both latitude/longitude and `source_x`/`source_y` (in `crs`) are given and "
+        "lie farther apart than this many metres, the row is flagged `coordinates_disagree` (lat/lon kept); "
+        "default: not checked", examples=[250])
 
 
 class IncidentsOptions(LocatedOptions):
-    """``incidents``: crimes, one row per record of the source."""
+    """``incidents``: crimes, one row per record of the source.
+
+    Times: every incident time field (`occurred_at`, `reported_at`, `occurred_end_at`, each optionally with a
+    separate time-of-day field `occurred_time`, `reported_time`, `occurred_end_time` holding `HHMM` as text or
+    a number, or `HH:MM`) is read with `time_formats` in `time_zone`; the warehouse stores the city's local
+    wall time (`occurred_at`) and the instant (`occurred_at_utc`). docs/warehouse.md, incidents.
+    """
+
+    time_formats: list[str] = Field(
+        default_factory=lambda: list(TIMESTAMP_FORMATS), min_length=1,
+        description="strptime formats tried in order (the first that matches wins). `%z` reads an offset: `Z`, "
+        "`+00`, `-0700`, `+05:30` (the value is then an instant, converted to the city's time); "
+        f"{' / '.join(f'`{k}`' for k in EPOCH_FORMATS)}: numbers since 1970 UTC in milliseconds (ArcGIS) or "
+        "seconds; a format without a clock part (`%Y-%m-%d`) marks the row `time_unknown`. A value no format "
+        "reads is quarantined `bad_timestamp` with the field named",
+        examples=[["%Y/%m/%d %H:%M:%S%z"], ["%m/%d/%Y %I:%M:%S %p"], ["epoch_ms"]])
+    time_zone: str | None = Field(None, description="IANA time zone of times written without an offset "
+                                  "(default: the city's `timezone`)", examples=["UTC"])
+    z_is_local: bool = Field(False, description="the source stamps local times with `Z` or an offset that is "
+                             "not true: ignore it and read the wall time as written in `time_zone`",
+                             examples=[True])
+    incident_time: Literal["occurred", "reported"] = Field(
+        "occurred", description="which source time fills `occurred_at`, the incident time every product "
+        "uses: when it occurred (`occurred_at`) or when it was reported (`reported_at`)", examples=["reported"])
+    min_date: date = Field(DEFAULT_MIN_DATE, description="times (of every mapped time field) before this day "
+                           "are implausible", examples=["2000-01-01"])
+    max_date: date | None = Field(None, description="incident times after this day are implausible (default: "
+                                  "the day after the download)", examples=["2026-12-31"])
+    implausible_dates: Literal["quarantine", "flag"] = Field(
+        "quarantine", description="what happens to a row whose incident time (see `incident_time`) is "
+        "implausible: quarantined `implausible_date` with the field named, or loaded with time_flag "
+        "`implausible_occurred_at` (or `implausible_reported_at`). Another implausible time (a year-1025 start date "
+        "beside a good report time) only flags its row `implausible_<field>`", examples=["flag"])
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, zone: str | None) -> str | None:
+        """An unknown zone would fail every load: say so when the profile is read."""
+        if zone is not None:
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"not an IANA time zone such as 'America/Los_Angeles': {zone!r}") from exc
+        return zone
 
 
 class VenuesOptions(LocatedOptions):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
@@ -29,12 +30,44 @@ class ProtocolOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def domain_problem(domain: str) -> str | None:
+    """Why ``domain`` cannot name a portal, or None.
+
+    A bare host (``data.cityofchicago.org``, ``host:8443``) or a base URL with an ``http``/``https`` scheme
+    (``http://127.0.0.1:5000``, ``http://intranet/ckan``) can; anything else (``ftp://...``, ``http//host``,
+    a query or fragment) cannot, and is said before any request is sent.
+    """
+    if "://" not in domain:
+        host, _, port = domain.partition(":")
+        if "/" in domain or not host or (port and not port.isdigit()):
+            return (f"domain {domain!r} is neither a bare host (data.example.org) nor a base URL "
+                    f"(http://host:port)")
+        return None
+    parts = urlsplit(domain)
+    if parts.scheme not in ("http", "https"):
+        return f"domain {domain!r}: the scheme must be http or https, not {parts.scheme!r}"
+    if not parts.hostname:
+        return f"domain {domain!r}: no host after {parts.scheme}://"
+    if parts.query or parts.fragment:
+        return f"domain {domain!r}: a portal's base URL takes no query or fragment"
+    return None
+
+
+def portal_base(domain: str) -> str:
+    """The base URL of the portal a profile's ``domain`` names: a bare host is reached over https
+    (``https://<host>``); a domain that carries its own ``http://`` or ``https://`` scheme (a local CKAN,
+    an intranet portal, an emulator) is used as written, without a trailing slash."""
+    if "://" in domain:
+        return domain.rstrip("/")
+    return f"https://{domain}"
+
+
 @dataclass(frozen=True)
 class FetchRequest:
     """One fetch of one dataset, in the connector's own terms (no profile, no flow).
 
-    ``location``: where to fetch from, already resolved: a portal's base URL (``https://<domain>`` or the
-    replay portal's) for a ``portal`` protocol, a file URL or path for a ``file`` protocol.
+    ``location``: where to fetch from, already resolved: a portal's base URL (:func:`portal_base` of the
+    profile's ``domain``, or the replay portal's) for a ``portal`` protocol, a file URL or path for a ``file`` protocol.
     ``since``: fetch only rows updated after this watermark (incremental protocols);
     ``start_page``/``start_offset``: resume a full fetch after its last completed page (resumable ones).
     """
@@ -101,6 +134,8 @@ class Protocol:
         """Why these address fields cannot locate a dataset of this protocol, or None."""
         if self.addressing == "portal" and not (domain and dataset_id):
             return f"protocol {self.name!r} needs both 'domain' and 'dataset_id'"
+        if self.addressing == "portal" and domain_problem(domain):
+            return domain_problem(domain)
         if self.addressing == "file" and not (url or replay):
             return f"protocol {self.name!r} needs 'url' or 'replay'"
         return None
@@ -109,7 +144,7 @@ class Protocol:
                    replay: str | None) -> str:
         """The public address of a dataset (what a journalist would cite)."""
         if self.addressing == "portal":
-            return f"https://{domain}{self.dataset_path.format(dataset_id=dataset_id)}"
+            return f"{portal_base(domain)}{self.dataset_path.format(dataset_id=dataset_id)}"
         return url or f"replay:{replay}"
 
     def location(self, *, domain: str | None, url: str | None, replay: str | None,
@@ -117,7 +152,7 @@ class Protocol:
         """Where to fetch from: the replay portal (``replay_base``) or the real source; None when neither
         can serve it (a file dataset without ``url`` and no replay portal running)."""
         if self.addressing == "portal":
-            return replay_base or f"https://{domain}"
+            return replay_base or portal_base(domain)
         if replay_base and replay:
             return f"{replay_base}/files/{replay}"
         return url

@@ -47,8 +47,10 @@ def _print_run_summary(summary: dict) -> None:
         print("  (synthetic sample data: generated, not a real city)")
     width = max(len(r["dataset"]) for r in summary["datasets"])
     print(f"  {'dataset':<{width}}  {'rows in':>9}  {'loaded':>9}  {'quarantined':>11}")
+    unhealthy = {h["dataset"] for h in summary.get("health", []) if not h["healthy"]}
     for r in summary["datasets"]:
-        ok = "ok" if r["rows_in"] == r["rows_loaded"] + r["rows_quarantined"] else "MISMATCH"
+        ok = ("MISMATCH" if r["rows_in"] != r["rows_loaded"] + r["rows_quarantined"]
+              else "FAILED health" if r["dataset"] in unhealthy else "ok")
         print(f"  {r['dataset']:<{width}}  {r['rows_in']:>9,}  {r['rows_loaded']:>9,}  "
               f"{r['rows_quarantined']:>11,}  {ok}")
     loaded = {r["dataset"]: r["rows_loaded"] for r in summary["datasets"]}
@@ -58,6 +60,10 @@ def _print_run_summary(summary: dict) -> None:
     print(f"\nwarehouse: {summary['warehouse']}")
     for kind, path in summary["maps"].items():
         print(f"map {kind:<11} {path}")
+        for line in summary.get("missing", {}).get(kind, []):
+            print(f"    {line}")
+    for kind, reason in summary.get("skipped_maps", {}).items():
+        print(f"map {kind:<11} {reason}")
 
 
 def _context(args: argparse.Namespace, *, default_city: str | None = None) -> RunContext:
@@ -117,7 +123,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    summary = _run_pipeline(_context(args), incremental=args.incremental)
+    from civicmash.flows.health import RunHealthError
+
+    try:
+        summary = _run_pipeline(_context(args), incremental=args.incremental)
+    except RunHealthError as exc:   # what loaded is in the warehouse: show it, then fail with the reasons
+        if exc.summary:
+            _print_run_summary(exc.summary)
+        raise CliError(str(exc)) from None
     _print_run_summary(summary)
     return 0
 
@@ -223,6 +236,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
     import contextlib
     from datetime import date
 
+    from civicmash.flows.products import plan_products, present_tables
     from civicmash.maps import explorer
     from civicmash.maps.render import PageContext
     from civicmash.warehouse import db
@@ -243,8 +257,14 @@ def cmd_explore(args: argparse.Namespace) -> int:
         options["days"] = args.days
     out_path = Path(args.output or ctx.maps_dir / "explorer.html")
     with contextlib.closing(db.connect(_existing(ctx.warehouse), read_only=True)) as con:
+        # the same verdict as the run's: what the page cannot show is said on it
+        plan, = plan_products(["explorer"], present=present_tables(con, city=profile.name), unhealthy={},
+                              wanted_bars=False)
+        if plan.skipped:
+            raise CliError(f"{profile.name}: explorer {plan.skipped}")
         path = explorer.build(PageContext(con=con, city=profile.name, out_path=out_path, title="Crime explorer",
-                                          city_title=profile.title, synthetic=profile.synthetic, options=options))
+                                          city_title=profile.title, synthetic=profile.synthetic, options=options,
+                                          missing=plan.missing))
     print(f"explorer -> {path} ({path.stat().st_size:,} bytes)")
     return 0
 
@@ -506,10 +526,12 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     """Errors that are the input's fault: reported in one line, no traceback."""
     from civicmash.cities.profile import ProfileError
     from civicmash.connectors.http import FetchError
+    from civicmash.flows.health import RunHealthError
     from civicmash.flows.sources import SourceError
     from civicmash.warehouse.sql import ReadOnlyQueryError
 
-    return (CliError, ProfileError, SourceError, FetchError, ReadOnlyQueryError, FileNotFoundError, ValueError)
+    return (CliError, ProfileError, SourceError, FetchError, ReadOnlyQueryError, FileNotFoundError, ValueError,
+            RunHealthError)
 
 
 def main(argv: list[str] | None = None) -> int:

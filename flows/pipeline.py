@@ -1,7 +1,8 @@
-"""The Prefect flow: portal -> landing Parquet -> DuckDB warehouse -> four HTML maps -> run summary.
+"""The Prefect flow: portal -> landing Parquet -> DuckDB warehouse -> run health -> HTML maps -> run summary.
 
 Thin by design: every stage calls a room (connectors, warehouse, maps); this module only wires them,
-in order, and reports what happened.
+in order, and reports what happened. The maps are those the city's data allows (:mod:`.products`); a dataset
+that loaded nothing or quarantined too much fails the run after everything else is done (:mod:`.health`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from civicmash.cities.profile import CityProfile, load_profile
 from civicmash.connectors import checkpoint
 from civicmash.connectors.landing import landed_meta, write_page
 from civicmash.flows.context import map_options, warehouse_file
+from civicmash.flows.health import DatasetHealth, RunHealthError, check_health, health_message
+from civicmash.flows.products import ProductPlan, plan_products, present_tables
 from civicmash.flows.sources import http_session, is_incremental, iter_dataset_pages
 from civicmash.maps import explorer, locator, safe_route, spending
 from civicmash.maps.render import PageContext
@@ -118,6 +121,7 @@ def load_into_warehouse(profile: CityProfile, name: str, ingested: dict, *, ware
     options = dict(spec.options)
     if "crs" not in options and ingested["meta"].get("crs"):  # the connector knows the CRS of OSM/edge lists
         options["crs"] = ingested["meta"]["crs"]
+    options["city_timezone"] = profile.timezone   # the zone the warehouse writes local times in (not a profile key)
     source_meta = {"protocol": spec.protocol, "portal_url": spec.portal_url, "dataset_id": spec.dataset_id,
                    "licence": spec.licence, "title": spec.title or name, "synthetic": profile.synthetic,
                    **{f"connector_{k}": v for k, v in ingested["meta"].items() if isinstance(v, (int, str))}}
@@ -179,13 +183,36 @@ def service_access(profile: CityProfile, *, warehouse: str) -> dict:
     return out
 
 
+@task(name="run-health", cache_policy=NO_CACHE)
+def run_health(profile: CityProfile, loaded: list[dict], *, warehouse: str, run_id: str) -> list[DatasetHealth]:
+    """Every loaded dataset's health verdict under the profile's ``[health]`` limits (:mod:`.health`)."""
+    with contextlib.closing(db.connect(warehouse, read_only=True)) as con:
+        return [check_health(con, city=profile.name, run_id=run_id, load=load,
+                             **profile.health_for(load["dataset"]).model_dump()) for load in loaded]
+
+
+@task(name="plan-products", cache_policy=NO_CACHE)
+def plan_outputs(profile: CityProfile, kinds: list[str], verdicts: list[DatasetHealth], *,
+                 warehouse: str) -> list[ProductPlan]:
+    """Which maps this city's data allows (:mod:`.products`): the others are skipped with a reason."""
+    unhealthy: dict[str, list[str]] = {}
+    for verdict in verdicts:
+        if not verdict.healthy:
+            unhealthy.setdefault(verdict.table, []).append(verdict.dataset)
+    with contextlib.closing(db.connect(warehouse, read_only=True)) as con:
+        present = present_tables(con, city=profile.name)
+    return plan_products(kinds, present=present, unhealthy=unhealthy, wanted_bars=profile.risk.bars is not None)
+
+
 @task(name="build-map", cache_policy=NO_CACHE)
-def build_map(profile: CityProfile, kind: str, *, warehouse: str, out: str) -> str:
+def build_map(profile: CityProfile, kind: str, *, warehouse: str, out: str, missing: tuple[str, ...] = ()) -> str:
+    """One map of the city; ``missing``: what its page says the city's data lacks."""
     options = map_options(profile, kind)
     with contextlib.closing(db.connect(warehouse, read_only=True)) as con:
         # sources=None: each map credits the catalogue's datasets behind the tables it draws
         page = PageContext(con=con, city=profile.name, out_path=maps_dir(out, profile.name) / f"{kind}.html",
-                           city_title=profile.title, synthetic=profile.synthetic, options=options)
+                           city_title=profile.title, synthetic=profile.synthetic, options=options,
+                           missing=missing)
         path = MAP_BUILDERS[kind](page)
     return str(path)
 
@@ -214,7 +241,13 @@ def summary_markdown(summary: dict) -> str:
         f"{dataset} {n:,}" for dataset, n in summary["incidents_without_coordinates"].items()),
         "", "## Outputs", "",
               f"- warehouse: `{summary['warehouse']}`"]
-    lines += [f"- {kind}: `{path}`" for kind, path in summary["maps"].items()]
+    for kind, path in summary["maps"].items():
+        lines += [f"- {kind}: `{path}`"] + [f"  - {line}" for line in summary["missing"].get(kind, [])]
+    lines += [f"- {kind}: {reason}" for kind, reason in summary["skipped_maps"].items()]
+    sick = [h for h in summary["health"] if not h["healthy"]]
+    if sick:
+        lines += ["", "## Run health: failed", ""]
+        lines += [f"- {h['sentence']}" for h in sick]
     return "\n".join(lines)
 
 
@@ -273,11 +306,18 @@ def civic_pipeline(city: str, out: str = "out", replay: str | None = None, profi
         if portal:
             portal.stop()
 
+    verdicts = run_health(profile, loaded, warehouse=warehouse, run_id=run_id)
     enrich_and_views(profile.name, warehouse=warehouse)
     street_network = link_streets(profile, warehouse=warehouse)
     services = service_access(profile, warehouse=warehouse)
-    outputs = {kind: build_map(profile, kind, warehouse=warehouse, out=str(out_dir))
-               for kind in (list(MAP_BUILDERS) if maps is None else maps)}
+    plans = plan_outputs(profile, list(MAP_BUILDERS) if maps is None else list(maps), verdicts, warehouse=warehouse)
+    logger = get_run_logger()
+    for plan in plans:
+        if plan.skipped:
+            logger.info("%s: map %s %s", profile.name, plan.kind, plan.skipped)
+    outputs = {plan.kind: build_map(profile, plan.kind, warehouse=warehouse, out=str(out_dir), missing=plan.missing)
+               for plan in plans if not plan.skipped}
+    healthy = all(v.healthy for v in verdicts)
 
     with contextlib.closing(db.connect(warehouse)) as con:
         tables = table_counts(con, profile.name)
@@ -287,10 +327,15 @@ def civic_pipeline(city: str, out: str = "out", replay: str | None = None, profi
         summary = {"run_id": run_id, "city": profile.name, "title": profile.title, "synthetic": profile.synthetic,
                    "warehouse": warehouse, "maps": outputs, "datasets": loaded, "ingest": ingests, "tables": tables,
                    "incidents_without_coordinates": no_coords, "street_network": street_network,
-                   "services": services}
+                   "services": services, "status": "completed" if healthy else "failed",
+                   "health": [v.as_dict() for v in verdicts],
+                   "skipped_maps": {p.kind: p.skipped for p in plans if p.skipped},
+                   "missing": {p.kind: list(p.missing) for p in plans if not p.skipped and p.missing}}
         record_run(con, run_id=run_id, city=profile.name, started_at=started,
-                   finished_at=datetime.now(timezone.utc).replace(tzinfo=None), status="completed",
+                   finished_at=datetime.now(timezone.utc).replace(tzinfo=None), status=summary["status"],
                    summary=summary)
     create_markdown_artifact(key=artifact_key(profile.name), markdown=summary_markdown(summary),
                              description=f"civicmash run summary for {profile.title}")
+    if not healthy:   # after the warehouse, the maps that could be built and the record: then the run fails
+        raise RunHealthError(health_message(profile.name, verdicts), summary=summary)
     return summary

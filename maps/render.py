@@ -55,7 +55,8 @@ class PageContext:
     show the "synthetic sample data" banner. ``sources``: the datasets credited in the footer (None: the
     page credits the catalogue rows behind the tables it draws). ``options``: the page's options (the
     profile's ``[maps.<kind>]`` plus what the caller adds), held read-only so no builder changes them for
-    another.
+    another. ``missing``: sentences saying what this city's data lacks and what the page therefore cannot
+    show ("No population figures: no rates per 1,000."); shown in a notice above the controls.
     """
 
     con: Any
@@ -66,6 +67,7 @@ class PageContext:
     synthetic: bool = False
     sources: list[dict] | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()
 
     def __post_init__(self):
         if not isinstance(self.city, str) or not self.city:
@@ -74,6 +76,9 @@ class PageContext:
             raise ValueError(f"PageContext for city {self.city!r}: out_path is required")
         object.__setattr__(self, "out_path", Path(self.out_path))
         object.__setattr__(self, "options", MappingProxyType(dict(self.options or {})))
+        if isinstance(self.missing, str):
+            raise TypeError(f"PageContext for city {self.city!r}: missing is a sequence of sentences, not one string")
+        object.__setattr__(self, "missing", tuple(str(line) for line in self.missing))
 
     @property
     def display_city(self) -> str:
@@ -206,6 +211,7 @@ def _page_html(ctx: PageContext, page: Page, *, data: dict, sources: list[dict] 
         title=ctx.title or page.title,
         city_title=ctx.display_city,
         synthetic=bool(ctx.synthetic),
+        missing=list(ctx.missing),
         sources=_source_rows(sources),
         legend_html=Markup(_fragment(page.legend, fragment_vars)),
         controls_html=Markup(_fragment(page.controls, fragment_vars)),

@@ -115,3 +115,76 @@ def raw_json(cols: list[str]) -> str:
     for p in parts[1:]:
         expr = f"json_merge_patch({expr}, {p})"
     return f"CAST({expr} AS VARCHAR)"
+
+
+# ------------------------------------------------------------------------------------ times with zones
+
+EPOCH_FORMATS = {"epoch_ms": 1000, "epoch_s": 1}
+"""Special ``time_formats`` words: numbers since 1970-01-01 UTC (ArcGIS exports milliseconds) -> divisor."""
+
+_CLOCK_DIRECTIVE = re.compile(r"%[HIMSpfgz]")
+# a trailing UTC designator or offset after a clock time: 'Z', '+00', '-0700', '+05:30'
+_OFFSET_TAIL = r"([0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+
+
+def is_date_only(fmt: str) -> bool:
+    """True for a strptime format without any clock part (``%Y-%m-%d``): the source gave no time of day."""
+    return fmt not in EPOCH_FORMATS and not _CLOCK_DIRECTIVE.search(fmt)
+
+
+def _format_groups(formats: list[str]) -> list[tuple[str, list[str]]]:
+    """Consecutive formats of the same kind ('wall', 'offset' or an epoch word), in the order given."""
+    groups: list[tuple[str, list[str]]] = []
+    for fmt in formats:
+        kind = fmt if fmt in EPOCH_FORMATS else "offset" if "%z" in fmt else "wall"
+        if groups and groups[-1][0] == kind and kind in ("wall", "offset"):
+            groups[-1][1].append(fmt)
+        else:
+            groups.append((kind, [fmt]))
+    return groups
+
+
+def time_parses(expr: str, *, formats: list[str], z_is_local: bool) -> list[tuple[bool, str]]:
+    """SQL parses of a timestamp text, one per run of same-kind ``formats`` in their order, as (is_wall, sql):
+    a wall time (TIMESTAMP, no offset written) or an instant (TIMESTAMPTZ: a ``%z`` offset, ``Z`` read as
+    ``+00``, or an ``epoch_ms``/``epoch_s`` number). ``z_is_local``: a trailing ``Z``/offset is dropped and the
+    wall time as written is read (portals that stamp local time with ``Z``). Combine with :func:`zoned_time`."""
+    out = []
+    for kind, group in _format_groups(formats):
+        if kind == "offset" and z_is_local:
+            kind, group = "wall", [f.replace("%z", "").rstrip() for f in group]
+        if kind == "wall":
+            source = f"regexp_replace({expr}, {lit(_OFFSET_TAIL)}, '\\1')" if z_is_local else expr
+            out.append((True, f"try_strptime({source}, [{', '.join(lit(f) for f in group)}])"))
+        elif kind == "offset":
+            out.append((False, f"try_strptime(regexp_replace({expr}, '[Zz]$', '+00'), "
+                               f"[{', '.join(lit(f) for f in group)}])"))
+        else:
+            number = (f"CASE WHEN regexp_full_match({expr}, '-?[0-9]+(\\.[0-9]+)?([eE][+]?[0-9]+)?') "
+                      f"THEN TRY_CAST({expr} AS DOUBLE) END")
+            out.append((False, f"TRY(to_timestamp({number} / {EPOCH_FORMATS[kind]}))"))
+    return out
+
+
+def zoned_time(parsed: list[tuple[bool, str]], *, zone: str) -> tuple[str, str, str]:
+    """The first parse that matched (``parsed``: (is_wall, column or SQL) from :func:`time_parses`) as three
+    expressions: the wall time in ``zone`` (TIMESTAMP), the instant (TIMESTAMPTZ) and TRUE when it was written
+    without an offset. ``zone``: a placeholder or literal of the IANA zone of times written without one."""
+    walls = [sql if is_wall else f"timezone({zone}, {sql})" for is_wall, sql in parsed]
+    instants = [f"timezone({zone}, {sql})" if is_wall else sql for is_wall, sql in parsed]
+    naive = [f"CASE WHEN {sql} IS NOT NULL THEN {'TRUE' if is_wall else 'FALSE'} END" for is_wall, sql in parsed]
+    both = (lambda parts: parts[0] if len(parts) == 1 else f"COALESCE({', '.join(parts)})")
+    return both(walls), both(instants), both(naive)
+
+
+def time_of_day(expr: str) -> str:
+    """A separate time-of-day column as TIME: ``HHMM`` as text or number (``2230``, ``0001``, ``930``, ``5`` =
+    00:05; a trailing ``.0`` from a float export is allowed) or clock text (``22:30``, ``22:30:15``,
+    ``10:30 PM``); NULL when it is none of these (hour > 23 or minute > 59 included)."""
+    digits = f"lpad(regexp_extract({expr}, '^([0-9]{{1,4}})(\\.0+)?$', 1), 4, '0')"
+    hhmm = (f"CASE WHEN regexp_full_match({expr}, '[0-9]{{1,4}}(\\.0+)?') AND CAST(substr({digits}, 1, 2) AS INTEGER) < 24 "
+            f"AND CAST(substr({digits}, 3, 2) AS INTEGER) < 60 THEN "
+            f"make_time(CAST(substr({digits}, 1, 2) AS INTEGER), CAST(substr({digits}, 3, 2) AS INTEGER), 0) END")
+    clock = (f"CAST(try_strptime('2000-01-01 ' || {expr}, ['%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M', "
+             f"'%Y-%m-%d %I:%M:%S %p', '%Y-%m-%d %I:%M %p']) AS TIME)")
+    return f"COALESCE({hhmm}, {clock})"

@@ -10,11 +10,14 @@ version a re-load replaces or removes is kept in ``<table>_history``.
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
@@ -23,7 +26,8 @@ from .schema import HISTORY_TABLES, TABLES, column_names
 from .services import load_columns as service_columns
 from .streets import build_streets
 
-__all__ = ["LoadResult", "load_dataset", "stored_counts", "record_run", "raw_table_name", "dataset_watermark"]
+__all__ = ["LoadResult", "load_dataset", "stored_counts", "record_run", "raw_table_name", "dataset_watermark",
+           "DEFAULT_MIN_DATE", "DEFAULT_COORDINATE_SENTINELS"]
 
 INTERNAL_COLUMNS = ("_row_number", "_page", "_fetched_at", "_url")
 POINT_TABLES = ("incidents", "venues", "services")
@@ -32,7 +36,8 @@ POINT_TABLES = ("incidents", "venues", "services")
 MAPPABLE: dict[str, set[str]] = {
     "incidents": {"case_number", "occurred_at", "primary_type", "description", "iucr", "fbi_code",
                   "location_description", "block", "arrest", "domestic", "beat", "district", "ward",
-                  "community_area"},
+                  "community_area", "reported_at", "occurred_end_at", "occurred_time", "reported_time",
+                  "occurred_end_time"},
     "venues": {"name", "venue_type", "licence_type", "licence_status", "address", "licence_start", "licence_end"},
     "services": {"name", "category", "subtype", "organization", "address", "phone", "hours"},
     "spending": {"fiscal_year", "department", "department_code", "fund", "fund_code", "account",
@@ -43,6 +48,18 @@ MAPPABLE: dict[str, set[str]] = {
     "area_indicators": {"area_code", "area_name", "year", "period", "source"},
 }
 MODES = ("replace", "merge")
+# Incident time fields parsed with the dataset's time_formats/time_zone; each may have a separate time-of-day
+# partner field (``occurred_at`` + ``occurred_time``).
+TIME_FIELDS = ("occurred_at", "reported_at", "occurred_end_at")
+INCIDENT_TIMES = {"occurred": "occurred_at", "reported": "reported_at"}
+DEFAULT_MIN_DATE = date(1900, 1, 1)
+"""Incident times before this day are implausible (options.min_date); the default upper bound is the day
+after the download (options.max_date)."""
+DEFAULT_COORDINATE_SENTINELS = (0.0, -1.0)
+"""A latitude or longitude equal to one of these means "no location" (options.coordinate_sentinels)."""
+# location_flag values whose coordinates are kept (the point is real, only doubtful)
+_KEPT_LOCATION_FLAGS = ("outside_city", "coordinates_disagree")
+_METRES_PER_DEGREE = 111_320.0
 WATERMARK_FORMAT = "%Y-%m-%dT%H:%M:%S.%g"   # Socrata floating timestamp, e.g. 2018-11-20T16:05:13.000
 DEFAULT_VENUE_RULE = {
     "Tavern": "bar",
@@ -58,6 +75,8 @@ class LoadResult:
     rows_quarantined: int
     missing_fields: tuple[str, ...] = ()
     reasons: dict[str, int] = field(default_factory=dict, compare=False)
+    # loaded rows with a doubt, per flag: location_flag and time_flag values, 'time_unknown' (date only)
+    flags: dict[str, int] = field(default_factory=dict, compare=False)
 
 
 def raw_table_name(city: str, dataset: str) -> str:
@@ -106,6 +125,7 @@ def load_dataset(con: duckdb.DuckDBPyConnection, *, city: str, dataset: str, tab
                                f"GROUP BY ALL ORDER BY ALL").fetchall())
     loaded = con.execute(f"SELECT count(*) FROM {X.ident(stage)} WHERE _q IS NULL").fetchone()[0]
     quarantined = sum(reasons.values())
+    flags = _flag_counts(con, stage=stage) if table != "streets" else {}
     if rows_in != loaded + quarantined:  # pragma: no cover - a bug, never data
         raise AssertionError(f"{city}/{dataset}: rows_in {rows_in} != loaded {loaded} + quarantined {quarantined}")
 
@@ -137,7 +157,7 @@ def load_dataset(con: duckdb.DuckDBPyConnection, *, city: str, dataset: str, tab
         raise
     for t in (stage, f"{stage}_nodes", f"{stage}_new", f"{stage}_old"):
         con.execute(f"DROP TABLE IF EXISTS {X.ident(t)}")
-    return LoadResult(rows_in, loaded, quarantined, tuple(resolver.missing), reasons)
+    return LoadResult(rows_in, loaded, quarantined, tuple(resolver.missing), reasons, flags)
 
 
 def stored_counts(con: duckdb.DuckDBPyConnection, *, city: str, dataset: str, table: str, run_id: str,
@@ -365,9 +385,13 @@ def _generic_select(ctx: _Ctx, *, table: str, fields: dict[str, str]) -> str:
     typed = common + _typed_columns(ctx, table=table)
     geo = _geometry_select(ctx) if table in POINT_TABLES + ("boundaries",) else "SELECT * FROM t"
     checks = _quarantine_checks(ctx, table=table, has_id=has_id)
+    timed = "m"
+    if table == "incidents":
+        parses, parts = _time_parts(ctx)
+        timed = f"(SELECT p.*, {', '.join(parts)} FROM (SELECT m.*, {', '.join(parses)} FROM m) p)"
     return f"""
     WITH m AS ({m}),
-    t AS (SELECT m.*, {', '.join(typed)} FROM m),
+    t AS (SELECT m.*, {', '.join(typed)} FROM {timed} m),
     g AS ({geo}),
     d AS (SELECT g.*, row_number() OVER (PARTITION BY source_id ORDER BY _row_number) AS _dup FROM g)
     SELECT d.*, CASE {checks} END AS _q FROM d"""
@@ -378,8 +402,7 @@ def _typed_columns(ctx: _Ctx, *, table: str) -> list[str]:
     if table == "incidents":
         return [
             "f_case_number AS case_number",
-            f"{X.timestamp('f_occurred_at')} AS occurred_at",
-            f"CAST({X.timestamp('f_occurred_at')} AS TIME) = TIME '00:00:00' AS time_is_midnight",
+            *_incident_times(ctx),
             "f_primary_type AS primary_type", "f_description AS description",
             "CASE WHEN length(f_iucr) < 4 THEN lpad(upper(f_iucr), 4, '0') ELSE upper(f_iucr) END AS iucr",
             "upper(f_fbi_code) AS fbi_code", "f_location_description AS location_description",
@@ -438,6 +461,187 @@ def _typed_columns(ctx: _Ctx, *, table: str) -> list[str]:
     raise ValueError(f"unknown table {table!r}")
 
 
+def _time_partner(name: str) -> str:
+    """The separate time-of-day field of a time field: occurred_at -> occurred_time."""
+    return name.removesuffix("_at") + "_time"
+
+
+def _zone(ctx: _Ctx, key: str, value: Any) -> str:
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{ctx.city}/{ctx.dataset}: options.{key} must be an IANA time zone such as "
+                         f"'America/Los_Angeles', got {value!r}") from exc
+    return str(value)
+
+
+def _day(ctx: _Ctx, key: str, value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise ValueError(f"{ctx.city}/{ctx.dataset}: options.{key} must be a day 'YYYY-MM-DD', got {value!r}") from exc
+
+
+@dataclass(frozen=True)
+class _TimeSettings:
+    """How a dataset writes its incident times (options, see cities/table_options.py IncidentsOptions).
+
+    ``source_zone``: the zone of times written without an offset (options.time_zone, default the city's);
+    ``city_zone``: the city's zone (options.city_timezone, which flows/pipeline.py sets from the profile;
+    default UTC), in which every stored local time is written."""
+
+    formats: tuple[str, ...]
+    source_zone: str
+    city_zone: str
+    z_is_local: bool
+    basis: str
+    min_date: date
+    max_date: date
+    quarantine_implausible: bool
+
+    @classmethod
+    def of(cls, ctx: _Ctx) -> "_TimeSettings":
+        o = ctx.options
+        formats = o.get("time_formats") or X.TIMESTAMP_FORMATS
+        if isinstance(formats, str) or not all(isinstance(f, str) and f.strip() for f in formats):
+            raise ValueError(f"{ctx.city}/{ctx.dataset}: options.time_formats must be a list of strptime formats "
+                             f"(or 'epoch_ms'/'epoch_s'), got {formats!r}")
+        city_zone = _zone(ctx, "city_timezone", o.get("city_timezone") or "UTC")
+        basis = INCIDENT_TIMES.get(str(o.get("incident_time", "occurred")))
+        if basis is None:
+            raise ValueError(f"{ctx.city}/{ctx.dataset}: options.incident_time must be one of "
+                             f"{sorted(INCIDENT_TIMES)}, got {o.get('incident_time')!r}")
+        action = str(o.get("implausible_dates", "quarantine"))
+        if action not in ("quarantine", "flag"):
+            raise ValueError(f"{ctx.city}/{ctx.dataset}: options.implausible_dates must be 'quarantine' or 'flag', "
+                             f"got {action!r}")
+        fetched = ctx.fetched_at.date() if isinstance(ctx.fetched_at, datetime) else date.today()
+        return cls(formats=tuple(formats), source_zone=_zone(ctx, "time_zone", o.get("time_zone") or city_zone),
+                   city_zone=city_zone, z_is_local=bool(o.get("z_is_local", False)), basis=basis,
+                   min_date=_day(ctx, "min_date", o.get("min_date") or DEFAULT_MIN_DATE),
+                   max_date=_day(ctx, "max_date", o.get("max_date") or fetched + timedelta(days=1)),
+                   quarantine_implausible=action == "quarantine")
+
+    def local(self, ctx: _Ctx, name: str) -> str:
+        """The city-local wall time of time field ``name`` (from the ``_w_``/``_u_`` parts)."""
+        if self.source_zone == self.city_zone:
+            return f"_w_{name}"
+        return f"timezone({ctx.params.add(self.city_zone)}, _u_{name})"
+
+    def implausible(self, ctx: _Ctx, name: str) -> str:
+        """SQL: the local time of ``name`` is before min_date or after max_date (whole days, inclusive)."""
+        low = ctx.params.add(datetime.combine(self.min_date, datetime.min.time()))
+        high = ctx.params.add(datetime.combine(self.max_date + timedelta(days=1), datetime.min.time()))
+        local = self.local(ctx, name)
+        return f"({local} < CAST({low} AS TIMESTAMP) OR {local} >= CAST({high} AS TIMESTAMP))"
+
+
+def _time_parts(ctx: _Ctx) -> tuple[list[str], list[str]]:
+    """Two projection layers over ``m``: first each time field's parses (``_p<i>_F``, one per run of same-kind
+    formats, parsed once) and its separate time of day (``_tod_F``); then per field ``F``: ``_w_F`` the wall
+    time in the source zone, ``_u_F`` the instant, ``_n_F`` TRUE when written without an offset (so a DST gap
+    or repeat can apply), ``_unknown_F`` TRUE when the source gave a date only."""
+    times = _TimeSettings.of(ctx)
+    zone = ctx.params.add(times.source_zone)
+    date_only = [f for f in times.formats if X.is_date_only(f)]
+    parses, parts = [], []
+    for name in TIME_FIELDS:
+        text, partner = f"f_{name}", _time_partner(name)
+        if name not in ctx.fields and name not in (ctx.options.get("defaults") or {}):
+            parses.append(f"CAST(NULL AS TIME) AS _tod_{name}")
+            parts += [f"CAST(NULL AS TIMESTAMP) AS _w_{name}", f"CAST(NULL AS TIMESTAMPTZ) AS _u_{name}",
+                      f"CAST(NULL AS BOOLEAN) AS _n_{name}", f"CAST(NULL AS BOOLEAN) AS _unknown_{name}"]
+            continue
+        parsed = X.time_parses(text, formats=list(times.formats), z_is_local=times.z_is_local)
+        parses += [f"{sql} AS _p{i}_{name}" for i, (_, sql) in enumerate(parsed)]
+        wall, instant, naive = X.zoned_time([(is_wall, f"_p{i}_{name}") for i, (is_wall, _) in enumerate(parsed)],
+                                            zone=zone)
+        if partner in ctx.fields:  # the date from this field, the time of day from its partner
+            parses.append(f"{X.time_of_day(f'f_{partner}')} AS _tod_{name}")
+            wall = f"(CAST({wall} AS DATE) + COALESCE(_tod_{name}, TIME '00:00:00'))"
+            parts += [f"{wall} AS _w_{name}", f"timezone({zone}, {wall}) AS _u_{name}",
+                      f"CASE WHEN {wall} IS NOT NULL THEN TRUE END AS _n_{name}", f"f_{partner} IS NULL AS _unknown_{name}"]
+            continue
+        parses.append(f"CAST(NULL AS TIME) AS _tod_{name}")
+        # (only midnight values can be date-only: the slow second parse runs on those alone)
+        unknown = (f"CASE WHEN CAST({wall} AS TIME) = TIME '00:00:00' THEN "
+                   f"try_strptime({text}, [{', '.join(X.lit(f) for f in date_only)}]) IS NOT NULL ELSE FALSE END"
+                   if date_only else "FALSE")
+        parts += [f"{wall} AS _w_{name}", f"{instant} AS _u_{name}", f"{naive} AS _n_{name}",
+                  f"{unknown} AS _unknown_{name}"]
+    return parses, parts
+
+
+def _incident_times(ctx: _Ctx) -> list[str]:
+    """The incidents' time columns: local wall times in the city's zone, the incident time's instant, and
+    what is doubtful about the times (time_unknown, time_flag). An implausible incident time is quarantined
+    (unless options.implausible_dates = 'flag'); an implausible other time only flags its row, because the
+    products do not read it."""
+    times = _TimeSettings.of(ctx)
+    basis, zone = times.basis, ctx.params.add(times.source_zone)
+    local = times.local(ctx, basis)
+    wall, instant = f"_w_{basis}", f"_u_{basis}"
+    # a wall time that does not exist (spring forward) does not come back from its instant; one that exists
+    # twice (fall back) also comes back from the instant an hour away
+    # (exact but slow ICU calls: only on the calendar days a clock change fell on in some year)
+    days = _clock_change_days(times.source_zone, times.min_date.year, times.max_date.year)
+    near_change = f"_n_{basis} AND {days}[month({wall}) * 32 + day({wall}) + 1]" if days else "FALSE"
+    gap = f"{near_change} AND timezone({zone}, {instant}) <> {wall}"
+    repeated = (f"{near_change} AND (timezone({zone}, to_timestamp(epoch({instant}) - 3600)) = {wall} "
+                f"OR timezone({zone}, to_timestamp(epoch({instant}) + 3600)) = {wall})")
+    flagged = [name for name in TIME_FIELDS if name in ctx.fields and not (name == basis and times.quarantine_implausible)]
+    implausible = "".join(f", CASE WHEN {times.implausible(ctx, name)} THEN 'implausible_{name}' END" for name in flagged)
+    return [
+        f"{local} AS occurred_at",
+        f"{instant} AS occurred_at_utc",
+        f"CAST({local} AS TIME) = TIME '00:00:00' AS time_is_midnight",
+        f"{times.local(ctx, 'occurred_at')} AS occurred_start_at",
+        f"{times.local(ctx, 'reported_at')} AS reported_at",
+        f"{times.local(ctx, 'occurred_end_at')} AS occurred_end_at",
+        f"COALESCE(_unknown_{basis}, FALSE) AS time_unknown",
+        f"""NULLIF(concat_ws(',', CASE WHEN {gap} THEN 'dst_gap' WHEN {repeated} THEN 'dst_ambiguous' END
+                              {implausible}), '') AS time_flag""",
+    ]
+
+
+@functools.lru_cache(maxsize=32)
+def _clock_change_days(zone: str, first_year: int, last_year: int) -> str | None:
+    """A SQL list of 416 booleans indexed by ``month * 32 + day + 1``: TRUE on the calendar days (and the days
+    either side) on which ``zone`` changed its UTC offset in some year between ``first_year`` and ``last_year``;
+    None when it never did. Lets the daylight-saving checks skip every other row cheaply."""
+    tz, day = ZoneInfo(zone), datetime(max(first_year, 1), 1, 1, tzinfo=timezone.utc)
+    end = datetime(min(last_year, 9998) + 1, 1, 1, tzinfo=timezone.utc)
+    marks = [False] * 416
+    offset = day.astimezone(tz).utcoffset()
+    while day < end:
+        following = day + timedelta(days=1)
+        next_offset = following.astimezone(tz).utcoffset()
+        if next_offset != offset:
+            for k in (-1, 0, 1, 2):
+                near = (day + timedelta(days=k)).date()
+                marks[near.month * 32 + near.day] = True
+        day, offset = following, next_offset
+    return "[" + ", ".join("true" if m else "false" for m in marks) + "]" if any(marks) else None
+
+
+def _flag_counts(con: duckdb.DuckDBPyConnection, *, stage: str) -> dict[str, int]:
+    """Loaded rows per doubt: location_flag and time_flag values (comma-separated lists are split) and
+    'time_unknown'; rows with several doubts count under each."""
+    have = _columns(con, stage)
+    parts = [f"SELECT unnest(string_split({c}, ',')) AS flag FROM {X.ident(stage)} WHERE _q IS NULL AND {c} IS NOT NULL"
+             for c in ("location_flag", "time_flag") if c in have]
+    if "time_unknown" in have:
+        parts.append(f"SELECT 'time_unknown' AS flag FROM {X.ident(stage)} WHERE _q IS NULL AND time_unknown")
+    if not parts:
+        return {}
+    return dict(con.execute(f"SELECT flag, count(*) FROM ({' UNION ALL '.join(parts)}) GROUP BY ALL ORDER BY ALL")
+                .fetchall())
+
+
 def _indicator_columns(ctx: _Ctx) -> list[tuple[str, str]]:
     """(indicator name, landing column) pairs of an area_indicators load: ``options.indicators`` (name ->
     source field) when given, else every source column except the mapped ones, ``options.exclude`` and
@@ -492,26 +696,63 @@ def _geometry_select(ctx: _Ctx) -> str:
              AND {X.lit(crs or '')} <> ''
             THEN {{'lat': ST_Y({transform}), 'lon': ST_X({transform}), 'how': 'source_xy'}}
         END"""
-    bbox = o.get("bbox")
-    outside = "FALSE"
-    if bbox is not None:
-        if not (isinstance(bbox, (list, tuple)) and len(bbox) == 4):
-            raise ValueError("options.bbox must be [min_lat, min_lon, max_lat, max_lon]")
-        a, b, c, d = (ctx.params.add(float(v)) for v in bbox)
-        outside = f"NOT (_pt.lat BETWEEN {a} AND {c} AND _pt.lon BETWEEN {b} AND {d})"
-    valid = "(abs(_pt.lat) <= 90 AND abs(_pt.lon) <= 180 AND NOT (_pt.lat = 0 AND _pt.lon = 0))"
+    flag = _location_flag(ctx, transform=transform)
     # nested sub-selects keep each expression written once
-    return f"""SELECT * FROM (SELECT *, CASE WHEN _pt.lat IS NULL THEN NULL WHEN {valid} THEN _pt.lat END AS lat,
-                   CASE WHEN _pt.lat IS NULL THEN NULL WHEN {valid} THEN _pt.lon END AS lon,
-                   COALESCE(_g0, CASE WHEN {valid} THEN ST_Point(_pt.lon, _pt.lat) END) AS geom,
-                   CASE WHEN _pt.lat IS NULL THEN 'missing_coordinates'
-                        WHEN NOT {valid} THEN 'invalid_coordinates'
-                        WHEN {outside} THEN 'outside_city' END AS location_flag
-            FROM (SELECT *, {pt} AS _pt FROM (SELECT *, COALESCE(_gj, _gw) AS _g0 FROM
+    kept = f"(location_flag IS NULL OR location_flag IN ({', '.join(X.lit(f) for f in _KEPT_LOCATION_FLAGS)}))"
+    return f"""SELECT * FROM (SELECT *, CASE WHEN {kept} THEN _pt.lat END AS lat, CASE WHEN {kept} THEN _pt.lon END AS lon,
+                   COALESCE(_g0, CASE WHEN {kept} THEN ST_Point(_pt.lon, _pt.lat) END) AS geom
+            FROM (SELECT *, {flag} AS location_flag FROM (SELECT *, {pt} AS _pt FROM (SELECT *, COALESCE(_gj, _gw) AS _g0 FROM
                   (SELECT *, {gj} AS _gj, {wkt} AS _gw, TRY_CAST(f_source_x AS DOUBLE) AS source_x,
                           TRY_CAST(f_source_y AS DOUBLE) AS source_y,
                           CASE WHEN f_source_x IS NOT NULL THEN CAST({ctx.params.add(crs)} AS VARCHAR) END AS source_crs
-                   FROM t))))"""
+                   FROM t)))))"""
+
+
+def _location_flag(ctx: _Ctx, *, transform: str) -> str:
+    """SQL CASE naming the first doubt about the point ``_pt`` (see the location_flag column comment), from the
+    options bbox (+ bbox_tolerance_m), coordinate_sentinels and xy_tolerance_m. Points flagged missing,
+    invalid, sentinel, swapped or misplaced_decimal lose their lat/lon (the row is kept, the published values
+    stay in the raw record); outside_city and coordinates_disagree keep them. Nothing is moved."""
+    o, p = ctx.options, ctx.params
+    valid = "(abs(_pt.lat) <= 90 AND abs(_pt.lon) <= 180)"
+    sentinels = [float(v) for v in o.get("coordinate_sentinels", DEFAULT_COORDINATE_SENTINELS)]
+    whens = ["WHEN _pt.lat IS NULL THEN 'missing_coordinates'",
+             "WHEN _pt.lat = 0 AND _pt.lon = 0 THEN 'invalid_coordinates'"]
+    if sentinels:  # floats we converted, written as SQL literals
+        listed = ", ".join(f"CAST({v!r} AS DOUBLE)" for v in sentinels)
+        whens.append(f"WHEN _pt.lat IN ({listed}) OR _pt.lon IN ({listed}) THEN 'sentinel_coordinates'")
+    bbox = o.get("bbox")
+    inside = None
+    if bbox is not None:
+        if not (isinstance(bbox, (list, tuple)) and len(bbox) == 4):
+            raise ValueError(f"{ctx.city}/{ctx.dataset}: options.bbox must be [min_lat, min_lon, max_lat, max_lon]")
+        tolerance = float(o.get("bbox_tolerance_m") or 0)
+        if tolerance < 0:
+            raise ValueError(f"{ctx.city}/{ctx.dataset}: options.bbox_tolerance_m must be >= 0, got {tolerance}")
+        min_lat, min_lon, max_lat, max_lon = (float(v) for v in bbox)
+        dlat = tolerance / _METRES_PER_DEGREE
+        dlon = tolerance / (_METRES_PER_DEGREE * max(math.cos(math.radians((min_lat + max_lat) / 2)), 0.01))
+        a, b, c, d = (p.add(v) for v in (min_lat - dlat, min_lon - dlon, max_lat + dlat, max_lon + dlon))
+
+        def inside(lat: str, lon: str) -> str:
+            return f"({lat} BETWEEN {a} AND {c} AND {lon} BETWEEN {b} AND {d})"
+
+        scales = p.add([10.0 ** k for k in range(-6, 7)])
+        whens += [f"WHEN NOT {inside('_pt.lat', '_pt.lon')} AND {inside('_pt.lon', '_pt.lat')} "
+                  "THEN 'swapped_coordinates'",
+                  f"WHEN NOT {inside('_pt.lat', '_pt.lon')} AND len(list_filter({scales}, f -> _pt.lat * f BETWEEN "
+                  f"{a} AND {c})) > 0 AND len(list_filter({scales}, f -> _pt.lon * f BETWEEN {b} AND {d})) > 0 "
+                  "THEN 'misplaced_decimal'"]
+    whens.append(f"WHEN NOT {valid} THEN 'invalid_coordinates'")
+    if inside is not None:
+        whens.append(f"WHEN NOT {inside('_pt.lat', '_pt.lon')} THEN 'outside_city'")
+    xy_tolerance = o.get("xy_tolerance_m")
+    if xy_tolerance is not None and transform != "NULL":
+        whens.append(f"WHEN _pt.how <> 'source_xy' AND TRY_CAST(f_source_x AS DOUBLE) IS NOT NULL "
+                     f"AND TRY_CAST(f_source_y AS DOUBLE) IS NOT NULL AND ST_Distance_Sphere(ST_Point(_pt.lat, _pt.lon), "
+                     f"ST_Point(ST_Y({transform}), ST_X({transform}))) > {p.add(float(xy_tolerance))} "
+                     "THEN 'coordinates_disagree'")
+    return f"CASE {' '.join(whens)} END"
 
 
 def _quarantine_checks(ctx: _Ctx, *, table: str, has_id: bool) -> str:
@@ -523,8 +764,17 @@ def _quarantine_checks(ctx: _Ctx, *, table: str, has_id: bool) -> str:
         checks += [f"WHEN source_id IS NULL THEN {q('missing_source_id', 'source_id')}",
                    f"WHEN _dup > 1 THEN {q('duplicate_source_id', 'source_id')}"]
     if table == "incidents":
-        checks += [f"WHEN f_occurred_at IS NULL THEN {q('missing_required', 'occurred_at')}",
-                   f"WHEN occurred_at IS NULL THEN {q('bad_timestamp', 'occurred_at')}"]
+        times = _TimeSettings.of(ctx)
+        basis = times.basis
+        checks += [f"WHEN f_{basis} IS NULL THEN {q('missing_required', basis)}"]
+        for name in sorted(TIME_FIELDS, key=lambda n: n != basis):  # the incident time's reasons first
+            partner = _time_partner(name)
+            checks.append(f"WHEN f_{name} IS NOT NULL AND _w_{name} IS NULL THEN {q('bad_timestamp', name)}")
+            if partner in ctx.fields:
+                checks.append(f"WHEN f_{partner} IS NOT NULL AND _tod_{name} IS NULL "
+                              f"THEN {q('bad_timestamp', partner)}")
+            if name == basis and times.quarantine_implausible:  # other times are flagged (time_flag)
+                checks.append(f"WHEN {times.implausible(ctx, name)} THEN {q('implausible_date', name)}")
     if table in POINT_TABLES + ("boundaries",):
         checks += [f"WHEN NULLIF(f_geometry, 'null') IS NOT NULL AND _gj IS NULL THEN {q('bad_geometry', 'geometry')}",
                    f"WHEN f_wkt IS NOT NULL AND _gw IS NULL THEN {q('bad_geometry', 'wkt')}"]

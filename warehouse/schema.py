@@ -37,8 +37,13 @@ _POINT: list[Column] = [
     ("source_crs", "VARCHAR", "Projection of source_x/source_y, as an EPSG code (e.g. 'EPSG:3435')."),
     ("location_flag", "VARCHAR",
      "Why the location needs care: 'missing_coordinates' (the source gave none; the row is still counted), "
-     "'invalid_coordinates' (values outside the globe, set to NULL), 'outside_city' (outside the city's bounding box "
-     "given in the profile). NULL when the location looks fine."),
+     "'invalid_coordinates' (values outside the globe, or exactly 0,0; set to NULL), 'sentinel_coordinates' (a "
+     "latitude or longitude the source uses for 'no location', -1 or 0 by default; set to NULL), "
+     "'swapped_coordinates' (latitude and longitude exchanged: swapped back they fall in the city; set to NULL, not "
+     "moved), 'misplaced_decimal' (lost or extra digits, e.g. -8763 for -87.63; set to NULL, not moved), "
+     "'outside_city' (outside the city's bounding box given in the profile, beyond its tolerance; kept), "
+     "'coordinates_disagree' (the published latitude/longitude and state-plane x/y are farther apart than the "
+     "profile's tolerance; the latitude/longitude are kept). NULL when the location looks fine."),
 ]
 
 TABLES: dict[str, tuple[str, list[Column]]] = {
@@ -48,10 +53,34 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
         "source_id for victims and DISTINCT case_number for cases. Locations are generalised by the police to the block.",
         _PROVENANCE + [
             ("case_number", "VARCHAR", "The police department's case (records division) number; shared by all victims of one homicide."),
-            ("occurred_at", "TIMESTAMP", "When the incident happened (or began), in local city time, as reported by the police; often an estimate."),
+            ("occurred_at", "TIMESTAMP",
+             "When the incident happened (or began), as the city's local wall-clock time (no zone; the profile's "
+             "timezone), as reported by the police; often an estimate. This is the time every product shows and "
+             "filters on. Where the profile says options.incident_time = 'reported', it holds the report time instead."),
+            ("occurred_at_utc", "TIMESTAMPTZ",
+             "The same moment as occurred_at as an absolute instant (TIMESTAMP WITH TIME ZONE, shown in the "
+             "session's zone, UTC by default): read from the source's offset or epoch number, or from its local "
+             "time in the dataset's time zone (options.time_zone). In a daylight-saving gap (a local time that "
+             "does not exist) it is the instant an hour later; for a repeated hour, the standard-time one (see time_flag)."),
             ("time_is_midnight", "BOOLEAN",
              "TRUE when the recorded time is exactly 00:00:00. Police use midnight when the time is unknown or "
              "rounded, so these rows should not be read as 'happened at midnight'."),
+            ("time_unknown", "BOOLEAN",
+             "TRUE when the source gave a date without a time of day (a date-only value, or an empty separate time "
+             "column): occurred_at is then that day's 00:00 and says nothing about the hour."),
+            ("time_flag", "VARCHAR",
+             "Doubts about the times (comma-separated): 'dst_gap' (occurred_at is a local time skipped when clocks "
+             "went forward, kept as written), 'dst_ambiguous' (occurred_at happened twice when clocks went back), "
+             "'implausible_occurred_at' / 'implausible_reported_at' / 'implausible_occurred_end_at' (that source "
+             "time is outside the profile's min_date..max_date, e.g. a year-1025 start date; kept as given). "
+             "An implausible incident time (the one in occurred_at) is quarantined instead, unless the profile sets "
+             "options.implausible_dates = 'flag'. NULL when none."),
+            ("occurred_start_at", "TIMESTAMP",
+             "When the incident began per the source's occurrence field, city-local wall time: equal to occurred_at "
+             "unless the profile makes the report time the incident time; NULL when not mapped."),
+            ("reported_at", "TIMESTAMP", "When the incident was reported to the police, city-local wall time; NULL when not mapped."),
+            ("occurred_end_at", "TIMESTAMP",
+             "When the incident ended (sources that give a period: 'between ... and ...'), city-local wall time; NULL when not mapped."),
             ("primary_type", "VARCHAR", "The broad offence category of the IUCR code, e.g. 'THEFT', 'BATTERY', 'HOMICIDE'."),
             ("description", "VARCHAR", "The secondary description of the IUCR code, e.g. 'RETAIL THEFT'."),
             ("iucr", "VARCHAR",
