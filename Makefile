@@ -7,6 +7,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= out
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test` (tests/conftest.py keeps each city's costly run on one worker)
+JOBS ?= auto
 
 .PHONY: install demo test test-fast bench chromium clean help lock mutants
 
@@ -52,7 +54,7 @@ demo: install
 	$(BIN)/civicmash demo --out $(OUT)
 
 test: install chromium
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)

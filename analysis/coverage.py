@@ -1,7 +1,8 @@
 """Coverage gaps and walking-area polygons, measured on a lattice of sample points.
 
 The lattice: points every ``spacing_m`` metres (a square lattice aligned on whole multiples of the spacing in
-degrees, so every area of a city shares it) inside the polygons of one boundary kind (default community areas);
+degrees, so every area of a city shares it) inside the polygons of one boundary kind (default the city's primary
+area kind, the profile's ``[areas] primary``; without one community areas first);
 each point belongs to the area it falls in. Each point is attached to its nearest street segment of the walk
 graph (:class:`analysis.nearest.Snapper`); a point farther than ``max_access_m`` from every segment is **off the
 network**: it gets no walking time and is left out of the shares (and counted in ``share_on_network``).
@@ -76,21 +77,23 @@ def _steps(lat0: float, spacing_m: float) -> tuple[float, float]:
     return spacing_m / _M_PER_DEG_LAT, spacing_m / (_M_PER_DEG_LON_EQ * math.cos(math.radians(lat0)))
 
 
-def boundary_kind(con, *, city: str, kind: str | None) -> str | None:
-    """``kind`` if the city has boundaries of it, else the preferred kind the city has (community areas first)."""
+def boundary_kind(con, *, city: str, kind: str | None, primary: str | None = None) -> str | None:
+    """``kind`` if the city has boundaries of it, else the city's ``primary`` area kind (the profile's ``[areas]
+    primary``) when it has it, else the preferred kind it has (:func:`warehouse.reads.preferred_kind`)."""
     kinds = reads.boundary_kinds(con, city=city)
     if kind is not None and kind not in kinds:
         raise ValueError(f"no boundaries of kind {kind!r} for {city!r} (has: {', '.join(kinds) or 'none'})")
-    return kind or reads.preferred_kind(kinds)
+    return kind or reads.preferred_kind(kinds, primary=primary)
 
 
 def build_lattice(con, *, city: str, graph, kind: str | None = None, spacing_m: float = DEFAULT_SPACING_M,
-                  bbox: tuple[float, float, float, float] | None = None) -> Lattice:
-    """Lattice points inside the areas of ``kind`` (within ``bbox`` = (min_lat, min_lon, max_lat, max_lon) when
-    given); without boundaries, over the graph's (or the bbox's) extent with no areas."""
+                  bbox: tuple[float, float, float, float] | None = None, primary: str | None = None) -> Lattice:
+    """Lattice points inside the areas of ``kind`` (default: the city's ``primary`` kind, :func:`boundary_kind`;
+    within ``bbox`` = (min_lat, min_lon, max_lat, max_lon) when given); without boundaries, over the graph's (or
+    the bbox's) extent with no areas."""
     lat0 = float(np.mean(graph.lat)) if graph is not None and graph.n_nodes else (bbox[0] if bbox else 0.0)
     dlat, dlon = _steps(lat0, spacing_m)
-    kind = boundary_kind(con, city=city, kind=kind)
+    kind = boundary_kind(con, city=city, kind=kind, primary=primary)
     if kind is None:
         if bbox is None:
             bbox = (float(graph.lat.min()), float(graph.lon.min()), float(graph.lat.max()), float(graph.lon.max()))
@@ -99,7 +102,7 @@ def build_lattice(con, *, city: str, graph, kind: str | None = None, spacing_m: 
         I, J = np.meshgrid(i, j)
         return Lattice(I.ravel(), J.ravel(), np.full(I.size, -1), [], None, spacing_m, dlat, dlon)
     reads.ensure_spatial(con)
-    fixtures = reads.fixture_filter(con, "boundaries")
+    fixtures = reads.fixture_filter(con, "boundaries") + reads.vintage_filter(con, "boundaries")  # latest map
     clamp = ""
     params = {"city": city, "kind": kind, "dlat": dlat, "dlon": dlon}
     if bbox is not None:
@@ -138,17 +141,18 @@ def build_lattice(con, *, city: str, graph, kind: str | None = None, spacing_m: 
     return Lattice(i, j, area, [(str(c), n) for c, n in areas], kind, spacing_m, dlat, dlon)
 
 
-def random_points(con, *, city: str, n: int, seed: int, kind: str = "community_area",
+def random_points(con, *, city: str, n: int, seed: int, kind: str | None = None,
                   bbox: tuple[float, float, float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` points uniformly random (``seed``) inside the city's boundaries of ``kind`` (and inside ``bbox`` =
-    (min_lat, min_lon, max_lat, max_lon) when given): (lat, lon)."""
+    """``n`` points uniformly random (``seed``) inside the city's boundaries of ``kind`` (default: its preferred
+    kind, :func:`boundary_kind`; and inside ``bbox`` = (min_lat, min_lon, max_lat, max_lon) when given): (lat, lon)."""
     import shapely
     from shapely import wkb
 
+    kind = boundary_kind(con, city=city, kind=kind)
     reads.ensure_spatial(con)
     polys = [wkb.loads(bytes(r[0])) for r in con.execute(
         "SELECT ST_AsWKB(geom) FROM boundaries WHERE city = ? AND kind = ? AND geom IS NOT NULL "
-        + reads.fixture_filter(con, "boundaries"), [city, kind]).fetchall()]
+        + reads.fixture_filter(con, "boundaries") + reads.vintage_filter(con, "boundaries"), [city, kind]).fetchall()]
     if not polys:
         raise ValueError(f"no boundaries of kind {kind!r} for {city!r} to draw random points in")
     shape = shapely.union_all(polys)
@@ -345,11 +349,12 @@ def _street_m(net: ServiceNetwork, node_dist: np.ndarray, budget: float) -> floa
 
 
 def point_rows(con, *, city: str, net: ServiceNetwork, lat: float, lon: float, label: str,
-               thresholds=DEFAULT_THRESHOLDS, spacing_m: float = 20.0) -> list[dict]:
-    """'point' walking areas around (lat, lon), on a local lattice of ``spacing_m``."""
+               thresholds=DEFAULT_THRESHOLDS, spacing_m: float = 20.0, kind: str | None = None) -> list[dict]:
+    """'point' walking areas around (lat, lon), on a local lattice of ``spacing_m`` inside the areas of ``kind``
+    (the coverage gaps' kind; default the city's preferred kind)."""
     budget = max(thresholds) * 60 * WALK_SPEED_M_S
     pad_lat, pad_lon = _steps(lat, budget + net.max_access_m)
-    lattice = build_lattice(con, city=city, graph=net.graph, spacing_m=spacing_m,
+    lattice = build_lattice(con, city=city, graph=net.graph, spacing_m=spacing_m, kind=kind,
                             bbox=(lat - pad_lat, lon - pad_lon, lat + pad_lat, lon + pad_lon))
     attach(net, lattice)
     origin = net.search(lat, lon)

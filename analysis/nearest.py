@@ -10,7 +10,9 @@ the segment when both lie on the same one. Minutes = metres / 1.3 m/s / 60 (``WA
   outline every ~``ACCESS_SPACING_M`` metres, so the distance is to the nearest edge of the park, not to a point
   inside it. An access point farther than ``max_access_m`` from the graph is not used; a service with no usable
   access point is reported as off the network, never given a made-up distance.
-- Only the graph's largest connected component is used (like :meth:`analysis.routing.WalkGraph.nearest_nodes`).
+- Only the street networks the graph keeps for walking are used (every component with at least
+  ``routing.MIN_COMPONENT_M`` of street, like :meth:`analysis.routing.WalkGraph.nearest_nodes`): a point is attached
+  to the nearest segment of any of them, and a service in another network than the origin is not reachable from it.
 - :meth:`ServiceNetwork.nearest` (one origin, N nearest of each category): two Dijkstra runs from the origin's
   segment ends over the whole graph, then every access point's distance by the formula above.
 - :meth:`ServiceNetwork.nearest_batch` (many origins, the nearest of one category): one multi-source Dijkstra per
@@ -66,11 +68,11 @@ class Snap:
 
 
 class Snapper:
-    """Exact nearest-segment snapping over the segments of ``edge_mask`` (default: the largest component)."""
+    """Exact nearest-segment snapping over the segments of ``edge_mask`` (default: the kept street networks)."""
 
     def __init__(self, graph: WalkGraph, *, edge_mask=None, spacing: float = 25.0):
         self.graph = graph
-        mask = graph.lcc_mask[graph.eu] & graph.lcc_mask[graph.ev]
+        mask = graph.walk_mask[graph.eu] & graph.walk_mask[graph.ev]
         if edge_mask is not None:
             mask &= np.asarray(edge_mask, dtype=bool)
         self.edges = np.flatnonzero(mask)

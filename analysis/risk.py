@@ -23,8 +23,11 @@ Method (see docs/safe-route.md):
 4. **Street factors** (optional, off unless the profile's ``[risk.lit]`` / ``[risk.bars]`` set them; see
    :func:`street_factors`).  For a walk at an hour inside the factor's ``hours`` window, an edge's mass is
    multiplied by ``lit`` (OSM ``lit=yes``) or ``unlit`` (``lit=no``), and by the bar ``factor`` when a bar
-   (``venues_bars``) lies within ``radius_m`` of the edge.  Relative-risk multipliers on the incident mass:
-   a street without incidents stays at 0.  Without a time (``at=None``) they are off.
+   (``venues_bars``) lies within ``radius_m`` of the edge.  With ``[risk.lit] outages = true`` an edge within
+   ``outage_radius_m`` of an open streetlight-outage service request (``open_streetlight_outages``: open at the
+   city's latest service-request time) counts as unlit whatever its tag: the light that makes it lit is out.
+   Relative-risk multipliers on the incident mass: a street without incidents stays at 0.  Without a time
+   (``at=None``) they are off.
 
 Units: :meth:`RiskModel.edge_mass` is *weighted incidents* per edge (kernel mass);
 ``edge_mass / length_m * 1000`` is the density in weighted incidents per km; the exposure of a
@@ -340,11 +343,13 @@ def edges_near(graph: WalkGraph, lat, lon, *, radius_m: float) -> np.ndarray:
 class StreetFactors:
     """Optional per-edge multipliers of the risk (see the module doc, step 4)."""
 
-    lit_class: np.ndarray  # +1 lit, -1 unlit, 0 unknown, per edge
+    lit_class: np.ndarray  # +1 lit, -1 unlit, 0 unknown, per edge (after outages)
     near_bar: np.ndarray  # bool per edge
-    lit: dict | None = None  # {"lit": f, "unlit": f, "hours": (from, to)}
+    lit: dict | None = None  # {"lit": f, "unlit": f, "hours": (from, to), "outages": bool, "outage_radius_m": r}
     bars: dict | None = None  # {"radius_m": r, "factor": f, "hours": (from, to)}
     n_bars: int = 0
+    near_outage: np.ndarray | None = None  # bool per edge: within outage_radius_m of an open streetlight outage
+    n_outages: int = 0
 
     def factor(self, at=None) -> np.ndarray:
         """Multiplier per edge for a walk at ``at`` (ones when no factor applies)."""
@@ -362,26 +367,42 @@ class StreetFactors:
         if self.lit and in_hours(at, self.lit.get("hours", (0, 24))):
             out.append(f"lit streets x{self.lit.get('lit', 1.0):g} ({int((self.lit_class > 0).sum()):,} segments), "
                        f"unlit x{self.lit.get('unlit', 1.0):g} ({int((self.lit_class < 0).sum()):,})")
+            if self.lit.get("outages"):
+                near = int(self.near_outage.sum()) if self.near_outage is not None else 0
+                out.append(f"{near:,} segments within {self.lit.get('outage_radius_m', 40.0):g} m of "
+                           f"{self.n_outages:,} open streetlight outages count as unlit")
         if self.bars and in_hours(at, self.bars.get("hours", (22, 4))):
             out.append(f"streets within {self.bars.get('radius_m', 75.0):g} m of a bar x{self.bars.get('factor', 1.0):g} "
                        f"({int(self.near_bar.sum()):,} segments near {self.n_bars:,} bars)")
         return out
 
 
-def street_factors(graph: WalkGraph, factors: dict | None, *, bar_lat=None, bar_lon=None) -> StreetFactors | None:
+def street_factors(graph: WalkGraph, factors: dict | None, *, bar_lat=None, bar_lon=None, outage_lat=None,
+                   outage_lon=None) -> StreetFactors | None:
     """The profile's street factors (``{"lit": {...}, "bars": {...}}``, e.g. ``RiskSpec.street_factors()``) placed
-    on ``graph``; None when there are none.  ``bar_lat``/``bar_lon``: the bars (needed for ``bars``)."""
+    on ``graph``; None when there are none.  ``bar_lat``/``bar_lon``: the bars (needed for ``bars``);
+    ``outage_lat``/``outage_lon``: the open streetlight outages (read when ``lit`` says ``outages``): the edges
+    within ``outage_radius_m`` of one are unlit (-1) whatever their OSM tag."""
     factors = dict(factors or {})
     lit, bars = factors.get("lit"), factors.get("bars")
     if not lit and not bars:
         return None
     lit_class = lit_classes(graph.lit) if lit and graph.lit is not None else np.zeros(graph.n_edges, np.int8)
+    near_outage, n_outages = None, 0
+    if lit and lit.get("outages"):
+        near_outage = np.zeros(graph.n_edges, dtype=bool)
+        if outage_lat is not None and len(outage_lat):
+            near_outage = edges_near(graph, outage_lat, outage_lon, radius_m=float(lit.get("outage_radius_m", 40.0)))
+            n_outages = len(outage_lat)
+        lit_class = lit_class.copy()
+        lit_class[near_outage] = -1
     near = np.zeros(graph.n_edges, dtype=bool)
     n_bars = 0
     if bars and bar_lat is not None and len(bar_lat):
         near = edges_near(graph, bar_lat, bar_lon, radius_m=float(bars.get("radius_m", 75.0)))
         n_bars = len(bar_lat)
-    return StreetFactors(lit_class=lit_class, near_bar=near, lit=lit, bars=bars, n_bars=n_bars)
+    return StreetFactors(lit_class=lit_class, near_bar=near, lit=lit, bars=bars, n_bars=n_bars,
+                         near_outage=near_outage, n_outages=n_outages)
 
 
 @dataclass(eq=False)
@@ -421,9 +442,10 @@ class RiskModel:
 def build_risk(graph: WalkGraph, *, lat, lon, primary_type, hour=None, type_weights: dict | None = None,
                bandwidth_m: float = DEFAULT_BANDWIDTH_M, snap_m: float = DEFAULT_SNAP_M,
                sigma_h: float = DEFAULT_SIGMA_H, factors: dict | None = None, bar_lat=None,
-               bar_lon=None) -> RiskModel:
+               bar_lon=None, outage_lat=None, outage_lon=None) -> RiskModel:
     """Place incidents on ``graph``.  ``hour``: float hour of day per incident (NaN = unknown time).
-    ``factors``/``bar_lat``/``bar_lon``: optional street factors (:func:`street_factors`)."""
+    ``factors``/``bar_lat``/``bar_lon``/``outage_lat``/``outage_lon``: optional street factors
+    (:func:`street_factors`)."""
     lat = np.asarray(lat, float)
     n = len(lat)
     edge, t, _ = snap(graph, lat, lon, snap_m=snap_m)
@@ -440,7 +462,8 @@ def build_risk(graph: WalkGraph, *, lat, lon, primary_type, hour=None, type_weig
                      inc_type_w=type_weights_of(primary_type, type_weights) if n else np.zeros(0),
                      inc_hour=hours, bandwidth_m=float(bandwidth_m), sigma_h=float(sigma_h),
                      n_incidents=n, n_snapped=int(on.sum()),
-                     factors=street_factors(graph, factors, bar_lat=bar_lat, bar_lon=bar_lon))
+                     factors=street_factors(graph, factors, bar_lat=bar_lat, bar_lon=bar_lon,
+                                            outage_lat=outage_lat, outage_lon=outage_lon))
 
 
 def hours_of(occurred_at, time_unknown=None) -> np.ndarray:

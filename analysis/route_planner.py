@@ -20,6 +20,7 @@ import numpy as np
 
 from civicmash.warehouse import reads
 from civicmash.warehouse.reads import fetch_columns
+from civicmash.warehouse.service_requests import open_outage_points
 
 from .coverage import FULL_SHARE, PART_SHARE
 from .nearest import WALK_SPEED_M_S
@@ -228,11 +229,14 @@ def risk_model(con, *, city: str, graph: WalkGraph, options: dict | None = None)
         raise ValueError(f"{city}: [risk.bars] is set but the warehouse has no venues_bars view (no venues "
                          "dataset loaded): load the bars, or remove [risk.bars] from the profile")
     bar_lat, bar_lon = load_bars(con, city=city, bbox=bbox) if factors.get("bars") else (None, None)
+    # [risk.lit] outages: streetlight-outage requests open at the city's latest service-request time
+    outages = (open_outage_points(con, city=city, bbox=bbox) if (factors.get("lit") or {}).get("outages")
+               else {"lat": None, "lon": None})
     model = build_risk(graph, lat=inc["lat"], lon=inc["lon"], primary_type=inc["primary_type"],
                        hour=inc["hour"], type_weights=options.get("type_weights"),
                        bandwidth_m=float(options.get("bandwidth_m", DEFAULT_BANDWIDTH_M)),
                        sigma_h=float(options.get("sigma_h", DEFAULT_SIGMA_H)), factors=factors,
-                       bar_lat=bar_lat, bar_lon=bar_lon)
+                       bar_lat=bar_lat, bar_lon=bar_lon, outage_lat=outages["lat"], outage_lon=outages["lon"])
     facts = {"start": start.isoformat(sep=" "), "end": end.isoformat(sep=" "),
              "incidents_in_area": model.n_incidents, "incidents_on_streets": model.n_snapped,
              "bandwidth_m": model.bandwidth_m, "sigma_h": model.sigma_h}
@@ -240,10 +244,11 @@ def risk_model(con, *, city: str, graph: WalkGraph, options: dict | None = None)
 
 
 def coverage_summary(con, *, city: str) -> dict | None:
-    """What the walk graph covers, from ``street_coverage``: community areas where datasets mapping every street
-    ('full' detail) cover at least 90 % of the surface (``full``: names), 10-90 % (``part``: names), areas with
-    only major streets (``major``: count) or no street (``none``: count), and km of streets per dataset in the
-    graph; None without the table."""
+    """What the walk graph covers, from ``street_coverage``: areas (of the city's primary kind, as the pipeline
+    counted them) where datasets mapping every street ('full' detail) cover at least 90 % of the surface
+    (``full``: names), 10-90 % (``part``: names), areas with only major streets (``major``: count) or no street
+    (``none``: count), km of streets per dataset in the graph, and the areas' ``kind`` and ``plural`` (from
+    ``area_slots``, the profile's ``[areas]``; None when not recorded); None without the table."""
     if not reads.has_table(con, "street_coverage"):
         return None
     rows = con.execute(
@@ -251,6 +256,7 @@ def coverage_summary(con, *, city: str) -> dict | None:
         "sum(edge_m) FROM street_coverage WHERE city = ? GROUP BY area_code ORDER BY 2", [city]).fetchall()
     if not rows:
         return None
+    kind = con.execute("SELECT any_value(area_kind) FROM street_coverage WHERE city = ?", [city]).fetchone()[0]
     full = [name or code for code, name, f, _ in rows if f >= FULL_SHARE]
     part = [name or code for code, name, f, _ in rows if PART_SHARE <= f < FULL_SHARE]
     none = sum(1 for _, _, f, m in rows if f < PART_SHARE and not m)
@@ -258,16 +264,27 @@ def coverage_summary(con, *, city: str) -> dict | None:
         "SELECT dataset, round(sum(length_m) / 1000, 1) FROM street_edges WHERE city = ? "
         "AND superseded_by IS NULL GROUP BY 1 ORDER BY 1", [city]).fetchall())
     return {"areas": len(rows), "full": full, "part": part, "major": len(rows) - len(full) - len(part) - none,
-            "none": none, "km_by_dataset": km}
+            "none": none, "km_by_dataset": km, "kind": kind, "plural": _plural_of(con, city=city, kind=kind)}
 
 
-def coverage_words(cov: dict | None) -> str:
+def _plural_of(con, *, city: str, kind: str | None) -> str | None:
+    """The city's word for areas of ``kind`` in the plural (``area_slots.plural``), None when not recorded."""
+    if kind is None or not reads.has_table(con, "area_slots"):
+        return None
+    row = con.execute("SELECT any_value(plural) FROM area_slots WHERE city = ? AND kind = ? AND plural IS NOT NULL",
+                      [city, kind]).fetchone()
+    return row[0] if row else None
+
+
+def coverage_words(cov: dict | None, *, plural: str | None = None) -> str:
     """``"walk graph covers: every street in 1 of 77 community areas (Near West Side), in part of 8 (...); major
-    streets only in 68"``."""
+    streets only in 68"``. The areas are named ``plural`` (the profile's ``[areas.<slot>] plural``), else as
+    recorded with the coverage (``cov["plural"]``), else from their kind (``lapd_division`` -> "lapd divisions")."""
     if not cov:
         return ""
+    plural = plural or cov.get("plural") or (str(cov["kind"]).replace("_", " ") + "s" if cov.get("kind") else "areas")
     names = lambda xs: f" ({', '.join(str(n).title() for n in xs)})" if xs else ""  # noqa: E731
-    text = (f"walk graph covers: every street in {len(cov['full'])} of {cov['areas']} community areas"
+    text = (f"walk graph covers: every street in {len(cov['full'])} of {cov['areas']} {plural}"
             f"{names(cov['full'])}, in part of {len(cov['part'])}{names(cov['part'])}; "
             f"major streets only in {cov['major']}")
     if cov["none"]:
@@ -275,8 +292,33 @@ def coverage_words(cov: dict | None) -> str:
     return text
 
 
+def snap_ends(graph: WalkGraph, origin, destination, *, names=("the start", "the end")) -> tuple[int, int, dict, dict]:
+    """Nodes of a walk between two (lat, lon) points, both in one street network (see
+    :meth:`analysis.routing.WalkGraph.snap_pair`), and per end ``{node_lat, node_lon, snap_m}`` (metres from the
+    point to its node). Two points in separate networks raise :class:`analysis.places.ResolveError` "no walking path:
+    <names> are in separate street networks (N m apart)"."""
+    from .places import ResolveError
+    from .routing import SeparateNetworks
+
+    try:
+        src, dst, da, db = graph.snap_pair(tuple(map(float, origin)), tuple(map(float, destination)))
+    except SeparateNetworks as exc:
+        raise ResolveError(str(SeparateNetworks(exc.apart_m, names))) from None
+
+    def end(node: int, d: float) -> dict:
+        return {"node_lat": round(float(graph.lat[node]), 6), "node_lon": round(float(graph.lon[node]), 6),
+                "snap_m": round(d, 1)}
+
+    return src, dst, end(src, da), end(dst, db)
+
+
+def _place_dict(place) -> dict:
+    """The resolved place without its distance to the nearest node of any network (the end's own snap_m follows)."""
+    return {k: v for k, v in place.as_dict().items() if k != "snap_m"}
+
+
 def plan(con, *, city: str, origin, destination, at=None, detour: float = DEFAULT_DETOUR,
-         options: dict | None = None) -> dict:
+         options: dict | None = None, patterns=None) -> dict:
     """Plan a walk for the command line (no files written).
 
     ``origin``/``destination``: anything :func:`analysis.places.resolve` reads (``"41.88,-87.65"``, a
@@ -285,8 +327,11 @@ def plan(con, *, city: str, origin, destination, at=None, detour: float = DEFAUL
     resolved.  ``at``: time of the walk (``"23:30"``, an hour as float, a datetime; None = all hours
     alike).  ``detour``: allowed extra length of the recommended route (0.25 = +25%).  ``options``:
     the profile's ``[maps.safe_route]`` table (``days``, ``start``, ``end``, ``type_weights``,
-    ``bandwidth_m``, ``sigma_h``, ``street_factors``).  Returns a JSON-serialisable dict:
-    ``origin``/``destination`` (resolved: label, kind, lat, lon, snap_m), ``at``, ``detour``, ``shortest``,
+    ``bandwidth_m``, ``sigma_h``, ``street_factors``).  ``patterns``: the city's block forms ((regex, block size)
+    pairs of the profile's ``[places]``).  Both ends snap into one street network (:func:`snap_ends`); ends in
+    separate networks raise ResolveError ("no walking path: ...").  Returns a JSON-serialisable dict:
+    ``origin``/``destination`` (resolved: label, kind, lat, lon, snap_m = metres from the place to the node the
+    walk starts or ends at), ``at``, ``detour``, ``shortest``,
     ``recommended``, ``safest``, ``pareto`` (each: length_m, minutes, exposure, coords, vs_shortest),
     ``comparison``, ``window``, ``units``, ``street_factors``.
     """
@@ -297,24 +342,17 @@ def plan(con, *, city: str, origin, destination, at=None, detour: float = DEFAUL
     graph = load_graph(con, city)
     if graph is None:
         raise ValueError(f"no street graph for city {city!r}: cannot plan a route")
-    a = resolve(con, city=city, text=origin, graph=graph)
-    b = resolve(con, city=city, text=destination, graph=graph)
+    a = resolve(con, city=city, text=origin, graph=graph, patterns=patterns)
+    b = resolve(con, city=city, text=destination, graph=graph, patterns=patterns)
+    src, dst, end_a, end_b = snap_ends(graph, (a.lat, a.lon), (b.lat, b.lon), names=(repr(a.label), repr(b.label)))
     model, facts = risk_model(con, city=city, graph=graph, options=options)
     facts.pop("_inc")
-    src, dst = graph.nearest_node(a.lat, a.lon), graph.nearest_node(b.lat, b.lon)
     routes = plan_routes(graph, model.edge_risk(hour), src, dst, detour=detour)
-
-    def ends(r, node):
-        px, py = graph.project(r.lat, r.lon)
-        return {**r.as_dict(), "node_lat": round(float(graph.lat[node]), 6),
-                "node_lon": round(float(graph.lon[node]), 6),
-                "snap_m": round(float(math.hypot(float(px) - graph.x[node], float(py) - graph.y[node])), 1)}
-
     strip = lambda r: {k: v for k, v in r.items() if k != "nodes"}  # noqa: E731
     return {
         "city": city,
-        "origin": ends(a, src),
-        "destination": ends(b, dst),
+        "origin": {**_place_dict(a), **end_a},
+        "destination": {**_place_dict(b), **end_b},
         "at": None if hour is None else f"{int(hour):02d}:{int(round(hour % 1 * 60)):02d}",
         "detour": detour,
         "shortest": strip(routes["shortest"]),

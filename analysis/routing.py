@@ -17,6 +17,14 @@ searches built on scipy's compiled Dijkstra:
   of cost ``<= 2 r`` crosses from the s-ball to the t-ball on some edge).  ``r`` starts at ``0.7 x`` the
   straight-line distance and grows (to ``best / 2`` once a meeting edge is known, else doubles).
 
+Street networks: a city's walk graph may hold several connected components (two street extracts far apart, a
+campus, an island). The largest and every component with at least ``MIN_COMPONENT_M`` of street outside the larger
+ones' extent are kept for walking (:attr:`WalkGraph.walk_mask`, :attr:`WalkGraph.networks`); shorter ones, and
+pieces inside a larger network's extent, are fragments and are never snapped to.
+A single point snaps to the nearest node of any kept network (:meth:`WalkGraph.nearest_nodes`); a walk between two
+points snaps both into one network that both lie near (:meth:`WalkGraph.snap_pair`), or raises
+:class:`SeparateNetworks` ("no walking path: ... separate street networks (N m apart)").
+
 See bench/bench_routing.py for the timings against networkx.
 """
 
@@ -34,6 +42,12 @@ from civicmash.warehouse.reads import columns as _columns_of
 from civicmash.warehouse.reads import fetch_columns, has_table
 
 _MIN_WEIGHT = 1e-3  # csgraph treats 0 as "no edge"
+# A connected component with less street than this (about 20 city blocks) is a fragment, not a street network a
+# walk can use: a plaza's paths, a bridge or ramp cut off where an excluded motorway meets it, a mapping gap. A point
+# snapped to one would be stranded (nothing reachable), so fragments are left out of snapping; every component with
+# at least this much street, lying outside the larger networks' extent, is kept as a network of its own (a second
+# extract far away, a campus, an airport; see WalkGraph._street_networks).
+MIN_COMPONENT_M = 2000.0
 _M_PER_DEG_LAT = 110_540.0
 _M_PER_DEG_LON_EQ = 111_320.0
 
@@ -54,6 +68,15 @@ def sample_edges(ax, ay, bx, by, *, spacing: float) -> tuple[np.ndarray, np.ndar
     return owner, ax[owner] + frac * (bx - ax)[owner], ay[owner] + frac * (by - ay)[owner], n
 
 
+class SeparateNetworks(ValueError):
+    """Two points lie in different street networks of the walk graph: no walking path joins them."""
+
+    def __init__(self, apart_m: float, names: tuple[str, str] = ("the start", "the end")):
+        self.apart_m = apart_m
+        super().__init__(f"no walking path: {names[0]} and {names[1]} are in separate street networks "
+                         f"({apart_m:,.0f} m apart)")
+
+
 @dataclass(eq=False)
 class WalkGraph:
     """Street graph for one city, with coordinates projected to local metres."""
@@ -69,6 +92,7 @@ class WalkGraph:
     highway: np.ndarray | None = None  # road class per edge (street_edges.highway)
     lit: np.ndarray | None = None  # OSM lit tag per edge ('yes', 'no', None)
     dataset: np.ndarray | None = None  # street dataset per edge ('street_links' for a link between datasets)
+    min_component_m: float = MIN_COMPONENT_M  # street networks shorter than this are left out (see the constant)
     _lat0: float = field(init=False, repr=False)
     _lon0: float = field(init=False, repr=False)
     _kx: float = field(init=False, repr=False)
@@ -92,15 +116,45 @@ class WalkGraph:
         if n:
             largest = np.bincount(labels).argmax()
             self.lcc_mask = labels == largest
+            self.walk_mask = np.isin(labels, self._street_networks(labels, int(largest)))
         else:
             self.lcc_mask = np.zeros(0, dtype=bool)
+            self.walk_mask = np.zeros(0, dtype=bool)
         self._lcc_index = np.flatnonzero(self.lcc_mask)
+        self._walk_index = np.flatnonzero(self.walk_mask)
+        self.networks = np.unique(labels[self._walk_index]) if n else np.zeros(0, np.int64)
         self._area = float(np.ptp(self.x) * np.ptp(self.y)) if n else 0.0  # bbox, m^2
-        self._tree = cKDTree(np.column_stack([self.x[self._lcc_index], self.y[self._lcc_index]])) if n else None
+        self._tree = cKDTree(np.column_stack([self.x[self._walk_index], self.y[self._walk_index]])) if n else None
+        self._trees: dict[int, tuple[np.ndarray, cKDTree]] = {}
+
+    def _street_networks(self, labels: np.ndarray, largest: int) -> list[int]:
+        """Component labels kept for walking: the largest, and each other component with at least
+        ``min_component_m`` of street whose extent (bounding box) overlaps no larger kept network's. A component
+        inside a larger network's extent is a piece of that network the data fails to connect (a major-streets
+        file whose crossings of an excluded expressway are missing, a park's paths): a point there is snapped to
+        the enclosing network, never stranded on the piece. One outside every larger extent is a network of its
+        own (a second street extract across town, an airport, a campus)."""
+        count = int(labels.max()) + 1
+        street_m = np.bincount(labels[self.eu], weights=self.length, minlength=count)
+        big = [int(c) for c in np.argsort(-street_m, kind="stable") if street_m[c] >= self.min_component_m]
+        order = [largest] + [c for c in big if c != largest]
+        x0, y0 = np.full(count, np.inf), np.full(count, np.inf)
+        x1, y1 = np.full(count, -np.inf), np.full(count, -np.inf)
+        np.minimum.at(x0, labels, self.x)
+        np.minimum.at(y0, labels, self.y)
+        np.maximum.at(x1, labels, self.x)
+        np.maximum.at(y1, labels, self.y)
+        kept: list[int] = []
+        for c in order:
+            inside = any(x0[c] <= x1[k] and x0[k] <= x1[c] and y0[c] <= y1[k] and y0[k] <= y1[c] for k in kept)
+            if not inside:
+                kept.append(c)
+        return kept
 
     # ---- construction -------------------------------------------------
     @classmethod
-    def from_warehouse(cls, con, city: str, *, bbox=None, datasets=None) -> "WalkGraph":
+    def from_warehouse(cls, con, city: str, *, bbox=None, datasets=None,
+                       min_component_m: float = MIN_COMPONENT_M) -> "WalkGraph":
         """The city's walk graph from the warehouse (parameterised SQL): every street dataset's ``street_edges``
         not superseded by another dataset, plus the ``street_links`` that join the datasets (see
         :func:`warehouse.streets.link_streets`).  A node id shared by two OpenStreetMap datasets is one node.
@@ -152,11 +206,12 @@ class WalkGraph:
             lit=np.asarray(edges["lit"], dtype=object),
             dataset=np.asarray(edges["dataset"], dtype=object),
             drop_isolated=True,
+            min_component_m=min_component_m,
         )
 
     @classmethod
     def from_arrays(cls, *, city, node_ids, lat, lon, edge_ids, u, v, length, highway=None, lit=None, dataset=None,
-                    drop_isolated: bool = False) -> "WalkGraph":
+                    drop_isolated: bool = False, min_component_m: float = MIN_COMPONENT_M) -> "WalkGraph":
         """Build from raw arrays keyed by warehouse ids; dangling edges are dropped (and, with
         ``drop_isolated``, the nodes no edge uses, e.g. those of superseded segments)."""
         node_ids = np.asarray(node_ids, dtype=np.int64)
@@ -203,6 +258,7 @@ class WalkGraph:
             ev=iv[keep],
             length=length[keep],
             **{k: None if a is None else a[keep] for k, a in extra.items()},
+            min_component_m=min_component_m,
         )
 
     # ---- geometry -----------------------------------------------------
@@ -233,18 +289,49 @@ class WalkGraph:
         """Projected (x, y) of every edge's midpoint (straight segment)."""
         return (self.x[self.eu] + self.x[self.ev]) / 2, (self.y[self.eu] + self.y[self.ev]) / 2
 
-    def nearest_nodes(self, lat, lon) -> tuple[np.ndarray, np.ndarray]:
-        """Vectorised snap to the largest component: (node indices, distances in m)."""
-        if self._tree is None or not len(self._lcc_index):
+    def nearest_nodes(self, lat, lon, *, network: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Vectorised snap to the street networks kept for walking (every component with at least
+        ``min_component_m`` of street, and the largest): (node indices, distances in m). ``network`` (a component
+        label of :attr:`networks`) snaps to that network only."""
+        if self._tree is None or not len(self._walk_index):
             raise ValueError(f"street graph of {self.city!r} is empty")
         x, y = self.project(np.atleast_1d(lat), np.atleast_1d(lon))
-        dist, pos = self._tree.query(np.column_stack([x, y]))
-        return self._lcc_index[pos], dist
+        index, tree = (self._walk_index, self._tree) if network is None else self._network_tree(int(network))
+        dist, pos = tree.query(np.column_stack([x, y]))
+        return index[pos], dist
 
     def nearest_node(self, lat: float, lon: float) -> int:
-        """Compact index of the node of the largest component nearest to (lat, lon)."""
+        """Compact index of the node (of a kept street network) nearest to (lat, lon)."""
         idx, _ = self.nearest_nodes(lat, lon)
         return int(idx[0])
+
+    def _network_tree(self, label: int) -> tuple[np.ndarray, cKDTree]:
+        if label not in self._trees:
+            if label not in set(self.networks.tolist()):
+                raise ValueError(f"component {label} is not a street network kept for walking")
+            index = np.flatnonzero(self.component == label)
+            self._trees[label] = (index, cKDTree(np.column_stack([self.x[index], self.y[index]])))
+        return self._trees[label]
+
+    def snap_pair(self, a, b, *, reach_m: float = 1000.0) -> tuple[int, int, float, float]:
+        """Snap two points ``a``, ``b`` = (lat, lon) for a walk between them: (node of a, node of b, snap metres of
+        a, of b), both nodes in one street network.
+
+        Each point is *in* every kept network within ``reach_m`` of it. When both are in one network, the one with
+        the smallest sum of snap distances is used (each point goes to that network's nearest node, even when
+        another network's node is nearer to it alone): the walk can then be made. Otherwise
+        :class:`SeparateNetworks` says how far apart the points are."""
+        dist = {}
+        for label in self.networks.tolist():
+            ia, da = self.nearest_nodes(a[0], a[1], network=label)
+            ib, db = self.nearest_nodes(b[0], b[1], network=label)
+            dist[label] = (int(ia[0]), int(ib[0]), float(da[0]), float(db[0]))
+        both = [v for v in dist.values() if v[2] <= reach_m and v[3] <= reach_m]
+        if both:
+            return min(both, key=lambda v: (v[2] + v[3], v[0], v[1]))
+        xa, ya = self.project(a[0], a[1])
+        xb, yb = self.project(b[0], b[1])
+        raise SeparateNetworks(float(math.hypot(float(xa) - float(xb), float(ya) - float(yb))))
 
     # ---- shortest paths -----------------------------------------------
     def matrix(self, weights=None) -> csr_matrix:
@@ -512,9 +599,9 @@ class WalkGraph:
         return [[round(float(self.lat[i]), 6), round(float(self.lon[i]), 6)] for i in nodes]
 
 
-def load_graph(con, city: str) -> WalkGraph | None:
+def load_graph(con, city: str, *, min_component_m: float = MIN_COMPONENT_M) -> WalkGraph | None:
     """The city's walking graph, or None when it has no street tables/rows."""
     if not (has_table(con, "street_nodes") and has_table(con, "street_edges")):
         return None
-    graph = WalkGraph.from_warehouse(con, city)
+    graph = WalkGraph.from_warehouse(con, city, min_component_m=min_component_m)
     return graph if graph.n_nodes else None

@@ -33,7 +33,8 @@ from .coverage import (
     service_rows,
 )
 from .nearest import DEFAULT_MAX_ACCESS_M, WALK_SPEED_M_S, ServiceNetwork, ServiceSet
-from .places import Place, ResolveError, check_near, resolve
+from .places import Place, ResolveError, check_near, resolve, snap_words
+from .places import address as _address_point
 from .routing import load_graph
 
 _TABLES = ("services", "boundaries", "streets", "population")
@@ -43,12 +44,14 @@ _ADDRESS = re.compile(r"^\s*(\d{1,6})\s+(?:([NSEW])\.?\s+)?(.+?)\s*$", re.IGNORE
 
 # ------------------------------------------------------------------------------------------------ places
 
-def resolve_place(con, *, city: str, text, graph=None) -> Place:
+def resolve_place(con, *, city: str, text, graph=None, patterns=None) -> Place:
     """A place for the locator: what :func:`analysis.places.resolve` understands (``lat,lon``, a bar's name, a police
-    block ``012XX W MADISON ST``, an intersection ``N CLARK ST & W DIVISION ST``), plus
+    block ``012XX W MADISON ST`` or any form of the city's block ``patterns``, an intersection
+    ``N CLARK ST & W DIVISION ST``), plus
 
     - an address, ``1101 W Taylor St``: a service or venue at exactly that address (after normalising case,
-      punctuation and street-type words), else the police block of the house number (``011XX W TAYLOR ST``);
+      punctuation and street-type words), else the point of :func:`analysis.places.address` (interpolated in a
+      street segment's address range, else the incidents' block of the house number, ``011XX W TAYLOR ST``);
     - a service's name, ``Harold Washington Library Center`` (exact, else a unique name containing the text).
 
     Unresolvable text raises :class:`analysis.places.ResolveError` naming the nearest matches."""
@@ -60,11 +63,11 @@ def resolve_place(con, *, city: str, text, graph=None) -> Place:
         if place is not None:
             return _check_near(place, graph, city)
     if isinstance(raw, str) and _ADDRESS.match(raw):
-        place = _address(con, city=city, text=raw)
+        place = _address(con, city=city, text=raw, patterns=patterns)
         if place is not None:
             return _check_near(place, graph, city)
     try:
-        return resolve(con, city=city, text=raw, graph=graph)
+        return resolve(con, city=city, text=raw, graph=graph, patterns=patterns)
     except ResolveError as first:
         place = _service_by_name(con, city=city, text=str(raw)) if isinstance(raw, str) else None
         if place is not None:
@@ -78,7 +81,7 @@ def _check_near(place: Place, graph, city: str) -> Place:
     return check_near(place, graph, city=city, covers="the walk network covers")
 
 
-def _address(con, *, city: str, text: str) -> Place | None:
+def _address(con, *, city: str, text: str, patterns=None) -> Place | None:
     want = normalise_address(text, city=city)
     for table, label in (("services", "service"), ("venues", "venue")):
         if not reads.has_table(con, table):
@@ -90,16 +93,10 @@ def _address(con, *, city: str, text: str) -> Place | None:
             lat = float(np.median([h[2] for h in hits]))
             lon = float(np.median([h[3] for h in hits]))
             return Place(lat, lon, "address", want, f"address of {label} {hits[0][0]}")
-    m = _ADDRESS.match(want)
-    if m and m.group(2) and "block" in reads.columns(con, reads.incidents_relation(con)):
-        number, direction, street = int(m.group(1)), m.group(2).upper(), m.group(3).upper()
-        block = f"{number // 100:03d}XX {direction} {street}"
-        row = con.execute(f"SELECT median(lat), median(lon), count(*) FROM {reads.incidents_relation(con)} "
-                          "WHERE city = ? AND upper(block) = ? AND lat IS NOT NULL", [city, block]).fetchone()
-        if row and row[2]:
-            return Place(float(row[0]), float(row[1]), "address", want,
-                         f"block {block}: median of {row[2]} incidents (house numbers are not located more finely)")
-    return None
+    try:
+        return _address_point(con, city=city, text=want, patterns=patterns)
+    except ResolveError:
+        return None
 
 
 def _service_by_name(con, *, city: str, text: str) -> Place | None:
@@ -160,11 +157,13 @@ def _check_categories(net: ServiceNetwork, categories) -> list[str]:
 
 
 def locate(con, *, city: str, near, categories=None, n: int = 3, at=None, open_only: bool = False,
-           max_access_m: float = DEFAULT_MAX_ACCESS_M, net: ServiceNetwork | None = None) -> dict:
-    """The ``n`` nearest services of each category from ``near`` (see :func:`resolve_place`) by walking time.
+           max_access_m: float = DEFAULT_MAX_ACCESS_M, net: ServiceNetwork | None = None, patterns=None) -> dict:
+    """The ``n`` nearest services of each category from ``near`` (see :func:`resolve_place`; ``patterns``: the
+    city's block forms) by walking time.
 
     ``at``: ``"Sat 10:00"`` / ``"2024-01-06 10:00"`` / ``"now"`` / (ISO day, minute): each result says whether it is
-    open then (True / False / None = hours unknown); ``open_only`` keeps only services known to be open."""
+    open then (True / False / None = hours unknown); ``open_only`` keeps only services known to be open.
+    ``place.snap_m`` (= ``origin_offset_m``) is how far the place is from the street segment the walks start on."""
     from civicmash.warehouse.hours import DAY_NAMES, fmt_minute, parse_at
     from civicmash.warehouse.services import category_label
 
@@ -177,9 +176,10 @@ def locate(con, *, city: str, near, categories=None, n: int = 3, at=None, open_o
         when = at if isinstance(at, tuple) else parse_at(at)
     if open_only and when is None:
         raise ValueError("open_only needs a time (at)")
-    place = resolve_place(con, city=city, text=near, graph=net.graph)
+    place = resolve_place(con, city=city, text=near, graph=net.graph, patterns=patterns)
     entries = net.nearest(place.lat, place.lon, categories=cats, n=n, at=when, open_only=open_only)
     snap = net.snapper.snap([place.lat], [place.lon])
+    place.snap_m = float(snap.offset[0])   # the walks start on the nearest segment: that is the snap
     for e in entries:
         e["label"] = category_label(e["category"])
         e["located"] = int(len(net.services.members(e["category"])))
@@ -196,16 +196,21 @@ def locate(con, *, city: str, near, categories=None, n: int = 3, at=None, open_o
     }
 
 
-def _area_of(con, *, city: str, lat: float, lon: float) -> dict | None:
-    """The community area (or preferred boundary) of the point, with its street coverage when recorded."""
+def _area_of(con, *, city: str, lat: float, lon: float, kind: str | None = None) -> dict | None:
+    """The area of the point ("your area"), with its street coverage when recorded: of ``kind``, else of the kind
+    the stored coverage gaps were measured by (the city's primary area kind, ``[areas] primary``), else of the
+    preferred kind the city has (community areas first)."""
     from .coverage import boundary_kind
 
-    kind = boundary_kind(con, city=city, kind=None)
+    if kind is None and reads.has_table(con, "service_coverage"):
+        kind = con.execute("SELECT any_value(area_kind) FROM service_coverage WHERE city = ?", [city]).fetchone()[0]
+    kind = boundary_kind(con, city=city, kind=None, primary=kind)
     if kind is None:
         return None
     reads.ensure_spatial(con)
-    row = con.execute("SELECT code, name FROM boundaries WHERE city = ? AND kind = ? AND geom IS NOT NULL AND "
-                      "ST_Contains(geom, ST_Point(?, ?)) ORDER BY code LIMIT 1", [city, kind, lon, lat]).fetchone()
+    row = con.execute("SELECT code, name FROM boundaries WHERE city = ? AND kind = ? AND geom IS NOT NULL "
+                      f"{reads.vintage_filter(con, 'boundaries')}AND ST_Contains(geom, ST_Point(?, ?)) ORDER BY code LIMIT 1",
+                      [city, kind, lon, lat]).fetchone()
     if row is None:
         return None
     out = {"kind": kind, "code": row[0], "name": row[1], "network_status": None}
@@ -229,9 +234,9 @@ def format_table(result: dict) -> str:
         status = area.get("network_status")
         lines.append(f"in {area['kind'].replace('_', ' ')} {area['code']} {area['name'] or ''}".rstrip()
                      + (f"; street data: {status}" if status else ""))
-    if result["origin_offset_m"] > 50:
-        lines.append(f"note: the place is {result['origin_offset_m']:.0f} m from the nearest street of the graph "
-                     "(counted as a straight walk)")
+    note = snap_words("the place", p.get("snap_m", result["origin_offset_m"]))
+    if note:
+        lines.append(note)
     for e in result["categories"]:
         lines.append(f"\n{e['label']} ({e['located']} located" + (f", {e['off_network']} off the street graph"
                                                                   if e["off_network"] else "") + ")")
@@ -276,7 +281,7 @@ def analyse(con, *, city: str, options: dict | None = None, net: ServiceNetwork 
     lat, lon = options.get("near") or net.graph.centroid()
     iso += point_rows(con, city=city, net=net, lat=float(lat), lon=float(lon),
                       label="the map's starting point" if options.get("near") else "the middle of the street graph",
-                      thresholds=thresholds)
+                      thresholds=thresholds, kind=lattice.kind)
     return {"coverage": cov, "isochrones": iso, "boundary_kind": lattice.kind, "lattice_points": len(lattice),
             "spacing_m": lattice.spacing_m}
 

@@ -49,10 +49,14 @@ class ExplorerOptions(WindowOptions):
     types: list[str] | None = Field(None, description="primary types selected on opening (default all)",
                                     examples=[["THEFT", "BATTERY"]])
     type_categories: dict[str, list[str]] | None = Field(None, description="type list grouped by category "
-                                                         "(default: `[risk.categories]`)",
+                                                         "(default: `[risk.categories]`, else the `[offences]` "
+                                                         "crosswalk's canonical categories)",
                                                          examples=[{"property": ["THEFT"]}])
     near_categories: list[str] | None = Field(None, description="service categories offered for 'within ½ mile "
                                               "of' (default school, park)", examples=[["school", "park"]])
+    areas: dict[str, Any] | None = Field(None, description="the area filters and rates: which slots, labels and "
+                                         "primary kind (default: the profile's `[areas]`; set that, not this)",
+                                         examples=[{"primary": "district"}])
 
 
 class SafeRouteOptions(WindowOptions):
@@ -71,7 +75,8 @@ class SafeRouteOptions(WindowOptions):
     sigma_h: float | None = Field(None, gt=0, description="how far in hours an incident's weight spreads from "
                                   "`at` (default 2)", examples=[2.0])
     type_weights: dict[str, float] | None = Field(None, description="primary type -> weight (default: from "
-                                                  "`[risk]`)", examples=[{"HOMICIDE": 3.0, "*": 0.5}])
+                                                  "`[risk]`; without `[risk.categories]`, from the `[offences]` "
+                                                  "crosswalk's categories by their weight class)", examples=[{"HOMICIDE": 3.0, "*": 0.5}])
     street_factors: dict[str, Any] | None = Field(None, description="street factors (default: `[risk.lit]`, "
                                                   "`[risk.bars]`)", examples=[{"lit": {"unlit": 1.5}}])
 

@@ -22,18 +22,21 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from civicmash import connectors
+from civicmash.cities.area_options import AreasSpec
 from civicmash.cities.map_options import MAP_OPTIONS, MapsSpec
+from civicmash.cities.offence_options import OffencesSpec
+from civicmash.cities.place_options import PlacesSpec
 from civicmash.cities.table_options import TABLE_OPTIONS
 from civicmash.warehouse.load import MAPPABLE
 
 __all__ = ["CITIES_DIR", "COMMON_FIELDS", "MAP_OPTIONS", "TABLE_FIELDS", "BarsSpec", "CityProfile", "DatasetSpec",
-           "HealthSpec", "HttpSpec", "LitSpec", "ProfileError", "RiskSpec", "available_cities", "check_profile", "load_profile",
+           "HealthSpec", "HttpSpec", "LitSpec", "OffencesSpec", "ProfileError", "RiskSpec", "available_cities", "check_profile", "load_profile",
            "parse_profile", "profile_json_schema", "profile_path"]
 
 CITIES_DIR = Path(__file__).resolve().parent
 
-Table = Literal["incidents", "venues", "services", "spending", "boundaries", "streets", "population", "iucr_codes",
-                "area_indicators"]
+Table = Literal["incidents", "venues", "services", "service_requests", "spending", "boundaries", "streets",
+                "population", "iucr_codes", "area_indicators"]
 
 # Fields every table accepts in a mapping, on top of its canonical columns.
 COMMON_FIELDS = {"source_id", "source_updated_at", "lat", "lon", "source_x", "source_y", "location",
@@ -75,9 +78,32 @@ class HealthSpec(_Strict):
                                         "may be quarantined before the run fails (0.05 = 5 %)", examples=[0.05])
     allow_empty: bool = Field(False, description="a full load of no rows is healthy (a dataset that is empty "
                               "some days); an incremental run that finds no new rows always is", examples=[True])
-    expected_reasons: tuple[str, ...] = Field(("not_walkable",), description="quarantine reasons that set rows "
-                                              "aside by design (streets not walked on), counted but not held "
-                                              "against the share", examples=[["not_walkable"]])
+    expected_reasons: tuple[str, ...] = Field(("not_walkable", "excluded_by_profile"), description="quarantine "
+                                              "reasons that set rows aside by design (streets not walked on, rows "
+                                              "the profile's keep/drop rules exclude), counted but not held "
+                                              "against the share", examples=[["not_walkable", "excluded_by_profile"]])
+    max_count_gap: float = Field(0.01, ge=0, le=1, description="largest gap between the portal's own row count "
+                                 "and the rows fetched (after an incremental run: held), as a share of the "
+                                 "portal's count, before the dataset is `degraded` and an alert is sent "
+                                 "(0.01 = 1 %)", examples=[0.01])
+    max_age_hours: float | None = Field(None, gt=0, description="a dataset whose last successful fetch is older "
+                                        "than this many hours is `degraded` (late) and an alert is sent; none: "
+                                        "never late", examples=[26])
+
+    def run_health_limits(self) -> dict:
+        """The keys the load's run-health check takes (``flows.health.check_health``)."""
+        return self.model_dump(include={"max_quarantine_share", "allow_empty", "expected_reasons"})
+
+
+class AlertsSpec(_Strict):
+    """``[alerts]``: where a failed, degraded or late run is reported (a webhook; docs/operations.md). The URL
+    is a secret, so the profile names the environment variable that holds it, never the URL itself."""
+
+    webhook_url_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="name of the "
+                                        "environment variable holding the webhook URL a JSON alert is POSTed "
+                                        "to; none: no alerts", examples=["CIVICMASH_ALERT_WEBHOOK"])
+    retries: int = Field(3, ge=0, le=10, description="retries of a failed webhook POST (1 s, 2 s, 4 s... apart)",
+                         examples=[3])
 
 
 class DatasetSpec(_Strict):
@@ -102,8 +128,10 @@ class DatasetSpec(_Strict):
     title: str | None = Field(None, description="the dataset's title as published", examples=["Crimes - 2001 to Present"])
     kind: str | None = Field(None, description="boundaries: the area kind (required); services: the category",
                              examples=["community_area"])
-    fields: dict[str, str] = Field(default_factory=dict, description="canonical column -> source field "
-                                   "(see the table's columns)", examples=[{"source_id": "id", "occurred_at": "date"}])
+    fields: dict[str, str | list[str]] = Field(
+        default_factory=dict, description="canonical column -> source field (see the table's columns); "
+        "`source_id` may list several fields, joined with `|` into one id (`[\"case_number\", \"victim_seq\"]`)",
+        examples=[{"source_id": "id", "occurred_at": "date"}, {"source_id": ["case_number", "victim_seq"]}])
     options: dict[str, Any] = Field(default_factory=dict, description="the protocol's options and the table's "
                                     "options, in one table (see below)", examples=[{"page_size": 50000}])
     health: HealthSpec | None = Field(None, description="this dataset's run-health limits; the keys it sets "
@@ -126,6 +154,10 @@ class DatasetSpec(_Strict):
         allowed = TABLE_FIELDS[self.table] | COMMON_FIELDS
         problems += [f"fields.{key}: {_unknown(key, allowed, what=f'not a column of table {self.table!r}')}"
                      for key in self.fields if key not in allowed]
+        problems += [f"fields.{key}: only source_id may list several source fields (a composite id)"
+                     if key != "source_id" else f"fields.{key}: list at least one source field"
+                     for key, value in self.fields.items()
+                     if isinstance(value, list) and (key != "source_id" or not value)]
         if self.table == "boundaries" and not self.kind:
             problems.append("kind: a boundaries dataset needs 'kind' (community_area, beat, district, ward, ...)")
         if self.replay and (Path(self.replay).is_absolute() or ".." in Path(self.replay).parts):
@@ -182,11 +214,19 @@ class DatasetSpec(_Strict):
 
 
 class LitSpec(_Strict):
-    """``[risk.lit]``: street lighting (the OSM ``lit`` tag of street_edges) as a factor on a street's risk."""
+    """``[risk.lit]``: street lighting as a factor on a street's risk: the OSM ``lit`` tag of street_edges and,
+    with ``outages``, the open streetlight-outage service requests (a street near one counts as unlit)."""
 
     lit: float = Field(1.0, gt=0, description="factor on the risk of streets tagged lit=yes (below 1 lowers it)")
-    unlit: float = Field(1.0, gt=0, description="factor on the risk of streets tagged lit=no")
+    unlit: float = Field(1.0, gt=0, description="factor on the risk of streets tagged lit=no, or near an open "
+                         "streetlight outage when `outages` is on")
     hours: tuple[float, float] = Field((0.0, 24.0), description="[from, to) hour of the walk when it applies; may wrap midnight")
+    outages: bool = Field(False, description="a street segment within `outage_radius_m` of a streetlight outage "
+                          "open at the city's latest service-request time (the open_streetlight_outages view) counts "
+                          "as unlit, whatever its tag; needs a `service_requests` dataset with "
+                          "`options.streetlight_types`", examples=[True])
+    outage_radius_m: float = Field(40.0, gt=0, description="how close (metres) an open outage must be to a street "
+                                   "segment to make it unlit", examples=[40])
 
 
 class BarsSpec(_Strict):
@@ -211,8 +251,12 @@ class RiskSpec(_Strict):
     bars: BarsSpec | None = Field(None, description="late-night bar street factor (off unless set)")
 
     def street_factors(self) -> dict:
-        """``{"lit": {...}, "bars": {...}}`` for :mod:`maps.risk` (only the factors the profile sets)."""
-        return {k: getattr(self, k).model_dump() for k in ("lit", "bars") if getattr(self, k) is not None}
+        """``{"lit": {...}, "bars": {...}}`` for :mod:`maps.risk` (only the factors the profile sets; the outage
+        keys of ``lit`` only when ``outages`` is on)."""
+        out = {k: getattr(self, k).model_dump() for k in ("lit", "bars") if getattr(self, k) is not None}
+        if "lit" in out and not out["lit"]["outages"]:
+            out["lit"] = {k: v for k, v in out["lit"].items() if k not in ("outages", "outage_radius_m")}
+        return out
 
     def type_weights(self) -> dict[str, float]:
         """Primary type (upper case) -> weight; ``"*"`` (any type not listed) gets the 'other' weight."""
@@ -247,7 +291,15 @@ class CityProfile(_Strict):
     risk: RiskSpec = Field(default_factory=RiskSpec, description="severity weights for the safe route")
     http: HttpSpec = Field(default_factory=HttpSpec, description="how the connectors treat the portals")
     health: HealthSpec = Field(default_factory=HealthSpec, description="when a dataset's load fails the run")
+    alerts: AlertsSpec = Field(default_factory=AlertsSpec, description="where failed, degraded or late runs "
+                               "are reported (a webhook)")
     maps: MapsSpec = Field(default_factory=MapsSpec, description="per-map options")
+    areas: AreasSpec = Field(default_factory=AreasSpec, description="the city's area kinds: which boundaries "
+                             "fill the incidents' area columns, what they are called, the primary kind")
+    places: PlacesSpec = Field(default_factory=PlacesSpec, description="how the city's portals write a block "
+                               "(for typed places: route, locate)")
+    offences: OffencesSpec | None = Field(None, description="crosswalk from the city's offence types onto the "
+                                          "canonical categories (incidents.offence); none: offence stays NULL")
 
     @field_validator("name")
     @classmethod
@@ -273,6 +325,50 @@ class CityProfile(_Strict):
             raise ValueError(f"dataset names must be lower-case slugs: {bad}")
         return v
 
+    @model_validator(mode="after")
+    def _primary_area(self) -> "CityProfile":
+        """``[areas] primary`` names a kind the profile's boundaries datasets load (else nothing could use it)."""
+        primary = self.areas.primary
+        kinds = sorted({d.kind for d in self.datasets.values() if d.table == "boundaries" and d.kind})
+        if primary is not None and primary not in kinds:
+            raise ValueError(f"[areas] primary: no boundaries dataset has kind {primary!r}"
+                             f"{did_you_mean(primary, kinds)} (kinds: {', '.join(kinds) or 'none'})")
+        return self
+
+    @model_validator(mode="after")
+    def _outages(self) -> "CityProfile":
+        """``[risk.lit] outages = true`` reads service requests: the profile must load some that name the
+        streetlight request types."""
+        if self.risk.lit is None or not self.risk.lit.outages:
+            return self
+        requests = [d for d in self.datasets.values() if d.table == "service_requests"]
+        if not requests:
+            raise ValueError("[risk.lit] outages: no dataset has table 'service_requests' to read streetlight "
+                             "outages from: add one, or remove outages")
+        if not any(d.table_options.streetlight_types for d in requests):
+            raise ValueError("[risk.lit] outages: no service_requests dataset sets options.streetlight_types (the "
+                             "request types that mean a street light is out)")
+        return self
+
+    @model_validator(mode="after")
+    def _vintages(self) -> "CityProfile":
+        """Boundaries datasets of one kind with different vintages (``valid_from``/``valid_to``) may not overlap:
+        an incident would match two maps. Datasets with the same vintage are one map in several files."""
+        by_kind: dict[str, dict[tuple, list[str]]] = {}
+        for name, d in self.datasets.items():
+            if d.table == "boundaries" and d.kind and d.options.get("role") != "fixture":
+                o = d.table_options
+                by_kind.setdefault(d.kind, {}).setdefault((o.valid_from, o.valid_to), []).append(name)
+        for kind, vintages in sorted(by_kind.items()):
+            spans = sorted(vintages, key=lambda v: (v[0] is not None, v[0] or 0, v[1] is None, v[1] or 0))
+            for a, b in zip(spans, spans[1:]):
+                if a[1] is None or b[0] is None or a[1] >= b[0]:
+                    raise ValueError(
+                        f"boundaries of kind {kind!r}: datasets {', '.join(vintages[a])} ({_span(a)}) and "
+                        f"{', '.join(vintages[b])} ({_span(b)}) have overlapping vintages: give each options "
+                        "valid_from/valid_to that do not overlap (days, both inclusive)")
+        return self
+
     def health_for(self, dataset: str) -> HealthSpec:
         """The run-health limits of one dataset: the city's ``[health]`` with the keys its own ``health`` sets."""
         own = self.datasets[dataset].health
@@ -285,13 +381,31 @@ class CityProfile(_Strict):
         profile supply (``[risk]`` weights and street factors, crime categories, the city's centre)."""
         options = self.maps.get(kind, {})
         if kind == "safe_route":
-            options.setdefault("type_weights", self.risk.type_weights())
+            options.setdefault("type_weights", self._type_weights())
             options.setdefault("street_factors", self.risk.street_factors())
         if kind == "explorer":  # the explorer groups its type list by the profile's crime categories
-            options.setdefault("type_categories", self.risk.categories)
+            options.setdefault("type_categories", self._type_categories())
         if self.center:
             options.setdefault("center", list(self.center))
         return options
+
+
+    def _type_weights(self) -> dict[str, float]:
+        """``[risk.categories]`` weighed by ``[risk.weights]``; without categories, the ``[offences]`` crosswalk's
+        canonical categories weighed by their class (person -> violent, property -> property, society -> other)."""
+        if self.risk.categories or self.offences is None:
+            return self.risk.type_weights()
+        return self.offences.type_weights(self.risk.weights)
+
+    def _type_categories(self) -> dict[str, list[str]]:
+        """The explorer's type groups: ``[risk.categories]``, else the ``[offences]`` crosswalk's categories."""
+        if self.risk.categories or self.offences is None:
+            return self.risk.categories
+        return self.offences.type_categories()
+
+
+def _span(vintage: tuple) -> str:
+    return f"{vintage[0] or 'open'} to {vintage[1] or 'open'}"
 
 
 def profile_path(name_or_path: str | Path) -> Path:
@@ -368,6 +482,9 @@ def _problem_lines(err: dict) -> list[str]:
         return [f"{_table(loc[:-1])} {loc[-1]}: {_unknown(loc[-1], _keys_at(loc[:-1]))}"]
     if err["type"] == "value_error" and len(loc) == 2 and loc[0] == "datasets":   # DatasetSpec's own checks
         return [f"{_table(loc)} {line}" for line in _message(err).splitlines()]
+    if err["type"] == "value_error" and loc == ("areas",):   # AreasSpec's own checks, one line per slot key
+        return [f"[areas.{line.split('.', 1)[0]}] {line.split('.', 1)[1]}" if "." in line.split(":")[0]
+                else f"[areas] {line}" for line in _message(err).splitlines()]
     return [f"{_table(loc[:-1])} {loc[-1]}: {_message(err)}" if loc else _message(err)]
 
 

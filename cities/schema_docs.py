@@ -18,8 +18,11 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from civicmash import connectors
+from civicmash.cities.place_options import BlockPattern, PlacesSpec
 from civicmash.cities.map_options import MAP_MODELS
-from civicmash.cities.profile import BarsSpec, CityProfile, DatasetSpec, HttpSpec, LitSpec, RiskSpec
+from civicmash.cities.area_options import SLOTS, AreaSlot, AreasSpec
+from civicmash.cities.profile import BarsSpec, CityProfile, DatasetSpec, HttpSpec, LitSpec, OffencesSpec, RiskSpec
+from civicmash.cities.profile import AlertsSpec, HealthSpec
 from civicmash.cities.table_options import TABLE_OPTIONS
 
 _INTRO = """# City profile reference
@@ -94,7 +97,12 @@ def profile_markdown() -> str:
     for table, model in TABLE_OPTIONS.items():
         out += _section(f"`table = \"{table}\"` options", model)
     out += ["## `[risk]`", "", *_table(RiskSpec), "", "### `[risk.lit]`", "", *_table(LitSpec), "",
-            "### `[risk.bars]`", "", *_table(BarsSpec), "", "## `[http]`", "", *_table(HttpSpec), "",
+            "### `[risk.bars]`", "", *_table(BarsSpec), "", "## `[offences]`", "", *_table(OffencesSpec), "",
+            "## `[http]`", "", *_table(HttpSpec), "",
+            "## `[health]`", "", *_table(HealthSpec), "", "## `[alerts]`", "", *_table(AlertsSpec), "",
+            "## `[places]`", "", *_table(PlacesSpec), "", "### `[[places.patterns]]`", "", *_table(BlockPattern), "",
+            "## `[areas]`", "", *_table(AreasSpec, skip=SLOTS), "",
+            "### `[areas.<slot>]` (`beat`, `district`, `ward`, `community_area`)", "", *_table(AreaSlot), "",
             "## `[maps.<kind>]`", "", "Each map's options (docs/maps.md says what each map shows).", ""]
     for kind, model in MAP_MODELS.items():
         out += _section(f"`[maps.{kind}]`", model)

@@ -13,10 +13,27 @@ from datetime import date
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from civicmash.warehouse._sqlexpr import EPOCH_FORMATS, TIMESTAMP_FORMATS
-from civicmash.warehouse.load import DEFAULT_COORDINATE_SENTINELS, DEFAULT_MIN_DATE, DEFAULT_VENUE_RULE
+from civicmash.warehouse.load import (DEFAULT_COORDINATE_SENTINELS, DEFAULT_MIN_DATE, DEFAULT_VENUE_RULE,
+                                      LOCATION_PAIRS, ROW_UNITS)
+from civicmash.warehouse.row_filters import EXCLUDED_REASON, rule_problem
+from civicmash.warehouse.service_requests import DEFAULT_CLOSED_STATUSES
+
+
+class PatternRule(BaseModel):
+    """A row rule ``{ pattern = "..." }``: the trimmed cell matches the regular expression in full."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pattern: str = Field(description="a regular expression the whole trimmed cell must match (RE2 syntax)",
+                         examples=["^[0-9]{2}$"])
+
+
+RowRule = Literal["not_empty", "empty"] | list[str | int] | PatternRule
+"""One field's rule in ``keep``/``drop``: ``"not_empty"``, ``"empty"``, a list of values (the trimmed cell equals
+one of them, exact) or ``{ pattern = "..." }`` (warehouse/row_filters.py)."""
 from civicmash.warehouse.streets import DEFAULT_EXCLUDE_HIGHWAYS, DETAILS
 
 
@@ -31,6 +48,26 @@ class TableOptions(BaseModel):
     role: Literal["data", "fixture"] = Field(
         "data", description="`fixture`: a format test file, kept out of the current views and the spatial "
         "enrichment (datasets.role)", examples=["fixture"])
+    keep: dict[str, RowRule] | None = Field(
+        None, description="source field -> rule: only rows meeting every rule are data. A rule is `\"not_empty\"`, "
+        "`\"empty\"`, a list of values (the trimmed cell equals one, exact) or `{ pattern = \"...\" }` (the "
+        f"trimmed cell matches in full). Other rows are quarantined `{EXCLUDED_REASON}` with the rule named, "
+        "never dropped, and not held against run health", examples=[{"Dept Code": "not_empty"},
+                                                                     {"STATUS": ["ACTIVE", "PENDING"]}])
+    drop: dict[str, RowRule] | None = Field(
+        None, description=f"source field -> rule (as `keep`): rows meeting any rule are quarantined "
+        f"`{EXCLUDED_REASON}` with the rule named", examples=[{"Dept Name": {"pattern": "(?i)^total"}}])
+
+    @field_validator("keep", "drop", mode="before")
+    @classmethod
+    def _rules(cls, rules: Any) -> Any:
+        """A misspelt rule word ("not empty") is an error naming the vocabulary, not a silent no-op."""
+        if isinstance(rules, dict):
+            for name, rule in rules.items():
+                problem = rule_problem(rule)
+                if problem:
+                    raise ValueError(f"{name}: {problem}")
+        return rules
 
 
 class LocatedOptions(TableOptions):
@@ -51,20 +88,18 @@ class LocatedOptions(TableOptions):
         default_factory=lambda: list(DEFAULT_COORDINATE_SENTINELS),
         description="a latitude or longitude equal to one of these means 'no location': the row is kept "
         "without lat/lon, flagged `sentinel_coordinates` (`0,0` stays `invalid_coordinates`)", examples=[[0, -1]])
+    location_pair: Literal[LOCATION_PAIRS] = Field(  # type: ignore[valid-type]
+        "first", description="which `(lat, lon)` of a mapped `location` cell holding several is the point: the "
+        "`first` (an address then its point) or the `last` (a geocode embedded mid-address, the real point last)",
+        examples=["last"])
     xy_tolerance_m: float | None = Field(
         None, gt=0, description="when both latitude/longitude and `source_x`/`source_y` (in `crs`) are given and "
         "lie farther apart than this many metres, the row is flagged `coordinates_disagree` (lat/lon kept); "
         "default: not checked", examples=[250])
 
 
-class IncidentsOptions(LocatedOptions):
-    """``incidents``: crimes, one row per record of the source.
-
-    Times: every incident time field (`occurred_at`, `reported_at`, `occurred_end_at`, each optionally with a
-    separate time-of-day field `occurred_time`, `reported_time`, `occurred_end_time` holding `HHMM` as text or
-    a number, or `HH:MM`) is read with `time_formats` in `time_zone`; the warehouse stores the city's local
-    wall time (`occurred_at`) and the instant (`occurred_at_utc`). docs/warehouse.md, incidents.
-    """
+class TimedOptions(LocatedOptions):
+    """Options of tables whose rows have times read from the source's text (incidents, service requests)."""
 
     time_formats: list[str] = Field(
         default_factory=lambda: list(TIMESTAMP_FORMATS), min_length=1,
@@ -79,18 +114,10 @@ class IncidentsOptions(LocatedOptions):
     z_is_local: bool = Field(False, description="the source stamps local times with `Z` or an offset that is "
                              "not true: ignore it and read the wall time as written in `time_zone`",
                              examples=[True])
-    incident_time: Literal["occurred", "reported"] = Field(
-        "occurred", description="which source time fills `occurred_at`, the incident time every product "
-        "uses: when it occurred (`occurred_at`) or when it was reported (`reported_at`)", examples=["reported"])
     min_date: date = Field(DEFAULT_MIN_DATE, description="times (of every mapped time field) before this day "
                            "are implausible", examples=["2000-01-01"])
-    max_date: date | None = Field(None, description="incident times after this day are implausible (default: "
+    max_date: date | None = Field(None, description="times after this day are implausible (default: "
                                   "the day after the download)", examples=["2026-12-31"])
-    implausible_dates: Literal["quarantine", "flag"] = Field(
-        "quarantine", description="what happens to a row whose incident time (see `incident_time`) is "
-        "implausible: quarantined `implausible_date` with the field named, or loaded with time_flag "
-        "`implausible_occurred_at` (or `implausible_reported_at`). Another implausible time (a year-1025 start date "
-        "beside a good report time) only flags its row `implausible_<field>`", examples=["flag"])
 
     @field_validator("time_zone")
     @classmethod
@@ -102,6 +129,48 @@ class IncidentsOptions(LocatedOptions):
             except (ZoneInfoNotFoundError, ValueError) as exc:
                 raise ValueError(f"not an IANA time zone such as 'America/Los_Angeles': {zone!r}") from exc
         return zone
+
+
+class IncidentsOptions(TimedOptions):
+    """``incidents``: crimes, one row per record of the source.
+
+    Times: every incident time field (`occurred_at`, `reported_at`, `occurred_end_at`, each optionally with a
+    separate time-of-day field `occurred_time`, `reported_time`, `occurred_end_time` holding `HHMM` as text or
+    a number, or `HH:MM`) is read with `time_formats` in `time_zone`; the warehouse stores the city's local
+    wall time (`occurred_at`) and the instant (`occurred_at_utc`). docs/warehouse.md, incidents.
+    """
+
+    incident_time: Literal["occurred", "reported"] = Field(
+        "occurred", description="which source time fills `occurred_at`, the incident time every product "
+        "uses: when it occurred (`occurred_at`) or when it was reported (`reported_at`)", examples=["reported"])
+    row_unit: Literal[ROW_UNITS] = Field(  # type: ignore[valid-type]
+        "case", description="what one row of the source counts, stored in `datasets.row_unit` so every count can "
+        "say it: `case` (one report), `victim` (one row per victim, e.g. homicide files), `offence` (one row per "
+        "offence of a case); with `victim`/`offence` map a composite `source_id` (a list of fields)",
+        examples=["victim"])
+    implausible_dates: Literal["quarantine", "flag"] = Field(
+        "quarantine", description="what happens to a row whose incident time (see `incident_time`) is "
+        "implausible: quarantined `implausible_date` with the field named, or loaded with time_flag "
+        "`implausible_occurred_at` (or `implausible_reported_at`). Another implausible time (a year-1025 start date "
+        "beside a good report time) only flags its row `implausible_<field>`", examples=["flag"])
+
+
+class ServiceRequestsOptions(TimedOptions):
+    """``service_requests``: 311-style requests (a street light out, a pothole), one row per request.
+
+    Times: `opened_at` and `closed_at` (each optionally with a separate time-of-day field `opened_time`,
+    `closed_time`) are read like the incidents' times, with `time_formats` in `time_zone`. A request without an
+    opened time, or with one outside `min_date`..`max_date`, is quarantined. docs/warehouse.md, service_requests.
+    """
+
+    streetlight_types: list[str] = Field(
+        default_factory=list, description="request types (compared trimmed, any case) that mean a street light "
+        "is out: their rows get `streetlight_outage`; open ones feed `open_streetlight_outages` and, with "
+        "`[risk.lit] outages = true`, the safe route's unlit streets",
+        examples=[["Street Lights - All/Out", "Street Light Out"]])
+    closed_statuses: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_CLOSED_STATUSES), description="status values (any case) that mean "
+        "a request is closed even without a closed time", examples=[["Closed", "Completed", "Cancelled"]])
 
 
 class VenuesOptions(LocatedOptions):
@@ -122,7 +191,24 @@ class ServicesOptions(LocatedOptions):
 
 
 class BoundariesOptions(LocatedOptions):
-    """``boundaries``: areas of one `kind` (community areas, beats, wards, ...)."""
+    """``boundaries``: areas of one `kind` (community areas, beats, wards, ...).
+
+    Vintages: when areas are redrawn (wards after a census), give each map its own dataset of the same `kind`
+    with the days it was in force; incidents are matched to the map in force on their date, the maps draw the
+    latest one. Vintages of one kind may not overlap.
+    """
+
+    valid_from: date | None = Field(None, description="first day this map was in force (inclusive); absent: "
+                                    "since before the data begins", examples=["2023-05-15"])
+    valid_to: date | None = Field(None, description="last day this map was in force (inclusive); absent: still "
+                                  "in force. An incident dated outside every vintage of a kind gets no area of "
+                                  "it (counted as out_of_vintage)", examples=["2023-05-14"])
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "BoundariesOptions":
+        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
+            raise ValueError(f"valid_to {self.valid_to} is before valid_from {self.valid_from}")
+        return self
 
 
 class SpendingOptions(TableOptions):
@@ -183,6 +269,7 @@ TABLE_OPTIONS: dict[str, type[BaseModel]] = {
     "incidents": IncidentsOptions,
     "venues": VenuesOptions,
     "services": ServicesOptions,
+    "service_requests": ServiceRequestsOptions,
     "spending": SpendingOptions,
     "boundaries": BoundariesOptions,
     "streets": StreetsOptions,

@@ -82,7 +82,10 @@ def _gdal(con, path: Path, fmt: str, options: dict, name: str) -> tuple[str, dic
 def _gdal_source(path: Path, fmt: str, options: dict, name: str) -> tuple[str, str | None]:
     """The GDAL path to read and the layer asked for. A shapefile comes zipped (``/vsizip/``) or as a .shp."""
     layer = options.get("layer")
-    if fmt == "geopackage" or path.suffix.lower() == ".shp":
+    if fmt == "shapefile" and path.suffix.lower() == ".shp":
+        _check_sidecars(path, name)
+        return str(path), layer
+    if fmt == "geopackage":
         return str(path), layer
     if not zipfile.is_zipfile(path):
         raise VectorFileError(f"dataset {name}: {path.name} is not a zip file (a shapefile comes as a .zip "
@@ -106,6 +109,17 @@ def _gdal_source(path: Path, fmt: str, options: dict, name: str) -> tuple[str, s
     else:
         member = members[0]
     return f"/vsizip/{path}/{member}", PurePosixPath(member).stem
+
+
+def _check_sidecars(shp: Path, name: str) -> None:
+    """A .shp is only readable with its .shx and .dbf beside it (same stem, any case): DuckDB spatial crashes
+    the whole process (segmentation fault) on a lone .shp, so one is never handed to it."""
+    present = {p.suffix.lower() for p in shp.parent.glob("*") if p.stem.lower() == shp.stem.lower()}
+    missing = [s for s in (".shx", ".dbf") if s not in present]
+    if missing:
+        raise VectorFileError(f"dataset {name}: the shapefile {shp.name} has no {' or '.join(missing)} beside it "
+                              f"({', '.join(shp.stem + s for s in missing)} missing in {shp.parent}); a shapefile "
+                              f"is read from its .shp, .shx and .dbf together (or from a .zip holding them)")
 
 
 def _parquet(con, path: Path, options: dict, name: str) -> tuple[str, dict]:

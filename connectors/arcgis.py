@@ -61,6 +61,22 @@ def _object_id_field(info: dict) -> str:
     return "OBJECTID"
 
 
+def count_rows(base_url: str, service: str, *, layer: int = 0, dataset_name: str | None = None,
+               session: requests.Session | None = None) -> int:
+    """The layer's own feature count: ``.../FeatureServer/<layer>/query?where=1=1&returnCountOnly=true&f=json``,
+    answered as ``{"count": <n>}`` (an ``error`` member, even with HTTP 200, raises FetchError)."""
+    url = f"{base_url.rstrip('/')}/arcgis/rest/services/{service}/FeatureServer/{layer}/query"
+    name = dataset_name or service
+    response = http.get(url, params={"where": "1=1", "returnCountOnly": "true", "f": "json"}, session=session,
+                        dataset=name, page=0)
+    body = _json(response, response.url, name)
+    try:
+        return int(body["count"])
+    except (KeyError, TypeError, ValueError):
+        raise http.FetchError(name, response.url, 0, response.tries,
+                              f"returnCountOnly: no integer count in {str(body)[:200]}") from None
+
+
 # --- declaration: what the rest of civicmash knows of this protocol (connectors/protocol.py) ------------
 
 class ArcgisOptions(ProtocolOptions):
@@ -79,7 +95,13 @@ def _fetch(request: FetchRequest) -> Iterator[Page]:
                       dataset_name=request.dataset, session=request.session)
 
 
+def _count(request: FetchRequest) -> int:
+    o: ArcgisOptions = request.options  # type: ignore[assignment]
+    return count_rows(request.location, request.dataset_id, layer=o.layer, dataset_name=request.dataset,
+                      session=request.session)
+
+
 PROTOCOL = Protocol(
     name="arcgis", summary="ArcGIS REST FeatureServer layer, queried as GeoJSON and paged by resultOffset",
     formats=("geojson",), addressing="portal", options=ArcgisOptions, fetch=_fetch,
-    dataset_path="/arcgis/rest/services/{dataset_id}/FeatureServer/0")
+    dataset_path="/arcgis/rest/services/{dataset_id}/FeatureServer/0", count=_count)

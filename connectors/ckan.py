@@ -146,6 +146,28 @@ def _result(response: requests.Response, name: str, page: int):
     return body["result"]
 
 
+def count_rows(base_url: str, dataset_id: str, *, resource: str | None = None, dataset_name: str | None = None,
+               session: requests.Session | None = None) -> int | None:
+    """The DataStore's own row count of the resource ``iter_pages`` reads: ``total`` of
+    ``datastore_search?resource_id=<id>&limit=0``; None for a resource that is only a file (no DataStore:
+    the portal keeps no count of it)."""
+    api = f"{base_url.rstrip('/')}/api/3/action"
+    name = dataset_name or dataset_id
+    package = _result(http.get(f"{api}/package_show", params={"id": dataset_id}, session=session,
+                               dataset=name, page=0), name, 0)
+    chosen = _choose(package.get("resources") or [], resource, name)
+    if not chosen.get("datastore_active"):
+        return None
+    response = http.get(f"{api}/datastore_search", params={"resource_id": chosen["id"], "limit": 0},
+                        session=session, dataset=name, page=0)
+    result = _result(response, name, 0)
+    try:
+        return int(result["total"])
+    except (KeyError, TypeError, ValueError):
+        raise http.FetchError(name, response.url, 0, response.tries,
+                              f"datastore_search: no integer total in {str(result)[:200]}") from None
+
+
 # --- declaration: what the rest of civicmash knows of this protocol (connectors/protocol.py) ------------
 
 class CkanOptions(ProtocolOptions):
@@ -163,7 +185,13 @@ def _fetch(request: FetchRequest) -> Iterator[Page]:
                       dataset_name=request.dataset, session=request.session)
 
 
+def _count(request: FetchRequest) -> int | None:
+    o: CkanOptions = request.options  # type: ignore[assignment]
+    return count_rows(request.location, request.dataset_id, resource=o.resource, dataset_name=request.dataset,
+                      session=request.session)
+
+
 PROTOCOL = Protocol(
     name="ckan", summary="CKAN action API: package_show, then the DataStore paged by _id (or the resource file)",
     formats=("json", "csv"), addressing="portal", options=CkanOptions, fetch=_fetch,
-    dataset_path="/dataset/{dataset_id}")
+    dataset_path="/dataset/{dataset_id}", count=_count)

@@ -2,6 +2,7 @@
 shapefile (zip), GeoPackage and (Geo)Parquet (through ``connectors._vector``)."""
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import json
@@ -11,14 +12,14 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import requests
-from pydantic import Field
+from pydantic import Field, field_validator
 
 import civicmash.connectors.http as http
 from civicmash.connectors.protocol import FetchRequest, Protocol, ProtocolOptions
-from civicmash.connectors._vector import VECTOR_FORMATS, vector_pages
+from civicmash.connectors._vector import VECTOR_FORMATS, VectorFileError, vector_pages
 from civicmash.connectors.pages import (
     Page,
     batch_pages,
@@ -29,9 +30,11 @@ from civicmash.connectors.pages import (
     unique_names,
 )
 
-FORMATS = ("csv", "geojson", "json", "edgelist", "lines-geojson") + VECTOR_FORMATS
+TEXT_FORMATS = ("csv", "geojson", "json")   # read with options.encoding
+FORMATS = TEXT_FORMATS + ("edgelist", "lines-geojson") + VECTOR_FORMATS
 SEGMENT_KEYS = ("u", "v", "u_x", "u_y", "v_x", "v_y", "way_id", "highway", "name", "lit", "foot", "access",
                 "oneway", "sidewalk")
+ADDRESS_SIDES = ("from_left", "to_left", "from_right", "to_right")   # lines-geojson `address_fields` keys
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # WKT cells in park exports exceed the 131,072 default
 
@@ -41,6 +44,9 @@ def iter_pages(url_or_path: str | os.PathLike, *, fmt: str, page_size: int = 500
     """Yield the records of one file in pages of ``page_size``.
 
     csv: empty cells -> None, BOM dropped, CRLF and ``\\r\\r\\n`` endings, quoted multi-line cells.
+    csv, geojson, json: ``options["encoding"]`` names the text encoding (default UTF-8, a BOM tolerated); a
+    file that is not valid in it raises :class:`FileEncodingError` naming the dataset, the byte offset, the
+    line and the option to set.
     geojson: properties + ``_geometry``; a legacy ``crs`` member goes to ``meta["crs"]``.
     json: an array of objects, or the first list of objects inside an object.
     edgelist: ``options["vertices"]`` / ``options["edges"]`` name headerless CSVs relative to
@@ -48,8 +54,9 @@ def iter_pages(url_or_path: str | os.PathLike, *, fmt: str, page_size: int = 500
     lines-geojson: street centre lines (LineString/MultiLineString features without node ids, e.g. a city's
     street centreline export) -> street segments, one per pair of consecutive vertices; vertices are matched
     into nodes by their coordinates (see :func:`_lines_pages` for ``options``).
-    shapefile (a .zip, or a local .shp), geopackage, parquet: columnar pages with ``_geometry`` as GeoJSON in
-    WGS84 (see ``connectors._vector``; ``options`` ``layer``, ``crs``, ``geometry``).
+    shapefile (a .zip, or a .shp: a local one with its sidecars beside it, or a URL whose ``.shx``/``.dbf``
+    and, when present, ``.prj``/``.cpg`` are fetched next to it), geopackage, parquet: columnar pages with
+    ``_geometry`` as GeoJSON in WGS84 (see ``connectors._vector``; ``options`` ``layer``, ``crs``, ``geometry``).
     """
     if fmt not in FORMATS:
         raise ValueError(f"file format must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -61,7 +68,7 @@ def iter_pages(url_or_path: str | os.PathLike, *, fmt: str, page_size: int = 500
         return _lines_pages(str(url_or_path), options, page_size, name, session)
     if fmt in VECTOR_FORMATS:
         return _vector_file_pages(str(url_or_path), fmt, options, page_size, name, session)
-    return _file_pages(str(url_or_path), fmt, page_size, name, session)
+    return _file_pages(str(url_or_path), fmt, page_size, name, session, encoding=options.get("encoding"))
 
 
 @contextlib.contextmanager
@@ -82,21 +89,117 @@ def local_file(url_or_path: str, *, dataset: str | None = None,
         os.unlink(tmp)
 
 
-def _file_pages(source: str, fmt: str, page_size: int, name: str, session) -> Iterator[Page]:
+def _file_pages(source: str, fmt: str, page_size: int, name: str, session, *,
+                encoding: str | None = None) -> Iterator[Page]:
+    codec = text_encoding(encoding)
     with local_file(source, dataset=name, session=session) as path:
-        meta: dict = {"format": fmt, "source": source}
-        records = _READERS[fmt](path, meta)
-        yield from batch_pages(records, page_size=page_size, url=source, meta=lambda: page_meta(meta))
+        meta: dict = {"format": fmt, "source": source, "encoding": codec}
+        try:   # geojson/json decode on the first call, csv while it is read
+            records = _READERS[fmt](path, meta)
+            yield from batch_pages(records, page_size=page_size, url=source, meta=lambda: page_meta(meta))
+        except UnicodeDecodeError as exc:
+            raise FileEncodingError(_encoding_problem(path, codec, name=name, source=source, exc=exc)) from None
+
+
+# --- text encodings ---------------------------------------------------------------------------------
+
+DEFAULT_ENCODING = "utf-8"
+
+
+class FileEncodingError(ValueError):
+    """A text file that is not valid in the encoding the profile gives (default UTF-8); the message names the
+    dataset, the file, the byte offset and line of the first bad byte, and ``options.encoding``."""
+
+
+def text_encoding(encoding: str | None) -> str:
+    """The Python codec to read a text file with: ``encoding`` (default UTF-8), with a UTF-8 BOM tolerated
+    (``utf-8`` -> ``utf-8-sig``); an unknown name is a ``ValueError``."""
+    try:
+        name = codecs.lookup(encoding or DEFAULT_ENCODING).name
+    except LookupError:
+        raise ValueError(f"unknown text encoding {encoding!r} (e.g. 'utf-8', 'latin-1', 'cp1252')") from None
+    return "utf-8-sig" if name in ("utf-8", "utf-8-sig") else name
+
+
+def _encoding_problem(path: Path, codec: str, *, name: str, source: str, exc: UnicodeDecodeError) -> str:
+    """Where the first byte that ``codec`` cannot decode is (found by decoding the file again line by line,
+    since the reader's error only knows its buffer) and what to set."""
+    decoder, offset, line = codecs.getincrementaldecoder(codec)(), 0, 1
+    with open(path, "rb") as fh:
+        for raw in fh:
+            try:
+                decoder.decode(raw)
+            except UnicodeDecodeError as bad:
+                offset += bad.start
+                sample = raw[max(bad.start - 20, 0):bad.end + 20]
+                where = f"byte {offset} (line {line}, near {sample!r})"
+                break
+            offset += len(raw)
+            line += 1
+        else:
+            where = f"byte {exc.start} of a read buffer"
+    shown = "utf-8" if codec == "utf-8-sig" else codec
+    return (f"dataset {name}: {Path(source).name} is not valid {shown} text at {where}: {exc.reason}; set "
+            f"options.encoding to the file's encoding (e.g. 'latin-1' or 'cp1252' for Western European files)")
+
+
+# --- shapefiles over HTTP: the .shp and its sidecars ---------------------------------------------------
+
+SHAPEFILE_REQUIRED = (".shx", ".dbf")
+SHAPEFILE_OPTIONAL = (".prj", ".cpg")
 
 
 def _vector_file_pages(source: str, fmt: str, options: dict, page_size: int, name: str, session) -> Iterator[Page]:
+    if fmt == "shapefile" and _is_url(source) and _url_suffix(source) == ".shp":
+        with _fetched_shapefile(source, dataset=name, session=session) as path:
+            yield from vector_pages(path, fmt=fmt, options=options, page_size=page_size, name=name, url=source)
+        return
     with local_file(source, dataset=name, session=session) as path:
         yield from vector_pages(path, fmt=fmt, options=options, page_size=page_size, name=name, url=source)
 
 
+def _url_suffix(url: str) -> str:
+    return Path(unquote(urlsplit(url).path)).suffix.lower()
+
+
+def _sidecar_url(url: str, suffix: str) -> str:
+    """The URL of the file beside ``url``'s ``.shp`` with ``suffix`` (same case as the ``.shp``'s)."""
+    parts = urlsplit(url)
+    stem = parts.path[:-4]
+    suffix = suffix.upper() if parts.path[-4:].isupper() else suffix
+    return urlunsplit(parts._replace(path=stem + suffix))
+
+
+@contextlib.contextmanager
+def _fetched_shapefile(url: str, *, dataset: str, session: requests.Session | None) -> Iterator[Path]:
+    """Download a ``.shp`` and its sidecars into one temporary folder (removed after) and give the local .shp.
+
+    A ``.shp`` alone cannot be read (DuckDB spatial crashes the process on one), so ``.shx`` and ``.dbf`` are
+    required: one the server does not have (HTTP 4xx) raises :class:`VectorFileError` naming the dataset and
+    the missing file. ``.prj`` and ``.cpg`` are fetched when the server has them."""
+    stem = Path(unquote(urlsplit(url).path)).stem or "layer"
+    with tempfile.TemporaryDirectory(prefix="civicmash-shp-") as folder:
+        shp = Path(folder) / f"{stem}.shp"
+        http.download(url, shp, session=session, dataset=dataset)
+        for suffix in SHAPEFILE_REQUIRED + SHAPEFILE_OPTIONAL:
+            sidecar = _sidecar_url(url, suffix)
+            try:
+                http.download(sidecar, Path(folder) / f"{stem}{suffix}", session=session, dataset=dataset)
+            except http.FetchError as exc:
+                (Path(folder) / f"{stem}{suffix}").unlink(missing_ok=True)
+                if exc.status is None or not 400 <= exc.status < 500:
+                    raise
+                if suffix in SHAPEFILE_REQUIRED:
+                    raise VectorFileError(
+                        f"dataset {dataset}: the shapefile {Path(unquote(urlsplit(url).path)).name} needs its "
+                        f"{suffix} beside it, and {sidecar} answered HTTP {exc.status}: publish the {suffix} next "
+                        f"to the .shp, or point url at a .zip holding .shp, .shx, .dbf and .prj") from None
+        yield shp
+
+
 def _read_csv(path: Path, meta: dict) -> Iterator[dict]:
     meta["ragged_rows"] = 0
-    with open(path, encoding="utf-8-sig", newline="") as fh:
+    with open(path, encoding=meta.get("encoding", "utf-8-sig"), newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
         if header is None:
@@ -120,7 +223,7 @@ def _read_csv(path: Path, meta: dict) -> Iterator[dict]:
 
 
 def _read_geojson(path: Path, meta: dict) -> Iterator[dict]:
-    with open(path, encoding="utf-8-sig") as fh:
+    with open(path, encoding=meta.get("encoding", "utf-8-sig")) as fh:
         doc = json.load(fh)
     if "crs" in doc:
         meta["legacy_crs"] = doc["crs"]
@@ -129,7 +232,7 @@ def _read_geojson(path: Path, meta: dict) -> Iterator[dict]:
 
 
 def _read_json(path: Path, meta: dict) -> Iterator[dict]:
-    with open(path, encoding="utf-8-sig") as fh:
+    with open(path, encoding=meta.get("encoding", "utf-8-sig")) as fh:
         doc = json.load(fh)
     if isinstance(doc, dict):
         key = next((k for k, v in doc.items()
@@ -267,6 +370,7 @@ def _line_segments(feature: dict, number: int, nodes: dict, options: dict, unit:
         return
     scale = 10 ** int(options.get("decimals", 6))
     geodesic = 0.0
+    records = []
     for part in parts:
         prev = None
         for x, y, *_ in part:
@@ -276,11 +380,13 @@ def _line_segments(feature: dict, number: int, nodes: dict, options: dict, unit:
                 if node == prev[0]:
                     meta["repeated_vertices"] += 1
                     continue
-                geodesic += haversine_m(prev[1], prev[2], x, y)
+                step = haversine_m(prev[1], prev[2], x, y)
                 record = dict(base)
                 record.update(u=prev[0], v=node, u_x=prev[1], u_y=prev[2], v_x=x, v_y=y)
-                yield record
+                records.append((record, geodesic, geodesic + step))
+                geodesic += step
             prev = (node, x, y)
+    yield from _with_address_ranges(records, props, options.get("address_fields"), geodesic)
     published = props.get(options.get("length_field")) if options.get("length_field") else None
     try:
         published = float(published) * LENGTH_UNITS[unit] if published not in (None, "") else None
@@ -290,6 +396,31 @@ def _line_segments(feature: dict, number: int, nodes: dict, options: dict, unit:
     if published:
         meta["length_checked"] += 1
         meta["length_mismatch"] += abs(geodesic / published - 1) > LENGTH_TOLERANCE
+
+
+def _with_address_ranges(records: list, props: dict, fields: dict | None, total_m: float) -> Iterator[dict]:
+    """The feature's segments; with ``address_fields`` (``from_left``/``to_left``/``from_right``/``to_right`` ->
+    property), each gets ``addr_<side>``: the feature's published house-number range split along its length, so a
+    segment from 30 % to 60 % of a 900-948 feature carries 914.4-928.8 (an unreadable or empty number: None)."""
+    for record, start_m, end_m in records:
+        if fields:
+            f0, f1 = (start_m / total_m, end_m / total_m) if total_m > 0 else (0.0, 1.0)
+            for side in ("left", "right"):
+                a = _house_number(props.get(fields.get(f"from_{side}")))
+                b = _house_number(props.get(fields.get(f"to_{side}")))
+                ok = a is not None and b is not None
+                record[f"addr_from_{side}"] = a + f0 * (b - a) if ok else None
+                record[f"addr_to_{side}"] = a + f1 * (b - a) if ok else None
+        yield record
+
+
+def _house_number(value) -> float | None:
+    """A published house number (``901``, ``"901"``); None for empty, zero (NavigateLA's "no range") or text."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
 
 
 def haversine_m(x1: float, y1: float, x2: float, y2: float) -> float:
@@ -310,6 +441,21 @@ class FileOptions(ProtocolOptions):
 
     page_size: int = Field(50_000, ge=1, description="records per landed page (the file is read whole and cut "
                            "into pages)", examples=[50_000])
+
+
+class TextFileOptions(FileOptions):
+    """Options of a ``file`` dataset in a text format: ``csv``, ``geojson`` or ``json``."""
+
+    encoding: str = Field(DEFAULT_ENCODING, description="the file's text encoding, a Python codec name (UTF-8 "
+                          "files may start with a BOM); a file not valid in it fails naming the dataset, the byte "
+                          "offset and the line", examples=["latin-1", "cp1252"])
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_codec(cls, encoding: str) -> str:
+        """An unknown codec would fail the fetch: say so when the profile is read."""
+        text_encoding(encoding)
+        return encoding
 
 
 class EdgelistOptions(FileOptions):
@@ -340,6 +486,18 @@ class LinesGeojsonOptions(FileOptions):
                                      "geometry (which gives the lengths)", examples=["length"])
     length_unit: str = Field("m", description=f"unit of `length_field`: {', '.join(LENGTH_UNITS)}",
                              examples=["ft"])
+    address_fields: dict[str, str] | None = Field(None, description="house-number range properties, keys "
+                                                  f"{', '.join(ADDRESS_SIDES)}: split along each feature into the "
+                                                  "segments' `addr_*` (typed addresses are interpolated on them)",
+                                                  examples=[{"from_left": "ADLF", "to_left": "ADLT",
+                                                             "from_right": "ADRF", "to_right": "ADRT"}])
+
+    @field_validator("address_fields")
+    @classmethod
+    def _address_sides(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        if v and (bad := sorted(set(v) - set(ADDRESS_SIDES))):
+            raise ValueError(f"unknown sides {bad} (known: {', '.join(ADDRESS_SIDES)})")
+        return v
 
 
 class VectorOptions(FileOptions):
@@ -365,4 +523,5 @@ PROTOCOL = Protocol(
     name="file", summary="one file downloaded from `url` (or a local path), read whole and cut into pages",
     formats=FORMATS, addressing="file", options=FileOptions, fetch=_fetch,
     format_options={"edgelist": EdgelistOptions, "lines-geojson": LinesGeojsonOptions,
+                    **{fmt: TextFileOptions for fmt in TEXT_FORMATS},
                     **{fmt: VectorOptions for fmt in VECTOR_FORMATS}})

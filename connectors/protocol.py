@@ -95,6 +95,13 @@ class Protocol:
     ``resumable``: ``fetch`` honours ``start_page``/``start_offset``; ``incremental``: it honours ``since``
     for datasets whose options set ``incremental = true``. ``conform(page, keep=...)``: applied to every
     page of an incremental dataset before landing, so full and incremental landings hash alike.
+    ``count(request)``: the portal's own row count of the dataset (same filter as ``fetch``), or None when
+    the portal cannot say (a CKAN file resource); None for protocols without one (a file: its rows are the
+    count, "n/a"). The flow reconciles it with the rows fetched on every run (docs/operations.md).
+    ``source_ids(request, field)``: every record id the portal still has (``field``: the source field the
+    profile maps to ``source_id``, None for the portal's own row id), for the deletion sweep; None when the
+    protocol cannot list ids. ``updated_at(request)``: when the portal's metadata says the dataset's rows
+    last changed (ISO 8601, UTC), or None; None for protocols whose portals do not say.
     """
 
     name: str
@@ -108,6 +115,9 @@ class Protocol:
     resumable: bool = False
     incremental: bool = False
     conform: Callable[..., Any] | None = None
+    count: Callable[[FetchRequest], int | None] | None = None
+    source_ids: Callable[[FetchRequest, str | None], Iterator[str]] | None = None
+    updated_at: Callable[[FetchRequest], str | None] | None = None
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.format_options) - set(self.formats))

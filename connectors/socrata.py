@@ -10,6 +10,7 @@ import dataclasses
 import io
 import json
 import re
+from datetime import datetime, timezone
 from itertools import repeat
 from typing import Iterator
 
@@ -352,7 +353,95 @@ def _fetch(request: FetchRequest) -> Iterator[Page]:
                       start_offset=request.start_offset, session=request.session)
 
 
+def count_rows(base_url: str, dataset_id: str, *, where: str | None = None, app_token_env: str | None = None,
+               dataset_name: str | None = None, session: requests.Session | None = None) -> int:
+    """The portal's own row count: ``GET /resource/<id>.json?$select=count(*)`` (with the same ``$where``),
+    answered by SODA as ``[{"count": "<n>"}]`` (the alias may differ: the one value of the one row is read)."""
+    url = f"{base_url.rstrip('/')}/resource/{dataset_id}.json"
+    params = {"$select": "count(*)"}
+    if where:
+        params["$where"] = where
+    name = dataset_name or dataset_id
+    response = http.get(url, params=params, session=session, headers=http.app_token_headers(app_token_env),
+                        dataset=name, page=0)
+    body = http.json_body(response)
+    try:
+        (row,) = body
+        (value,) = row.values()
+        return int(value)
+    except (TypeError, ValueError, AttributeError):
+        raise http.FetchError(name, response.url, 0, response.tries,
+                              f"count(*): expected [{{\"count\": \"<n>\"}}], got {str(body)[:200]}") from None
+
+
+def iter_ids(base_url: str, dataset_id: str, *, field: str | None = None, where: str | None = None,
+             page_size: int = 50_000, app_token_env: str | None = None, dataset_name: str | None = None,
+             session: requests.Session | None = None) -> Iterator[str]:
+    """Every record id the portal has: ``$select=<field>`` (default the row id ``:id``) paged by
+    ``$offset`` in ``$order=:id``, one small column per request (the deletion sweep). Null ids are skipped."""
+    url = f"{base_url.rstrip('/')}/resource/{dataset_id}.json"
+    column = field or ":id"
+    headers = http.app_token_headers(app_token_env)
+    name = dataset_name or dataset_id
+    offset, number = 0, 1
+    while True:
+        params = {"$select": column, "$order": ":id", "$limit": page_size, "$offset": offset}
+        if where:
+            params["$where"] = where
+        response = http.get(url, params=params, session=session, headers=headers, dataset=name, page=number)
+        rows = http.json_body(response)
+        if not isinstance(rows, list):
+            raise http.FetchError(name, response.url, number, response.tries,
+                                  f"id sweep: expected a JSON array, got {type(rows).__name__}")
+        for row in rows:
+            value = row.get(column) if isinstance(row, dict) else None
+            if value is not None:
+                yield str(value)
+        if len(rows) < page_size:
+            return
+        offset += len(rows)
+        number += 1
+
+
+def rows_updated_at(base_url: str, dataset_id: str, *, app_token_env: str | None = None,
+                    dataset_name: str | None = None, session: requests.Session | None = None) -> str | None:
+    """When the portal last changed the dataset's rows: ``rowsUpdatedAt`` (Unix seconds) of the dataset's
+    metadata, ``GET /api/views/<id>.json``, as ISO 8601 UTC (``2024-01-31T12:00:00+00:00``); None when the
+    metadata has no such field."""
+    url = f"{base_url.rstrip('/')}/api/views/{dataset_id}.json"
+    name = dataset_name or dataset_id
+    response = http.get(url, session=session, headers=http.app_token_headers(app_token_env), dataset=name, page=0)
+    body = http.json_body(response)
+    stamp = body.get("rowsUpdatedAt") if isinstance(body, dict) else None
+    if stamp is None:
+        return None
+    try:
+        return datetime.fromtimestamp(int(stamp), tz=timezone.utc).isoformat()
+    except (TypeError, ValueError, OverflowError):
+        raise http.FetchError(name, response.url, 0, response.tries,
+                              f"metadata: rowsUpdatedAt is not Unix seconds: {stamp!r}") from None
+
+
+def _updated_at(request: FetchRequest) -> str | None:
+    o: SocrataOptions = request.options  # type: ignore[assignment]
+    return rows_updated_at(request.location, request.dataset_id, app_token_env=o.app_token_env,
+                           dataset_name=request.dataset, session=request.session)
+
+
+def _count(request: FetchRequest) -> int:
+    o: SocrataOptions = request.options  # type: ignore[assignment]
+    return count_rows(request.location, request.dataset_id, where=o.where, app_token_env=o.app_token_env,
+                      dataset_name=request.dataset, session=request.session)
+
+
+def _source_ids(request: FetchRequest, field: str | None) -> Iterator[str]:
+    o: SocrataOptions = request.options  # type: ignore[assignment]
+    return iter_ids(request.location, request.dataset_id, field=field, where=o.where, page_size=o.page_size,
+                    app_token_env=o.app_token_env, dataset_name=request.dataset, session=request.session)
+
+
 PROTOCOL = Protocol(
     name="socrata", summary="Socrata SODA 2.x API (`https://<domain>/resource/<dataset_id>`), paged by $offset",
     formats=FORMATS, addressing="portal", options=SocrataOptions, fetch=_fetch,
-    dataset_path="/resource/{dataset_id}", resumable=True, incremental=True, conform=conform_page)
+    dataset_path="/resource/{dataset_id}", resumable=True, incremental=True, conform=conform_page,
+    count=_count, source_ids=_source_ids, updated_at=_updated_at)

@@ -55,7 +55,7 @@ class _ArcgisLayer:
             return "esriFieldTypeString"
         return "esriFieldTypeInteger" if isinstance(sample, int) else "esriFieldTypeDouble"
 
-    def query(self, q: dict) -> Reply:
+    def query(self, q: dict, *, count_skew: int = 0) -> Reply:
         where = q.get("where", "1=1").replace(" ", "")
         if where not in ("", "1=1"):
             raise _arcgis_error(400, f"the replay portal supports only where=1=1 (got {q['where']!r})")
@@ -67,6 +67,8 @@ class _ArcgisLayer:
                 raise _arcgis_error(400, "objectIds must be integers") from None
             oids = [o for o in oids if o in wanted]
         oids = self._order(oids, q.get("orderByFields", ""))
+        if q.get("returnCountOnly", "").lower() == "true":   # {"count": n}, in f=json and f=geojson alike
+            return Reply(200, {"count": len(oids) + count_skew})
         if q.get("returnIdsOnly", "").lower() == "true":
             return Reply(200, {"objectIdFieldName": self.OID, "objectIds": oids})
         if q.get("f", "json") != "geojson":
@@ -119,7 +121,8 @@ class ArcgisReplay(ReplayHandler):
         layer = portal.table(self.protocol, m.group(1)) if m.group(2) == "0" else None
         if layer is None:
             raise Reply(404, {"error": True, "message": f"Service {m.group(1)} layer {m.group(2)} not found"})
-        return layer.query(request.query) if m.group(3) else layer.info(request.query)
+        skew = portal.count_skew.get(m.group(1), 0)
+        return layer.query(request.query, count_skew=skew) if m.group(3) else layer.info(request.query)
 
     def endpoint(self, *, dataset_id: str, fmt: str) -> str:
         return f"/arcgis/rest/services/{dataset_id}/FeatureServer/0/query"

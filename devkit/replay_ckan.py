@@ -79,7 +79,7 @@ class _CkanPackage:
             obj["_full_text"] = " ".join(f"'{v.lower()}'" for v in self.rows[i] if v)
         return obj
 
-    def search(self, q: dict, base_url: str, after_id_supported: bool) -> Reply:
+    def search(self, q: dict, base_url: str, after_id_supported: bool, count_skew: int = 0) -> Reply:
         limit = min(_ckan_int(q, "limit", 100), CKAN_ROWS_MAX)
         offset = _ckan_int(q, "offset", 0)
         if q.get("q"):
@@ -109,7 +109,7 @@ class _CkanPackage:
         start = f"/api/3/action/datastore_search?resource_id={self.resource_id}"
         result = {"include_total": True, "resource_id": self.resource_id, "fields": self.fields(),
                   "records_format": "objects", "records": [self.record(i) for i in page], "limit": limit,
-                  "offset": offset, "total": len(index),
+                  "offset": offset, "total": len(index) + count_skew,
                   "_links": {"start": start, "next": f"{start}&offset={offset + limit}"}}
         return _ckan_ok("datastore_search", result)
 
@@ -166,7 +166,7 @@ def _ckan_action(portal: "ReplayPortal", action: str, q: dict, base_url: str) ->
         package = next((t for t in packages.values() if t.resource_id == rid and t.route.datastore), None)
         if package is None:
             raise _ckan_error(404, "Not Found Error", f'Resource "{rid}" was not found.')
-        return package.search(q, base_url, portal.ckan_after_id)
+        return package.search(q, base_url, portal.ckan_after_id, portal.count_skew.get(package.route.dataset_id, 0))
     raise _ckan_error(400, "Bad Request", f"Bad request - Action name not known: {action}")
 
 

@@ -72,14 +72,17 @@ class ReplayPortal:
     def __init__(self, root: str | Path, routes: list[Route], *, host: str = "127.0.0.1", port: int = 0,
                  faults: float | dict[str, float] = 0.0, latency: float = 0.0, seed: int = 0,
                  stall: float = 1.0, ckan_sql: bool = True, ckan_after_id: bool = True,
-                 cache_bytes: int = 256 << 20):
+                 cache_bytes: int = 256 << 20, count_skew: dict[str, int] | None = None):
         """``faults``: a probability per request, spread evenly over :data:`FAULT_KINDS`, or a rate per
         kind (``{"429": 0.05, "timeout": 0.02}``; kinds left out never happen); ``stall``: seconds a
         ``timeout`` fault keeps the client waiting. ``ckan_sql``: answer ``datastore_search_sql`` (else it is an unknown action, as on CKAN >= 2.9
         with ``ckan.datastore.sqlsearch.enabled = false``); ``ckan_after_id``: honour our ``after_id``
         keyset stand-in on ``datastore_search`` (else it is ignored, as a real CKAN would).
         ``cache_bytes``: per Socrata dataset, the serialised answers kept for repeated identical queries
-        (oldest dropped first; 0 turns the answer cache off)."""
+        (oldest dropped first; 0 turns the answer cache off). ``count_skew``: dataset id -> rows added to the
+        count the portal reports for it (Socrata ``$select=count(*)``, ArcGIS ``returnCountOnly``, CKAN
+        ``total``) while it serves the rows unchanged: a portal whose count disagrees with its rows, to test
+        the count reconciliation."""
         if not _is_loopback(host):
             raise ValueError(f"the replay portal binds to loopback only (127.0.0.1, ::1, localhost), not {host!r}")
         self.fault_rates = fault_rates(faults)
@@ -93,6 +96,7 @@ class ReplayPortal:
         self.faults = sum(self.fault_rates.values())
         self.ckan_sql, self.ckan_after_id = ckan_sql, ckan_after_id
         self.cache_bytes = cache_bytes
+        self.count_skew = {str(k): int(v) for k, v in (count_skew or {}).items()}
         self._rng = random.Random(seed)
         self._rng_lock = threading.Lock()
         self.injected: dict[str, int] = dict.fromkeys(self.fault_rates, 0)  # faults served so far, per kind

@@ -8,7 +8,7 @@ import json
 import re
 import sys
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -129,9 +129,47 @@ class _SodaTable:
 
     # -- query --
 
-    def query(self, fmt: str, q: dict) -> Reply:
+    def query(self, fmt: str, q: dict, *, count_skew: int = 0) -> Reply:
         with self._lock:      # a consistent snapshot while append/update may run
+            select = (q.get("$select") or "").replace(" ", "")
+            if select.lower() == "count(*)":
+                return self._count(q, count_skew)
+            if select not in ("", "*", ":*,*"):
+                return self._columns(fmt, select, q)
             return self._query(fmt, q)
+
+    def metadata(self, dataset_id: str) -> Reply:
+        """``/api/views/<id>.json``: the dataset's metadata as Socrata gives it, in part: ``id``, ``name``,
+        ``columns`` and ``rowsUpdatedAt`` (Unix seconds of the newest ``:updated_at``, a floating time
+        read as UTC: the replay portal knows no time zone)."""
+        newest = max(self.updated, default=FIXED_UPDATED_AT)
+        stamp = int(datetime.strptime(newest[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp())
+        return Reply(200, {"id": dataset_id, "name": dataset_id, "rowsUpdatedAt": stamp,
+                           "columns": [{"fieldName": c, "dataTypeName": self.types[c]} for c in self.columns]})
+
+    def _count(self, q: dict, skew: int) -> Reply:
+        """``$select=count(*)`` (with ``$where``): ``[{"count": "<n>"}]`` as SODA answers it (+ ``skew``)."""
+        n = len(self._index(":id", q.get("$where"))) + skew
+        return Reply(200, json.dumps([{"count": str(n)}]), "application/json; charset=utf-8",
+                     {"X-SODA2-Fields": '["count"]', "X-SODA2-Types": '["number"]'})
+
+    def _columns(self, fmt: str, select: str, q: dict) -> Reply:
+        """``$select=<field>[,<field>...]`` of plain fields or system fields (``:id``): JSON rows of just
+        those fields (null values left out, as SODA does); what the deletion sweep asks for."""
+        fields = select.split(",")
+        unknown = [f for f in fields if f not in self.types and f not in (":id", ":updated_at")]
+        if unknown or fmt != "json":
+            raise _soda_error(400, f"the replay portal selects known fields in JSON only (got {select!r})")
+        limit, offset = _int_param(q, "$limit", 1000), _int_param(q, "$offset", 0)
+        if limit > SODA_MAX_LIMIT:
+            raise _soda_error(400, f"$limit must be at most {SODA_MAX_LIMIT}")
+        index = self._index(q.get("$order", ":id").strip(), q.get("$where"))[offset:offset + limit]
+        getters = {f: (lambda i: self.ids[i]) if f == ":id" else (lambda i: self.updated[i]) if f == ":updated_at"
+                   else (lambda i, c=self.columns.index(f): self.rows[i][c]) for f in fields}
+        rows = [{f: v for f, get in getters.items() if (v := get(i))} for i in index]
+        return Reply(200, json.dumps(rows), "application/json; charset=utf-8",
+                     {"X-SODA2-Fields": json.dumps(fields),
+                      "X-SODA2-Types": json.dumps([self.types.get(f, "meta_data") for f in fields])})
 
     def _query(self, fmt: str, q: dict) -> Reply:
         system = self._select(q.get("$select"))
@@ -450,6 +488,7 @@ class SocrataReplay(ReplayHandler):
 
     protocol = "socrata"
     _PATH = re.compile(r"/resource/([^/.]+)(?:\.(json|csv|geojson))?")
+    _VIEWS = re.compile(r"/api/views/([^/.]+)(?:\.json)?")
 
     def load(self, portal: ReplayPortal, route: Route) -> "_SodaTable":
         table = _SodaTable.load(*portal.source(route))
@@ -457,13 +496,19 @@ class SocrataReplay(ReplayHandler):
         return table
 
     def answer(self, portal: ReplayPortal, request: ReplayRequest) -> Reply | None:
+        views = self._VIEWS.fullmatch(request.path)
+        if views:
+            table = portal.table(self.protocol, views.group(1))
+            if table is None:
+                raise _soda_error(404, f"Dataset {views.group(1)} not found", "not_found")
+            return table.metadata(views.group(1))
         m = self._PATH.fullmatch(request.path)
         if not m:
             return None
         table = portal.table(self.protocol, m.group(1))
         if table is None:
             raise _soda_error(404, f"Dataset {m.group(1)} not found", "not_found")
-        return table.query(m.group(2) or "json", request.query)
+        return table.query(m.group(2) or "json", request.query, count_skew=portal.count_skew.get(m.group(1), 0))
 
     def endpoint(self, *, dataset_id: str, fmt: str) -> str:
         return f"/resource/{dataset_id}.{fmt}"

@@ -57,6 +57,8 @@ def _print_run_summary(summary: dict) -> None:
     for dataset, n in summary["incidents_without_coordinates"].items():
         print(f"  incidents of {dataset}: {loaded.get(dataset, 0):,} loaded, {n:,} without coordinates "
               f"(kept in the warehouse, not on the maps)")
+    if summary.get("offences"):   # incidents per canonical category; unmapped values are in offence_unmapped
+        print(f"  {summary['offences']['line']}")
     print(f"\nwarehouse: {summary['warehouse']}")
     for kind, path in summary["maps"].items():
         print(f"map {kind:<11} {path}")
@@ -77,10 +79,11 @@ def _context(args: argparse.Namespace, *, default_city: str | None = None) -> Ru
                         db=getattr(args, "db", None), replay=getattr(args, "replay", None))
 
 
-def _run_pipeline(ctx: RunContext, *, incremental: bool = False) -> dict:
+def _run_pipeline(ctx: RunContext, *, incremental: bool = False, wait: float = 0.0, sweep: bool = False) -> dict:
     """The Prefect flow on the context's profile (passed in: the flow does not parse it again)."""
     from civicmash.devkit.city_portal import replay_routes
-    from civicmash.flows.pipeline import civic_pipeline
+    from civicmash.flows.pipeline import civic_pipeline, warehouse_path
+    from civicmash.flows.run_lock import run_lock
 
     if ctx.replay:
         if not ctx.replay.is_dir():
@@ -91,9 +94,10 @@ def _run_pipeline(ctx: RunContext, *, incremental: bool = False) -> dict:
     for logger in loggers:
         logger.addFilter(quiet)
     try:
-        return civic_pipeline(ctx.city, out=str(ctx.out), replay=str(ctx.replay) if ctx.replay else None,
-                              profile_path=str(ctx.profile_file) if ctx.profile_file else None,
-                              incremental=incremental, profile=ctx.profile)
+        with run_lock(warehouse_path(ctx.out), city=ctx.city, wait=wait):   # before Prefect starts
+            return civic_pipeline(ctx.city, out=str(ctx.out), replay=str(ctx.replay) if ctx.replay else None,
+                                  profile_path=str(ctx.profile_file) if ctx.profile_file else None,
+                                  incremental=incremental, profile=ctx.profile, sweep=sweep)
     finally:
         for logger in loggers:
             logger.removeFilter(quiet)
@@ -126,7 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from civicmash.flows.health import RunHealthError
 
     try:
-        summary = _run_pipeline(_context(args), incremental=args.incremental)
+        summary = _run_pipeline(_context(args), incremental=args.incremental, wait=args.wait, sweep=args.sweep)
     except RunHealthError as exc:   # what loaded is in the warehouse: show it, then fail with the reasons
         if exc.summary:
             _print_run_summary(exc.summary)
@@ -135,10 +139,43 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    """Per dataset, the health the last runs recorded (``dataset_health``), lateness judged now."""
+    import contextlib
+    import json
+
+    from civicmash.flows.status import jsonable, latest_status, status_table
+    from civicmash.warehouse import db
+
+    ctx = _context(args)
+    if not ctx.warehouse.is_file():
+        raise CliError(f"no warehouse at {ctx.warehouse}: run `civicmash run {ctx.city}` first")
+    with contextlib.closing(db.connect(str(ctx.warehouse), read_only=True)) as con:
+        has = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'dataset_health' "
+                          "AND database_name = current_database()").fetchone()[0]
+        rows = latest_status(con, ctx.profile) if has else latest_status_empty(ctx.profile)
+    if args.format == "json":
+        print(json.dumps({"city": ctx.city, "datasets": jsonable(rows)}, indent=2, default=str))
+    else:
+        print(f"{ctx.profile.title}: data status ({ctx.warehouse})")
+        print(status_table(rows))
+    return 0
+
+
+def latest_status_empty(profile) -> list[dict]:
+    """Every dataset of the profile as not yet checked (a warehouse from before dataset_health existed)."""
+    return [{"city": profile.name, "dataset": n, "status": "unknown", "reason": "no run has checked this dataset yet"}
+            for n in profile.datasets]
+
+
 def cmd_sql(args: argparse.Namespace) -> int:
     from civicmash.warehouse import sql
 
-    columns, rows = sql.run_readonly(_warehouse(args), args.query)
+    params = sql.parse_params(args.param) if args.param else None
+    result = sql.run_query(_warehouse(args), args.query, params=params)
+    columns, rows = result.columns, result.rows
+    for warning in result.warnings:  # one line each; the result is still printed
+        print(f"civicmash: warning: {warning}", file=sys.stderr)
     if args.format == "csv":
         sys.stdout.write(sql.to_csv(columns, rows))
     elif args.format == "json":
@@ -157,7 +194,9 @@ def _warehouse(args: argparse.Namespace) -> Path:
 
 def _existing(db_path: Path) -> Path:
     if not db_path.exists():
-        raise CliError(f"no warehouse at {db_path}: run `civicmash demo` or `civicmash run <city>` first")
+        raise CliError(f"no warehouse at {db_path}: create it with `civicmash run <city>` (a city profile), or "
+                       "run `civicmash demo` for the synthetic sample city (it writes out/sample/civicmash.duckdb; "
+                       "then pass --out out/sample)")
     return db_path
 
 
@@ -199,6 +238,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def cmd_route(args: argparse.Namespace) -> int:
     import contextlib
 
+    from civicmash.analysis.places import snap_words
     from civicmash.analysis.route_planner import plan
     from civicmash.maps.render import PageContext
     from civicmash.maps.safe_route import build
@@ -210,7 +250,7 @@ def cmd_route(args: argparse.Namespace) -> int:
     at = args.at or options.get("at")
     with contextlib.closing(db.connect(_existing(ctx.warehouse), read_only=True)) as con:
         result = plan(con, city=profile.name, origin=args.from_, destination=args.to, at=at,
-                      detour=args.detour, options=options)
+                      detour=args.detour, options=options, patterns=profile.places.block_patterns())
         if args.html:
             ends = {"from": [result["origin"]["lat"], result["origin"]["lon"]],
                     "to": [result["destination"]["lat"], result["destination"]["lon"]]}
@@ -222,6 +262,10 @@ def cmd_route(args: argparse.Namespace) -> int:
         return 0
     print(f"from {result['origin']['label']}  ->  to {result['destination']['label']}"
           f"{f'  at {at}' if at else ''} (detour budget +{args.detour:.0%})")
+    for end in ("origin", "destination"):   # a place far from the streets: the straight walk to them, in metres
+        note = snap_words(repr(result[end]["label"]), result[end]["snap_m"])
+        if note:
+            print(note)
     print(f"  {'route':<12} {'length':>9} {'walk':>8} {'exposure':>10}")
     for name in ("shortest", "recommended", "safest"):
         r = result[name]
@@ -281,7 +325,8 @@ def cmd_locate(args: argparse.Namespace) -> int:
     categories = [c.strip() for item in (args.category or []) for c in item.split(",") if c.strip()] or None
     with contextlib.closing(db.connect(_existing(ctx.warehouse), read_only=True)) as con:
         result = locate(con, city=profile.name, near=args.near, categories=categories, n=args.n, at=args.at,
-                        open_only=args.open, max_access_m=float(options.get("max_access_m", 400.0)))
+                        open_only=args.open, max_access_m=float(options.get("max_access_m", 400.0)),
+                        patterns=profile.places.block_patterns())
     if args.format == "json":
         print(json.dumps(result, indent=2, default=str))
     else:
@@ -364,6 +409,19 @@ def cmd_profile_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_profile_draft(args: argparse.Namespace) -> int:
+    from civicmash.cities.draft import draft_profile
+
+    text = draft_profile(args.source, table=args.table, name=args.name, protocol=args.protocol, fmt=args.format,
+                         replay=args.replay, max_rows=args.max_rows)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"draft: {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def _needs_subcommand(command: str, choices: str):
     """The function of a command given without its subcommand: a one-line error naming the choices."""
     def fail(args: argparse.Namespace) -> int:
@@ -414,11 +472,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--incremental", action="store_true",
                    help="fetch only rows updated since the last load (Socrata datasets with "
                         "options.incremental = true that the warehouse already holds) and merge them")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="when another run is writing the same warehouse, wait up to SECONDS for it to finish "
+                        "(default 0: fail at once, naming the other run)")
+    p.add_argument("--sweep", action="store_true",
+                   help="after the loads, ask the portal for every record id and move the rows it no longer "
+                        "has out of the warehouse (kept in history as 'deleted'); schedule it periodically")
+    out_option(p)
+
+    p = add("status", "Per dataset: last successful fetch, rows, quarantine share, newest source update, lag, "
+                      "portal count vs loaded, and status (ok, degraded, failed).", cmd_status)
+    p.add_argument("city", nargs="?", help="city profile name, e.g. chicago (optional with --profile)")
+    p.set_defaults(city_parser=p)
+    profile_option(p)
+    p.add_argument("--format", choices=["table", "json"], default="table", help="output format")
+    p.add_argument("--db", help="warehouse file (default: <out>/civicmash.duckdb)")
     out_option(p)
 
     p = add("sql", "Run one read-only SQL query against the warehouse.", cmd_sql)
-    p.add_argument("query", help="a single SELECT/WITH/DESCRIBE/SHOW statement")
+    p.add_argument("query", help="a single SELECT, WITH ... SELECT or EXPLAIN SELECT statement")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE",
+                   help="bind $NAME in the query to VALUE (repeatable); values are text, which DuckDB converts to "
+                        "the type the query compares them with (community_area = $ca); elsewhere cast in SQL: "
+                        "CAST($n AS INTEGER), $d::DATE")
     p.add_argument("--db", help="warehouse file (default: <out>/civicmash.duckdb)")
     out_option(p)
 
@@ -507,7 +584,8 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--latency", type=float, default=0.0, help="seconds of added latency per request")
     ps.add_argument("--seconds", type=float, default=0.0, help="stop after this many seconds (default: never)")
 
-    p = add("profile", "Check a city profile, or print the profile's JSON Schema (for editors).",
+    p = add("profile", "Check a city profile, print the profile's JSON Schema (for editors), or draft a "
+                       "dataset from an export.",
             _needs_subcommand("profile", "check FILE, or schema"))
     profile_sub = p.add_subparsers(dest="profile_command", metavar="SUBCOMMAND")
     pc = profile_sub.add_parser("check", help="validate a profile file without fetching anything",
@@ -519,6 +597,23 @@ def build_parser() -> argparse.ArgumentParser:
                                      description="Print the JSON Schema of a city profile, for editors "
                                                  "(e.g. Taplo or VS Code's Even Better TOML).")
     pschema.set_defaults(func=cmd_profile_schema)
+    pd = profile_sub.add_parser("draft", help="sniff a CSV/GeoJSON/JSON export and draft its dataset block",
+                                description="Read a portal export (a file or an http(s) URL) and print a "
+                                            "commented TOML dataset block: table, fields, time formats, CRS, "
+                                            "implausible values. Fill its TODOs, then `civicmash profile check`.")
+    pd.set_defaults(func=cmd_profile_draft)
+    pd.add_argument("source", metavar="FILE_OR_URL", help="the export: a local path or an http(s) URL")
+    pd.add_argument("--table", choices=["incidents", "venues", "services", "spending", "boundaries", "population"],
+                    help="the canonical table it feeds (default: guessed from the columns)")
+    pd.add_argument("--name", help="the dataset name, a slug (default: from the file name)")
+    pd.add_argument("--protocol", default="file",
+                    help="how the city's profile will fetch it (default file; socrata: field names become the "
+                         "API names)")
+    pd.add_argument("--format", choices=["csv", "geojson", "json"], help="the file's format (default: sniffed)")
+    pd.add_argument("--replay", metavar="PATH", help="the file's path inside the `run --replay DIR` directory")
+    pd.add_argument("--max-rows", type=int, default=20_000, metavar="N",
+                    help="read at most N records (default 20000); the draft says when the file has more")
+    pd.add_argument("--out", metavar="FILE", help="write the draft to FILE (default: standard output)")
     return parser
 
 
@@ -527,11 +622,13 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from civicmash.cities.profile import ProfileError
     from civicmash.connectors.http import FetchError
     from civicmash.flows.health import RunHealthError
+    from civicmash.flows.run_lock import RunInProgress
     from civicmash.flows.sources import SourceError
+    from civicmash.warehouse.db import WarehouseBusy
     from civicmash.warehouse.sql import ReadOnlyQueryError
 
     return (CliError, ProfileError, SourceError, FetchError, ReadOnlyQueryError, FileNotFoundError, ValueError,
-            RunHealthError)
+            RunHealthError, RunInProgress, WarehouseBusy)
 
 
 def main(argv: list[str] | None = None) -> int:

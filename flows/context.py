@@ -23,10 +23,24 @@ def warehouse_file(*, out: str | Path, db: str | Path | None = None) -> Path:
     return Path(db) if db else Path(out) / WAREHOUSE_FILE
 
 
+AREA_MAPS = ("explorer", "safe_route", "locator")
+"""The maps that name areas: they get the profile's ``[areas]`` as the plain option ``areas``."""
+
+
 def map_options(profile: CityProfile, kind: str) -> dict[str, Any]:
     """The options a map of ``kind`` gets (:meth:`CityProfile.map_options`), as a copy of its own: a command
-    adds or drops options for one page (``--today``, ``--days``) without changing the profile."""
-    return dict(profile.map_options(kind))
+    adds or drops options for one page (``--today``, ``--days``) without changing the profile. The maps that
+    name areas also get ``areas`` (:func:`area_settings`)."""
+    options = dict(profile.map_options(kind))
+    if kind in AREA_MAPS:
+        options.setdefault("areas", area_settings(profile))
+    return options
+
+
+def area_settings(profile: CityProfile) -> dict[str, Any]:
+    """The profile's ``[areas]`` as plain values for warehouse, analysis and maps (which may not import
+    ``cities/``): ``{"primary": kind or None, "slots": {slot: {"kind", "label", "plural", "pad", "values"}}}``."""
+    return profile.areas.plain()
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,19 @@ from prefect.cache_policies import NO_CACHE
 from civicmash.cities.profile import CityProfile, load_profile
 from civicmash.connectors import checkpoint
 from civicmash.connectors.landing import landed_meta, write_page
-from civicmash.flows.context import map_options, warehouse_file
+from civicmash.flows.context import area_settings, map_options, warehouse_file
+from civicmash.flows.alerts import AlertError, alert_body, send_alert
 from civicmash.flows.health import DatasetHealth, RunHealthError, check_health, health_message
+from civicmash.flows.portal_checks import can_sweep, portal_count, portal_ids, portal_updated
 from civicmash.flows.products import ProductPlan, plan_products, present_tables
+from civicmash.flows.run_lock import run_lock
 from civicmash.flows.sources import http_session, is_incremental, iter_dataset_pages
+from civicmash.flows.status import record_health, worst
 from civicmash.maps import explorer, locator, safe_route, spending
+from civicmash.maps import status as status_page
 from civicmash.maps.render import PageContext
-from civicmash.warehouse import db, enrich, streets, views
+from civicmash.warehouse import db, enrich, offences, streets, views
+from civicmash.warehouse.deletions import delete_missing
 from civicmash.warehouse.load import dataset_watermark, load_dataset, record_run, stored_counts
 
 MAP_BUILDERS = {
@@ -86,7 +92,7 @@ def ingest_dataset(profile: CityProfile, name: str, *, landing_root: str, replay
         for note in notes:
             logger.info("%s/%s: %s", profile.name, name, note)
         mode = "resumed" if resume else "full"
-    keep = set(spec.fields.values())
+    keep = {f for value in spec.fields.values() for f in ([value] if isinstance(value, str) else value)}
     # full and incremental landings must hash alike (the protocol's conform, e.g. socrata.conform_page)
     conform = spec.connector.conform if is_incremental(spec) else None
     fetched, fetched_pages, watermark = 0, 0, None
@@ -100,6 +106,11 @@ def ingest_dataset(profile: CityProfile, name: str, *, landing_root: str, replay
         fetched_pages += 1
         watermark = page.meta.get("watermark", watermark)
     cp.finish()
+    # the portal's own row count, asked after the rows so a row published meanwhile shows as a gap, not a loss
+    count, count_note = portal_count(name, spec, replay_base=replay_base, session=session)
+    updated = portal_updated(name, spec, replay_base=replay_base, session=session)
+    if count_note:
+        logger.info("%s/%s: portal row count %s", profile.name, name, count_note)
     files = [directory / p["file"] for p in cp.pages]
     logger.info("%s/%s: %d records in %d pages (%s; %d records fetched now)", profile.name, name, cp.records,
                 len(files), mode, fetched)
@@ -107,7 +118,8 @@ def ingest_dataset(profile: CityProfile, name: str, *, landing_root: str, replay
             "pages": len(files), "fetched_pages": fetched_pages, "mode": mode, "since": since,
             "watermark": watermark, "start_page": (resume or {}).get("start_page", 1),
             "start_offset": (resume or {}).get("start_offset", 0), "directory": str(directory),
-            "fetched_at": fetched_at.isoformat(), "meta": landed_meta(files)}
+            "fetched_at": fetched_at.isoformat(), "meta": landed_meta(files), "portal_count": count,
+            "count_note": count_note, "portal_updated_at": updated}
 
 
 @task(name="load", cache_policy=NO_CACHE)
@@ -133,7 +145,7 @@ def load_into_warehouse(profile: CityProfile, name: str, ingested: dict, *, ware
                               files=[Path(p) for p in ingested["files"]], fields=dict(spec.fields),
                               options=options, kind=spec.kind, run_id=run_id,
                               fetched_at=datetime.fromisoformat(ingested["fetched_at"]), source_meta=source_meta,
-                              mode=mode)
+                              mode=mode, areas=area_settings(profile))
         # counted again in the warehouse: the loader's own counts come from staging and cannot see a lost row
         stored = stored_counts(con, city=profile.name, dataset=name, table=spec.table, run_id=run_id, mode=mode,
                                fields=dict(spec.fields))
@@ -145,10 +157,27 @@ def load_into_warehouse(profile: CityProfile, name: str, ingested: dict, *, ware
     return {"dataset": name, "table": spec.table, "mode": mode, **counts}
 
 
-@task(name="enrich-and-views", cache_policy=NO_CACHE)
-def enrich_and_views(city: str, *, warehouse: str) -> dict:
+@task(name="classify-offences", cache_policy=NO_CACHE)
+def classify_offences(profile: CityProfile, *, warehouse: str) -> dict | None:
+    """The city's incidents placed in the canonical offence categories by its ``[offences]`` crosswalk
+    (:mod:`civicmash.warehouse.offences`); unmapped values are counted in ``offence_unmapped`` and said here."""
+    if profile.offences is None:
+        return None
     with contextlib.closing(db.connect(warehouse)) as con:
-        enriched = enrich.enrich_incidents(con, city=city)
+        result = offences.classify_incidents(con, city=profile.name, crosswalk=profile.offences.as_dict(),
+                                             field=profile.offences.field)
+    get_run_logger().info("%s", result.summary())
+    return {"field": result.field, "rows": result.rows, "mapped_rows": result.mapped_rows,
+            "unmapped_rows": result.unmapped_rows, "unmapped_values": result.unmapped_values,
+            "by_offence": result.by_offence, "line": result.summary()}
+
+
+@task(name="enrich-and-views", cache_policy=NO_CACHE)
+def enrich_and_views(city: str, *, warehouse: str, areas: dict | None = None) -> dict:
+    """Fill and check the incidents' area columns from the boundaries of the kinds ``areas`` (the profile's
+    ``[areas]``, plain) names, record them in ``area_slots``, and (re)create the views."""
+    with contextlib.closing(db.connect(warehouse)) as con:
+        enriched = enrich.enrich_incidents(con, city=city, areas=areas)
         views.create_views(con)
     return enriched
 
@@ -158,7 +187,16 @@ def link_streets(profile: CityProfile, *, warehouse: str) -> dict:
     """All street datasets of the city -> one walk graph (duplicates set aside, links) and street_coverage."""
     options = {n: dict(s.options) for n, s in profile.datasets.items() if s.table == "streets"}
     with contextlib.closing(db.connect(warehouse)) as con:
-        return streets.link_streets(con, city=profile.name, datasets=options)
+        return streets.link_streets(con, city=profile.name, datasets=options,
+                                    area_kind=_primary_kind(con, profile))
+
+
+def _primary_kind(con, profile: CityProfile) -> str | None:
+    """The area kind the street coverage is counted by: the profile's ``[areas] primary`` when the city has
+    its boundaries, else the default preference (community areas first)."""
+    from civicmash.warehouse import reads
+
+    return reads.preferred_kind(reads.boundary_kinds(con, city=profile.name), primary=profile.areas.primary)
 
 
 @task(name="service-access", cache_policy=NO_CACHE)
@@ -177,7 +215,11 @@ def service_access(profile: CityProfile, *, warehouse: str) -> dict:
                                    [profile.name]).fetchone()[0]
         has_graph = con.execute("SELECT count(*) FROM street_edges WHERE city = ?", [profile.name]).fetchone()[0]
         if has_services and has_graph:
-            result = analyse(con, city=profile.name, options=dict(profile.maps.get("locator", {})))
+            options = dict(profile.maps.get("locator", {}))
+            primary = _primary_kind(con, profile)   # coverage gaps by the city's primary area kind
+            if primary and not options.get("boundary_kind"):
+                options["boundary_kind"] = primary
+            result = analyse(con, city=profile.name, options=options)
             out["coverage_rows"] = write_coverage(con, city=profile.name, rows=result["coverage"])
             out["isochrones"] = write_isochrones(con, city=profile.name, rows=result["isochrones"])
     return out
@@ -188,7 +230,7 @@ def run_health(profile: CityProfile, loaded: list[dict], *, warehouse: str, run_
     """Every loaded dataset's health verdict under the profile's ``[health]`` limits (:mod:`.health`)."""
     with contextlib.closing(db.connect(warehouse, read_only=True)) as con:
         return [check_health(con, city=profile.name, run_id=run_id, load=load,
-                             **profile.health_for(load["dataset"]).model_dump()) for load in loaded]
+                             **profile.health_for(load["dataset"]).run_health_limits()) for load in loaded]
 
 
 @task(name="plan-products", cache_policy=NO_CACHE)
@@ -215,6 +257,60 @@ def build_map(profile: CityProfile, kind: str, *, warehouse: str, out: str, miss
                            missing=missing)
         path = MAP_BUILDERS[kind](page)
     return str(path)
+
+
+@task(name="deletion-sweep", cache_policy=NO_CACHE)
+def sweep_deleted(profile: CityProfile, names: list[str], *, warehouse: str, replay_base: str | None,
+                  run_id: str) -> dict[str, int]:
+    """The deletion sweep (``civicmash run --sweep``): for every dataset whose protocol lists record ids and
+    whose ``source_id`` is one source field, ask the portal for all its ids and remove the warehouse rows whose
+    id it no longer has (kept in history as ``deleted``: :mod:`civicmash.warehouse.deletions`). Returns the
+    rows removed per swept dataset; the others are logged with the reason they cannot be swept."""
+    logger = get_run_logger()
+    session = http_session(profile.http, replay=replay_base is not None)
+    deleted = {}
+    for name in names:
+        spec = profile.datasets[name]
+        why_not = can_sweep(spec)
+        if why_not:
+            logger.info("%s/%s: not swept: %s", profile.name, name, why_not)
+            continue
+        ids = set(portal_ids(name, spec, replay_base=replay_base, session=session))
+        with contextlib.closing(db.connect(warehouse)) as con:
+            deleted[name] = delete_missing(con, city=profile.name, dataset=name, table=spec.table, present_ids=ids,
+                                           run_id=run_id, swept_at=datetime.now(timezone.utc))
+        logger.info("%s/%s: deletion sweep: the portal has %d ids; %d rows deleted", profile.name, name, len(ids),
+                    deleted[name])
+    return deleted
+
+
+def _record_and_alert(profile: CityProfile, names: list[str], *, warehouse: str, run_id: str, loads: dict,
+                      ingests: dict, problems: dict, errors: dict, deleted: dict, error: str | None = None) -> dict:
+    """Write this run's ``dataset_health`` rows (:mod:`.status`) and, when the run is not ok, POST the alert
+    (:mod:`.alerts`). Returns ``{"status", "datasets", "alerted"}`` for the run summary."""
+    with contextlib.closing(db.connect(warehouse)) as con:
+        db.ensure_schema(con)
+        rows = record_health(con, profile, names, run_id=run_id, loads=loads, ingests=ingests, problems=problems,
+                             errors=errors, deleted=deleted)
+    status = "failed" if error else worst(r["status"] for r in rows)
+    datasets = [{k: r[k] for k in ("dataset", "status", "reason", "portal_count", "compared_rows", "count_mismatch",
+                                   "rows_deleted", "count_note")} for r in rows]
+    alerted = False
+    if status != "ok":
+        try:
+            alerted = send_alert(profile.alerts, alert_body(city=profile.name, run_id=run_id, status=status,
+                                                            datasets=datasets, error=error))
+        except AlertError as exc:
+            get_run_logger().warning("%s", exc)
+    return {"status": status, "datasets": datasets, "alerted": alerted}
+
+
+def _write_status_page(profile: CityProfile, *, warehouse: str, out: str) -> str:
+    """``status.html`` beside the maps (:mod:`civicmash.maps.status`)."""
+    with contextlib.closing(db.connect(warehouse, read_only=True)) as con:
+        page = PageContext(con=con, city=profile.name, out_path=maps_dir(out, profile.name) / "status.html",
+                           city_title=profile.title, synthetic=profile.synthetic)
+        return str(status_page.build(page))
 
 
 def artifact_key(city: str) -> str:
@@ -254,8 +350,24 @@ def summary_markdown(summary: dict) -> str:
 @flow(name="civic_pipeline", log_prints=True)
 def civic_pipeline(city: str, out: str = "out", replay: str | None = None, profile_path: str | None = None,
                    maps: list[str] | None = None, incremental: bool = False, replay_url: str | None = None,
-                   datasets: list[str] | None = None, profile: CityProfile | None = None) -> dict[str, Any]:
+                   datasets: list[str] | None = None, profile: CityProfile | None = None,
+                   wait: float = 0.0, sweep: bool = False) -> dict[str, Any]:
     """Fetch every dataset of a city, load and normalise it into DuckDB, and publish the maps.
+
+    One run at a time per warehouse (:mod:`civicmash.flows.run_lock`): when another run is writing the same
+    warehouse this one waits up to ``wait`` seconds for it, then fails with
+    :class:`~civicmash.flows.run_lock.RunInProgress` naming it, before touching anything.
+    ``sweep``: after the loads, run the deletion sweep (:func:`sweep_deleted`).
+    """
+    with run_lock(warehouse_path(Path(out)), city=profile.name if profile else city, wait=wait):
+        return _pipeline(city, out=out, replay=replay, profile_path=profile_path, maps=maps, incremental=incremental,
+                         replay_url=replay_url, datasets=datasets, profile=profile, sweep=sweep)
+
+
+def _pipeline(city: str, *, out: str, replay: str | None, profile_path: str | None, maps: list[str] | None,
+              incremental: bool, replay_url: str | None, datasets: list[str] | None,
+              profile: CityProfile | None, sweep: bool = False) -> dict[str, Any]:
+    """The run itself (inside :func:`civic_pipeline`'s flow and run lock).
 
     ``replay``: serve the profile's ``replay`` files from this directory through the loopback replay
     portal instead of the internet. ``replay_url``: use an already running replay portal at this base URL
@@ -292,32 +404,63 @@ def civic_pipeline(city: str, out: str = "out", replay: str | None = None, profi
     if replay:   # offline: our own loopback portal (devkit) stands in for the city's portals
         from civicmash.devkit.city_portal import start_replay
         portal = start_replay(profile, Path(replay))
+    loaded, ingests, fetches, deleted, current = [], [], {}, {}, None
     try:
         replay_base = portal.base_url if portal else replay_url
-        loaded, ingests = [], []
-        for name in names:
-            ingested = ingest_dataset(profile, name, landing_root=str(out_dir / "landing"), replay_base=replay_base,
-                                      since=watermarks.get(name), run_id=run_id)
+        for current in names:
+            ingested = ingest_dataset(profile, current, landing_root=str(out_dir / "landing"),
+                                      replay_base=replay_base, since=watermarks.get(current), run_id=run_id)
+            fetches[current] = ingested
             ingests.append({k: ingested[k] for k in ("dataset", "mode", "records", "fetched", "pages",
                                                      "fetched_pages", "start_page", "start_offset", "since",
-                                                     "watermark")})
-            loaded.append(load_into_warehouse(profile, name, ingested, warehouse=warehouse, run_id=run_id))
+                                                     "watermark", "portal_count", "count_note",
+                                                     "portal_updated_at")})
+            loaded.append(load_into_warehouse(profile, current, ingested, warehouse=warehouse, run_id=run_id))
+        current = None
+        if sweep:
+            deleted = sweep_deleted(profile, names, warehouse=warehouse, replay_base=replay_base, run_id=run_id)
+    except Exception as exc:   # recorded (dataset_health: failed) and alerted, then the run fails as before
+        failed = current or "deletion-sweep"
+        try:
+            _record_and_alert(profile, [n for n in names if n in fetches or n == current], warehouse=warehouse,
+                              run_id=run_id, loads={l["dataset"]: l for l in loaded}, ingests=fetches, problems={},
+                              errors={failed: f"{type(exc).__name__}: {exc}"} if current else {}, deleted=deleted,
+                              error=f"{failed}: {type(exc).__name__}: {exc}")
+        except Exception as record_exc:   # noqa: BLE001 - never hide the run's own error behind the record's
+            get_run_logger().warning("%s: could not record or alert the failed run: %s", profile.name, record_exc)
+        raise
     finally:
         if portal:
             portal.stop()
 
-    verdicts = run_health(profile, loaded, warehouse=warehouse, run_id=run_id)
-    enrich_and_views(profile.name, warehouse=warehouse)
-    street_network = link_streets(profile, warehouse=warehouse)
-    services = service_access(profile, warehouse=warehouse)
-    plans = plan_outputs(profile, list(MAP_BUILDERS) if maps is None else list(maps), verdicts, warehouse=warehouse)
-    logger = get_run_logger()
-    for plan in plans:
-        if plan.skipped:
-            logger.info("%s: map %s %s", profile.name, plan.kind, plan.skipped)
-    outputs = {plan.kind: build_map(profile, plan.kind, warehouse=warehouse, out=str(out_dir), missing=plan.missing)
-               for plan in plans if not plan.skipped}
+    try:
+        verdicts = run_health(profile, loaded, warehouse=warehouse, run_id=run_id)
+        offence_counts = classify_offences(profile, warehouse=warehouse)
+        enrich_and_views(profile.name, warehouse=warehouse, areas=area_settings(profile))
+        street_network = link_streets(profile, warehouse=warehouse)
+        services = service_access(profile, warehouse=warehouse)
+        plans = plan_outputs(profile, list(MAP_BUILDERS) if maps is None else list(maps), verdicts,
+                             warehouse=warehouse)
+        logger = get_run_logger()
+        for plan in plans:
+            if plan.skipped:
+                logger.info("%s: map %s %s", profile.name, plan.kind, plan.skipped)
+        outputs = {plan.kind: build_map(profile, plan.kind, warehouse=warehouse, out=str(out_dir),
+                                        missing=plan.missing) for plan in plans if not plan.skipped}
+    except Exception as exc:   # the data loaded, a later stage failed: recorded and alerted, then the run fails
+        try:
+            _record_and_alert(profile, names, warehouse=warehouse, run_id=run_id,
+                              loads={l["dataset"]: l for l in loaded}, ingests=fetches, problems={}, errors={},
+                              deleted=deleted, error=f"after the loads: {type(exc).__name__}: {exc}")
+        except Exception as record_exc:   # noqa: BLE001 - never hide the run's own error behind the record's
+            get_run_logger().warning("%s: could not record or alert the failed run: %s", profile.name, record_exc)
+        raise
     healthy = all(v.healthy for v in verdicts)
+    health = _record_and_alert(profile, names, warehouse=warehouse, run_id=run_id,
+                               loads={l["dataset"]: l for l in loaded}, ingests=fetches,
+                               problems={v.dataset: v.problem for v in verdicts if not v.healthy}, errors={},
+                               deleted=deleted)
+    status_html = _write_status_page(profile, warehouse=warehouse, out=str(out_dir))
 
     with contextlib.closing(db.connect(warehouse)) as con:
         tables = table_counts(con, profile.name)
@@ -327,8 +470,10 @@ def civic_pipeline(city: str, out: str = "out", replay: str | None = None, profi
         summary = {"run_id": run_id, "city": profile.name, "title": profile.title, "synthetic": profile.synthetic,
                    "warehouse": warehouse, "maps": outputs, "datasets": loaded, "ingest": ingests, "tables": tables,
                    "incidents_without_coordinates": no_coords, "street_network": street_network,
-                   "services": services, "status": "completed" if healthy else "failed",
+                   "services": services, "offences": offence_counts,
+                   "status": "completed" if healthy else "failed",
                    "health": [v.as_dict() for v in verdicts],
+                   "dataset_health": health, "status_page": status_html, "deleted": deleted,
                    "skipped_maps": {p.kind: p.skipped for p in plans if p.skipped},
                    "missing": {p.kind: list(p.missing) for p in plans if not p.skipped and p.missing}}
         record_run(con, run_id=run_id, city=profile.name, started_at=started,

@@ -15,11 +15,16 @@ travel in a second blob (:func:`_street_blob`). The type list is grouped by the 
 (:func:`_type_groups`). The page inflates the blobs
 with the browser's ``DecompressionStream`` and expands per-row typed arrays once; all filtering, the
 summary, the paged table, the CSV download and the three map views (points, heat, rates per 1,000
-residents by community area) run in the page; the filter state lives in ``location.hash``.
+residents by the city's primary area kind) run in the page; the filter state lives in ``location.hash``.
+
+Areas are the city's own (``options["areas"]``, the profile's ``[areas]`` as plain values): the area filters
+carry its labels and exist only for the columns the city fills; the rates view counts incidents by the column
+its primary kind fills and names that kind as the profile does. Without ``areas``: Chicago's.
 """
 
 from __future__ import annotations
 
+import fnmatch
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,6 +32,7 @@ import numpy as np
 
 from civicmash.analysis.routing import load_graph
 from civicmash.warehouse import reads
+from civicmash.warehouse._sqlexpr import DEFAULT_AREA_SLOTS as _DEFAULT_SLOTS
 from civicmash.warehouse.reads import fetch_columns
 
 from . import _packed, _payload, explorer_filters
@@ -35,7 +41,7 @@ from .render import Page, PageContext, publish
 
 _TABLES = ("incidents", "boundaries", "streets", "services")  # credited; plus the population datasets used
 NEAR_CATEGORIES = ("school", "park")
-RATE_KIND = "community_area"  # the choropleth's areas (boundaries.kind and population.area_kind)
+RATE_KIND = "community_area"  # the choropleth's default areas (boundaries.kind and population.area_kind)
 # Optional incident columns: (SQL expression, missing label). Absent columns become NULL.
 _AREA_COLS = {
     "beat": "beat",
@@ -99,16 +105,21 @@ def _combos(columns: list[np.ndarray], *, by_frequency: bool) -> tuple[np.ndarra
 def _type_groups(types: list[str], categories: dict[str, list[str]] | None) -> list[dict]:
     """The type list's groups: one per category of the profile (``[risk.categories]``, in its order) holding
     the types present in the data (matched case-insensitively, a type in the first category that names it),
-    then "not in a category" for the rest. No categories: no groups (one flat list)."""
+    then "not in a category" for the rest. A member with ``*``/``?`` is a glob pattern (the ``[offences]``
+    crosswalk's ``"BURGLARY*"``), tried after every exact name. No categories: no groups (one flat list)."""
     if not categories:
         return []
-    groups, seen = [], set()
-    for name, members in categories.items():
-        want = {str(m).strip().upper() for m in members}
-        ks = [k for k, t in enumerate(types) if k not in seen and t.strip().upper() in want]
+    owner: dict[int, str] = {}
+    for globs in (False, True):   # exact names first, then patterns
+        for name, members in categories.items():
+            want = [str(m).strip().upper() for m in members if (("*" in str(m)) or ("?" in str(m))) == globs]
+            owner.update({k: name for k, t in enumerate(types) if k not in owner and (
+                any(fnmatch.fnmatchcase(t.strip().upper(), w) for w in want) if globs else t.strip().upper() in want)})
+    groups, seen = [], set(owner)
+    for name in categories:
+        ks = [k for k in range(len(types)) if owner.get(k) == name]
         if ks:
             groups.append({"name": str(name).replace("_", " "), "types": ks})
-            seen.update(ks)
     rest = [k for k in range(len(types)) if k not in seen]
     if rest:
         groups.append({"name": "not in a category", "types": rest})
@@ -248,15 +259,53 @@ def population(con, *, city: str, kind: str = RATE_KIND) -> list[dict]:
             for c, nm, p, y, ds, tt in rows]
 
 
-def _rates_payload(con, *, city: str, base_boundaries: dict) -> dict:
-    """Areas for the rates view: their polygons (the base layer's when it already shows them) and
-    residents (:func:`population`), with the population source named."""
-    if base_boundaries.get("kind") == RATE_KIND:
+def _slots(areas: dict | None) -> dict[str, dict]:
+    """Slot -> settings (kind, label, plural) of ``areas`` (the profile's ``[areas]``), Chicago's where unset."""
+    given = (areas or {}).get("slots", {}) or {}
+    return {slot: {**default, **(given.get(slot) or {})} for slot, default in _DEFAULT_SLOTS.items()}
+
+
+def _rate_area(con, *, city: str, areas: dict | None) -> dict:
+    """The rates view's areas: the city's primary area kind (``[areas] primary``; else its preferred kind, as
+    the base map's) and the incidents column (slot) it fills, with its words. ``slot`` None: the kind fills no
+    column, so no incident can be counted by it (no rates)."""
+    slots = _slots(areas)
+    primary = (areas or {}).get("primary")
+    kind = primary or reads.preferred_kind(reads.boundary_kinds(con, city=city)) or RATE_KIND
+    slot = next((k for k, v in slots.items() if v["kind"] == kind), None)
+    spec = slots.get(slot or "", {})
+    label = spec.get("label") or kind.replace("_", " ").capitalize()
+    plural = spec.get("plural") or label.lower() + "s"
+    return {"kind": kind, "slot": slot, "label": label, "plural": plural}
+
+
+def _present_slots(con, *, city: str, areas: dict | None) -> set[str]:
+    """The area columns the city fills: boundaries of the slot's kind, or values in its incidents."""
+    kinds = set(reads.boundary_kinds(con, city=city))
+    incidents = reads.incidents_relation(con)
+    have = reads.columns(con, incidents)
+    cols = [k for k in _AREA_COLS if k in have]
+    counts = con.execute(f"SELECT {', '.join(f'count({k})' for k in cols)} FROM {incidents} WHERE city = ?",
+                         [city]).fetchone() if cols else ()
+    filled = {k for k, n in zip(cols, counts) if n}
+    return filled | {slot for slot, spec in _slots(areas).items() if spec["kind"] in kinds}
+
+
+def _rates_payload(con, *, city: str, base_boundaries: dict, area: dict | None = None) -> dict:
+    """Areas for the rates view (``area``: :func:`_rate_area`; default community areas): their polygons (the
+    base layer's when it already shows them) and residents (:func:`population` of that kind), with the
+    population source named, the incidents column counted (``slot``) and the words for the areas."""
+    area = area or {"kind": RATE_KIND, "slot": "community_area", "label": "Community area",
+                    "plural": "community areas"}
+    kind = area["kind"]
+    if area["slot"] is None:
+        features = None
+    elif base_boundaries.get("kind") == kind:
         features = "base"
     else:
-        features = reads.boundaries_geojson(con, city=city, kind=RATE_KIND)
-        features = features if features["features"] and features["kind"] == RATE_KIND else None
-    pop = population(con, city=city)
+        features = reads.boundaries_geojson(con, city=city, kind=kind)
+        features = features if features["features"] and features["kind"] == kind else None
+    pop = population(con, city=city, kind=kind)
     sources = {}
     for row in pop:
         src = sources.setdefault(row["dataset"], {"dataset": row["dataset"], "title": row["title"], "years": set(),
@@ -264,7 +313,7 @@ def _rates_payload(con, *, city: str, base_boundaries: dict) -> dict:
         src["years"].add(row["year"])
         src["areas"] += 1
     return {
-        "kind": RATE_KIND,
+        **area,
         "features": features,
         "population": {r["code"]: [r["population"], r["year"]] for r in pop},
         "sources": [{**s, "years": sorted(y for y in s["years"] if y is not None)} for s in sources.values()],
@@ -279,13 +328,18 @@ def build(ctx: PageContext) -> Path:
     default window ends on that day instead of the day of the latest incident), ``types`` (initially
     selected primary types; default all), ``type_categories`` (category -> primary types, the profile's
     ``[risk.categories]``: the type list is grouped by them), ``near_categories`` (service categories offered
-    by the "near" filter; default school, park), ``boundary_kind``, ``max_street_edges``.
+    by the "near" filter; default school, park), ``boundary_kind``, ``max_street_edges``, ``areas`` (the
+    profile's ``[areas]``, plain: area labels, which area filters exist, the rates' kind; default Chicago's).
     """
     con, city, sources, options = ctx.con, ctx.city, ctx.sources, dict(ctx.options)
     if options.get("today") and not options.get("end"):  # the window's last day (inclusive)
         options["end"] = (reads._as_datetime(options["today"]) + timedelta(days=1)).date().isoformat()
     start, end = reads.incident_window(con, city=city, options=options)
     graph = load_graph(con, city)
+    areas = options.get("areas")
+    if areas and areas.get("primary") and not options.get("boundary_kind") and \
+            areas["primary"] in reads.boundary_kinds(con, city=city):
+        options["boundary_kind"] = areas["primary"]   # the base map draws the city's primary areas
     base = _payload.base_layer(con, city=city, graph=graph, options=options)
     # The street lines travel in their own deflated blob (the page draws them once inflated), not as base JSON.
     streets, base["streets"] = base["streets"], None
@@ -294,7 +348,10 @@ def build(ctx: PageContext) -> Path:
         view = [[streets["lat0"] + min(streets["lat"]) / _payload.SCALE, streets["lon0"] + min(streets["lon"]) / _payload.SCALE],
                 [streets["lat0"] + max(streets["lat"]) / _payload.SCALE, streets["lon0"] + max(streets["lon"]) / _payload.SCALE]]
     places = _places(con, city=city, categories=tuple(options.get("near_categories", NEAR_CATEGORIES)))
-    rates = _rates_payload(con, city=city, base_boundaries=base["boundaries"])
+    rate_area = _rate_area(con, city=city, areas=areas)
+    rates = _rates_payload(con, city=city, base_boundaries=base["boundaries"], area=rate_area)
+    # with the profile's [areas], only the area filters of the columns the city fills; without, all four
+    filters = explorer_filters.filters_for(areas, present=_present_slots(con, city=city, areas=areas) if areas else None)
     if sources is None:  # the catalogue's rows for what the page draws: only the population datasets it uses
         used = {s["dataset"] for s in rates["sources"]}
         sources = sorted(reads.sources_for(con, city, None, _TABLES) +
@@ -306,13 +363,13 @@ def build(ctx: PageContext) -> Path:
         "streets": _street_blob(streets),
         "rates": rates,
         "view": view,
-        **explorer_filters.page_table(),  # "filters" (the declared table) and "maxRadius" (the cap)
+        **explorer_filters.page_table(filters),  # "filters" (the city's declared table) and "maxRadius" (the cap)
         "window": {"start": start.date().isoformat(), "end": (end - timedelta(days=1)).date().isoformat()},
         "selected_types": options.get("types"),
         "city": city,
         "collapseOnPhone": False,
     }
     return publish(ctx, PAGE, data=data, sources=sources,
-                   fragment_vars={"sections": explorer_filters.SECTIONS, "filters": explorer_filters.FILTERS,
+                   fragment_vars={"sections": explorer_filters.SECTIONS, "filters": filters,
                                   "max_radius": MAX_RADIUS_M})
 

@@ -140,14 +140,38 @@ FILTERS: tuple[Filter, ...] = (
 )
 
 
-def by_key() -> dict[str, Filter]:
-    return {f.key: f for f in FILTERS}
+AREA_KEYS = ("beat", "district", "ward", "community_area")
+"""The area filters: one per incidents area column (slot); their keys and hash keys never change, so links
+made for one city's page keep working whatever its profile calls the areas."""
 
 
-def page_table() -> dict:
+def by_key(filters: tuple[Filter, ...] = FILTERS) -> dict[str, Filter]:
+    return {f.key: f for f in filters}
+
+
+def filters_for(areas: dict | None = None, *, present: set[str] | None = None) -> tuple[Filter, ...]:
+    """The filters of one city's page: :data:`FILTERS` with each area filter labelled as the city calls that
+    column (``areas``: ``{"slots": {slot: {"label": ...}}}``, the profile's ``[areas]``; None keeps Chicago's
+    labels) and only the area filters whose column the city fills (``present``: the slots with boundaries of
+    their kind or with values in the incidents; None keeps all four). Keys and hash keys stay as declared."""
+    from dataclasses import replace
+
+    slots = (areas or {}).get("slots", areas) or {}
+    out = []
+    for f in FILTERS:
+        if f.key in AREA_KEYS:
+            if present is not None and f.key not in present:
+                continue
+            label = (slots.get(f.key) or {}).get("label")
+            f = replace(f, label=str(label)) if label else f
+        out.append(f)
+    return tuple(out)
+
+
+def page_table(filters: tuple[Filter, ...] = FILTERS) -> dict:
     """What the page reads from its data block: the declared filters (without their SQL) and the cap."""
     return {
-        "filters": [{k: v for k, v in asdict(f).items() if k not in ("sql", "meaning", "example")} for f in FILTERS],
+        "filters": [{k: v for k, v in asdict(f).items() if k not in ("sql", "meaning", "example")} for f in filters],
         "maxRadius": MAX_RADIUS_M,
     }
 

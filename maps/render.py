@@ -182,6 +182,17 @@ def _source_rows(sources) -> list[dict]:
     return rows
 
 
+def _data_as_of(sources) -> str | None:
+    """The newest fetch among the page's sources ("data as of" on every page), or None when none says."""
+    times = [src.get("fetched_at") for src in sources or [] if src.get("fetched_at") is not None]
+    if not times:
+        return None
+    try:
+        return _fmt_fetched(max(times))
+    except TypeError:   # a caller's sources mixing times and text
+        return _fmt_fetched(max(times, key=str))
+
+
 def publish(ctx: PageContext, page: Page, *, data: dict, sources: list[dict] | None, with_map: bool = True,
             fragment_vars: Mapping[str, Any] | None = None) -> Path:
     """Render ``page`` for ``ctx`` and write it to ``ctx.out_path``; returns the path.
@@ -213,6 +224,7 @@ def _page_html(ctx: PageContext, page: Page, *, data: dict, sources: list[dict] 
         synthetic=bool(ctx.synthetic),
         missing=list(ctx.missing),
         sources=_source_rows(sources),
+        data_as_of=_data_as_of(sources),
         legend_html=Markup(_fragment(page.legend, fragment_vars)),
         controls_html=Markup(_fragment(page.controls, fragment_vars)),
         vendor=_vendor_markup(page.plugins) if with_map else [],

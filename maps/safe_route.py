@@ -15,6 +15,7 @@ from civicmash.analysis.route_planner import (
     coverage_words,
     default_endpoints,
     plan_routes,
+    snap_ends,
     risk_model,
 )
 from civicmash.analysis.routing import WalkGraph, load_graph
@@ -82,8 +83,9 @@ def build(ctx: PageContext) -> Path:
     model, facts = risk_model(con, city=city, graph=graph, options=options)
     inc = facts.pop("_inc")
     risk = model.edge_risk(hour)
-    if options.get("from") and options.get("to"):
-        src, dst = graph.nearest_node(*options["from"]), graph.nearest_node(*options["to"])
+    ends = {}
+    if options.get("from") and options.get("to"):   # both ends in one street network, with their snap in metres
+        src, dst, ends["from"], ends["to"] = snap_ends(graph, options["from"], options["to"])
     else:
         src, dst = default_endpoints(con, city=city, graph=graph)
     plan_ = plan_routes(graph, risk, src, dst, detour=float(options.get("detour", DEFAULT_DETOUR)))
@@ -98,7 +100,7 @@ def build(ctx: PageContext) -> Path:
         "base": _payload.base_layer(con, city=city, graph=graph, options=options),
         "plan": {"shortest": strip(plan_["shortest"]), "safer": strip(plan_["safer"]),
                  "alternatives": alternatives, "alpha": plan_["alpha"], "detour": plan_["detour"],
-                 "comparison": plan_["comparison"]},
+                 "comparison": plan_["comparison"], "ends": ends},
         "risk": _risk_segments(graph, risk, view),
         "heat": _heat(inc, model, hour, view),
         "bars": _bars(con, city=city, view=view),

@@ -114,3 +114,50 @@ def chicago_run(prefect_harness, chicago_dir, tmp_path_factory) -> dict:
 
     out = tmp_path_factory.mktemp("chicago_out")
     return civic_pipeline("chicago", out=str(out), replay=str(chicago_dir))
+
+
+# --- Los Angeles: one real run for the session ------------------------------------------------------
+
+LA_DIR = SHARED_DIR / "data" / "los_angeles"
+LA_CRIMES = LA_DIR / "crime" / "lapd_crimes_2024-02-01_to_2024-03-31.csv"
+
+
+@pytest.fixture(scope="session")
+def la_dir() -> Path:
+    """``../shared/data/los_angeles``: the real Los Angeles bundle (never copied into the repo)."""
+    if not LA_CRIMES.exists():
+        pytest.skip(f"real Los Angeles data not found at {LA_DIR} (clone the project beside ../shared)")
+    return LA_DIR
+
+
+def run_pipeline(city: str, **kwargs) -> dict:
+    """The pipeline's summary; a run that fails its health check still returns it (on the error), so what a
+    test checks (reconciliation, pages) is tested whatever the verdict, and the verdict has tests of its own."""
+    from civicmash.flows.health import RunHealthError
+    from civicmash.flows.pipeline import civic_pipeline
+
+    try:
+        return civic_pipeline(city, **kwargs)
+    except RunHealthError as exc:
+        return exc.summary
+
+
+@pytest.fixture(scope="session")
+def la_run(prefect_harness, la_dir, tmp_path_factory) -> dict:
+    """The full Prefect pipeline on the real Los Angeles bundle through the replay portal, all four maps, once
+    per session (a few minutes): the summary plus ``out``, the output directory (``--out`` of the CLI)."""
+    out = tmp_path_factory.mktemp("los_angeles_out")
+    return {**run_pipeline("los_angeles", out=str(out), replay=str(la_dir)), "out": out}
+
+
+# --- parallel runs (pytest-xdist, `make test`: -n 2 --dist loadgroup) -------------------------------------------
+
+# The session's costly city runs: every test that needs one goes to the same worker, so each city is run once.
+_RUN_GROUPS = {"chicago_run": "chicago", "la_run": "los_angeles", "sample_run": "sample"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        group = next((g for name, g in _RUN_GROUPS.items() if name in getattr(item, "fixturenames", ())), None)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))

@@ -24,6 +24,19 @@ TIMESTAMP_FORMATS = [
 # "(41.88, -87.63)" anywhere in a cell, also after an address on earlier lines.
 LATLON_RE = r"\(\s*([-+]?[0-9]+(?:\.[0-9]+)?)\s*,\s*([-+]?[0-9]+(?:\.[0-9]+)?)\s*\)"
 
+
+def latlon_pair(expr: str, *, which: str = "first") -> str:
+    """SQL struct ``{lat, lon}`` (text) of the ``(lat, lon)`` pair in a location cell: the ``first`` one (a cell
+    may hold an address, then the pair) or the ``last`` one (a cell holding a geocode mid-address and the real
+    point last, like LA's parks export). A cell without a pair gives NULL or empty text."""
+    if which == "first":
+        return f"regexp_extract({expr}, {lit(LATLON_RE)}, ['lat', 'lon'])"
+    if which == "last":
+        return (f"struct_pack(lat := regexp_extract_all({expr}, {lit(LATLON_RE)}, 1)[-1], "
+                f"lon := regexp_extract_all({expr}, {lit(LATLON_RE)}, 2)[-1])")
+    raise ValueError(f"which must be 'first' or 'last', got {which!r}")
+
+
 _CRS = re.compile(r"^[A-Za-z]+:[0-9]+$")
 
 
@@ -93,13 +106,60 @@ def amount(expr: str) -> str:
             f"ELSE TRY_CAST({clean} AS DECIMAL(18,2)) END")
 
 
-def area_code(expr: str, kind: str | None) -> str:
-    """Normalise an area code the way incidents store it: beats 4 digits, numbered areas without zeros."""
-    if kind == "beat":
-        return f"CASE WHEN regexp_full_match({expr}, '[0-9]{{1,4}}') THEN lpad({expr}, 4, '0') ELSE {expr} END"
-    if kind in ("district", "ward", "community_area"):
-        return f"CASE WHEN regexp_full_match({expr}, '[0-9]+') THEN CAST(CAST({expr} AS BIGINT) AS VARCHAR) ELSE {expr} END"
-    return expr
+# The incidents' area columns ("slots"), their SQL types and Chicago's settings: the defaults of a profile's
+# ``[areas]`` table (cities/area_options.py). A caller passes its city's slots in this shape (``areas``).
+AREA_SLOT_TYPES = {"beat": "VARCHAR", "district": "INTEGER", "ward": "INTEGER", "community_area": "INTEGER"}
+DEFAULT_AREA_SLOTS: dict[str, dict[str, Any]] = {
+    "beat": {"kind": "beat", "label": "Police beat", "plural": "police beats", "pad": 4, "values": {}},
+    "district": {"kind": "district", "label": "Police district", "plural": "police districts", "pad": None,
+                 "values": {}},
+    "ward": {"kind": "ward", "label": "Ward", "plural": "wards", "pad": None, "values": {}},
+    "community_area": {"kind": "community_area", "label": "Community area", "plural": "community areas",
+                       "pad": None, "values": {}},
+}
+
+
+def area_slots(areas: dict | None) -> dict[str, dict[str, Any]]:
+    """The four slots of ``areas`` (``{"slots": {...}}``, the slots dict itself, or None = Chicago's defaults),
+    every slot complete (a slot or key left out gets its default)."""
+    given = (areas or {}).get("slots", areas) or {}
+    return {slot: {**default, **(given.get(slot) or {})} for slot, default in DEFAULT_AREA_SLOTS.items()}
+
+
+def kind_codes(areas: dict | None, kind: str | None) -> dict[str, Any] | None:
+    """How codes of boundaries ``kind`` are normalised: the settings of the slot ``kind`` fills, or None (a kind
+    that fills no slot: codes kept as published)."""
+    return next((spec for spec in area_slots(areas).values() if spec["kind"] == kind), None)
+
+
+def area_value(expr: str, values: dict[str, str] | None, *, params: "Params | None" = None) -> str:
+    """``expr`` through a code value map (published code -> stored code, trimmed and case-insensitive); a code
+    not in the map is kept. Without a map, ``expr`` itself."""
+    if not values:
+        return expr
+    add = params.add if params is not None else lit
+    whens = " ".join(f"WHEN {add(str(k).strip().upper())} THEN {add(str(v))}" for k, v in values.items())
+    return f"(CASE upper(trim(CAST({expr} AS VARCHAR))) {whens} ELSE {expr} END)"
+
+
+def area_code(expr: str, kind: str | None = None, *, codes: dict[str, Any] | None = None,
+              params: "Params | None" = None) -> str:
+    """Normalise an area code the way incidents store it. ``codes`` (a slot's settings: ``pad``, ``values``)
+    first maps the published code (:func:`area_value`), then writes a numeric code with ``pad`` digits (zeros
+    added or dropped; a number longer than that is kept), or,
+    without ``pad``, drops its leading zeros. Without ``codes``, Chicago's rules by ``kind``: beats 4 digits,
+    district/ward/community_area numbers without zeros, any other kind as published."""
+    if codes is None:
+        codes = DEFAULT_AREA_SLOTS.get(kind or "")
+        if codes is None:
+            return expr
+    expr = area_value(expr, codes.get("values"), params=params)
+    pad = codes.get("pad")
+    if pad:   # extra leading zeros go first ('0008' -> '008' for pad 3); a longer number is kept as published
+        n, digits = int(pad), f"ltrim({expr}, '0')"
+        return (f"CASE WHEN regexp_full_match({expr}, '[0-9]+') AND length({digits}) <= {n} "
+                f"THEN lpad({digits}, {n}, '0') ELSE {expr} END")
+    return f"CASE WHEN regexp_full_match({expr}, '[0-9]+') THEN CAST(CAST({expr} AS BIGINT) AS VARCHAR) ELSE {expr} END"
 
 
 def raw_json(cols: list[str]) -> str:

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import os
+import re
+import time
 from pathlib import Path
 
 import duckdb
 
-__all__ = ["MEMORY_LIMIT_ENV", "connect", "ensure_schema", "load_spatial", "spatial_extension_path"]
+__all__ = ["LOCK_WAIT_ENV", "MEMORY_LIMIT_ENV", "WarehouseBusy", "connect", "ensure_schema", "load_spatial",
+           "spatial_extension_path"]
+
+LOCK_WAIT_ENV = "CIVICMASH_LOCK_WAIT"
+"""Environment variable: seconds a connection waits for a warehouse file another process holds (DuckDB lets one
+process write a file, or several read it) before :class:`WarehouseBusy` (default 10)."""
+_LOCK_POLL_S = 0.2
+_HOLDER = re.compile(r"PID (\d+)")
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process holds the warehouse file (a run writing it, or readers while this one would write)."""
 
 MEMORY_LIMIT_ENV = "CIVICMASH_DUCKDB_MEMORY_LIMIT"
 """Environment variable: DuckDB's ``memory_limit`` for every warehouse connection (e.g. ``256MB``; default:
@@ -53,7 +66,7 @@ def connect(path: str | Path = ":memory:", *, read_only: bool = False) -> duckdb
     if limit:
         config["memory_limit"] = limit
     try:
-        con = duckdb.connect(path, read_only=read_only, config=config)
+        con = _connect_when_free(path, read_only=read_only, config=config)
     except duckdb.Error as exc:
         if limit and "memory" in str(exc).lower():
             raise ValueError(f"{MEMORY_LIMIT_ENV}={limit!r} is not a DuckDB memory size (e.g. 256MB, 2GB): {exc}") from None
@@ -63,6 +76,28 @@ def connect(path: str | Path = ":memory:", *, read_only: bool = False) -> duckdb
     if not read_only:
         ensure_schema(con)
     return con
+
+
+def _connect_when_free(path: str, *, read_only: bool, config: dict) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect``, retried while another process holds the file's lock (up to ``CIVICMASH_LOCK_WAIT``
+    seconds), then :class:`WarehouseBusy` naming the file and the holder's pid."""
+    try:
+        wait = float(os.environ.get(LOCK_WAIT_ENV, "") or 10.0)
+    except ValueError:
+        raise ValueError(f"{LOCK_WAIT_ENV} must be a number of seconds, not {os.environ[LOCK_WAIT_ENV]!r}") from None
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return duckdb.connect(path, read_only=read_only, config=config)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() >= deadline:
+                holder = _HOLDER.search(str(exc))
+                who = f"process {holder.group(1)}" if holder else "another process"
+                raise WarehouseBusy(f"the warehouse {path} is in use by {who} (a run writing it, or a reader while "
+                                    f"this would write); waited {wait:g} s ({LOCK_WAIT_ENV} sets how long)") from None
+            time.sleep(_LOCK_POLL_S)
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -14,25 +14,71 @@ def _md(text: str | None) -> str:
     return (text or "").replace("|", "\\|").replace("\n", " ")
 
 
+RAW_TABLES_NOTE = (
+    "The source rows as received: one table `raw_<city>_<dataset>` per loaded dataset (the last load's landing "
+    "pages), every source field as text under its published name, plus `_row_number` (position in the download, "
+    "1 = first), `_page`, `_fetched_at` and `_url`. Quarantined records are here too (the canonical tables hold "
+    "only the loaded ones): use them to trace a figure back to what the portal published, not for figures.")
+
+_RAW_COLUMNS = {
+    "_row_number": "Position of the record in the download (1 = first); quarantine.row_number refers to it.",
+    "_page": "The landing page (one fetched page of the download) the record came in.",
+    "_fetched_at": "When civicmash downloaded that page.",
+    "_url": "The URL the page was fetched from.",
+}
+
+
 def schema_markdown(con: duckdb.DuckDBPyConnection) -> str:
-    """Markdown sections for every canonical table and view of the main schema, from COMMENT ON."""
+    """Markdown sections for every table and view of the main schema, from COMMENT ON: the same objects
+    ``civicmash export`` can write (:func:`warehouse.export.exportable_names`). Canonical tables and views first;
+    the ``raw_*`` staging tables (the source rows as received) last, described by :data:`RAW_TABLES_NOTE`.
+    A view column without a comment (a warehouse built before its description existed) shows its description
+    from :mod:`warehouse.view_columns`."""
+    from .export import exportable_names
+    from .view_columns import column_descriptions
+
+    names = exportable_names(con)
+    comments = dict(con.execute("""SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'main'
+                                   UNION ALL SELECT view_name, comment FROM duckdb_views()
+                                   WHERE schema_name = 'main' AND NOT internal""").fetchall())
+    views = {r[0] for r in con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE schema_name = 'main' AND NOT internal").fetchall()}
+    raw = [n for n in names if n.startswith("raw_") and n not in views]
+    sections = (("Tables", [n for n in names if n not in views and n not in raw], False),
+                ("Views", [n for n in names if n in views], False),
+                ("Source rows as received (raw_*)", raw, True))
     out: list[str] = []
-    tables = con.execute("""SELECT table_name, comment FROM duckdb_tables()
-                            WHERE schema_name = 'main' AND NOT temporary AND table_name NOT LIKE 'raw\\_%' ESCAPE '\\'
-                            ORDER BY table_name""").fetchall()
-    views = con.execute("""SELECT view_name, comment FROM duckdb_views()
-                           WHERE schema_name = 'main' AND NOT internal ORDER BY view_name""").fetchall()
-    for heading, items in (("Tables", tables), ("Views", views)):
+    for heading, items, is_raw in sections:
+        if is_raw and not items:
+            continue
         out.append(f"## {heading}\n")
-        for name, comment in items:
-            out.append(f"### `{name}`\n\n{_md(comment)}\n")
+        if is_raw:
+            out.append(f"{RAW_TABLES_NOTE}\n")
+        for name in items:
+            fallback = column_descriptions(name) if name in views else (_RAW_COLUMNS if is_raw else {})
+            text = (_raw_comment(con, name) if is_raw else "") or comments.get(name) or ""
+            out.append(f"### `{name}`\n\n{_md(text)}\n")
             out.append("| column | type | meaning |\n|---|---|---|")
             for col, typ, ccomment in con.execute(
                     """SELECT column_name, data_type, comment FROM duckdb_columns()
                        WHERE schema_name = 'main' AND table_name = $t ORDER BY column_index""", {"t": name}).fetchall():
-                out.append(f"| `{col}` | {typ} | {_md(ccomment)} |")
+                meaning = ccomment or fallback.get(col) or (
+                    f"The source field {col!r} as published (text)." if is_raw else "")
+                out.append(f"| `{col}` | {typ} | {_md(meaning)} |")
             out.append("")
     return "\n".join(out)
+
+
+def _raw_comment(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    """What ``raw_<city>_<dataset>`` holds, naming its dataset and counts from the ``datasets`` catalogue."""
+    from .load import raw_table_name
+
+    for city, dataset, rows_in, loaded, quarantined in con.execute(
+            "SELECT city, dataset, rows_in, rows_loaded, rows_quarantined FROM datasets ORDER BY 1, 2").fetchall():
+        if raw_table_name(city, dataset) == name:
+            return (f"The source rows of {city}/{dataset} as received at its last load: {rows_in or 0:,} rows, of "
+                    f"which {loaded or 0:,} were loaded and {quarantined or 0:,} quarantined (see quarantine).")
+    return ""
 
 
 def schema_text(con: duckdb.DuckDBPyConnection) -> str:

@@ -22,15 +22,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import duckdb
 
 from . import _sqlexpr as X
+from .row_filters import EXCLUDED_REASON, exclusion_sql
 from .schema import HISTORY_TABLES, TABLES, column_names
+from .service_requests import load_columns as request_columns
 from .services import load_columns as service_columns
 from .streets import build_streets
 
 __all__ = ["LoadResult", "load_dataset", "stored_counts", "record_run", "raw_table_name", "dataset_watermark",
-           "DEFAULT_MIN_DATE", "DEFAULT_COORDINATE_SENTINELS"]
+           "DEFAULT_MIN_DATE", "DEFAULT_COORDINATE_SENTINELS", "ROW_UNITS", "LOCATION_PAIRS", "ID_SEPARATOR"]
 
 INTERNAL_COLUMNS = ("_row_number", "_page", "_fetched_at", "_url")
-POINT_TABLES = ("incidents", "venues", "services")
+POINT_TABLES = ("incidents", "venues", "services", "service_requests")
 # Canonical fields a profile mapping may name per table (cities/profile.py validates profiles against
 # this); unmapped ones become NULL.
 MAPPABLE: dict[str, set[str]] = {
@@ -40,6 +42,8 @@ MAPPABLE: dict[str, set[str]] = {
                   "occurred_end_time"},
     "venues": {"name", "venue_type", "licence_type", "licence_status", "address", "licence_start", "licence_end"},
     "services": {"name", "category", "subtype", "organization", "address", "phone", "hours"},
+    "service_requests": {"request_id", "request_type", "status", "opened_at", "closed_at", "opened_time",
+                         "closed_time", "address", "source"},
     "spending": {"fiscal_year", "department", "department_code", "fund", "fund_code", "account",
                  "description", "amount"},
     "boundaries": {"code", "name"},
@@ -48,9 +52,19 @@ MAPPABLE: dict[str, set[str]] = {
     "area_indicators": {"area_code", "area_name", "year", "period", "source"},
 }
 MODES = ("replace", "merge")
+ROW_UNITS = ("case", "victim", "offence")
+"""What one incidents row counts (options.row_unit, stored in datasets.row_unit): a case (one report, the
+default), a victim (one row per victim of a case), an offence (one row per offence of a case)."""
+LOCATION_PAIRS = ("first", "last")
+"""Which "(lat, lon)" of a location cell holding several is the point (options.location_pair)."""
+ID_SEPARATOR = "|"
+"""Joins the parts of a composite source id (``fields.source_id = ["case_number", "victim_seq"]``)."""
 # Incident time fields parsed with the dataset's time_formats/time_zone; each may have a separate time-of-day
 # partner field (``occurred_at`` + ``occurred_time``).
 TIME_FIELDS = ("occurred_at", "reported_at", "occurred_end_at")
+REQUEST_TIME_FIELDS = ("opened_at", "closed_at")
+"""Service request time fields, read with the same options (time_formats, time_zone, z_is_local) as incidents'."""
+TIMED_TABLES = {"incidents": TIME_FIELDS, "service_requests": REQUEST_TIME_FIELDS}
 INCIDENT_TIMES = {"occurred": "occurred_at", "reported": "reported_at"}
 DEFAULT_MIN_DATE = date(1900, 1, 1)
 """Incident times before this day are implausible (options.min_date); the default upper bound is the day
@@ -75,7 +89,8 @@ class LoadResult:
     rows_quarantined: int
     missing_fields: tuple[str, ...] = ()
     reasons: dict[str, int] = field(default_factory=dict, compare=False)
-    # loaded rows with a doubt, per flag: location_flag and time_flag values, 'time_unknown' (date only)
+    # loaded rows with a doubt, per flag: location_flag and time_flag values, 'time_unknown' (date only),
+    # 'geom_repaired' (boundaries whose invalid polygon was made valid)
     flags: dict[str, int] = field(default_factory=dict, compare=False)
 
 
@@ -84,14 +99,17 @@ def raw_table_name(city: str, dataset: str) -> str:
 
 
 def load_dataset(con: duckdb.DuckDBPyConnection, *, city: str, dataset: str, table: str, files: list[Path],
-                 fields: dict[str, str], options: dict[str, Any], kind: str | None = None, run_id: str,
-                 fetched_at: datetime, source_meta: dict[str, Any], mode: str = "replace") -> LoadResult:
+                 fields: dict[str, str | list[str]], options: dict[str, Any], kind: str | None = None, run_id: str,
+                 fetched_at: datetime, source_meta: dict[str, Any], mode: str = "replace",
+                 areas: dict[str, Any] | None = None) -> LoadResult:
     """Load one dataset's landing pages into ``table`` (see module docstring and docs/warehouse.md).
 
     ``mode="replace"`` (default): the pages are the whole dataset; its previous rows are replaced and rows
     missing from the pages are removed (kept in the history table, if the table has one).
     ``mode="merge"``: the pages are an increment; records are upserted by source_id (new ones inserted,
     changed ones replaced, the old version kept in history), records not in the pages stay as they are.
+    ``areas``: the city's area slots (``_sqlexpr.area_slots``; None = Chicago's): how the incidents' area codes
+    and the codes of boundaries, population and indicators of a slot's kind are normalised.
     """
     if table not in TABLES and table != "streets":
         raise ValueError(f"unknown canonical table {table!r}")
@@ -107,7 +125,8 @@ def load_dataset(con: duckdb.DuckDBPyConnection, *, city: str, dataset: str, tab
     stage = f"_stage_{X.slug(city)}_{X.slug(dataset)}"
     params = X.Params()
     ctx = _Ctx(city=city, dataset=dataset, run_id=run_id, fetched_at=fetched_at, raw=raw, stage=stage,
-               params=params, resolver=resolver, options=options, kind=kind, fields=dict(fields or {}))
+               params=params, resolver=resolver, options=options, kind=kind, fields=dict(fields or {}),
+               areas=X.area_slots(areas))
 
     if table == "streets":
         targets = build_streets(con, ctx=ctx, fields=fields, source_meta=source_meta)
@@ -184,8 +203,8 @@ def stored_counts(con: duckdb.DuckDBPyConnection, *, city: str, dataset: str, ta
     if mode == "merge":
         raw = raw_table_name(city, dataset)
         source = (fields or {}).get("source_id")
-        column = _Resolver(sorted(_columns(con, raw))).find(source) if source else None
-        staged_id = X.text(X.ident(column)) if column else "CAST(NULL AS VARCHAR)"
+        staged_id = _source_id_sql(_Resolver(sorted(_columns(con, raw))), source) if source else None
+        staged_id = staged_id or "CAST(NULL AS VARCHAR)"
         where += f""" AND source_id IN (SELECT {staged_id} FROM {X.ident(raw)} WHERE _row_number NOT IN
                       (SELECT row_number FROM quarantine WHERE {where} AND run_id = $run_id
                        AND row_number IS NOT NULL))"""
@@ -232,7 +251,7 @@ def _write_target(con: duckdb.DuckDBPyConnection, *, target: str, sql: str, cols
         return
     new, old = X.ident(ctx.stage + "_new"), X.ident(ctx.stage + "_old")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {new} AS SELECT {collist} FROM ({sql})")
-    versioned = "valid_from" in column_names(target)
+    versioned = target in HISTORY_TABLES   # boundaries.valid_from is a map's vintage, not a record version
     if versioned:
         con.execute(f"""CREATE OR REPLACE TEMP TABLE {old} AS SELECT source_id, row_hash, valid_from FROM {target}
                         WHERE city = $city AND dataset = $dataset""", key)
@@ -296,7 +315,8 @@ class _Ctx:
     resolver: "_Resolver"
     options: dict[str, Any]
     kind: str | None
-    fields: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, str | list[str]] = field(default_factory=dict)
+    areas: dict[str, dict[str, Any]] = field(default_factory=lambda: X.area_slots(None))
 
 
 class _Resolver:
@@ -340,11 +360,18 @@ def _stage_raw(con: duckdb.DuckDBPyConnection, *, raw: str, files: list[Path]) -
                 f"{X.lit('Raw staging copy of the latest landing pages, every field as text as received.')}")
 
 
-def _mapped(ctx: _Ctx, fields: dict[str, str], canon: str) -> str:
-    """Text expression of a canonical field: the mapped source column, a constant from
-    ``options.defaults`` or NULL."""
+def _mapped(ctx: _Ctx, fields: dict[str, str | list[str]], canon: str) -> str:
+    """Text expression of a canonical field: the mapped source column (for ``source_id``, a list of columns
+    joined into one composite id), a constant from ``options.defaults`` or NULL."""
     src = fields.get(canon)
-    if src is not None:
+    if isinstance(src, (list, tuple)):
+        if canon != "source_id":
+            raise ValueError(f"{ctx.city}/{ctx.dataset}: fields.{canon}: only source_id may list several fields")
+        missing = [str(s) for s in src if ctx.resolver.find(str(s)) is None]
+        if not missing:
+            return _source_id_sql(ctx.resolver, src)
+        ctx.resolver.missing.append(f"{canon}={'+'.join(missing)}")
+    elif src is not None:
         col = ctx.resolver.find(src)
         if col is not None:
             return X.text(X.ident(col))
@@ -355,7 +382,21 @@ def _mapped(ctx: _Ctx, fields: dict[str, str], canon: str) -> str:
     return "CAST(NULL AS VARCHAR)"
 
 
-def _generic_select(ctx: _Ctx, *, table: str, fields: dict[str, str]) -> str:
+def _source_id_sql(resolver: "_Resolver", source: str | list[str]) -> str | None:
+    """Text expression of the source id: one column, or several joined with ``ID_SEPARATOR`` (``"JB1|2"``: an
+    empty part stays empty, ``"JB1|"``; NULL only when every part is empty). None when a column is missing."""
+    parts = [source] if isinstance(source, str) else list(source)
+    columns = [resolver.find(str(p)) for p in parts]
+    if not parts or None in columns:
+        return None
+    if len(columns) == 1:
+        return X.text(X.ident(columns[0]))
+    texts = [X.text(X.ident(c)) for c in columns]
+    joined = f" || {X.lit(ID_SEPARATOR)} || ".join(f"COALESCE({t}, '')" for t in texts)
+    return f"CASE WHEN {' OR '.join(f'{t} IS NOT NULL' for t in texts)} THEN {joined} END"
+
+
+def _generic_select(ctx: _Ctx, *, table: str, fields: dict[str, str | list[str]]) -> str:
     p = ctx.params
     if "geometry" not in fields and ctx.resolver.find("_geometry"):
         fields["geometry"] = "_geometry"
@@ -370,7 +411,9 @@ def _generic_select(ctx: _Ctx, *, table: str, fields: dict[str, str]) -> str:
                           for name, col in _indicator_columns(ctx))
         extra = (f"[{items}] AS _ind, " if items
                  else "CAST([] AS STRUCT(indicator VARCHAR, text VARCHAR)[]) AS _ind, ")
-    m = f"""SELECT _row_number, {extra}{X.raw_json(ctx.resolver.source_columns())} AS _raw,
+    excluded = exclusion_sql(keep=ctx.options.get("keep"), drop=ctx.options.get("drop"), find=ctx.resolver.find,
+                             params=p, where=f"{ctx.city}/{ctx.dataset}")
+    m = f"""SELECT _row_number, {extra}{X.raw_json(ctx.resolver.source_columns())} AS _raw, {excluded} AS _x,
                    COALESCE({landing_fetched}, CAST({p.add(ctx.fetched_at)} AS TIMESTAMPTZ)) AS fetched_at,
                    {mapped}
             FROM {X.ident(ctx.raw)}"""
@@ -383,17 +426,18 @@ def _generic_select(ctx: _Ctx, *, table: str, fields: dict[str, str]) -> str:
         "md5(_raw) AS row_hash",
     ]
     typed = common + _typed_columns(ctx, table=table)
-    geo = _geometry_select(ctx) if table in POINT_TABLES + ("boundaries",) else "SELECT * FROM t"
+    geo = (_geometry_select(ctx, repair=table == "boundaries") if table in POINT_TABLES + ("boundaries",)
+           else "SELECT * FROM t")
     checks = _quarantine_checks(ctx, table=table, has_id=has_id)
     timed = "m"
-    if table == "incidents":
-        parses, parts = _time_parts(ctx)
+    if table in TIMED_TABLES:
+        parses, parts = _time_parts(ctx, names=TIMED_TABLES[table])
         timed = f"(SELECT p.*, {', '.join(parts)} FROM (SELECT m.*, {', '.join(parses)} FROM m) p)"
     return f"""
     WITH m AS ({m}),
     t AS (SELECT m.*, {', '.join(typed)} FROM {timed} m),
     g AS ({geo}),
-    d AS (SELECT g.*, row_number() OVER (PARTITION BY source_id ORDER BY _row_number) AS _dup FROM g)
+    d AS (SELECT g.*, row_number() OVER (PARTITION BY source_id, _x IS NULL ORDER BY _row_number) AS _dup FROM g)
     SELECT d.*, CASE {checks} END AS _q FROM d"""
 
 
@@ -408,12 +452,12 @@ def _typed_columns(ctx: _Ctx, *, table: str) -> list[str]:
             "upper(f_fbi_code) AS fbi_code", "f_location_description AS location_description",
             "upper(f_block) AS block", "f_block AS block_raw",
             f"{X.boolean('f_arrest')} AS arrest", f"{X.boolean('f_domestic')} AS domestic",
-            f"{X.area_code('f_beat', 'beat')} AS beat",
-            f"CAST({X.integer('f_district')} AS INTEGER) AS district",
-            f"CAST({X.integer('f_ward')} AS INTEGER) AS ward",
-            f"CAST(NULLIF({X.integer('f_community_area')}, 0) AS INTEGER) AS community_area",
+            f"{X.area_code('f_beat', codes=ctx.areas['beat'], params=p)} AS beat",
+            f"CAST({X.integer(_slot_value(ctx, 'district'))} AS INTEGER) AS district",
+            f"CAST({X.integer(_slot_value(ctx, 'ward'))} AS INTEGER) AS ward",
+            f"CAST(NULLIF({X.integer(_slot_value(ctx, 'community_area'))}, 0) AS INTEGER) AS community_area",
             "NULLIF(concat_ws(',', "
-            f"CASE WHEN {X.integer('f_community_area')} = 0 THEN 'community_area_zero' "
+            f"CASE WHEN {X.integer(_slot_value(ctx, 'community_area'))} = 0 THEN 'community_area_zero' "
             "WHEN f_community_area IS NULL THEN 'community_area_missing' END, "
             "CASE WHEN f_ward IS NULL THEN 'ward_missing' END, CASE WHEN f_beat IS NULL THEN 'beat_missing' END, "
             "CASE WHEN f_district IS NULL THEN 'district_missing' END), '') AS area_flag",
@@ -433,12 +477,16 @@ def _typed_columns(ctx: _Ctx, *, table: str) -> list[str]:
         ]
     if table == "services":  # taxonomy and per-day hours: warehouse/services.py
         return service_columns(ctx, kind=kind)
+    if table == "service_requests":  # types, statuses, streetlight flag: warehouse/service_requests.py
+        return request_columns(ctx) + _request_times(ctx)
     if table == "spending":
         return [f"CAST({X.integer('f_fiscal_year')} AS INTEGER) AS fiscal_year", "f_department AS department",
                 "f_department_code AS department_code", "f_fund AS fund", "f_fund_code AS fund_code",
                 "f_account AS account", "f_description AS description", f"{X.amount('f_amount')} AS amount"]
     if table == "boundaries":
-        return [f"CAST({p.add(kind)} AS VARCHAR) AS kind", f"{X.area_code('f_code', kind)} AS code", "f_name AS name"]
+        valid_from, valid_to = _vintage(ctx)
+        return [f"CAST({p.add(kind)} AS VARCHAR) AS kind", f"{_kind_code(ctx, 'f_code', kind)} AS code", "f_name AS name",
+                f"CAST({p.add(valid_from)} AS DATE) AS valid_from", f"CAST({p.add(valid_to)} AS DATE) AS valid_to"]
     if table == "iucr_codes":
         return ["CASE WHEN length(f_iucr) < 4 THEN lpad(upper(f_iucr), 4, '0') ELSE upper(f_iucr) END AS iucr",
                 "f_primary_description AS primary_description", "f_secondary_description AS secondary_description",
@@ -449,16 +497,36 @@ def _typed_columns(ctx: _Ctx, *, table: str) -> list[str]:
         is_city = (f"(f_area_code IS NULL AND upper(f_area_name) = upper({p.add(str(city_name))}))"
                    if city_name else "FALSE")
         return [f"CASE WHEN {is_city} THEN 'city' ELSE CAST({p.add(area_kind)} AS VARCHAR) END AS area_kind",
-                f"{X.area_code('f_area_code', area_kind)} AS area_code", "f_area_name AS area_name",
+                f"{_kind_code(ctx, 'f_area_code', area_kind)} AS area_code", "f_area_name AS area_name",
                 f"CAST({X.integer('f_year')} AS INTEGER) AS year", "f_period AS period",
                 f"COALESCE(f_source, CAST({p.add(ctx.options.get('source'))} AS VARCHAR)) AS source",
                 f"{is_city} AS _is_city"]
     if table == "population":
         area_kind = kind or ctx.options.get("area_kind")
         return [f"CAST({p.add(area_kind)} AS VARCHAR) AS area_kind",
-                f"{X.area_code('f_area_code', area_kind)} AS area_code", "f_area_name AS area_name",
+                f"{_kind_code(ctx, 'f_area_code', area_kind)} AS area_code", "f_area_name AS area_name",
                 f"CAST({X.integer('f_year')} AS INTEGER) AS year", f"{X.integer('f_population')} AS population"]
     raise ValueError(f"unknown table {table!r}")
+
+
+def _vintage(ctx: _Ctx) -> tuple[date | None, date | None]:
+    """A boundaries dataset's vintage: options.valid_from / valid_to (days, inclusive; absent = open-ended)."""
+    o = ctx.options
+    valid_from = _day(ctx, "valid_from", o["valid_from"]) if o.get("valid_from") else None
+    valid_to = _day(ctx, "valid_to", o["valid_to"]) if o.get("valid_to") else None
+    if valid_from and valid_to and valid_to < valid_from:
+        raise ValueError(f"{ctx.city}/{ctx.dataset}: options.valid_to {valid_to} is before valid_from {valid_from}")
+    return valid_from, valid_to
+
+
+def _slot_value(ctx: _Ctx, slot: str) -> str:
+    """The incidents' stated code of an integer area slot through the city's value map (``[areas.<slot>]``)."""
+    return X.area_value(f"f_{slot}", ctx.areas[slot]["values"], params=ctx.params)
+
+
+def _kind_code(ctx: _Ctx, expr: str, kind: str | None) -> str:
+    """A boundaries/population/indicator code of ``kind`` normalised like the slot that kind fills."""
+    return X.area_code(expr, kind, codes=X.kind_codes(ctx.areas, kind), params=ctx.params)
 
 
 def _time_partner(name: str) -> str:
@@ -540,7 +608,7 @@ class _TimeSettings:
         return f"({local} < CAST({low} AS TIMESTAMP) OR {local} >= CAST({high} AS TIMESTAMP))"
 
 
-def _time_parts(ctx: _Ctx) -> tuple[list[str], list[str]]:
+def _time_parts(ctx: _Ctx, *, names: tuple[str, ...] = TIME_FIELDS) -> tuple[list[str], list[str]]:
     """Two projection layers over ``m``: first each time field's parses (``_p<i>_F``, one per run of same-kind
     formats, parsed once) and its separate time of day (``_tod_F``); then per field ``F``: ``_w_F`` the wall
     time in the source zone, ``_u_F`` the instant, ``_n_F`` TRUE when written without an offset (so a DST gap
@@ -549,7 +617,7 @@ def _time_parts(ctx: _Ctx) -> tuple[list[str], list[str]]:
     zone = ctx.params.add(times.source_zone)
     date_only = [f for f in times.formats if X.is_date_only(f)]
     parses, parts = [], []
-    for name in TIME_FIELDS:
+    for name in names:
         text, partner = f"f_{name}", _time_partner(name)
         if name not in ctx.fields and name not in (ctx.options.get("defaults") or {}):
             parses.append(f"CAST(NULL AS TIME) AS _tod_{name}")
@@ -574,6 +642,20 @@ def _time_parts(ctx: _Ctx) -> tuple[list[str], list[str]]:
         parts += [f"{wall} AS _w_{name}", f"{instant} AS _u_{name}", f"{naive} AS _n_{name}",
                   f"{unknown} AS _unknown_{name}"]
     return parses, parts
+
+
+def _request_times(ctx: _Ctx) -> list[str]:
+    """The service requests' time columns: opened/closed as city-local wall times and instants, and time_flag
+    ('closed_before_opened', 'implausible_closed_at'; an implausible opened_at is quarantined)."""
+    times = _TimeSettings.of(ctx)
+    opened, closed = times.local(ctx, "opened_at"), times.local(ctx, "closed_at")
+    return [
+        f"{opened} AS opened_at", "_u_opened_at AS opened_at_utc",
+        f"{closed} AS closed_at", "_u_closed_at AS closed_at_utc",
+        f"""NULLIF(concat_ws(',', CASE WHEN {closed} < {opened} THEN 'closed_before_opened' END,
+                              CASE WHEN {times.implausible(ctx, 'closed_at')} THEN 'implausible_closed_at' END),
+                   '') AS time_flag""",
+    ]
 
 
 def _incident_times(ctx: _Ctx) -> list[str]:
@@ -636,6 +718,8 @@ def _flag_counts(con: duckdb.DuckDBPyConnection, *, stage: str) -> dict[str, int
              for c in ("location_flag", "time_flag") if c in have]
     if "time_unknown" in have:
         parts.append(f"SELECT 'time_unknown' AS flag FROM {X.ident(stage)} WHERE _q IS NULL AND time_unknown")
+    if "geom_repaired" in have:
+        parts.append(f"SELECT 'geom_repaired' AS flag FROM {X.ident(stage)} WHERE _q IS NULL AND geom_repaired")
     if not parts:
         return {}
     return dict(con.execute(f"SELECT flag, count(*) FROM ({' UNION ALL '.join(parts)}) GROUP BY ALL ORDER BY ALL")
@@ -656,18 +740,28 @@ def _indicator_columns(ctx: _Ctx) -> list[tuple[str, str]]:
             else:
                 out.append((str(name), col))
         return out
-    skip = {ctx.resolver.find(v) for v in ctx.fields.values()} | {"_geometry"}
+    named = [v for value in ctx.fields.values() for v in ([value] if isinstance(value, str) else value)]
+    skip = {ctx.resolver.find(v) for v in named} | {"_geometry"}
     skip |= {ctx.resolver.find(str(v)) for v in ctx.options.get("exclude") or []}
     return [(c, c) for c in ctx.resolver.source_columns() if c not in skip]
 
 
-def _geometry_select(ctx: _Ctx) -> str:
+def _geometry_select(ctx: _Ctx, *, repair: bool = False) -> str:
     """Parse geometry (GeoJSON / WKT) and resolve lat/lon in the order: lat/lon fields, a '(lat, lon)'
-    in the location text (or a Socrata location object), the geometry, source_x/source_y + options.crs."""
+    in the location text (the first pair of a cell holding several, or the last with options.location_pair =
+    'last'; or a Socrata location object), the geometry, source_x/source_y + options.crs.
+
+    ``repair`` (boundaries): an invalid polygon (a ring touching itself, a bow tie) is made valid with
+    ST_MakeValid, its polygonal parts kept (``geom_repaired`` TRUE), so area joins never meet a GEOS
+    TopologyException; a valid one is kept as published."""
     o = ctx.options
     gj = "TRY(ST_GeomFromGeoJSON(NULLIF(f_geometry, 'null')))"
     wkt = "TRY(ST_GeomFromText(f_wkt))"
-    loc = f"regexp_extract(f_location, {X.lit(X.LATLON_RE)}, ['lat', 'lon'])"
+    pair = str(o.get("location_pair") or "first")
+    if pair not in LOCATION_PAIRS:
+        raise ValueError(f"{ctx.city}/{ctx.dataset}: options.location_pair must be one of {LOCATION_PAIRS}, "
+                         f"got {pair!r}")
+    loc = X.latlon_pair("f_location", which=pair)
     loc_json_lat = ("CASE WHEN f_location LIKE '{%' AND json_valid(f_location) THEN COALESCE("
                     "TRY_CAST(json_extract_string(f_location, '$.latitude') AS DOUBLE), "
                     "TRY_CAST(json_extract_string(f_location, '$.coordinates[1]') AS DOUBLE)) END")
@@ -697,11 +791,20 @@ def _geometry_select(ctx: _Ctx) -> str:
             THEN {{'lat': ST_Y({transform}), 'lon': ST_X({transform}), 'how': 'source_xy'}}
         END"""
     flag = _location_flag(ctx, transform=transform)
+    g0 = "COALESCE(_gj, _gw) AS _g0"
+    if repair:
+        # part by part first: a degenerate part (four equal points, in LA's neighbourhoods) makes ST_MakeValid of
+        # the whole fail ("Overlay input is mixed-dimension"); then the polygonal parts together (overlaps merged)
+        published = "COALESCE(_gj, _gw)"
+        parts = f"ST_Collect(list_transform(ST_Dump({published}), d -> ST_CollectionExtract(ST_MakeValid(d.geom), 3)))"
+        fixed = f"ST_CollectionExtract(ST_MakeValid(ST_CollectionExtract({parts}, 3)), 3)"
+        g0 = (f"CASE WHEN NOT ST_IsValid({published}) THEN {fixed} ELSE {published} END AS _g0, "
+              f"COALESCE(NOT ST_IsValid({published}), FALSE) AS geom_repaired")
     # nested sub-selects keep each expression written once
     kept = f"(location_flag IS NULL OR location_flag IN ({', '.join(X.lit(f) for f in _KEPT_LOCATION_FLAGS)}))"
     return f"""SELECT * FROM (SELECT *, CASE WHEN {kept} THEN _pt.lat END AS lat, CASE WHEN {kept} THEN _pt.lon END AS lon,
                    COALESCE(_g0, CASE WHEN {kept} THEN ST_Point(_pt.lon, _pt.lat) END) AS geom
-            FROM (SELECT *, {flag} AS location_flag FROM (SELECT *, {pt} AS _pt FROM (SELECT *, COALESCE(_gj, _gw) AS _g0 FROM
+            FROM (SELECT *, {flag} AS location_flag FROM (SELECT *, {pt} AS _pt FROM (SELECT *, {g0} FROM
                   (SELECT *, {gj} AS _gj, {wkt} AS _gw, TRY_CAST(f_source_x AS DOUBLE) AS source_x,
                           TRY_CAST(f_source_y AS DOUBLE) AS source_y,
                           CASE WHEN f_source_x IS NOT NULL THEN CAST({ctx.params.add(crs)} AS VARCHAR) END AS source_crs
@@ -759,7 +862,8 @@ def _quarantine_checks(ctx: _Ctx, *, table: str, has_id: bool) -> str:
     def q(reason: str, fld: str) -> str:
         return f"{{'reason': {X.lit(reason)}, 'field': {X.lit(fld)}}}"
 
-    checks = []
+    # a row the profile's keep/drop rules exclude is set aside first, naming the rule (never a silent drop)
+    checks = [f"WHEN _x IS NOT NULL THEN {{'reason': {X.lit(EXCLUDED_REASON)}, 'field': _x}}"]
     if has_id:
         checks += [f"WHEN source_id IS NULL THEN {q('missing_source_id', 'source_id')}",
                    f"WHEN _dup > 1 THEN {q('duplicate_source_id', 'source_id')}"]
@@ -775,6 +879,16 @@ def _quarantine_checks(ctx: _Ctx, *, table: str, has_id: bool) -> str:
                               f"THEN {q('bad_timestamp', partner)}")
             if name == basis and times.quarantine_implausible:  # other times are flagged (time_flag)
                 checks.append(f"WHEN {times.implausible(ctx, name)} THEN {q('implausible_date', name)}")
+    if table == "service_requests":
+        times = _TimeSettings.of(ctx)
+        checks.append(f"WHEN f_opened_at IS NULL THEN {q('missing_required', 'opened_at')}")
+        for name in REQUEST_TIME_FIELDS:
+            partner = _time_partner(name)
+            checks.append(f"WHEN f_{name} IS NOT NULL AND _w_{name} IS NULL THEN {q('bad_timestamp', name)}")
+            if partner in ctx.fields:
+                checks.append(f"WHEN f_{partner} IS NOT NULL AND _tod_{name} IS NULL "
+                              f"THEN {q('bad_timestamp', partner)}")
+        checks.append(f"WHEN {times.implausible(ctx, 'opened_at')} THEN {q('implausible_date', 'opened_at')}")
     if table in POINT_TABLES + ("boundaries",):
         checks += [f"WHEN NULLIF(f_geometry, 'null') IS NOT NULL AND _gj IS NULL THEN {q('bad_geometry', 'geometry')}",
                    f"WHEN f_wkt IS NOT NULL AND _gw IS NULL THEN {q('bad_geometry', 'wkt')}"]
@@ -802,13 +916,24 @@ def _record_dataset(con: duckdb.DuckDBPyConnection, *, ctx: _Ctx, table: str, so
                 {"city": ctx.city, "dataset": ctx.dataset})
     con.execute("""INSERT INTO datasets (city, dataset, protocol, portal_url, dataset_id, table_name, kind, title,
                        licence, fetched_at, loaded_at, rows_in, rows_loaded, rows_quarantined, synthetic, role, run_id,
-                       load_mode, watermark)
+                       load_mode, watermark, row_unit)
                    VALUES ($city, $dataset, $protocol, $portal_url, $dataset_id, $table, $kind, $title, $licence,
-                           $fetched_at, current_timestamp, $rin, $rl, $rq, $synthetic, $role, $run_id, $mode, $wm)""",
+                           $fetched_at, current_timestamp, $rin, $rl, $rq, $synthetic, $role, $run_id, $mode, $wm,
+                           $row_unit)""",
                 {"city": ctx.city, "dataset": ctx.dataset, "protocol": m.get("protocol"),
                  "portal_url": m.get("portal_url") or m.get("url"), "dataset_id": m.get("dataset_id"),
                  "table": table, "kind": ctx.kind, "title": m.get("title"), "licence": m.get("licence"),
                  "fetched_at": ctx.fetched_at, "rin": rows[0], "rl": rows[1], "rq": rows[2],
                  "synthetic": bool(m.get("synthetic", False)),
                  "role": str(ctx.options.get("role") or m.get("role") or "data"), "run_id": ctx.run_id,
-                 "mode": mode, "wm": watermark})
+                 "mode": mode, "wm": watermark, "row_unit": _row_unit(ctx, table)})
+
+
+def _row_unit(ctx: _Ctx, table: str) -> str | None:
+    """What one row of an incidents dataset counts (options.row_unit, default 'case'); None for other tables."""
+    if table != "incidents":
+        return None
+    unit = str(ctx.options.get("row_unit") or "case")
+    if unit not in ROW_UNITS:
+        raise ValueError(f"{ctx.city}/{ctx.dataset}: options.row_unit must be one of {ROW_UNITS}, got {unit!r}")
+    return unit

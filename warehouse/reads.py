@@ -10,7 +10,7 @@ import numpy as np
 from .db import load_spatial
 from .schema import not_fixture
 
-# Boundary kinds tried in order when the caller does not name one.
+# Boundary kinds tried in order when neither the caller nor the city's profile ([areas] primary) names one.
 _BOUNDARY_PREFERENCE = ("community_area", "neighborhood", "neighbourhood", "ward", "district")
 
 
@@ -48,6 +48,16 @@ def fixture_filter(con, alias: str) -> str:
     return ""
 
 
+def vintage_filter(con, alias: str) -> str:
+    """``AND <condition> `` keeping the boundaries rows of ``alias`` that belong to the latest vintage of their kind
+    (:func:`warehouse.enrich.latest_vintage`), or ``""`` on a warehouse without vintages (no ``valid_from``)."""
+    from .enrich import latest_vintage
+
+    if has_table(con, "boundaries") and "valid_from" in columns(con, "boundaries") and fixture_filter(con, alias):
+        return f"AND {latest_vintage(alias)} "
+    return ""
+
+
 def boundary_kinds(con, *, city: str) -> list[str]:
     """The boundary kinds ``city`` has polygons of (format fixtures left out), sorted."""
     if not has_table(con, "boundaries"):
@@ -57,8 +67,11 @@ def boundary_kinds(con, *, city: str) -> list[str]:
         "ORDER BY kind", [city]).fetchall()]
 
 
-def preferred_kind(kinds: list[str]) -> str | None:
-    """The kind drawn when the caller names none: community areas first (``_BOUNDARY_PREFERENCE``)."""
+def preferred_kind(kinds: list[str], *, primary: str | None = None) -> str | None:
+    """The kind drawn when the caller names none: the city's ``primary`` area kind (the profile's ``[areas]
+    primary``) when it has boundaries of it, else the first of ``_BOUNDARY_PREFERENCE`` it has, else its first."""
+    if primary and primary in kinds:
+        return primary
     return next((k for k in _BOUNDARY_PREFERENCE if k in kinds), kinds[0] if kinds else None)
 
 
@@ -87,15 +100,18 @@ def round_coords(obj, nd: int = 5):
     return obj
 
 
-def boundaries_geojson(con, *, city: str, kind: str | None = None, tolerance: float = 0.0002) -> dict:
-    """Simplified boundary polygons of one kind as a GeoJSON FeatureCollection."""
+def boundaries_geojson(con, *, city: str, kind: str | None = None, tolerance: float = 0.0002,
+                       primary: str | None = None) -> dict:
+    """Simplified boundary polygons of one kind as a GeoJSON FeatureCollection (``kind``, else
+    :func:`preferred_kind` with the city's ``primary`` kind)."""
     empty = {"type": "FeatureCollection", "features": [], "kind": None}
     kinds = boundary_kinds(con, city=city)
     if not kinds:
         return empty
-    kind = kind or preferred_kind(kinds)
+    kind = kind or preferred_kind(kinds, primary=primary)
     # datasets marked as format fixtures (role) repeat real boundaries; they are never drawn
     fixtures = fixture_filter(con, "boundaries")
+    fixtures += vintage_filter(con, "boundaries")   # a redrawn kind: the latest map (boundaries.valid_from)
     ensure_spatial(con)
     rows = con.execute(
         "SELECT code, name, ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, ?)) FROM boundaries "

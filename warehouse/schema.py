@@ -48,11 +48,13 @@ _POINT: list[Column] = [
 
 TABLES: dict[str, tuple[str, list[Column]]] = {
     "incidents": (
-        "Police-reported incidents (crimes and some non-criminal reports), one row per record of the portal. "
-        "Homicides are one row per victim, so a homicide case number can appear more than once: count "
-        "source_id for victims and DISTINCT case_number for cases. Locations are generalised by the police to the block.",
+        "Police-reported incidents (crimes and some non-criminal reports), one row per record of the portal: rows "
+        "are the source's rows, and a case can have several (one per victim; datasets.row_unit says what a row "
+        "counts). Chicago's homicides are one row per victim, not per case (12 case numbers of May-November 2018 "
+        "repeat), so a homicide case number can appear more than once: count source_id for victims and DISTINCT "
+        "case_number for cases. Locations are generalised by the police to the block.",
         _PROVENANCE + [
-            ("case_number", "VARCHAR", "The police department's case (records division) number; shared by all victims of one homicide."),
+            ("case_number", "VARCHAR", "The police department's case (records division) number. Rows are the source's rows and a case can have several (one per victim): all victims of one homicide share it, so count DISTINCT case_number for cases."),
             ("occurred_at", "TIMESTAMP",
              "When the incident happened (or began), as the city's local wall-clock time (no zone; the profile's "
              "timezone), as reported by the police; often an estimate. This is the time every product shows and "
@@ -87,6 +89,14 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
              "Illinois Uniform Crime Reporting code: four characters identifying the offence (e.g. '0110' first-degree "
              "murder, '041A'); zero-padded to four characters here so it joins to code lists that drop the zero."),
             ("fbi_code", "VARCHAR", "The FBI National Incident-Based Reporting System offence code (e.g. '08B' simple battery)."),
+            ("offence", "VARCHAR",
+             "The canonical offence category, the same set in every city (offence_categories): homicide, robbery, "
+             "assault, sexual_assault, burglary, theft, motor_vehicle_theft, criminal_damage, narcotics, weapons, other. "
+             "Set from the city's own type (usually primary_type) by the crosswalk in the city profile's [offences]; "
+             "NULL when the crosswalk does not place the source value (listed in offence_unmapped) or the city has none."),
+            ("crime_against", "VARCHAR",
+             "Whom the offence category is against, NIBRS's grouping: 'person', 'property' (robbery included, as in "
+             "NIBRS), 'society' (drugs, weapons) or 'other' (the catch-all category other); NULL when offence is NULL."),
             ("location_description", "VARCHAR", "Kind of place, e.g. 'STREET', 'RESIDENCE', 'CTA PLATFORM'; NULL when not given."),
             ("block", "VARCHAR", "The address generalised to the block ('063XX S EBERHART AVE'), upper-cased here for grouping."),
             ("block_raw", "VARCHAR", "The block exactly as published (some sources use mixed case)."),
@@ -278,18 +288,82 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
             ("amount", "DECIMAL(18,2)", "Amount in US dollars (not thousands), as appropriated or paid."),
         ],
     ),
+    "service_requests": (
+        "Service requests to the city (311-style: a street light out, a pothole, graffiti), one row per request "
+        "record of the source. The city profile says which request types mean a street light is out "
+        "(streetlight_outage) and which statuses mean closed; open_streetlight_outages and service_request_response "
+        "read them. Neither the Chicago nor the Los Angeles bundle holds service requests.",
+        _PROVENANCE + [
+            ("request_id", "VARCHAR", "The request's number as published (e.g. 'SR23-00123456'); source_id when the "
+             "source has no separate number."),
+            ("request_type", "VARCHAR", "What was requested, as published (e.g. 'Street Light Out', 'Pothole in Street')."),
+            ("status", "VARCHAR", "The request's status as published (e.g. 'Open', 'Completed', 'Canceled')."),
+            ("is_closed", "BOOLEAN",
+             "TRUE when the request is closed: it has a closed_at, or its status is one the profile lists as closed "
+             "(options.closed_statuses; default closed, completed, cancelled, duplicate). A request closed without a "
+             "time is closed, but since when is unknown."),
+            ("opened_at", "TIMESTAMP",
+             "When the request was made, as the city's local wall-clock time (no zone; the profile's timezone), read "
+             "with the dataset's time_formats and time_zone like incidents.occurred_at."),
+            ("opened_at_utc", "TIMESTAMPTZ", "The same moment as opened_at as an absolute instant."),
+            ("closed_at", "TIMESTAMP", "When the request was closed, city-local wall time; NULL while it is open (or "
+             "when the source closed it without a time, see is_closed)."),
+            ("closed_at_utc", "TIMESTAMPTZ", "The same moment as closed_at as an absolute instant; NULL when closed_at is."),
+            ("time_flag", "VARCHAR",
+             "Doubts about the times (comma-separated): 'closed_before_opened' (closed_at is earlier than opened_at, as "
+             "published; left out of the response times), 'implausible_closed_at' (outside the profile's "
+             "min_date..max_date; kept). An implausible opened_at is quarantined instead. NULL when none."),
+            ("streetlight_outage", "BOOLEAN",
+             "TRUE when request_type is one the city profile lists as a street light out (options.streetlight_types; "
+             "compared trimmed, any case). Open ones can count streets as unlit on the safe route ([risk.lit] outages)."),
+            ("address", "VARCHAR", "Street address of the request as published."),
+            ("source", "VARCHAR", "How the request came in, as published (e.g. 'phone', 'mobile app', 'web')."),
+        ] + _POINT,
+    ),
     "boundaries": (
         "Official area boundaries (community areas, police beats and districts, wards, census tracts, "
         "neighbourhoods) as polygons in WGS84.",
         _PROVENANCE + [
             ("kind", "VARCHAR", "Kind of area: community_area, beat, district, ward, tract, neighbourhood."),
             ("code", "VARCHAR",
-             "The area's number/code as text, normalised to match the incidents table: beats 4 digits ('0925'), "
-             "districts, wards and community areas without leading zeros ('9'). Codes can repeat when an area has several parts."),
+             "The area's number/code as text, normalised to match the incidents table: a kind that fills one of the "
+             "incidents' area columns (area_slots) is mapped and padded as the city's profile says ([areas]); by "
+             "default beats 4 digits ('0925'), districts, wards and community areas without leading zeros ('9'). "
+             "Codes can repeat when an area has several parts."),
             ("name", "VARCHAR", "The area's name, when it has one (e.g. 'DOUGLAS')."),
             ("geom", "GEOMETRY", "The area's outline (polygon or multipolygon) in WGS84 longitude/latitude."),
+            ("geom_repaired", "BOOLEAN",
+             "TRUE when the published outline was not a valid polygon (a ring touching or crossing itself) and was "
+             "repaired on load (ST_MakeValid, polygonal parts kept; it covers the same ground): area joins and "
+             "lattices need valid polygons. FALSE when the outline is loaded as published."),
             ("lat", "DOUBLE", "Latitude of a point inside the area (for labels)."),
             ("lon", "DOUBLE", "Longitude of a point inside the area (for labels)."),
+            ("valid_from", "DATE",
+             "First day this map of the areas was in force (its vintage: wards are redrawn), from the dataset's "
+             "options.valid_from; NULL = in force since before the data begins. Incidents are matched to the map in "
+             "force on their occurred_at date; the maps draw the latest vintage of a kind."),
+            ("valid_to", "DATE",
+             "Last day (inclusive) this map was in force, from options.valid_to; NULL = still in force. Vintages of "
+             "one kind never overlap (a load of overlapping ones is refused)."),
+        ],
+    ),
+    "area_slots": (
+        "How each city fills the incidents' four area columns (beat, district, ward, community_area) from its "
+        "boundaries, and which area kind is its primary one (the profile's [areas] table, recorded by each run's "
+        "enrichment). Los Angeles puts its LAPD divisions in district; a boundaries kind in no slot is drawn but "
+        "never stamped on incidents.",
+        [
+            ("city", "VARCHAR", "City slug (e.g. 'chicago')."),
+            ("slot", "VARCHAR", "The incidents column: beat, district, ward or community_area; NULL for a primary "
+             "area kind that fills no column."),
+            ("kind", "VARCHAR", "The boundaries.kind whose polygons fill and check the column (e.g. 'community_area')."),
+            ("label", "VARCHAR", "What one area is called on the pages (e.g. 'Community area', 'LAPD division')."),
+            ("plural", "VARCHAR", "The same in the plural, as in a sentence (e.g. 'community areas')."),
+            ("pad", "INTEGER", "Numeric codes are zero-padded to this many digits (beats: 4); NULL: leading zeros dropped."),
+            ("value_map", "VARCHAR", "JSON object: code as published -> code stored, applied to the incidents' and the "
+             "boundaries' codes before padding ('{}' when none)."),
+            ("is_primary", "BOOLEAN", "TRUE for the city's primary area kind: coverage gaps, the locator's area, "
+             "the safe route's coverage words and rates per 1,000 residents use it."),
         ],
     ),
     "population": (
@@ -335,6 +409,12 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
              "NULL when the segment is part of the city's walk graph. Otherwise the street dataset (of higher merge "
              "priority) that already maps this street: all along it lies within a few metres of that dataset's "
              "segments, so it is left out of the graph to avoid walking a duplicate of the same street (see street_links)."),
+            ("addr_from_left", "DOUBLE",
+             "House number at u on the left side (centreline address ranges, lines-geojson `address_fields`): the "
+             "published range of the street feature split along its length; NULL when the source has none."),
+            ("addr_to_left", "DOUBLE", "House number at v on the left side (see addr_from_left)."),
+            ("addr_from_right", "DOUBLE", "House number at u on the right side (see addr_from_left)."),
+            ("addr_to_right", "DOUBLE", "House number at v on the right side (see addr_from_left)."),
         ],
     ),
     "street_links": (
@@ -408,6 +488,19 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
             ("source", "VARCHAR", "Who measured it: e.g. 'American Community Survey 5-year estimates (US Census Bureau)'."),
         ],
     ),
+    "offence_unmapped": (
+        "Source offence values the city's crosswalk ([offences] in its profile) does not place in a canonical "
+        "category, one row per city, dataset and value, with how many incidents carry it. Those incidents are "
+        "loaded with offence NULL, never dropped; an empty table for a city means every incident has a category.",
+        [
+            ("city", "VARCHAR NOT NULL", "City slug."),
+            ("dataset", "VARCHAR NOT NULL", "Dataset name in the city profile."),
+            ("field", "VARCHAR", "The incidents column the crosswalk reads (e.g. primary_type)."),
+            ("source_value", "VARCHAR", "The value as stored in that column (NULL: incidents with no value)."),
+            ("rows", "BIGINT", "How many incidents of the dataset carry this value."),
+            ("classified_at", "TIMESTAMPTZ", "When the crosswalk was last applied to the city."),
+        ],
+    ),
     "datasets": (
         "Catalogue of every dataset loaded: where it was published, under which licence, when it was fetched and "
         "how many of its records were loaded or set aside. Cite portal_url and licence when publishing.",
@@ -437,6 +530,10 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
              "How far the loaded data reaches: the latest source_updated_at seen (ISO text, city local time, e.g. "
              "'2018-11-20T16:05:13.000'), or the value the fetch reported; the next incremental fetch asks for records "
              "updated after it. NULL when the source gives no update times."),
+            ("row_unit", "VARCHAR",
+             "For incidents datasets, what one row counts: 'case' (one report or case, however many victims or "
+             "offences), 'victim' (one row per victim: a double homicide is two rows), 'offence' (one row per "
+             "offence of a case). Say it with any count: 'counts are victims'. NULL for other tables."),
         ],
     ),
     "ingest_runs": (
@@ -448,6 +545,54 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
             ("finished_at", "TIMESTAMPTZ", "When the run finished (NULL while running)."),
             ("status", "VARCHAR", "'running', 'ok', 'partial' or 'failed'."),
             ("summary", "JSON", "Details: rows per dataset, errors."),
+        ],
+    ),
+    "dataset_health": (
+        "One row per run and dataset: how fresh and complete the dataset is after that run, the portal's own row "
+        "count reconciled with what was fetched and loaded, and a verdict (ok, degraded, failed) with its reason. "
+        "`civicmash status` and the status.html page read the latest row per dataset; docs/operations.md explains "
+        "the verdicts and the alerts they send.",
+        [
+            ("run_id", "VARCHAR NOT NULL", "The run (ingest_runs) this row describes."),
+            ("city", "VARCHAR NOT NULL", "City slug."),
+            ("dataset", "VARCHAR NOT NULL", "Dataset name in the city profile."),
+            ("table_name", "VARCHAR", "Canonical table the dataset feeds."),
+            ("protocol", "VARCHAR", "The portal protocol it was fetched with (socrata, arcgis, ckan, file...)."),
+            ("checked_at", "TIMESTAMPTZ", "When this row was written (the end of the run's loads)."),
+            ("last_success_at", "TIMESTAMPTZ",
+             "When the dataset was last fetched and loaded successfully (this run or an earlier one); NULL if never."),
+            ("load_mode", "VARCHAR", "'replace' (a full fetch), 'merge' (an incremental one) or NULL (nothing loaded)."),
+            ("rows_fetched", "BIGINT", "Records this run received from the portal (an increment on a 'merge' run)."),
+            ("rows_loaded", "BIGINT", "Of those, records written to the canonical table."),
+            ("rows_quarantined", "BIGINT", "Of those, records set aside in the quarantine table."),
+            ("rows_current", "BIGINT", "Rows of the dataset in its canonical table after the run."),
+            ("rows_deleted", "BIGINT",
+             "Rows removed by this run's deletion sweep (`civicmash run --sweep`): the portal no longer has their "
+             "id; kept in the history table with change 'deleted'. NULL when no sweep ran."),
+            ("quarantine_share", "DOUBLE", "rows_quarantined / rows_fetched (0..1); NULL when nothing was fetched."),
+            ("source_updated_at", "TIMESTAMP",
+             "The source's newest update: max source_updated_at of the dataset's rows (city local time), or, when "
+             "the rows carry none, portal_updated_at in city local time; NULL when the source does not say."),
+            ("portal_updated_at", "TIMESTAMPTZ",
+             "When the portal's metadata says the dataset's rows last changed (Socrata rowsUpdatedAt); NULL when "
+             "the protocol does not say."),
+            ("lag_hours", "DOUBLE",
+             "How far the data held is behind the portal, in hours: portal_updated_at minus the newest "
+             "source_updated_at held (0 when the warehouse has the portal's newest update) when the portal says; "
+             "otherwise the hours from the newest source_updated_at to the fetch (the data's age: large for a "
+             "static historical extract)."),
+            ("portal_count", "BIGINT",
+             "The portal's own row count (Socrata $select=count(*), ArcGIS returnCountOnly, CKAN total), with "
+             "the dataset's filter; NULL for a file (its rows are the count) or a portal that could not say."),
+            ("compared_rows", "BIGINT",
+             "What portal_count is compared with: rows_fetched after a full fetch; after an incremental one, the "
+             "rows the warehouse holds for the dataset (loaded + quarantined)."),
+            ("count_gap", "DOUBLE", "|portal_count - compared_rows| / portal_count (0..1); NULL without a portal count."),
+            ("count_mismatch", "BOOLEAN", "TRUE when compared_rows differs from portal_count at all."),
+            ("status", "VARCHAR",
+             "'ok'; 'degraded' (count_gap over [health] max_count_gap, or the last success older than "
+             "max_age_hours); 'failed' (the fetch or load failed, or the run-health check failed it)."),
+            ("reason", "VARCHAR", "Why the status is not 'ok', in words (NULL when ok)."),
         ],
     ),
     "quarantine": (
@@ -462,14 +607,16 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
             ("field", "VARCHAR", "The canonical field at fault (e.g. occurred_at)."),
             ("reason", "VARCHAR",
              "Why: missing_source_id, duplicate_source_id, missing_required, bad_timestamp, bad_geometry, "
-             "missing_geometry, bad_amount, bad_number, bad_coordinates, bad_node_id, not_walkable. For area_indicators "
+             "missing_geometry, bad_amount, bad_number, bad_coordinates, bad_node_id, not_walkable, excluded_by_profile "
+             "(a row the city profile's keep/drop rules leave out, e.g. a grand-total line; field names the rule). "
+             "For area_indicators "
              "one row stands for a whole source record (all its indicators)."),
             ("raw", "JSON", "The whole record as received, field name to text value."),
         ],
     ),
 }
 
-SOURCE_TABLES = ("incidents", "venues", "services", "spending", "boundaries", "population",
+SOURCE_TABLES = ("incidents", "venues", "services", "service_requests", "spending", "boundaries", "population",
                  "street_nodes", "street_edges", "iucr_codes", "area_indicators")
 
 # Tables whose earlier versions are kept: table -> its history table.
@@ -482,8 +629,9 @@ _HISTORY_EXTRA: list[Column] = [
     ("change", "VARCHAR",
      "'changed': a later download had the same record (city, dataset, source_id) with different source values; "
      "'removed': a later full download (load_mode 'replace') no longer contained the record. An incremental "
-     "('merge') load never removes records."),
-    ("change_run_id", "VARCHAR", "The ingest run (ingest_runs) that replaced or removed this version."),
+     "('merge') load never removes records; 'deleted': a deletion sweep (`civicmash run --sweep`) found the "
+     "portal no longer has the record's id."),
+    ("change_run_id", "VARCHAR", "The ingest run (ingest_runs) that replaced, removed or deleted this version."),
     ("next_row_hash", "VARCHAR", "row_hash of the version that replaced it (in incidents or incidents_history); NULL when removed."),
 ]
 

@@ -1,4 +1,9 @@
-"""Read-only SQL for journalists: one SELECT at a time against the warehouse file, plus output formatting."""
+"""Read-only SQL for journalists: one SELECT at a time against the warehouse file, plus output formatting.
+
+:func:`run_query` is what ``civicmash sql`` calls: the guard (:func:`check_query`), named parameters
+(``$name``, values bound as text), every failure as a :class:`QueryError` with a one-line message
+(:mod:`warehouse.sql_errors`) and the warnings about what the result mixes (:mod:`warehouse.sql_warnings`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import io
 import json
 import re
 from datetime import date, datetime, time
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Sequence
@@ -14,6 +20,8 @@ from typing import Any, Sequence
 import duckdb
 
 from .db import connect
+from .sql_errors import QueryError, one_line, param_error
+from .sql_tokens import strip_comments, tokens as sql_tokens
 
 REFUSED = ("INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "ATTACH", "DETACH", "COPY", "INSTALL",
            "LOAD", "EXPORT", "IMPORT", "PRAGMA", "SET", "RESET", "CALL", "CHECKPOINT", "VACUUM", "USE", "TRUNCATE")
@@ -26,8 +34,28 @@ _EXPLAIN_PREFIX = re.compile(r"^(?:\s+|--[^\n]*|/\*.*?\*/)*EXPLAIN\s+"
                              re.I | re.S)
 
 
+# Table functions that read files, other databases or settings, or change the session: the warehouse's own
+# tables and views are the only thing a query may read (the connection also runs with external access off;
+# this says so in words before DuckDB refuses in its own). range(), unnest(), generate_series(), json_each()
+# and the duckdb_*() catalogue functions stay allowed.
+_FORBIDDEN_FUNCTIONS = re.compile(
+    r"^(?:read_\w+|\w+_scan|glob|sniff_csv|parquet_\w+|st_read\w*|st_drivers|query|query_table|"
+    r"json_execute_serialized_sql|checkpoint|force_checkpoint|\w+_logging|\w+_profiling|truncate_duckdb_logs|"
+    r"python_map_function|iceberg_\w+|delta_\w+|sqlite_\w+|postgres_\w+|mysql_\w+|duckdb_secrets|"
+    r"which_secret|load_aws_credentials)$", re.I)
+
+
 class ReadOnlyQueryError(ValueError):
     """The query is not a single read-only SELECT."""
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """What :func:`run_query` returns: the columns, the rows and the warnings about them (one line each)."""
+
+    columns: list[str]
+    rows: list[tuple]
+    warnings: list[str] = field(default_factory=list)
 
 
 def check_query(query: str) -> None:
@@ -35,7 +63,7 @@ def check_query(query: str) -> None:
     try:
         statements = _parse(query)
     except duckdb.Error as exc:
-        raise ReadOnlyQueryError(f"cannot parse the query: {exc}") from None
+        raise ReadOnlyQueryError(f"cannot parse the query: {one_line(exc, query=query)}") from None
     if len(statements) != 1:
         raise ReadOnlyQueryError(f"only a single statement is allowed, got {len(statements)}")
     kind = statements[0].type.name
@@ -47,6 +75,22 @@ def check_query(query: str) -> None:
         raise ReadOnlyQueryError(f"only read-only SELECT queries are allowed; refused keyword(s): {', '.join(bad)}")
     if kind == "EXPLAIN":
         _check_explained(query)
+    _check_table_functions(query)
+
+
+def _check_table_functions(query: str) -> None:
+    """Refuse a call of a table function that reads files or other databases (``read_csv('/etc/passwd')``,
+    ``read_parquet``, ``glob``, ``st_read``, ``query``, ...): see ``_FORBIDDEN_FUNCTIONS``."""
+    tokens = sql_tokens(query)
+    for i, (text, kind) in enumerate(tokens[:-1]):
+        if not tokens[i + 1][0].startswith("(") or kind not in ("identifier", "keyword"):
+            continue
+        name = text.strip('"')
+        if name.lower() == "glob" and i and tokens[i - 1][1] in ("identifier", "string_const", "numeric_const"):
+            continue  # the GLOB operator: a GLOB ('x*')
+        if _FORBIDDEN_FUNCTIONS.match(name):
+            raise ReadOnlyQueryError(f"refused {name}(): civicmash sql reads only the warehouse's own tables and "
+                                     "views, not files, other databases or settings (civicmash schema lists them)")
 
 
 def _check_explained(query: str) -> None:
@@ -72,28 +116,78 @@ def _parse(query: str) -> list:
 
 def run_readonly(path: str | Path, query: str, *, params: Sequence[Any] | dict[str, Any] | None = None
                  ) -> tuple[list[str], list[tuple]]:
-    """Run one SELECT against the warehouse at ``path`` opened read-only; returns (columns, rows)."""
+    """Run one SELECT against the warehouse at ``path`` opened read-only; returns (columns, rows).
+
+    :func:`run_query` without the warnings. Raises ReadOnlyQueryError (refused), FileNotFoundError (no
+    warehouse) or QueryError (the query failed; a one-line message)."""
+    result = run_query(path, query, params=params, warn=False)
+    return result.columns, result.rows
+
+
+def run_query(path: str | Path, query: str, *, params: Sequence[Any] | dict[str, Any] | None = None,
+              warn: bool = True) -> QueryResult:
+    """Run one SELECT against the warehouse at ``path`` opened read-only, external file access off.
+
+    ``params``: a dict binds DuckDB named parameters (``$name``), a list positional ones (``?``). The CLI's
+    ``--param name=value`` values are text: DuckDB converts a text parameter to the type of whatever the SQL
+    compares it with (``community_area = $ca``, ``occurred_at >= $from``, ``LIMIT $n``); where nothing fixes a
+    type (``$n + 1``, ``SELECT $d``) the SQL casts it (``CAST($n AS INTEGER)``, ``$d::DATE``).
+    With ``warn`` the result carries the warnings of :func:`warehouse.sql_warnings.query_warnings`.
+
+    Raises ReadOnlyQueryError (not a single read-only SELECT, or a file-reading table function),
+    FileNotFoundError (no warehouse file: it says how to make one) or QueryError (anything DuckDB refused:
+    unknown table or column with a "did you mean", a bad value, a syntax error, a missing or unknown
+    parameter), each with a one-line message.
+    """
     check_query(query)
     if not Path(path).exists():
-        raise FileNotFoundError(f"no warehouse at {path}")
-    con = connect(path, read_only=True)
+        raise FileNotFoundError(f"no warehouse at {path}: create it with `civicmash run <city>` (a city profile) "
+                                "or `civicmash demo` (the synthetic sample city, out/sample/civicmash.duckdb; "
+                                "query it with --out out/sample)")
+    try:
+        con = connect(path, read_only=True)
+    except duckdb.Error as exc:
+        raise QueryError(f"cannot open the warehouse {path}: {one_line(exc, query='')}") from None
     try:
         con.execute("SET enable_external_access = false")  # no reading or writing other files
         con.execute("SET lock_configuration = true")
-        cur = con.execute(query, params) if params is not None else con.execute(query)
-        columns = [d[0] for d in cur.description or []]
-        return columns, cur.fetchall()
+        try:
+            cur = con.execute(query, params) if params is not None else con.execute(query)
+            columns = [d[0] for d in cur.description or []]
+            rows = cur.fetchall()
+        except duckdb.Error as exc:
+            given = params if isinstance(params, dict) else None
+            raise QueryError(param_error(exc, given=given) or one_line(exc, query=query)) from None
+        warnings: list[str] = []
+        if warn:
+            from .sql_warnings import query_warnings
+
+            warnings = query_warnings(con, query=query, columns=columns, rows=rows)
+        return QueryResult(columns, rows, warnings)
     finally:
         con.close()
 
 
-def _strip_comments(query: str) -> str:
-    q = re.sub(r"--[^\n]*", " ", query)
-    return re.sub(r"/\*.*?\*/", " ", q, flags=re.S)
+def parse_params(items: Sequence[str]) -> dict[str, str]:
+    """``["ca=28", "from=2018-06-01"]`` (the CLI's repeatable ``--param name=value``) -> a dict of text values.
+
+    A name is a SQL identifier (letters, digits, ``_``; not starting with a digit); a name given twice or an item
+    without ``=`` is a ValueError with a one-line message. Values are kept as text (see :func:`run_query`)."""
+    out: dict[str, str] = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        name = name.strip()
+        if not eq or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ValueError(f"--param {item!r}: expected name=value with a name of letters, digits and _ "
+                             "(used in the query as $name)")
+        if name in out:
+            raise ValueError(f"--param {name} given twice")
+        out[name] = value
+    return out
 
 
 def _strip_literals(query: str) -> str:
-    q = re.sub(r"'(?:[^']|'')*'", "''", _strip_comments(query))
+    q = re.sub(r"'(?:[^']|'')*'", "''", strip_comments(query))
     return re.sub(r'"(?:[^"]|"")*"', '""', q)
 
 

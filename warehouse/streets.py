@@ -22,7 +22,8 @@ from .schema import not_fixture
 
 DEFAULT_EXCLUDE_HIGHWAYS = ["motorway", "motorway_link", "trunk", "trunk_link", "construction", "proposed"]
 SEGMENT_FIELDS = ["u", "v", "u_x", "u_y", "v_x", "v_y", "way_id", "highway", "name", "lit", "foot", "access",
-                  "oneway", "edge_id", "flag", "source_updated_at"]
+                  "oneway", "edge_id", "flag", "source_updated_at",
+                  "addr_from_left", "addr_to_left", "addr_from_right", "addr_to_right"]   # house-number ranges
 ID_SPACE = 1_000_000_000
 
 
@@ -90,6 +91,9 @@ def build_streets(con: duckdb.DuckDBPyConnection, *, ctx: Any, fields: dict[str,
            CAST({k} AS BIGINT) * {ID_SPACE} + _local_edge AS edge_id, {node('_u')} AS u, {node('_v')} AS v,
            ST_Distance_Sphere(ST_Point(ST_Y(_pu), ST_X(_pu)), ST_Point(ST_Y(_pv), ST_X(_pv))) AS length_m,
            f_highway AS highway, f_name AS name, f_lit AS lit, f_oneway AS oneway, f_flag AS source_flag,
+           TRY_CAST(f_addr_from_left AS DOUBLE) AS addr_from_left, TRY_CAST(f_addr_to_left AS DOUBLE) AS addr_to_left,
+           TRY_CAST(f_addr_from_right AS DOUBLE) AS addr_from_right,
+           TRY_CAST(f_addr_to_right AS DOUBLE) AS addr_to_right,
            ST_MakeLine(_pu, _pv) AS geom
     FROM t"""
     con.execute(f"CREATE OR REPLACE TEMP TABLE {X.ident(ctx.stage)} AS {sql}", p.values)
@@ -143,11 +147,12 @@ def network_options(options: dict[str, Any] | None, *, dataset: str = "?") -> tu
 
 def link_streets(con: duckdb.DuckDBPyConnection, *, city: str, datasets: dict[str, dict] | None = None,
                  supersede_m: float = SUPERSEDE_M, link_m: float = LINK_M, cover_m: float = COVER_M,
-                 lattice_m: float = LATTICE_M) -> dict[str, Any]:
+                 lattice_m: float = LATTICE_M, area_kind: str | None = "community_area") -> dict[str, Any]:
     """Join ``city``'s street datasets into one walk graph and record what each covers (run after the loads).
 
     ``datasets``: profile options per streets dataset (``detail``, ``merge_priority``: :func:`network_options`);
-    a loaded dataset not named gets the defaults.
+    a loaded dataset not named gets the defaults. ``area_kind``: the boundaries kind ``street_coverage`` is
+    counted by (the city's primary area kind; default community areas).
 
     1. **Duplicates.** A segment of a dataset is *superseded* (``street_edges.superseded_by`` = the other
        dataset) when its two ends and its 1/4, 1/2 and 3/4 points all lie within ``supersede_m`` of segments of
@@ -196,7 +201,8 @@ def link_streets(con: duckdb.DuckDBPyConnection, *, city: str, datasets: dict[st
         out["links"] = {f"{a}|{b}": n for a, b, n in con.execute(
             "SELECT dataset_u, dataset_v, count(*) FROM street_links WHERE city = $city GROUP BY 1, 2 ORDER BY 1, 2",
             {"city": city}).fetchall()}
-        out["coverage_rows"] = street_coverage(con, city=city, cover_m=cover_m, lattice_m=lattice_m, proj=proj)
+        out["coverage_rows"] = street_coverage(con, city=city, cover_m=cover_m, lattice_m=lattice_m, proj=proj,
+                                               kind=area_kind)
     finally:
         for t in ("_net_ds", "_net_e", "_net_sup"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
@@ -270,19 +276,21 @@ def _link(con: duckdb.DuckDBPyConnection, *, city: str, dist: float, proj: dict)
 
 
 def street_coverage(con: duckdb.DuckDBPyConnection, *, city: str, cover_m: float = COVER_M,
-                    lattice_m: float = LATTICE_M, proj: dict) -> int:
+                    lattice_m: float = LATTICE_M, proj: dict, kind: str | None = "community_area") -> int:
     """Rebuild ``street_coverage`` of ``city`` from ``_net_ds``/``_net_e`` (made by :func:`link_streets`).
 
-    One row per street dataset x community area (zeros included). ``edge_m``: metres of the dataset's walkable
+    One row per street dataset x area of ``kind`` (the city's primary area kind; default community areas;
+    zeros included). ``edge_m``: metres of the dataset's walkable
     segments whose midpoint is in the area. ``covered_share``: of the lattice points (every ``lattice_m``
     metres) inside the area, the share within ``cover_m`` of one of the dataset's segments. Areas come from
-    ``boundaries`` (kind community_area, format fixtures left out); none -> no rows. Returns the row count.
+    ``boundaries`` (of ``kind``, format fixtures left out); none (or ``kind`` None) -> no rows. Returns the row count.
     ``proj`` is the local projection :func:`link_streets` made ``_net_e`` with (lat0, lon0, kx, ky).
     """
-    from .enrich import assign_areas
+    from .enrich import assign_areas, latest_vintage   # the latest map of a redrawn kind
 
     con.execute("DELETE FROM street_coverage WHERE city = $city", {"city": city})
-    kind = "community_area"
+    if kind is None:
+        return 0
     bounds = con.execute(f"""SELECT min(ST_YMin(geom)), min(ST_XMin(geom)), max(ST_YMax(geom)), max(ST_XMax(geom))
         FROM boundaries b WHERE city = $city AND kind = $kind AND geom IS NOT NULL AND {not_fixture('b')}""",
                          {"city": city, "kind": kind}).fetchone()
@@ -307,7 +315,7 @@ def street_coverage(con: duckdb.DuckDBPyConnection, *, city: str, cover_m: float
                                                      covered_share)
             WITH areas AS (SELECT code, any_value(name ORDER BY name NULLS LAST) AS name FROM boundaries b
                            WHERE city = $city AND kind = $kind AND geom IS NOT NULL AND {not_fixture('b')}
-                           GROUP BY code),
+                           AND {latest_vintage('b')} GROUP BY code),
             lat AS (SELECT CAST(a.spatial AS VARCHAR) AS code, p.lat, p.lon,
                            (p.lon - $lon0) * $kx AS x, (p.lat - $lat0) * $ky AS y
                     FROM _enrich_assign a JOIN _cov_pts p ON p.dataset = '' AND p.source_id = a.source_id

@@ -5,6 +5,9 @@ from __future__ import annotations
 import duckdb
 
 from ._sqlexpr import lit
+from .offences import categories_sql
+from .service_requests import open_at_sql
+from .view_columns import comment_view_columns
 
 VIEWS: dict[str, tuple[str, str]] = {
     "incidents_current": (
@@ -20,33 +23,50 @@ VIEWS: dict[str, tuple[str, str]] = {
            WHERE _rank = 1""",
     ),
     "incidents_last_90_days": (
-        "Incidents of the last 90 days of data: from 90 days before the latest occurred_at of each city up to it. "
-        "Relative to the newest incident in the warehouse, not to today's date, so a historical extract still "
-        "gives its final 90 days.",
+        "Incidents of the last 90 days of data: per city, the 90 calendar days ending with the day of its latest "
+        "occurred_at, from 00:00 of the 89th day before that day up to the latest incident (Chicago 2018: "
+        "2018-08-15 00:00 to 2018-11-12 23:59). Whole days, so no part of a 91st day. Relative to the newest "
+        "incident in the warehouse, not to today's date, so a historical extract still gives its final 90 days.",
         """SELECT c.* FROM incidents_current c
            JOIN (SELECT city, max(occurred_at) AS latest FROM incidents_current GROUP BY city) m USING (city)
-           WHERE c.occurred_at > m.latest - INTERVAL 90 DAY""",
+           WHERE c.occurred_at >= CAST(CAST(m.latest AS DATE) - 89 AS TIMESTAMP)""",
     ),
     "incidents_by_area_month": (
-        "Incidents per community area, calendar month and primary type, with the area's population (latest census "
-        "year loaded) and the rate per 1,000 residents (incidents / population * 1000, for that month). Incidents "
-        "without a community area are grouped under community_area NULL and have no rate.",
-        """WITH pop AS (
-               SELECT city, TRY_CAST(area_code AS INTEGER) AS community_area, arg_max(population, year) AS population,
+        "Incidents per area of the city's primary area kind (area_slots.is_primary: the profile's [areas] primary; "
+        "community areas when the city names none), calendar month and primary type, with the area's population "
+        "(population rows of that area_kind, latest census year loaded) and the rate per 1,000 residents "
+        "(incidents / population * 1000, for that month). Incidents without an area of that kind are grouped "
+        "under area_code NULL and have no rate; a city whose primary kind fills no incident column has area_code "
+        "NULL throughout. community_area repeats area_code as a number when the kind is community_area.",
+        """WITH prim AS (
+               SELECT city, any_value(slot) AS slot, any_value(kind) AS kind FROM area_slots WHERE is_primary
+               GROUP BY city),
+           recorded AS (SELECT DISTINCT city FROM area_slots),
+           inc AS (
+               SELECT i.*, CASE WHEN r.city IS NULL THEN 'community_area' ELSE p.kind END AS _kind,
+                      CASE CASE WHEN r.city IS NULL OR p.city IS NULL THEN 'community_area' ELSE p.slot END
+                           WHEN 'beat' THEN i.beat WHEN 'district' THEN CAST(i.district AS VARCHAR)
+                           WHEN 'ward' THEN CAST(i.ward AS VARCHAR)
+                           WHEN 'community_area' THEN CAST(i.community_area AS VARCHAR) END AS _code
+               FROM incidents_current i LEFT JOIN recorded r USING (city) LEFT JOIN prim p USING (city)),
+           pop AS (
+               SELECT city, area_kind, area_code, arg_max(population, year) AS population,
                       max(year) AS population_year, arg_max(area_name, year) AS area_name
-               FROM population WHERE area_kind = 'community_area' GROUP BY ALL),
-           names AS (SELECT city, TRY_CAST(code AS INTEGER) AS community_area, min(name) AS boundary_name
-               FROM boundaries WHERE kind = 'community_area' GROUP BY ALL),
+               FROM population GROUP BY ALL),
+           names AS (SELECT city, kind, code, min(name) AS boundary_name FROM boundaries GROUP BY ALL),
            counts AS (
-               SELECT city, community_area, CAST(date_trunc('month', occurred_at) AS DATE) AS month, primary_type,
+               SELECT city, coalesce(_kind, 'community_area') AS area_kind, _code AS area_code,
+                      CAST(date_trunc('month', occurred_at) AS DATE) AS month, primary_type,
                       count(*) AS incidents, count(*) FILTER (WHERE arrest) AS arrests
-               FROM incidents_current GROUP BY ALL)
-           SELECT c.city, c.community_area, coalesce(n.boundary_name, p.area_name) AS area_name, c.month,
+               FROM inc GROUP BY ALL)
+           SELECT c.city, c.area_kind, c.area_code,
+                  CASE WHEN c.area_kind = 'community_area' THEN TRY_CAST(c.area_code AS INTEGER) END AS community_area,
+                  coalesce(n.boundary_name, p.area_name) AS area_name, c.month,
                   c.primary_type, c.incidents, c.arrests, p.population, p.population_year,
                   round(c.incidents * 1000.0 / nullif(p.population, 0), 3) AS rate_per_1000
            FROM counts c
-           LEFT JOIN pop p ON p.city = c.city AND p.community_area = c.community_area
-           LEFT JOIN names n ON n.city = c.city AND n.community_area = c.community_area""",
+           LEFT JOIN pop p ON p.city = c.city AND p.area_kind = c.area_kind AND p.area_code = c.area_code
+           LEFT JOIN names n ON n.city = c.city AND n.kind = c.area_kind AND n.code = c.area_code""",
     ),
     "incidents_changes": (
         "What changed in incidents between downloads: one row per superseded version (from incidents_history). "
@@ -106,6 +126,20 @@ VIEWS: dict[str, tuple[str, str]] = {
              AND NOT EXISTS (SELECT 1 FROM iucr_codes c WHERE c.city = i.city AND c.iucr = i.iucr)
            GROUP BY i.city, i.iucr""",
     ),
+    "offence_categories": (
+        "The canonical offence categories every city's crime types are mapped onto (incidents.offence): each with "
+        "whom it is against (NIBRS: person, property, society; 'other' for the catch-all), the safe route's weight "
+        "class (violent, property, other) and what it covers. position is the order maps list them in.",
+        categories_sql(),
+    ),
+    "incidents_by_offence": (
+        "Incidents per city, canonical offence category and calendar month (from incidents_current), for comparing "
+        "cities on one set of categories. offence 'unmapped' counts the incidents whose source value the city's "
+        "crosswalk does not place (see offence_unmapped), so per city and month the rows add up to all incidents.",
+        """SELECT city, coalesce(offence, 'unmapped') AS offence, crime_against,
+                  CAST(date_trunc('month', occurred_at) AS DATE) AS month, count(*) AS incidents
+           FROM incidents_current GROUP BY ALL""",
+    ),
     "venues_bars": (
         "Bars: licensed premises whose venue_type is 'bar' (tavern / late-hour licence) or 'restaurant-bar' "
         "(consumption on premises incidental to food), following the city profile's venue_rule. One row per "
@@ -125,6 +159,36 @@ VIEWS: dict[str, tuple[str, str]] = {
            LEFT JOIN service_schedules h ON h.city = s.city AND h.dataset = s.dataset AND h.source_id = s.source_id
            GROUP BY ALL""",
     ),
+    "open_streetlight_outages": (
+        "Street lights reported out and still open at the city's latest service-request time (as_of: the last "
+        "opened or closed time among its service_requests): one row per request whose type the city profile lists "
+        "as a street light out (options.streetlight_types), opened by as_of and not closed by then. The safe route "
+        "reads these with [risk.lit] outages = true: streets near one count as unlit.",
+        f"""WITH latest AS (SELECT city, greatest(max(opened_at), max(closed_at)) AS as_of FROM service_requests
+                         GROUP BY city)
+           SELECT r.city, r.dataset, r.source_id, r.request_id, r.request_type, r.status, r.opened_at, a.as_of,
+                  round(date_diff('second', r.opened_at, a.as_of) / 86400.0, 2) AS days_open, r.address,
+                  r.lat, r.lon, r.geom
+           FROM service_requests r JOIN latest a USING (city)
+           WHERE r.streetlight_outage AND {open_at_sql('r', 'a.as_of')}""",
+    ),
+    "service_request_response": (
+        "How fast the city answers service requests, as an outcome: per city, request type and calendar month of "
+        "opening, the requests made, how many were closed with a time, the median days from opening to closing, "
+        "and how many of them were still open at the city's latest service-request time (as_of, see "
+        "open_streetlight_outages). Requests closed before they were opened (time_flag 'closed_before_opened') "
+        "are left out of the median.",
+        f"""WITH latest AS (SELECT city, greatest(max(opened_at), max(closed_at)) AS as_of FROM service_requests
+                         GROUP BY city)
+           SELECT r.city, r.request_type, CAST(date_trunc('month', r.opened_at) AS DATE) AS month,
+                  count(*) AS requests,
+                  count(*) FILTER (WHERE r.closed_at >= r.opened_at) AS closed,
+                  round(median(date_diff('second', r.opened_at, r.closed_at) / 86400.0)
+                        FILTER (WHERE r.closed_at >= r.opened_at), 2) AS median_days_to_close,
+                  count(*) FILTER (WHERE {open_at_sql('r', 'a.as_of')}) AS open_count
+           FROM service_requests r JOIN latest a USING (city)
+           GROUP BY ALL""",
+    ),
     "spending_by_department": (
         "Total amount in US dollars per city, fiscal year and department (all funds together), with the number "
         "of budget/spending lines and the number of funds involved.",
@@ -140,4 +204,5 @@ def create_views(con: duckdb.DuckDBPyConnection) -> list[str]:
     for name, (comment, body) in VIEWS.items():
         con.execute(f"CREATE OR REPLACE VIEW {name} AS {body}")
         con.execute(f"COMMENT ON VIEW {name} IS {lit(comment)}")
+        comment_view_columns(con, name)  # every column's meaning: warehouse/view_columns.py
     return list(VIEWS)

@@ -524,11 +524,17 @@ function drawHeat() {  // one draw: on the map, setOptions schedules it for the 
 }
 C.map.on("zoomend", function () { if (mode === "heat") heat.setOptions(heatScale()); });
 
-// ---- rates view: incidents per 1,000 residents by community area --------------------------------
+// ---- rates view: incidents per 1,000 residents by the city's primary area kind -----------------------
+// RATES.slot: the area column counted (the primary kind's slot); RATES.label: the city's word for one area.
 var RATES = data.rates || {}, POP = RATES.population || {};
+var RATE_SLOT = RATES.slot || "", RATE_ONE = RATES.label || "Area";
+var RATE_WORD = /^.[a-z]/.test(RATE_ONE) ? RATE_ONE.toLowerCase() : RATE_ONE;  // "Precinct" -> "precinct", "LAPD division" kept
+$("rates-title").textContent = "Rates by " + RATE_WORD;
+$("rates-heading").textContent = "Matching incidents per 1,000 residents, by " + RATE_WORD;
 var rateFc = RATES.features === "base" ? (data.base && data.base.boundaries) : RATES.features;
 var RATE_COLOURS = ["#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000"], NO_DATA = "#c9cdd2";
-var caLabels = D.areas.community_area, caMissing = labelIndex(caLabels)["(not given)"];
+var NO_RATE_AREA = RATE_SLOT ? null : new Int32Array(n);  // no counted column: every row "(not given)" (code 0)
+var caLabels = (RATE_SLOT && D.areas[RATE_SLOT]) || ["(not given)"], caMissing = labelIndex(caLabels)["(not given)"];
 var caCounts = new Int32Array(caLabels.length), caNoCoords = 0, caNone = 0, rateRows = [], rateBreaks = [];
 var areaNames = {}, rateLayer = null;
 if (rateFc && rateFc.features && rateFc.features.length) {
@@ -545,7 +551,7 @@ if (rateFc && rateFc.features && rateFc.features.length) {
   });
 } else {
   viewBoxes.rates.disabled = true;
-  $("view-rates-note").textContent = "(no community area boundaries for this city)";
+  $("view-rates-note").textContent = "(no " + RATE_WORD + " boundaries for this city)";
 }
 function rateRow(code) {
   for (var k = 0; k < rateRows.length; k++) if (rateRows[k].code === code) return rateRows[k];
@@ -563,8 +569,8 @@ function areaBox(code) {
 function areaPopup(code, latlng) {
   var box = areaBox(code), b = el("button", "Show only this area", "cm-small");
   b.type = "button";
-  b.addEventListener("click", function () { ctl("community_area").value = code; C.map.closePopup(); changed(); });
-  if (areaIndex.community_area.hasOwnProperty(code)) box.appendChild(b);
+  b.addEventListener("click", function () { ctl(RATE_SLOT).value = code; C.map.closePopup(); changed(); });
+  if (FILTER[RATE_SLOT] && areaIndex[RATE_SLOT].hasOwnProperty(code)) box.appendChild(b);
   L.popup().setLatLng(latlng).setContent(box).openOn(C.map);
 }
 function computeRates() {
@@ -572,7 +578,7 @@ function computeRates() {
   function add(code) {
     if (seen.hasOwnProperty(code) || code === "(not given)") return;
     seen[code] = 1;
-    var k = areaIndex.community_area[code], cnt = k === undefined ? 0 : caCounts[k], pop = POP[code];
+    var k = RATE_SLOT ? areaIndex[RATE_SLOT][code] : undefined, cnt = k === undefined ? 0 : caCounts[k], pop = POP[code];
     rows.push({ code: code, name: areaNames[code] || null, count: cnt, population: pop ? pop[0] : null,
                 year: pop ? pop[1] : null, rate: pop ? cnt / pop[0] * 1000 : null });
   }
@@ -621,10 +627,10 @@ function drawRates() {
       " (" + C.fmtInt(s.areas) + " areas; the latest year loaded for each area)";
   }).join("; ") + "." : "No population figures are loaded for this city: every area shows as no data.";
   $("rates-what").textContent = "Rate = matching incidents in the selected dates \u00f7 residents \u00d7 1,000, by the " +
-    "community area recorded with each incident (civicmash fills it in from the coordinates when the source left " +
+    RATE_WORD + " recorded with each incident (civicmash fills it in from the coordinates when the source left " +
     "it empty). " + C.fmtInt(caNoCoords) + " of the counted incidents have no coordinates (not on the points or heat " +
     "map) but count here; " + C.fmtInt(caNone) + (caNone === 1 ? " matching incident has" : " matching incidents have") +
-    " no community area and " + (caNone === 1 ? "is" : "are") + " in no area.";
+    " no " + RATE_WORD + " and " + (caNone === 1 ? "is" : "are") + " in no area.";
   var tb = document.querySelector("#rates-table tbody"); clear(tb);
   rateRows.slice().sort(function (a, b) { return (b.rate === null ? -1 : b.rate) - (a.rate === null ? -1 : a.rate); })
     .forEach(function (r) {
@@ -673,7 +679,7 @@ function update() {
     }
   }
   var nt = types.length, perType = new Array(nt).fill(0), perDesc = {}, nomap = 0, midnight = 0;
-  var AC = AREA.community_area;
+  var AC = RATE_SLOT ? AREA[RATE_SLOT] : NO_RATE_AREA;
   nMatch = 0; nLocated = 0; hourCounts.fill(0); weekCounts = {}; perTypeMatch = new Array(nt).fill(0);
   caCounts.fill(0); caNoCoords = 0; caNone = 0;
   for (i = a; i < b; i++) {

@@ -60,7 +60,7 @@ lg.appendChild(C.legendRow(STYLE.safer.color, STYLE.safer.label, "dash"));
 if (P.alternatives.length) lg.appendChild(C.legendRow(STYLE.alt.color, STYLE.alt.label, "dash"));
 lg.appendChild(C.legendRow("#e0452b", "Streets by exposure per km (thicker = more)", "line"));
 lg.appendChild(C.legendRow("#f6a04d", "Incident heat " + (F.at ? "around " + F.at + " (\u00b1" + F.sigma_h + " h)" : "(all hours)"), "dot"));
-lg.appendChild(C.legendRow("#b58be0", "Bars and venues (" + data.bars.length + ")", "dot"));
+lg.appendChild(C.legendRow("#b58be0", "Licensed premises (" + data.bars.length + ")", "dot"));  // every venue: not all are bars
 document.getElementById("legend-data").textContent = "Built from " + F.incidents + " located incidents of " +
   F.start + " to " + F.end + (F.datasets.length ? " (" + F.datasets.join(", ") + ")" : "") +
   (F.at ? ", weighted for a walk at " + F.at : ", all hours alike") + "; kernel " + F.bandwidth_m + " m along the streets." +

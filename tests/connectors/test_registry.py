@@ -18,7 +18,8 @@ def test_each_connector_module_declares_its_protocol():
     assert not any(p.resumable or p.incremental for p in (arcgis.PROTOCOL, ckan.PROTOCOL, files.PROTOCOL,
                                                           osm.PROTOCOL))
     assert files.PROTOCOL.options_model("edgelist") is files.EdgelistOptions
-    assert files.PROTOCOL.options_model("csv") is files.FileOptions
+    assert files.PROTOCOL.options_model("csv") is files.TextFileOptions   # FileOptions + encoding
+    assert issubclass(files.TextFileOptions, files.FileOptions)
 
 
 def test_protocol_options_are_closed():

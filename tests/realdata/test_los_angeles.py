@@ -28,12 +28,11 @@ import pytest
 from civicmash.cities.profile import load_profile
 from civicmash.maps import _packed
 from civicmash.warehouse import db
-from tests.conftest import SHARED_DIR
+from tests.conftest import run_pipeline
 
 pytestmark = pytest.mark.slow
 
 CITY = "los_angeles"
-LA_DIR = SHARED_DIR / "data" / "los_angeles"
 CRIMES = "crime/lapd_crimes_2024-02-01_to_2024-03-31.csv"
 CRIME_ROWS = 30_371
 FORMATS_PROFILE = Path(__file__).resolve().parents[1] / "profiles" / "los_angeles_formats.toml"
@@ -43,34 +42,10 @@ KOREATOWN = {"from": "34.0637,-118.2986", "to": "34.0690,-118.2917", "near": "34
 
 
 # --- fixtures ----------------------------------------------------------------------------------------------------
+# `la_dir` and `la_run` (the one Los Angeles pipeline run of the session, shared with the browser tests) are in
+# tests/conftest.py; `_run` is the same runner for this module's own runs (the format fixtures).
 
-@pytest.fixture(scope="module")
-def la_dir() -> Path:
-    if not (LA_DIR / CRIMES).exists():
-        pytest.skip(f"real Los Angeles data not found at {LA_DIR} (clone the project beside ../shared)")
-    return LA_DIR
-
-
-def _run(city: str, **kwargs) -> dict:
-    """The pipeline's summary; a run that fails its health check still returns it (on the error), so the
-    reconciliation is tested whatever the verdict and the verdict has a test of its own."""
-    from civicmash.flows.pipeline import civic_pipeline
-
-    try:
-        from civicmash.flows.health import RunHealthError
-    except ImportError:   # before run health exists there is no such failure
-        RunHealthError = ()  # noqa: N806
-    try:
-        return civic_pipeline(city, **kwargs)
-    except RunHealthError as exc:
-        return exc.summary
-
-
-@pytest.fixture(scope="module")
-def la_run(prefect_harness, la_dir, tmp_path_factory) -> dict:
-    """The full pipeline on the real Los Angeles bundle, all four maps (a few minutes)."""
-    out = tmp_path_factory.mktemp("los_angeles_out")
-    return {**_run(CITY, out=str(out), replay=str(la_dir)), "out": out}
+_run = run_pipeline
 
 
 @pytest.fixture(scope="module")
@@ -346,13 +321,59 @@ def test_reporting_districts_join_the_crimes_once_padded(fcon, raw_crimes):
     assert council == {f"{n:02d}" for n in range(1, 16)}
 
 
-def test_the_budget_total_row_is_visible_not_hidden(fcon, formats_run):
-    """The profile cannot filter a file's rows yet: the grand total loads as a line without a department (why the
-    FY2021-22 budget is not in cities/los_angeles.toml) and the empty last row is quarantined, counted."""
-    totals = _sql(fcon, "SELECT amount FROM spending WHERE dataset = 'budget_2021_22' AND department IS NULL")
-    assert [float(a) for (a,) in totals] == [11_480_288_113.0]
-    budget = next(r for r in formats_run["datasets"] if r["dataset"] == "budget_2021_22")
-    assert budget["rows_quarantined"] == 1_837   # no 2021-22 Adopted amount (1,836 lines + the empty row)
+def test_the_budget_total_row_is_excluded_by_the_profile_and_counted(con, la_run, la_dir):
+    """`keep = { "Dept Code" = "not_empty" }` sets the grand total and the empty last row aside as
+    excluded_by_profile (never dropped); the lines loaded add up to the published total, recounted with csv."""
+    raw = _csv_rows(la_dir / "spending/budget_fy2021-22_expenditures_sec2_adopted.csv")
+    lines = [r for r in raw if r["Dept Code"].strip()]
+    total = [int(r["2021-22 Adopted"]) for r in raw if not r["Dept Code"].strip() and r["2021-22 Adopted"]]
+    assert (len(raw), len(raw) - len(lines), total) == (6_057, 2, [11_480_288_113])   # PROVENANCE.md
+    amounts = [int(r["2021-22 Adopted"]) for r in lines if r["2021-22 Adopted"].strip()]
+    got = _sql(con, "SELECT count(*), sum(amount), count(*) FILTER (WHERE department IS NULL) FROM spending "
+                    "WHERE city = ? AND dataset = 'budget_2021_22'", CITY)[0]
+    assert (got[0], float(got[1]), got[2]) == (len(amounts), float(sum(amounts)), 0)
+    assert sum(amounts) == total[0]
+    reasons = dict(_sql(con, "SELECT reason || ' ' || field, count(*) FROM quarantine WHERE city = ? "
+                             "AND dataset = 'budget_2021_22' GROUP BY 1", CITY))
+    assert reasons == {"excluded_by_profile keep Dept Code: not_empty": 2,
+                       "missing_required amount": len(lines) - len(amounts)}
+    budget = next(r for r in la_run["datasets"] if r["dataset"] == "budget_2021_22")
+    assert budget["rows_in"] == len(raw) == budget["rows_loaded"] + budget["rows_quarantined"]
+
+
+def test_the_shapefiles_load_from_their_loose_files(con, raw_crimes, la_dir):
+    """The .shp URLs bring their .shx/.dbf/.prj: 1,135 reporting districts (kind beat) and the 15 council districts
+    of 2012 (their own kind: no crime is stamped with a ward from them)."""
+    beats = {c for (c,) in _sql(con, "SELECT code FROM boundaries WHERE city = ? AND dataset = 'reporting_districts'",
+                                CITY)}
+    assert len(_sql(con, "SELECT 1 FROM boundaries WHERE city = ? AND dataset = 'reporting_districts'", CITY)) == 1_135
+    assert Counter(r["Rpt Dist No"] for r in raw_crimes if r["Rpt Dist No"] not in beats) == {
+        "0663": 74, "0244": 1, "1400": 1}
+    council = _sql(con, "SELECT code, kind FROM boundaries WHERE city = ? AND dataset = 'council_districts_2012'", CITY)
+    assert {c for c, _ in council} == {f"{n:02d}" for n in range(1, 16)}
+    assert {k for _, k in council} == {"council_district_2012"}
+    assert _sql(con, "SELECT count(*) FROM incidents WHERE city = ? AND ward IS NOT NULL", CITY)[0][0] == 0
+
+
+def test_the_invalid_neighbourhoods_are_repaired_and_flagged(con, la_run):
+    rows = _sql(con, "SELECT count(*), count(*) FILTER (WHERE geom_repaired), bool_and(ST_IsValid(geom)) "
+                     "FROM boundaries WHERE city = ? AND dataset = 'neighbourhoods'", CITY)[0]
+    assert rows == (114, 17, True)   # docs/new-city.md: 17 of the 114 polygons are invalid as published
+    load = next(r for r in la_run["datasets"] if r["dataset"] == "neighbourhoods")
+    assert load["flags"]["geom_repaired"] == 17
+
+
+def test_the_parks_stand_on_the_last_pair_of_their_cell(con, la_dir):
+    raw = _csv_rows(la_dir / "services/rap_facilities_and_parks.csv")
+    pair = re.compile(r"\(\s*([-+]?[0-9.]+)\s*,\s*([-+]?[0-9.]+)\s*\)")
+    last = Counter((round(float(a), 6), round(float(b), 6)) for a, b in
+                   (pair.findall(r["Location 1"])[-1] for r in raw))
+    got = Counter((round(lat, 6), round(lon, 6)) for lat, lon in _sql(
+        con, "SELECT lat, lon FROM services WHERE city = ? AND dataset = 'parks_facilities' AND lat IS NOT NULL", CITY))
+    assert len(raw) == 915 and got and all(last[k] >= n for k, n in got.items())
+    flags = dict(_sql(con, "SELECT coalesce(location_flag, 'ok'), count(*) FROM services WHERE city = ? "
+                           "AND dataset = 'parks_facilities' GROUP BY 1", CITY))
+    assert "missing_coordinates" not in flags and sum(flags.values()) == 915
 
 
 def test_payment_duplicates_are_quarantined_and_counted(fcon, formats_run):
@@ -375,8 +396,6 @@ def test_state_plane_shelters_land_where_their_latitude_says(fcon, la_dir):
         assert abs(glat - lat) * 111_000 < 50 and abs(glon - lon) * 92_000 < 50, sid
 
 
-@pytest.mark.xfail(strict=True, reason="gap: the file connector reads CSV as UTF-8 only; the Mapping L.A. "
-                   "population file is Latin-1 (0xF1 in 'La Cañada Flintridge') and a profile cannot name an encoding")
 def test_population_latin1_loads_for_tests_only(prefect_harness, formats_replay, tmp_path_factory, la_dir):
     out = tmp_path_factory.mktemp("los_angeles_population_out")
     run = _run("los_angeles_formats", out=str(out), replay=str(formats_replay), profile_path=str(FORMATS_PROFILE),

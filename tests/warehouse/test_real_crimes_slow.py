@@ -57,7 +57,8 @@ def test_all_real_crimes_reconcile_with_raw_csv(con, tmp_path, chicago):
     lo, hi = one("SELECT min(occurred_at), max(occurred_at) FROM incidents")
     assert str(lo) == "2018-05-01 00:00:00" and str(hi) == "2018-11-12 23:59:00"
     n90 = one("SELECT count(*) FROM incidents_last_90_days")[0]
-    expect90 = sum(1 for r in raw if datetime.strptime(r["Date"], "%m/%d/%Y %I:%M:%S %p") > datetime(2018, 8, 14, 23, 59))
+    # the 90 calendar days ending with the latest incident's day (2018-11-12): from 2018-08-15 00:00
+    expect90 = sum(1 for r in raw if datetime.strptime(r["Date"], "%m/%d/%Y %I:%M:%S %p") >= datetime(2018, 8, 15))
     assert n90 == expect90
 
     # beats: all 274 crime beats exist among the real beat polygons

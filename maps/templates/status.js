@@ -1,0 +1,27 @@
+// Status page code (maps/status.py), run as function (C, data) by the page shell (shell.js).
+// One table row per dataset; every value is set as text (C.el), never as markup.
+var el = C.el;
+function num(v, digits) {
+  if (v === null || v === undefined) { return "-"; }
+  return Number(v).toLocaleString("en-US", {maximumFractionDigits: digits || 0});
+}
+var counts = data.counts;
+document.getElementById("status-counts").textContent = data.datasets.length
+  ? counts.ok + " ok, " + counts.degraded + " degraded, " + counts.failed + " failed"
+  : "No run has recorded dataset health yet.";
+var body = document.getElementById("status-rows");
+data.datasets.forEach(function (r) {
+  var tr = el("tr");
+  tr.id = "status-" + r.dataset;
+  var portal = r.portal_count === null ? "n/a" : num(r.portal_count) + " / " + num(r.compared_rows);
+  var share = r.quarantine_share === null ? "-" : (100 * r.quarantine_share).toFixed(1) + " %";
+  [[r.dataset], [r.last_success_at || "never"], [num(r.rows_current), "cm-num"], [share, "cm-num"],
+   [r.source_updated_at || "-"], [num(r.lag_hours, 1), "cm-num"], [portal, "cm-num"]].forEach(function (c) {
+    tr.appendChild(el("td", c[0], c[1]));
+  });
+  var status = el("td");
+  status.appendChild(el("span", r.status, "cm-status-" + r.status));
+  if (r.reason) { status.appendChild(el("div", r.reason, "cm-status-reason")); }
+  tr.appendChild(status);
+  body.appendChild(tr);
+});
