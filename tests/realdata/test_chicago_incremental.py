@@ -98,4 +98,6 @@ def test_chicago_incremental_run_equals_full_reload(prefect_harness, faulty_port
         history = con.execute("SELECT source_id, change FROM incidents_history WHERE city = 'chicago' "
                               "AND dataset = 'crimes' ORDER BY source_id").fetchall()
         assert history == [(sid, "changed") for sid in sorted(updated)]
-    assert time.monotonic() - started < 90
+    # a guard against a fetch gone quadratic or a retry storm (minutes), not a benchmark: three Chicago runs take
+    # ~55 s alone, 96 s when the 2-core CI host was also running another Chicago pipeline
+    assert time.monotonic() - started < 240
