@@ -6,7 +6,7 @@ both those blocks and what a person types (``1101 W Taylor St``) with them. Most
 
 | preset | reads | e.g. |
 |---|---|---|
-| ``chicago_xx`` | the hundreds with the last digits as ``X`` | ``012XX W MADISON ST`` |
+| ``hundreds_xx`` | the hundreds with the last digits as ``X`` | ``012XX W MADISON ST`` |
 | ``block_of`` | ``<n> BLOCK OF <street>``, ``<n> BLK <street>`` | ``100 Block of Main St``, ``100 BLK MAIN ST`` |
 | ``dc_bo`` | ``<n> B/O <street>`` ("block of", Washington DC) | ``1400 B/O P ST NW`` |
 | ``rounded_number`` | a house number already rounded to the block | ``1100 W  39TH   PL`` (LAPD) |
@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from civicmash.warehouse.addresses import BLOCK_PRESETS, DEFAULT_BLOCK_SIZE
 
-Preset = Literal["chicago_xx", "block_of", "dc_bo", "rounded_number"]
+Preset = Literal["hundreds_xx", "block_of", "dc_bo", "rounded_number"]
 PRESETS = BLOCK_PRESETS   # name -> regex (warehouse/addresses.py), tried in this order, the catch-all last
 DEFAULT_PRESETS: tuple[str, ...] = tuple(PRESETS)
 _REQUIRED_GROUPS = {"number", "street"}
@@ -64,7 +64,7 @@ class PlacesSpec(_Strict):
     """``[places]``: the block forms of the city's incidents (``block`` column) and of typed addresses."""
 
     presets: list[Preset] = Field(list(DEFAULT_PRESETS), description="built-in block forms, tried in order "
-                                  "(default all: chicago_xx, block_of, dc_bo, rounded_number)",
+                                  "(default all: hundreds_xx, block_of, dc_bo, rounded_number)",
                                   examples=[["rounded_number"]])
     block_size: int = Field(DEFAULT_BLOCK_SIZE, ge=1, description="house numbers per block of the presets",
                             examples=[100])

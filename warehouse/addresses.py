@@ -19,7 +19,7 @@ _STREET_TYPES = {w for pair in _ABBREVIATIONS for w in pair} | {"WAY", "LN", "LA
 # (digits; an `X` stands for a digit) and `street`, optionally `dir` and `suffix`. Tried in this order: the
 # catch-all "<number> <street>" last. The city profile names them (cities/place_options.py, `[places]`).
 BLOCK_PRESETS: dict[str, str] = {
-    "chicago_xx": r"^(?P<number>\d{1,5}X{1,3})\s+(?P<street>\S.*)$",               # 012XX W MADISON ST
+    "hundreds_xx": r"^(?P<number>\d{1,5}X{1,3})\s+(?P<street>\S.*)$",               # 012XX W MADISON ST
     "block_of": r"^(?P<number>\d{1,6})\s+(?:BLOCK|BLK\.?)(?:\s+OF)?\s+(?P<street>\S.*)$",  # 100 BLOCK OF MAIN ST
     "dc_bo": r"^(?P<number>\d{1,6})\s+B/O\s+(?P<street>\S.*)$",                   # 1400 B/O P ST NW
     "rounded_number": r"^(?P<number>\d{1,6})\s+(?P<street>[^\d\s].*)$",           # 1100 W  39TH  PL

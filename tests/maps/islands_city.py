@@ -39,11 +39,11 @@ ADDRESS_FIELDS = {"from_left": "ADLF", "to_left": "ADLT", "from_right": "ADRF", 
 
 # incident blocks in every form: (block as published, i, j) -- the point is the middle of block i of row j
 BLOCKS = [
-    ("002XX W MAIN ST", 2.5, 2),                              # chicago_xx (W MAIN ST has address ranges too)
+    ("002XX W MAIN ST", 2.5, 2),                              # hundreds_xx (W MAIN ST has address ranges too)
     ("1100 W  39TH                         PL", 1.5, 3),     # rounded_number, LA's padding
     ("1400 B/O P ST NW", 3.5, 4),                             # dc_bo
     ("100 BLOCK OF ELM ST", 1.5, 5),                          # block_of
-    ("003XX N OAK AVE", 1, 2.5),                              # chicago_xx on a column without ranges
+    ("003XX N OAK AVE", 1, 2.5),                              # hundreds_xx on a column without ranges
     ("N OAK AV", 1, 3),                                       # a bare street (LA's LOCATION with a Cross Street)
 ]
 

@@ -41,7 +41,7 @@ def _at(place, i, j):
 
 
 @pytest.mark.parametrize("text, kind, where", [
-    ("002XX W MAIN ST", "block", (2.5, 2)),                      # chicago_xx, as published
+    ("002XX W MAIN ST", "block", (2.5, 2)),                      # hundreds_xx, as published
     ("1100 W 39TH PL", "block", (1.5, 3)),                       # LA's block, its runs of spaces aside
     ("1123 W 39th Pl", "address", (1.5, 3)),                     # rounded_number: the house number's block
     ("1400 B/O P ST NW", "block", (3.5, 4)),                     # dc_bo
@@ -49,7 +49,7 @@ def _at(place, i, j):
     ("1432 P Street NW", "address", (3.5, 4)),
     ("100 BLK ELM ST", "block", (1.5, 5)),                       # BLK
     ("123 Elm Street", "address", (1.5, 5)),
-    ("310 N Oak Avenue", "address", (1, 2.5)),                   # a house number onto a chicago_xx block
+    ("310 N Oak Avenue", "address", (1, 2.5)),                   # a house number onto a hundreds_xx block
 ])
 def test_every_block_form_resolves_to_its_incidents(con, graph, text, kind, where):
     place = resolve(con, city=I.CITY, text=text, graph=graph)
