@@ -22,7 +22,7 @@ help:
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,bench]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,bench,notebook]"
 	touch $(VENV)/.installed
 
 # After changing a pin in pyproject.toml: install it without -c, run the tests, then refreeze the venv.
@@ -30,7 +30,7 @@ lock:
 	test -x $(BIN)/python
 	$(BIN)/python -m pip freeze --all --exclude-editable > $(VENV)/freeze.txt
 	$(BIN)/python -m pip install --quiet --dry-run --ignore-installed -c $(VENV)/freeze.txt \
-	  --report $(VENV)/lock.json -e ".[dev,bench]"
+	  --report $(VENV)/lock.json -e ".[dev,bench,notebook]"
 	{ sed -n '/^#/p' constraints.txt; $(BIN)/python -c "import json, sys; r = json.load(open(sys.argv[1])); \
 	  [print(i['metadata']['name'] + '==' + i['metadata']['version']) for i in r['install'] \
 	   if i['metadata']['name'].lower() != 'civicmash']" $(VENV)/lock.json | sort -f; } > constraints.txt.new

@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
-from scipy.spatial import cKDTree
 
 from .routing import WalkGraph, concat_ranges, sample_edges
 
@@ -82,6 +81,8 @@ class Snapper:
         self._owner = owner
         self._half = float(np.max(np.hypot(bx - ax, by - ay) / n) / 2) if len(n) else 0.0
         self._ax, self._ay, self._bx, self._by = ax, ay, bx, by
+        from scipy.spatial import cKDTree  # here: importing this module (route_planner does) stays light
+
         self._tree = cKDTree(np.column_stack([self._sx, self._sy])) if len(owner) else None
 
     def _project(self, x, y, local):

@@ -33,7 +33,6 @@ import re
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from civicmash.warehouse import reads
 from civicmash.warehouse.addresses import DEFAULT_BLOCK_PATTERNS, BlockAddress, parse_block, street_key
@@ -309,6 +308,8 @@ def intersection(con, *, city: str, street_a: str, street_b: str, patterns=None)
                                difflib.get_close_matches(key, streets, n=5, cutoff=0.6))
         pts.append((names, np.array([p for n in names for p in by_street[n]], dtype=float)))
     (na, a), (nb, b) = pts
+    from scipy.spatial import cKDTree  # here: `civicmash route` with two lat,lon ends never needs it
+
     kx = math.cos(math.radians(float(np.mean(a[:, 0]))))
     ta = cKDTree(np.column_stack([a[:, 0], a[:, 1] * kx]))
     d, j = ta.query(np.column_stack([b[:, 0], b[:, 1] * kx]))

@@ -44,7 +44,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
-from scipy.spatial import cKDTree
 
 from .routing import WalkGraph, concat_ranges, sample_edges
 
@@ -124,6 +123,8 @@ def _kernel_cdf(x, h):
 
 def snap(graph: WalkGraph, lat, lon, *, snap_m: float = DEFAULT_SNAP_M):
     """Nearest edge of every point: (edge index or -1, position t in [0, 1] from ``eu`` to ``ev``, distance m)."""
+    from scipy.spatial import cKDTree  # here, not at the top: `civicmash route` answers from a stored model
+
     lat, lon = np.asarray(lat, float), np.asarray(lon, float)
     n = len(lat)
     edge = np.full(n, -1, dtype=np.int64)
@@ -317,6 +318,8 @@ def lit_classes(lit) -> np.ndarray:
 
 def edges_near(graph: WalkGraph, lat, lon, *, radius_m: float) -> np.ndarray:
     """Boolean per edge: some point (lat, lon) lies within ``radius_m`` of the (straight) edge."""
+    from scipy.spatial import cKDTree
+
     lat, lon = np.asarray(lat, float), np.asarray(lon, float)
     near = np.zeros(graph.n_edges, dtype=bool)
     ok = ~(np.isnan(lat) | np.isnan(lon))

@@ -95,16 +95,16 @@ def pareto_routes(graph: WalkGraph, risk, src: int, dst: int, *, sweep=_SWEEP) -
     positive = density[density > 0]
     p95 = float(np.percentile(positive, 95)) if positive.size else 1.0
     seen: dict[tuple, dict] = {}
-    for c in sweep:
-        c_eff = c if c > 0 else 1e-9
-        nodes, cost = graph.route(src, dst, graph.length * (1 + c_eff * density / p95))
+    sweep = list(sweep) if positive.size else list(sweep)[:1]
+    weights = [(c if c > 0 else 1e-9, graph.length * (1 + (c if c > 0 else 1e-9) * density / p95)) for c in sweep]
+    # one search per c; after the first, A* with potentials from the risk part (WalkGraph.route_sweep): exact
+    found = graph.route_sweep(src, dst, weights, graph.length * density / p95)
+    for c, (nodes, _cost) in zip(sweep, found):
         if not nodes:
             raise ValueError("origin and destination are not connected in the street graph")
         key = tuple(nodes)
         if key not in seen:
             seen[key] = _summary(graph, nodes, risk, lam=float(c))
-        if not positive.size:
-            break
     cands = sorted(seen.values(), key=lambda r: (r["length_m"], r["exposure"]))
     front, best = [], math.inf
     for r in cands:
@@ -312,6 +312,15 @@ def snap_ends(graph: WalkGraph, origin, destination, *, names=("the start", "the
     return src, dst, end(src, da), end(dst, db)
 
 
+def _fresh_model(con, city: str, options: dict):
+    """(graph, risk model, facts) built from the warehouse; None without a street graph."""
+    graph = load_graph(con, city)
+    if graph is None:
+        return None
+    model, facts = risk_model(con, city=city, graph=graph, options=options)
+    return graph, model, facts
+
+
 def _place_dict(place) -> dict:
     """The resolved place without its distance to the nearest node of any network (the end's own snap_m follows)."""
     return {k: v for k, v in place.as_dict().items() if k != "snap_m"}
@@ -337,17 +346,25 @@ def plan(con, *, city: str, origin, destination, at=None, detour: float = DEFAUL
     """
     from .places import resolve
 
+    from .route_store import model_for
+
     options = dict(options or {})
     hour = parse_at(at)
-    graph = load_graph(con, city)
+    # a read-only warehouse file (the CLI's): the graph and the risk model stored beside it (analysis/route_store.py)
+    stored = model_for(con, city=city, options=options, builder=_fresh_model)
+    graph = stored.graph if stored is not None else load_graph(con, city)
     if graph is None:
         raise ValueError(f"no street graph for city {city!r}: cannot plan a route")
     a = resolve(con, city=city, text=origin, graph=graph, patterns=patterns)
     b = resolve(con, city=city, text=destination, graph=graph, patterns=patterns)
     src, dst, end_a, end_b = snap_ends(graph, (a.lat, a.lon), (b.lat, b.lon), names=(repr(a.label), repr(b.label)))
-    model, facts = risk_model(con, city=city, graph=graph, options=options)
-    facts.pop("_inc")
-    routes = plan_routes(graph, model.edge_risk(hour), src, dst, detour=detour)
+    if stored is not None:
+        model, facts, risk = stored.model, dict(stored.facts), stored.edge_risk(hour)
+    else:
+        model, facts = risk_model(con, city=city, graph=graph, options=options)
+        facts.pop("_inc")
+        risk = model.edge_risk(hour)
+    routes = plan_routes(graph, risk, src, dst, detour=detour)
     strip = lambda r: {k: v for k, v in r.items() if k != "nodes"}  # noqa: E731
     return {
         "city": city,

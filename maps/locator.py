@@ -14,11 +14,11 @@ from civicmash.analysis.nearest import DEFAULT_MAX_ACCESS_M, WALK_SPEED_M_S, Ser
 from civicmash.analysis.service_access import analyse, network, stored_access
 from civicmash.warehouse import reads
 
-from . import _payload
+from . import _payload, figure_payload
 from .render import Page, PageContext, publish
 
 _TABLES = ("services", "boundaries", "streets", "population")
-PAGE = Page(title="Service locator", scripts=("locator.js",), controls="locator_controls.html",
+PAGE = Page(title="Service locator", scripts=("figure_sql.js", "locator.js"), controls="locator_controls.html",
             legend="locator_legend.html")
 
 # ---------------------------------------------------------------------------------------------------- page
@@ -164,5 +164,7 @@ def build(ctx: PageContext) -> Path:
         "thresholds": sorted({int(r["threshold_min"]) for r in stored["coverage"]} or set(DEFAULT_THRESHOLDS)),
         "boundaryKind": kind,
         "view": [[min(lats) - 0.004, min(lons) - 0.004], [max(lats) + 0.004, max(lons) + 0.004]],
+        "city": city,
+        "figures": figure_payload.page("locator"),
     }
     return publish(ctx, PAGE, data=data, sources=reads.sources_for(con, city, ctx.sources, _TABLES))

@@ -193,6 +193,15 @@ def _data_as_of(sources) -> str | None:
         return _fmt_fetched(max(times, key=str))
 
 
+def _snapshot(ctx: PageContext, sources) -> dict | None:
+    """The run manifest's snapshot of the page's datasets (run id + short content hash, for citing a figure;
+    :func:`civicmash.warehouse.manifest.snapshot`), or None when the warehouse has no manifest for them."""
+    from civicmash.warehouse.manifest import snapshot
+
+    names = [str(s["dataset"]) for s in sources or [] if s.get("dataset")]
+    return snapshot(ctx.con, city=ctx.city, datasets=names) if names else None
+
+
 def publish(ctx: PageContext, page: Page, *, data: dict, sources: list[dict] | None, with_map: bool = True,
             fragment_vars: Mapping[str, Any] | None = None) -> Path:
     """Render ``page`` for ``ctx`` and write it to ``ctx.out_path``; returns the path.
@@ -225,6 +234,7 @@ def _page_html(ctx: PageContext, page: Page, *, data: dict, sources: list[dict] 
         missing=list(ctx.missing),
         sources=_source_rows(sources),
         data_as_of=_data_as_of(sources),
+        snapshot=_snapshot(ctx, sources),
         legend_html=Markup(_fragment(page.legend, fragment_vars)),
         controls_html=Markup(_fragment(page.controls, fragment_vars)),
         vendor=_vendor_markup(page.plugins) if with_map else [],

@@ -21,11 +21,11 @@ from civicmash.analysis.route_planner import (
 from civicmash.analysis.routing import WalkGraph, load_graph
 from civicmash.warehouse import reads
 
-from . import _payload
+from . import _payload, figure_payload
 from .render import Page, PageContext, publish
 
 _TABLES = ("incidents", "venues", "boundaries", "streets")
-PAGE = Page(title="Safe route home", scripts=("safe_route.js",), controls="safe_route_controls.html",
+PAGE = Page(title="Safe route home", scripts=("figure_sql.js", "safe_route.js"), controls="safe_route_controls.html",
             legend="safe_route_legend.html", plugins=("heat",))
 
 
@@ -91,6 +91,12 @@ def build(ctx: PageContext) -> Path:
     plan_ = plan_routes(graph, risk, src, dst, detour=float(options.get("detour", DEFAULT_DETOUR)))
     view = _view(plan_["shortest"]["coords"] + plan_["safer"]["coords"] + plan_["safest"]["coords"])
     strip = lambda r: {f: v for f, v in r.items() if f != "nodes"}  # noqa: E731
+
+    def with_edges(r: dict) -> dict:  # the warehouse ids of the segments walked and each one's exposure, in order
+        idx = graph.path_edges(r["nodes"])
+        return {**strip(r), "edge_ids": [int(e) for e in graph.edge_ids[idx]],
+                "edge_exposure": [float(x) for x in np.asarray(risk, dtype=float)[idx]]}
+
     alternatives = [strip(r) for r in plan_["pareto"]
                     if r["nodes"] not in (plan_["shortest"]["nodes"], plan_["safer"]["nodes"])]
     src_names = [r[0] for r in con.execute(  # the datasets that actually fed the window
@@ -98,7 +104,7 @@ def build(ctx: PageContext) -> Path:
         "AND occurred_at >= ? AND occurred_at < ? ORDER BY 1", [city, facts["start"], facts["end"]]).fetchall()]
     data = {
         "base": _payload.base_layer(con, city=city, graph=graph, options=options),
-        "plan": {"shortest": strip(plan_["shortest"]), "safer": strip(plan_["safer"]),
+        "plan": {"shortest": with_edges(plan_["shortest"]), "safer": with_edges(plan_["safer"]),
                  "alternatives": alternatives, "alpha": plan_["alpha"], "detour": plan_["detour"],
                  "comparison": plan_["comparison"], "ends": ends},
         "risk": _risk_segments(graph, risk, view),
@@ -111,6 +117,8 @@ def build(ctx: PageContext) -> Path:
                   "bandwidth_m": facts["bandwidth_m"], "sigma_h": facts["sigma_h"],
                   "factors": model.factors.describe(hour) if model.factors else [],
                   "coverage": coverage_words(coverage_summary(con, city=city))},
+        "city": city,
+        "figures": figure_payload.page("safe_route"),
         "collapseOnPhone": False,
     }
     return publish(ctx, PAGE, data=data, sources=reads.sources_for(con, city, ctx.sources, _TABLES))

@@ -12,11 +12,11 @@ from pathlib import Path
 from civicmash.analysis.routing import load_graph
 from civicmash.warehouse import reads
 
-from . import _payload
+from . import _payload, figure_payload
 from .render import Page, PageContext, publish
 
 _TABLES = ("spending",)
-PAGE = Page(title="Spending explorer", scripts=("spending.js",), controls="spending_controls.html")
+PAGE = Page(title="Spending explorer", scripts=("figure_sql.js", "spending.js"), controls="spending_controls.html")
 
 
 def format_amount(value) -> str:
@@ -59,7 +59,7 @@ def build(ctx: PageContext) -> Path:
     if len(depts) > top:
         rest = sum(d["amount"] for d in depts[top:])
         depts = depts[:top] + [{"label": f"Other ({len(depts) - top} departments)", "amount": rest,
-                                "text": format_amount(rest)}]
+                                "text": format_amount(rest), "other": True}]
     funds = _totals(con, city=city, year=year, column="fund", missing="(fund not given)")
     located = _located(con, city=city, year=year)
     total = sum(f["amount"] for f in funds)
@@ -71,6 +71,9 @@ def build(ctx: PageContext) -> Path:
         "departments": depts,
         "funds": funds,
         "located": located,
+        "top": top,
+        "city": city,
+        "figures": figure_payload.page("spending"),
     }
     if located:
         data["base"] = _payload.base_layer(con, city=city, graph=graph, options=options)

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from civicmash.warehouse import reads
+from civicmash.warehouse.manifest import manifest as manifest_rows
 
 from .render import Page, PageContext, publish
 
@@ -20,6 +21,10 @@ PAGE = Page(title="Data status", scripts=("status.js",), controls="status_contro
 _FIELDS = ("dataset", "table_name", "protocol", "last_success_at", "rows_current", "quarantine_share",
            "source_updated_at", "lag_hours", "portal_count", "compared_rows", "count_mismatch", "rows_deleted",
            "status", "reason", "run_id")
+
+
+_MANIFEST = ("dataset", "run_id", "source_url", "fetched_at", "rows_in", "rows_loaded", "rows_quarantined", "rows_held",
+             "portal_count", "content_hash")
 
 
 def _text(value):
@@ -42,7 +47,8 @@ def build(ctx: PageContext) -> Path:
     """Write ``status.html`` for ``ctx.city`` (no map)."""
     rows = latest_rows(ctx.con, city=ctx.city)
     counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("ok", "degraded", "failed")}
-    data = {"datasets": rows, "counts": counts}
+    manifest = [{k: _text(r[k]) for k in _MANIFEST} for r in manifest_rows(ctx.con, city=ctx.city)]
+    data = {"datasets": rows, "counts": counts, "manifest": manifest}
     tables = tuple(sorted({r["table_name"] for r in rows if r["table_name"]}))
     return publish(ctx, PAGE, data=data, sources=reads.sources_for(ctx.con, ctx.city, ctx.sources, tables),
                    with_map=False)

@@ -71,7 +71,13 @@ def connect(path: str | Path = ":memory:", *, read_only: bool = False) -> duckdb
         if limit and "memory" in str(exc).lower():
             raise ValueError(f"{MEMORY_LIMIT_ENV}={limit!r} is not a DuckDB memory size (e.g. 256MB, 2GB): {exc}") from None
         raise
-    con.execute("SET enable_progress_bar = false")   # stdout carries the CLI's answers (--format json/csv)
+    try:
+        con.execute("SET enable_progress_bar = false")   # stdout carries the CLI's answers (--format json/csv)
+    except duckdb.InvalidInputException as exc:
+        # the file is already open in this process by a locked-down read-only query (warehouse/sql.py), whose
+        # configuration DuckDB shares with every connection to the file until it closes: nothing to set then
+        if "configuration has been locked" not in str(exc):
+            raise
     load_spatial(con)
     if not read_only:
         ensure_schema(con)

@@ -595,6 +595,38 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
             ("reason", "VARCHAR", "Why the status is not 'ok', in words (NULL when ok)."),
         ],
     ),
+    "run_manifest": (
+        "The run manifest: one row per run and dataset, written after the run's loads: where the data came from "
+        "(source_url, no secrets), when it was fetched, rows in / loaded / quarantined, and a content hash of the "
+        "dataset as held, so a published figure can cite the exact snapshot. Every page's footer shows the run id "
+        "and a short hash of its datasets' content hashes; latest_manifest is the newest row per dataset. "
+        "See docs/warehouse.md, \"Run manifest\" (warehouse/manifest.py).",
+        [
+            ("run_id", "VARCHAR NOT NULL", "The run (ingest_runs) that fetched and loaded the dataset: the snapshot id to cite."),
+            ("city", "VARCHAR NOT NULL", "City slug."),
+            ("dataset", "VARCHAR NOT NULL", "Dataset name in the city profile."),
+            ("table_name", "VARCHAR", "Canonical table the dataset feeds."),
+            ("protocol", "VARCHAR", "How it was fetched: socrata, arcgis, ckan, osm or file."),
+            ("source_url", "VARCHAR",
+             "The dataset's public address (datasets.portal_url) with anything secret removed: no user:password, "
+             "no token, key, secret, signature or auth query parameter (app tokens travel in headers only)."),
+            ("fetched_at", "TIMESTAMPTZ", "When this run downloaded the dataset (UTC)."),
+            ("load_mode", "VARCHAR",
+             "'replace' (a full fetch replaced the dataset) or 'merge' (an incremental fetch merged by source_id)."),
+            ("rows_in", "BIGINT", "Records this run received (the increment on a 'merge' run). rows_in = rows_loaded + rows_quarantined, always."),
+            ("rows_loaded", "BIGINT", "Of those, records written to the canonical table."),
+            ("rows_quarantined", "BIGINT", "Of those, records set aside in the quarantine table, with a reason each."),
+            ("rows_held", "BIGINT", "Records of the dataset in its canonical table after the run (all of them, also after a merge)."),
+            ("portal_count", "BIGINT",
+             "The portal's own row count asked during the run (dataset_health.portal_count); NULL for a file or a "
+             "portal that could not say."),
+            ("content_hash", "VARCHAR",
+             "SHA-256 (hex) of the dataset's records as held after the run: every loaded record's source_id and "
+             "row_hash (MD5 of its raw values), sorted, then every quarantined record's raw values. The same source "
+             "data gives the same hash on every run; one changed value, record added or removed gives another."),
+            ("recorded_at", "TIMESTAMPTZ", "When this manifest row was written."),
+        ],
+    ),
     "quarantine": (
         "Records that could not be loaded, one row per record, with the reason. Nothing is dropped silently: "
         "for each dataset, rows loaded + rows here = rows received.",

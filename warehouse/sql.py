@@ -125,7 +125,7 @@ def run_readonly(path: str | Path, query: str, *, params: Sequence[Any] | dict[s
 
 
 def run_query(path: str | Path, query: str, *, params: Sequence[Any] | dict[str, Any] | None = None,
-              warn: bool = True) -> QueryResult:
+              warn: bool = True, catalogue: bool = False) -> QueryResult:
     """Run one SELECT against the warehouse at ``path`` opened read-only, external file access off.
 
     ``params``: a dict binds DuckDB named parameters (``$name``), a list positional ones (``?``). The CLI's
@@ -138,8 +138,15 @@ def run_query(path: str | Path, query: str, *, params: Sequence[Any] | dict[str,
     FileNotFoundError (no warehouse file: it says how to make one) or QueryError (anything DuckDB refused:
     unknown table or column with a "did you mean", a bad value, a syntax error, a missing or unknown
     parameter), each with a one-line message.
+    ``catalogue``: ``path`` is a catalogue of many cities' warehouses (``civicmash sql --all``,
+    :mod:`.catalogue`), attached read-only, one view per table across the cities.
     """
     check_query(query)
+    if catalogue:
+        from .catalogue import connect_catalogue, read_catalogue
+
+        con = connect_catalogue(read_catalogue(path)[0], source=path)[0]
+        return _query_on(con, query, params=params, warn=warn)
     if not Path(path).exists():
         raise FileNotFoundError(f"no warehouse at {path}: create it with `civicmash run <city>` (a city profile) "
                                 "or `civicmash demo` (the synthetic sample city, out/sample/civicmash.duckdb; "
@@ -149,8 +156,29 @@ def run_query(path: str | Path, query: str, *, params: Sequence[Any] | dict[str,
     except duckdb.Error as exc:
         raise QueryError(f"cannot open the warehouse {path}: {one_line(exc, query='')}") from None
     try:
+        _lock_down(con)
+    except BaseException:
+        con.close()
+        raise
+    return _query_on(con, query, params=params, warn=warn)
+
+
+def _lock_down(con: duckdb.DuckDBPyConnection) -> None:
+    """External file access off, then the configuration locked. DuckDB shares one configuration among the
+    connections of a process to one file: when an earlier locked-down query's connection is still open (a
+    notebook's), the lock is already there and is kept only if external access is already off."""
+    try:
         con.execute("SET enable_external_access = false")  # no reading or writing other files
         con.execute("SET lock_configuration = true")
+    except duckdb.InvalidInputException as exc:
+        locked = "configuration has been locked" in str(exc)
+        if not locked or con.execute("SELECT current_setting('enable_external_access')").fetchone()[0]:
+            raise
+
+
+def _query_on(con: duckdb.DuckDBPyConnection, query: str, *, params, warn: bool) -> QueryResult:
+    """Run the checked ``query`` on ``con`` (read-only, external access off) and close it."""
+    try:
         try:
             cur = con.execute(query, params) if params is not None else con.execute(query)
             columns = [d[0] for d in cur.description or []]

@@ -21,6 +21,7 @@ VIEW_SOURCES: dict[str, str] = {
     "incidents_current": "incidents",
     "incidents_last_90_days": "incidents",
     "venues_bars": "venues",
+    "latest_manifest": "run_manifest",
 }
 
 _CITY = "City slug this row belongs to (e.g. 'chicago'); matches cities/<city>.toml."
@@ -113,6 +114,32 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
         **_changed("source_updated_at", "The publisher's last-update time"),
         "old_row_hash": "row_hash (MD5 of the raw record) of the superseded version.",
         "new_row_hash": "row_hash of the version that replaced it; NULL when the record was removed.",
+    },
+    "incident_changes_by_run": {
+        "city": _CITY,
+        "dataset": "The incidents dataset of the city profile the record came from.",
+        "source_id": "The record's id at the source; with city and dataset it names one record across runs.",
+        "case_number": "The record's case number (the later version's, else the earlier one's).",
+        "change": "The kind of change: 'added', 'removed', or a reclassification: 'type', 'location', 'date', "
+                  "'other' (one row per kind that changed).",
+        "changed_fields": "For a reclassification, the fields that differ, comma-separated (e.g. "
+                          "'primary_type,iucr'; 'lat,lon' for a moved point); NULL for added and removed.",
+        "before": "The changed fields' values after the earlier run, joined with ' · ' in changed_fields order "
+                  "('(none)' for an empty value); for 'removed', the record in words (type · description · "
+                  "time · block); NULL for 'added'.",
+        "after": "The same fields' values after the later run; for 'added', the record in words; NULL for "
+                 "'removed'.",
+        "note": "For 'removed': 'no longer in a full download' or 'deleted at the portal (deletion sweep)'; for "
+                "'added': 'published again after an earlier removal' when the id was held before; else NULL.",
+        "primary_type": "The record's primary type after the later run (for 'removed': its last one).",
+        "occurred_at": "The record's incident time (city-local) after the later run (for 'removed': its last one).",
+        "block": "The record's block after the later run (for 'removed': its last one).",
+        "lat": "Latitude after the later run (for 'removed': the last one held); NULL when unknown.",
+        "lon": "Longitude after the later run (for 'removed': the last one held); NULL when unknown.",
+        "seen_at": "When civicmash saw the change: the fetch that brought the later version, or that no longer "
+                   "had the record (or the sweep that deleted it). Not when the police made it.",
+        "from_run_id": "The earlier run (ingest_runs.run_id): the previous successful run of the city.",
+        "to_run_id": "The later run (ingest_runs.run_id) the changes lead to.",
     },
     "incidents_unknown_iucr": {
         "city": _CITY,

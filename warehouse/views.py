@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
+from . import changes as _changes, manifest as _manifest
 from ._sqlexpr import lit
 from .offences import categories_sql
 from .service_requests import open_at_sql
@@ -113,6 +114,24 @@ VIEWS: dict[str, tuple[str, str]] = {
            FROM incidents_history h
            LEFT JOIN nxt n ON n.city = h.city AND n.dataset = h.dataset AND n.source_id = h.source_id
                           AND n.row_hash = h.next_row_hash""",
+    ),
+    "incident_changes_by_run": (
+        "What changed in incidents from one run to the next: every successful run of a city (ingest_runs) against "
+        "the previous successful run of the same city, one row per change: 'added' (a record held after the later "
+        "run and not after the earlier), 'removed' (the reverse: gone from a full download, or deleted by the "
+        "deletion sweep), or a reclassification of a record held after both: 'type' (primary_type, description, "
+        "iucr, fbi_code), 'location' (the point, block, beat, district, ward, community_area), 'date' "
+        "(occurred_at), 'other' (case_number, arrest, domestic, location_description, reported_at, "
+        "occurred_end_at); a record whose type and location changed is two rows. Built from incidents and "
+        "incidents_history (the versions current at each run's finish), so failed runs in between fold in. "
+        "`civicmash changes --from RUN --to RUN` compares any two runs; incidents_changes lists every superseded "
+        "version instead. See docs/warehouse.md, \"What changed\".",
+        _changes.VIEW_SQL,
+    ),
+    "latest_manifest": (
+        "The newest run_manifest row of each city and dataset: where and when the data now held was fetched, its "
+        "row counts and content hash (what a page footer's snapshot cites).",
+        _manifest.LATEST_VIEW_SQL,
     ),
     "incidents_unknown_iucr": (
         "IUCR codes used by incidents (incidents_current) that are not in the city's IUCR code list (iucr_codes), "

@@ -632,14 +632,17 @@ function drawRates() {
     "map) but count here; " + C.fmtInt(caNone) + (caNone === 1 ? " matching incident has" : " matching incidents have") +
     " no " + RATE_WORD + " and " + (caNone === 1 ? "is" : "are") + " in no area.";
   var tb = document.querySelector("#rates-table tbody"); clear(tb);
+  rateCells = [];
   rateRows.slice().sort(function (a, b) { return (b.rate === null ? -1 : b.rate) - (a.rate === null ? -1 : a.rate); })
     .forEach(function (r) {
       var tr = el("tr"); tr.setAttribute("data-code", r.code);
       tr.appendChild(el("td", r.code)); tr.appendChild(el("td", r.name || ""));
-      tr.appendChild(el("td", C.fmtInt(r.count), "num"));
+      var countTd = el("td", C.fmtInt(r.count), "num"), rateTd = el("td", r.rate === null ? "no data" : fmtNum(r.rate, 2), "num");
+      tr.appendChild(countTd);
       tr.appendChild(el("td", r.population === null ? "no data" : C.fmtInt(r.population), "num"));
-      tr.appendChild(el("td", r.rate === null ? "no data" : fmtNum(r.rate, 2), "num"));
+      tr.appendChild(rateTd);
       tb.appendChild(tr);
+      rateCells.push({ code: r.code, name: r.name, count: countTd, rate: r.rate === null ? null : rateTd });
     });
 }
 
@@ -709,9 +712,15 @@ function update() {
   $("count-midnight").textContent = C.fmtInt(midnight);
   var top = Object.keys(perDesc).sort(function (x, y) { return perDesc[y] - perDesc[x]; }).slice(0, 8);
   var ol = $("top-descs"); clear(ol);
-  top.forEach(function (k2) { ol.appendChild(el("li", D.descs[k2] + " (" + C.fmtInt(perDesc[k2]) + ")")); });
+  topDescRows = [];
+  top.forEach(function (k2) {
+    var li = el("li", D.descs[k2] + " ("), n2 = el("span", C.fmtInt(perDesc[k2]));
+    li.appendChild(n2); li.appendChild(document.createTextNode(")")); ol.appendChild(li);
+    topDescRows.push({ desc: D.descs[k2], target: n2 });
+  });
   drawSummary(a, b);
   page = 0; drawTable();
+  Figures.refresh();
 }
 function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
 function drawMap() {
@@ -759,11 +768,13 @@ function drawSummary(a, b) {
   var order = perTypeMatch.map(function (_, k) { return k; }).filter(function (k) { return perTypeMatch[k] > 0; });
   order.sort(function (x, y) { return perTypeMatch[y] - perTypeMatch[x]; });
   var max = order.length ? perTypeMatch[order[0]] : 1;
+  sumTypeRows = [];
   order.slice(0, 15).forEach(function (k) {
     var row = el("div", null, "cm-bar"), track = el("div", null, "cm-bar-track"), fill = el("div", null, "cm-bar-fill");
     fill.style.width = (100 * perTypeMatch[k] / max) + "%"; fill.style.background = colour(k); track.appendChild(fill);
     row.appendChild(el("span", types[k], "cm-bar-label")); row.appendChild(track);
-    row.appendChild(el("span", C.fmtInt(perTypeMatch[k]), "cm-bar-amount")); st.appendChild(row);
+    var amount = el("span", C.fmtInt(perTypeMatch[k]), "cm-bar-amount");
+    row.appendChild(amount); st.appendChild(row); sumTypeRows.push({ type: k, target: amount });
   });
   if (order.length > 15) st.appendChild(el("div", (order.length - 15) + " more types with fewer incidents", "cm-muted"));
   bars($("sum-hour"), hourCounts, hourCounts.map(function (_, h) { return pad(h) + ":00"; }));
@@ -816,6 +827,73 @@ $("csv-download").addEventListener("click", function () {
   setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
 });
 
+// ---- "How is this computed?": the SQL of each figure with the filters of the moment (figure_sql.js) ----------
+var sumTypeRows = [], rateCells = [], topDescRows = [];
+function figureFilters(withoutTypes) {  // the set filters' predicates and values, decided as update() decides them
+  var st = current(), set = {}, r = F.cappedRadius(st.r, MAXR);
+  if (withoutTypes) st.types = types.map(function () { return true; });  // the type list's counts ignore it
+  function one(name, v) { var o = {}; o[name] = v; return o; }
+  FILTERS.forEach(function (f) {
+    var k = f.key, v = st[k];
+    if (k === "types") { if (v.some(function (s) { return !s; })) set.types = one("types", types.filter(function (t, j) { return v[j]; })); }
+    else if (k === "from" || k === "to") { if (v) set[k] = one(k, v); }
+    else if (k === "tod") { var w = F.timeWindow(v[0], v[1]); if (w) set.tod = { tod_from: w.from, tod_to: w.to }; }
+    else if (k === "dow") { if (v.length < 7) set.dow = one("dow", v); }
+    else if (CODED.hasOwnProperty(k)) { if (CODED[k].code(v) >= 0) set[k] = one(k, v); }
+    else if (k === "near") {
+      if (v && placeIndex.hasOwnProperty(v)) {
+        var s = places[placeIndex[v]];
+        set.near = { near_lat: s.lat, near_lon: s.lon, lat0: D.lat0, lon0: D.lon0, r: r };
+      }
+    } else if (k === "block") {
+      var res = resolveBlock(v), bp = res[0] >= 0 ? blockPoint(res[0]) : null;
+      if (bp) set.block = { block_lat: bp[0], block_lon: bp[1], lat0: D.lat0, lon0: D.lon0, r: r };
+      else if (res[0] !== -1) set.block = false;  // typed but not resolved (or no located incident): nothing matches
+    }
+  });
+  var parts = Figures.filterParts(set);
+  parts.values.city = data.city;
+  return parts;
+}
+function figureRow(p, label, target, extra) {  // p: figureFilters(), shared by the rows of one control
+  var values = Object.assign({}, p.values, extra || {});
+  return { label: label, target: target, values: values, preds: p.preds };
+}
+Figures.control("explorer.total", { after: $("count-match").parentNode,
+  rows: function () { return [figureRow(figureFilters(), "matching incidents", $("count-match"))]; } });
+Figures.control("explorer.no_coordinates", { after: $("count-midnight-row"), pick: "Number",
+  label: "How are these two computed?", rows: function () {
+    var p = figureFilters();
+    return [figureRow(p, "not on the map", $("count-nomap")), Object.assign(figureRow(p, "at exactly 00:00", $("count-midnight")),
+                                                                       { key: "explorer.at_midnight" })];
+  } });
+Figures.control("explorer.type_available", { after: $("type-list"), pick: "Type", label: "How are these counts computed?",
+  rows: function () {
+    var p = figureFilters(true);
+    return types.map(function (t, k) { return figureRow(p, t, countEls[k], { primary_type: t }); });
+  } });
+Figures.control("explorer.description_count", { after: $("top-descs"), pick: "Description",
+  label: "How are these counts computed?", rows: function () {
+    var p = figureFilters();
+    return topDescRows.map(function (d) { return figureRow(p, d.desc, d.target, { description: d.desc }); });
+  } });
+Figures.control("explorer.type_count", { after: $("sum-type"), pick: "Type", label: "How are these counts computed?",
+  rows: function () {
+    var p = figureFilters();
+    return sumTypeRows.map(function (t) { return figureRow(p, types[t.type], t.target, { primary_type: types[t.type] }); });
+  } });
+Figures.control("explorer.rate_per_1000", { after: $("rates-table"), pick: RATE_ONE, label: "How is the Per 1,000 column computed?",
+  rows: function () {
+    var p = figureFilters();
+    return rateCells.filter(function (c) { return c.rate; }).map(function (c) {
+      return figureRow(p, c.code + (c.name ? " " + c.name : ""), c.rate, { area: c.code, area_kind: RATES.kind }); });
+  } });
+
+Figures.control("explorer.area_count", { after: $("rates-table"), pick: RATE_ONE, label: "How is the Incidents column computed?",
+  rows: function () {
+    var p = figureFilters();
+    return rateCells.map(function (c) { return figureRow(p, c.code + (c.name ? " " + c.name : ""), c.count, { area: c.code }); });
+  } });
 // ---- wiring ------------------------------------------------------------------------------------
 function changed() { update(); writeHash(); }
 function setAll(v) { boxes.forEach(function (cb, k) { cb.checked = v; selType[k] = v; }); syncGroups(); changed(); }

@@ -197,9 +197,10 @@ CATS.forEach(function (c, j) {
 
 // ---- the nearest list ------------------------------------------------------------------------------
 var list = document.getElementById("nearest-list");
+var nearestRows = [];  // what the "How are the minutes computed?" control explains
 function render() {
-  var res = state.results; list.textContent = ""; routeLayer.clearLayers();
-  if (!res) { return; }
+  var res = state.results; list.textContent = ""; routeLayer.clearLayers(); nearestRows = [];
+  if (!res) { Figures.refresh(); return; }
   document.getElementById("loc-where").textContent = res.far
     ? "This point is " + C.fmtDist(res.snap.off) + " from the street data: no walking times here."
     : "From the black marker (" + res.lat.toFixed(5) + ", " + res.lon.toFixed(5) + "), walking at 1.3 m/s."
@@ -216,16 +217,24 @@ function render() {
       var line = el("div", null, "cm-result");
       var status = r.open === true ? "open" : r.open === false ? "closed" : state.day === null ? "" : "hours unknown";
       line.appendChild(el("span", (q + 1) + ". " + S.name[r.index]));
-      line.appendChild(el("span", " \u2014 " + r.minutes.toFixed(1) + " min walk, " + C.fmtInt(r.dist_m) + " m"
-        + (status ? " \u00b7 " + status : ""), "cm-muted"));
+      var info = el("span", " \u2014 ", "cm-muted"), mins = el("span", r.minutes.toFixed(1));
+      info.appendChild(mins);
+      info.appendChild(document.createTextNode(" min walk, " + C.fmtInt(r.dist_m) + " m" + (status ? " \u00b7 " + status : "")));
+      line.appendChild(info);
       li.appendChild(line);
+      nearestRows.push({ label: c.label + ": " + (q + 1) + ". " + S.name[r.index], target: mins,
+        values: { city: data.city, category: c.id, name: S.name[r.index] || "", lat: S.lat[r.index], lon: S.lon[r.index],
+                  dist_m: r.dist_m, near: state.point[0] + "," + state.point[1] } });
       if (q === 0 && res.bestAp) {
         L.polyline(pathTo(res, res.bestAp[r.index]), { color: colours[j], weight: 4, opacity: 0.85, interactive: false }).addTo(routeLayer);
       }
     });
     list.appendChild(li);
   });
+  Figures.refresh();
 }
+Figures.control("locator.nearest_minutes", { after: list, pick: "Service", label: "How are the minutes computed?",
+  rows: function () { return nearestRows; } });
 function locateAt(lat, lon, initial) {
   state.point = [lat, lon]; marker.setLatLng([lat, lon]);
   var res = locate(lat, lon);
@@ -311,11 +320,31 @@ function gapColour(v) { return v === null ? "#bbb" : GAP[Math.min(4, Math.floor(
 var legend = document.getElementById("gap-legend");
 ["0-20%", "20-40%", "40-60%", "60-80%", "80-100%"].forEach(function (t, j) { legend.appendChild(C.legendRow(GAP[j], t + " of the area beyond")); });
 legend.appendChild(C.legendRow("#bbb", "no street data here: not measured"));
+var gapRows = [], gapSummaryRows = [];  // what the coverage controls explain
+function gapSummary(byArea) {  // areas mostly beyond the walk, of those measured, and the residents beyond
+  var box = document.getElementById("gap-summary"), mostly = 0, measured = 0, residents = 0, known = 0;
+  Object.keys(byArea).forEach(function (code) {
+    var r = byArea[code];
+    if (r[1] === "none") { return; }
+    measured++; if (r[0] !== null && r[0] > 0.5) { mostly++; }
+    if (r[2] !== null) { residents += r[2]; known++; }
+  });
+  var values = { city: data.city, category: gapCat.value, minutes: gapMin.value };
+  box.hidden = !gapCat.value || !measured;
+  document.getElementById("gap-count").textContent = C.fmtInt(mostly);
+  document.getElementById("gap-measured").textContent = C.fmtInt(measured);
+  document.getElementById("gap-residents").textContent = known ? C.fmtInt(residents) : "an unknown number of";
+  gapSummaryRows = box.hidden ? [] : [
+    { label: "areas mostly beyond", key: "locator.gap_areas", target: document.getElementById("gap-count"), values: values }
+  ].concat(known ? [{ label: "residents beyond", key: "locator.residents_beyond",
+                      target: document.getElementById("gap-residents"), values: values }] : []);
+}
 function drawGaps() {
-  gapLayer.clearLayers();
+  gapLayer.clearLayers(); gapRows = [];
   var tbody = document.querySelector("#gap-table tbody"); tbody.textContent = "";
   var byArea = ((data.coverage[gapCat.value] || {})[gapMin.value]) || {}, fc = data.base.boundaries;
-  if (!fc || !fc.features || !gapCat.value) { return; }
+  gapSummary(gapCat.value ? byArea : {});
+  if (!fc || !fc.features || !gapCat.value) { Figures.refresh(); return; }
   L.geoJSON(fc, { pane: "gaps", style: function (f) {
       var r = byArea[String(f.properties.code)], v = r ? r[0] : null, st = r ? r[1] : "none";
       return { color: st === "none" ? "#666" : "#444", weight: 1, dashArray: st === "none" || st === "partial" ? "4 3" : null,
@@ -337,11 +366,21 @@ function drawGaps() {
     .forEach(function (p) {
       var tr = el("tr"), r = p[1];
       tr.appendChild(el("td", p[0].name || p[0].code));
-      tr.appendChild(el("td", r && r[1] !== "none" && r[0] !== null ? Math.round(r[0] * 100) + "%" : "\u2014", "num"));
+      var measured = r && r[1] !== "none" && r[0] !== null, share = el("td", measured ? Math.round(r[0] * 100) + "%" : "\u2014", "num");
+      tr.appendChild(share);
       tr.appendChild(el("td", r ? r[1].replace("_", " ") : "none"));
       tbody.appendChild(tr);
+      if (measured) {
+        gapRows.push({ label: String(p[0].name || p[0].code), target: share,
+                       values: { city: data.city, category: gapCat.value, minutes: gapMin.value, area: String(p[0].code) } });
+      }
     });
+  Figures.refresh();
 }
+Figures.control("locator.gap_areas", { after: document.getElementById("gap-summary"), pick: "Figure",
+  rows: function () { return gapSummaryRows; } });
+Figures.control("locator.gap_share", { after: document.getElementById("gap-table"), pick: "Area",
+  label: "How is the beyond column computed?", rows: function () { return gapRows; } });
 gapCat.addEventListener("change", drawGaps); gapMin.addEventListener("change", drawGaps);
 drawGaps();
 locateAt(data.point[0], data.point[1], data.initial);

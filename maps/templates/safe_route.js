@@ -41,15 +41,30 @@ data.bars.forEach(function (v) {
     .bindPopup(el("span", v[0], "cm-bar-name")).addTo(map);
 });
 document.getElementById("comparison").textContent = P.comparison;
-var tbody = document.querySelector("#route-table tbody");
+var tbody = document.querySelector("#route-table tbody"), cells = {};
 ["shortest", "safer"].forEach(function (k) {
   var r = P[k], tr = el("tr");
   tr.appendChild(el("td", STYLE[k].label));
-  tr.appendChild(el("td", C.fmtInt(r.length_m) + " m", "num"));
+  cells[k] = { length: el("td", C.fmtInt(r.length_m) + " m", "num"),
+               exposure: el("td", (Math.round(r.exposure * 10) / 10).toString(), "num") };
+  tr.appendChild(cells[k].length);
   tr.appendChild(el("td", C.walkMin(r.length_m) + " min", "num"));
-  tr.appendChild(el("td", (Math.round(r.exposure * 10) / 10).toString(), "num"));
+  tr.appendChild(cells[k].exposure);
   tbody.appendChild(tr);
 });
+// "How is this computed?" (figure_sql.js): each route's length and exposure from the segments it walks.
+function routeRows(what) {
+  return ["shortest", "safer"].map(function (k) {
+    return { label: STYLE[k].label, target: cells[k][what], key: "safe_route." + k + (what === "length" ? "_m" : "_exposure"),
+             values: { city: data.city, edge_ids: P[k].edge_ids, edge_exposure: P[k].edge_exposure,
+                       from: P.shortest.coords[0].join(","), to: P.shortest.coords[P.shortest.coords.length - 1].join(",") } };
+  });
+}
+var routeTable = document.getElementById("route-table");
+Figures.control("safe_route.shortest_exposure", { after: routeTable, pick: "Route", label: "How is the exposure computed?",
+  rows: function () { return routeRows("exposure"); } });
+Figures.control("safe_route.shortest_m", { after: routeTable, pick: "Route", label: "How is the length computed?",
+  rows: function () { return routeRows("length"); } });
 document.getElementById("alternatives").textContent = P.alternatives.length
   ? P.alternatives.length + " other non-dominated route(s) (thin grey): " +
     P.alternatives.map(function (r) { return r.vs_shortest; }).join("; ")

@@ -7,8 +7,8 @@ document.getElementById("spend-total").textContent = data.total;
 if (data.years.length > 1) {
   document.getElementById("spend-years").textContent = "Years in the data: " + data.years.join(", ") + ". Showing " + data.year + ".";
 }
-function bars(target, rows) {
-  var box = document.getElementById(target);
+function bars(target, rows) {  // returns the amount element of each row
+  var box = document.getElementById(target), amounts = [];
   var max = rows.reduce(function (m, r) { return Math.max(m, Math.abs(r.amount)); }, 0) || 1;
   rows.forEach(function (r) {
     var row = el("div", null, "cm-bar"), track = el("div", null, "cm-bar-track"), fill = el("div", null, "cm-bar-fill");
@@ -17,13 +17,30 @@ function bars(target, rows) {
     fill.style.width = (100 * Math.abs(r.amount) / max).toFixed(2) + "%";
     if (r.amount < 0) { fill.style.background = "#b5452f"; }
     track.appendChild(fill);
-    row.appendChild(label); row.appendChild(track); row.appendChild(el("div", r.text, "cm-bar-amount"));
-    box.appendChild(row);
+    var amount = el("div", r.text, "cm-bar-amount");
+    row.appendChild(label); row.appendChild(track); row.appendChild(amount);
+    box.appendChild(row); amounts.push(amount);
   });
   if (!rows.length) { box.appendChild(el("p", "No spending rows.", "cm-muted")); }
+  return amounts;
 }
-bars("dept-bars", data.departments);
-bars("fund-bars", data.funds);
+var deptAmounts = bars("dept-bars", data.departments), fundAmounts = bars("fund-bars", data.funds);
+// "How is this computed?" (figure_sql.js): each total as a sum over the spending lines of the year.
+var year = data.year === null ? "all" : String(data.year);
+Figures.control("spending.total", { after: document.getElementById("spend-total").parentNode,
+  rows: function () { return [{ label: "total", target: document.getElementById("spend-total"), values: { city: data.city, year: year } }]; } });
+Figures.control("spending.department", { after: document.getElementById("dept-bars"), pick: "Department",
+  label: "How are these totals computed?", rows: function () {
+    return data.departments.map(function (r, k) {
+      return r.other ? { label: r.label, target: deptAmounts[k], key: "spending.other_departments",
+                         values: { city: data.city, year: year, top: data.top } }
+        : { label: r.label, target: deptAmounts[k], values: { city: data.city, year: year, department: r.label } };
+    });
+  } });
+Figures.control("spending.fund", { after: document.getElementById("fund-bars"), pick: "Fund",
+  label: "How are these totals computed?", rows: function () {
+    return data.funds.map(function (r, k) { return { label: r.label, target: fundAmounts[k], values: { city: data.city, year: year, fund: r.label } }; });
+  } });
 if (C.map && data.located.length) {
   var max = data.located.reduce(function (m, r) { return Math.max(m, Math.abs(r[1])); }, 0) || 1;
   data.located.forEach(function (r) {

@@ -25,3 +25,16 @@ data.datasets.forEach(function (r) {
   tr.appendChild(status);
   body.appendChild(tr);
 });
+// the run manifest: one row per dataset, from the run that last fetched it (maps/status.py, run_manifest)
+var mbody = document.getElementById("manifest-rows");
+(data.manifest || []).forEach(function (m) {
+  var tr = el("tr");
+  tr.id = "manifest-" + m.dataset;
+  [[m.dataset], [m.run_id], [m.source_url || "-"], [m.fetched_at || "-"], [num(m.rows_in), "cm-num"],
+   [num(m.rows_loaded), "cm-num"], [num(m.rows_quarantined), "cm-num"], [num(m.rows_held), "cm-num"],
+   [m.portal_count === null ? "n/a" : num(m.portal_count), "cm-num"],
+   [m.content_hash ? String(m.content_hash).slice(0, 12) : "-"]].forEach(function (c) {
+    tr.appendChild(el("td", c[0], c[1]));
+  });
+  mbody.appendChild(tr);
+});

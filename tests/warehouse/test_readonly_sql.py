@@ -56,6 +56,22 @@ def test_no_file_access(warehouse):
         run_readonly(warehouse, "SELECT * FROM '/etc/hostname.csv'")
 
 
+def test_queries_while_the_file_is_open_elsewhere_in_the_process(warehouse):
+    """DuckDB shares one configuration among a process's connections to a file: the lock a first query puts on
+    it outlives that query while a notebook's connection stays open. Later queries (and plain connects) still
+    run, external access still off."""
+    from civicmash.warehouse.sql import run_query
+
+    held = connect(warehouse, read_only=True)   # a notebook's City keeps one open
+    try:
+        for _ in range(2):
+            assert run_query(warehouse, "SELECT count(*) FROM incidents").rows == [(2,)]
+        connect(warehouse, read_only=True).close()
+        assert held.execute("SELECT current_setting('enable_external_access')").fetchone()[0] is False
+    finally:
+        held.close()
+
+
 def test_formatting():
     cols, rows = ["name", "n", "when"], [("a|b", 10, None), ("long\nname", 2, "x")]
     text = format_table(cols, rows)
