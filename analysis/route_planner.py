@@ -174,9 +174,10 @@ def default_endpoints(con, *, city: str, graph: WalkGraph, offset_m: float = 200
     return src, dst
 
 
-def load_incidents(con, *, city: str, start, end, bbox=None) -> dict[str, np.ndarray]:
+def load_incidents(con, *, city: str, start, end, bbox=None, with_time: bool = False) -> dict[str, np.ndarray]:
     """Located incidents of ``city`` in [start, end): primary_type, lat, lon, hour (NaN when the time is
-    unknown, i.e. recorded at exactly midnight).  ``bbox`` = ((s, w), (n, e)) narrows the read."""
+    unknown, i.e. recorded at exactly midnight).  ``bbox`` = ((s, w), (n, e)) narrows the read. ``with_time``:
+    also ``t``, seconds since the epoch of occurred_at (naive local time, as stored), in time order."""
     rel = reads.incidents_relation(con)
     cols = reads.columns(con, rel)
     unknown = "coalesce(time_is_midnight, false)" if "time_is_midnight" in cols else \
@@ -186,12 +187,13 @@ def load_incidents(con, *, city: str, start, end, bbox=None) -> dict[str, np.nda
         (s, w), (n, e) = bbox
         where = " AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?"
         params += [s, n, w, e]
+    time = (", CAST(epoch(CAST(occurred_at AS TIMESTAMP)) AS DOUBLE) AS t" if with_time else "")
     return fetch_columns(
         con,
         f"SELECT primary_type, lat, lon, CASE WHEN {unknown} THEN NULL ELSE "
-        f"CAST(hour(occurred_at) + minute(occurred_at) / 60.0 AS DOUBLE) END AS hour "
+        f"CAST(hour(occurred_at) + minute(occurred_at) / 60.0 AS DOUBLE) END AS hour{time} "
         f"FROM {rel} WHERE city = ? AND lat IS NOT NULL AND lon IS NOT NULL "
-        f"AND occurred_at >= ? AND occurred_at < ?{where}",
+        f"AND occurred_at >= ? AND occurred_at < ?{where}" + (" ORDER BY occurred_at" if with_time else ""),
         params,
     )
 

@@ -57,6 +57,13 @@ class ExplorerOptions(WindowOptions):
     areas: dict[str, Any] | None = Field(None, description="the area filters and rates: which slots, labels and "
                                          "primary kind (default: the profile's `[areas]`; set that, not this)",
                                          examples=[{"primary": "district"}])
+    hotspot_resolution: int | None = Field(None, ge=5, le=10, description="H3 resolution of the Gi* hotspot "
+                                           "grid (default by the city's extent: 9 under 50 km², 8 up to 2,000 km², "
+                                           "else 7)", examples=[8])
+    min_addresses_per_point: int | None = Field(None, ge=2, le=1000, description="privacy: a point on the map "
+                                                "stands for at least this many distinct addresses (blocks); "
+                                                "points with fewer move to the centre of a coarser H3 cell "
+                                                "(police.uk uses 8; default off)", examples=[8])
 
 
 class SafeRouteOptions(WindowOptions):
@@ -106,7 +113,23 @@ class SpendingOptions(MapOptions):
     """``[maps.spending]``: the spending explorer."""
 
     fiscal_year: int | None = Field(None, description="the year shown (default: the latest)", examples=[2019])
-    top: int | None = Field(None, ge=1, description="departments listed (default 25)", examples=[25])
+    top: int | None = Field(None, ge=1, description="departments listed before 'show all' (default 25)",
+                            examples=[25])
+    place_area_kind: str | None = Field(None, description="the area kind of the place-spending map (default: the "
+                                        "kind most place spending names)", examples=["ward"])
+
+
+class ProvidersOptions(MapOptions):
+    """``[maps.providers]``: service locations compared on their outcomes (issue 16)."""
+
+    category: str | None = Field(None, description="the service category compared (default: the one with the "
+                                 "most locations that have outcomes)", examples=["library"])
+    catchment_minutes: int | None = Field(None, ge=1, description="the walk that makes a location's catchment, "
+                                          "in minutes (default: 15, else the longest walking area held)",
+                                          examples=[15])
+    area_kind: str | None = Field(None, description="the population areas the catchments are counted on "
+                                  "(default: the kind with population and boundaries that has the most areas)",
+                                  examples=["community_area"])
 
 
 class MapsSpec(BaseModel):
@@ -118,6 +141,7 @@ class MapsSpec(BaseModel):
     safe_route: SafeRouteOptions | None = None
     locator: LocatorOptions | None = None
     spending: SpendingOptions | None = None
+    providers: ProvidersOptions | None = None
 
     def get(self, kind: str, default: dict | None = None) -> dict[str, Any] | None:
         """The options ``[maps.<kind>]`` sets, as a new dict (``default`` when the profile has no such table)."""
@@ -138,7 +162,8 @@ class MapsSpec(BaseModel):
 
 
 MAP_MODELS: dict[str, type[MapOptions]] = {"explorer": ExplorerOptions, "safe_route": SafeRouteOptions,
-                                           "locator": LocatorOptions, "spending": SpendingOptions}
+                                           "locator": LocatorOptions, "spending": SpendingOptions,
+                                           "providers": ProvidersOptions}
 
 MAP_OPTIONS: dict[str, tuple[str, ...]] = {
     kind: tuple(field.alias or name for name, field in model.model_fields.items())

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from civicmash import connectors
 from civicmash.cities.area_options import AreasSpec
 from civicmash.cities.map_options import MAP_OPTIONS, MapsSpec
+from civicmash.cities.money_options import MoneySpec
 from civicmash.cities.offence_options import OffencesSpec
 from civicmash.cities.place_options import PlacesSpec
 from civicmash.cities.table_options import TABLE_OPTIONS
@@ -36,7 +37,7 @@ __all__ = ["CITIES_DIR", "COMMON_FIELDS", "MAP_OPTIONS", "TABLE_FIELDS", "BarsSp
 CITIES_DIR = Path(__file__).resolve().parent
 
 Table = Literal["incidents", "venues", "services", "service_requests", "spending", "boundaries", "streets",
-                "population", "iucr_codes", "area_indicators"]
+                "population", "iucr_codes", "area_indicators", "contract_revisions", "place_spending", "outcomes"]
 
 # Fields every table accepts in a mapping, on top of its canonical columns.
 COMMON_FIELDS = {"source_id", "source_updated_at", "lat", "lon", "source_x", "source_y", "location",
@@ -298,6 +299,8 @@ class CityProfile(_Strict):
                              "fill the incidents' area columns, what they are called, the primary kind")
     places: PlacesSpec = Field(default_factory=PlacesSpec, description="how the city's portals write a block "
                                "(for typed places: route, locate)")
+    money: MoneySpec | None = Field(None, description="crosswalks that make budget years, funds and outcome "
+                                    "names comparable, and the price index for constant dollars")
     offences: OffencesSpec | None = Field(None, description="crosswalk from the city's offence types onto the "
                                           "canonical categories (incidents.offence); none: offence stays NULL")
 
@@ -385,6 +388,11 @@ class CityProfile(_Strict):
             options.setdefault("street_factors", self.risk.street_factors())
         if kind == "explorer":  # the explorer groups its type list by the profile's crime categories
             options.setdefault("type_categories", self._type_categories())
+        if kind == "spending" and self.money is not None and self.money.price_index:
+            # constant dollars: the [money] block's price index, stated on the page with its source
+            options.setdefault("price_index", {str(y): v for y, v in self.money.price_index.items()})
+            options.setdefault("price_index_source", self.money.price_index_source)
+            options.setdefault("price_index_base_year", self.money.price_index_base_year)
         if self.center:
             options.setdefault("center", list(self.center))
         return options

@@ -20,6 +20,7 @@ from pydantic_core import PydanticUndefined
 from civicmash import connectors
 from civicmash.cities.place_options import BlockPattern, PlacesSpec
 from civicmash.cities.map_options import MAP_MODELS
+from civicmash.cities.money_options import DepartmentSpec, FundRecode, MoneySpec
 from civicmash.cities.area_options import SLOTS, AreaSlot, AreasSpec
 from civicmash.cities.profile import BarsSpec, CityProfile, DatasetSpec, HttpSpec, LitSpec, OffencesSpec, RiskSpec
 from civicmash.cities.profile import AlertsSpec, HealthSpec
@@ -103,6 +104,9 @@ def profile_markdown() -> str:
             "## `[places]`", "", *_table(PlacesSpec), "", "### `[[places.patterns]]`", "", *_table(BlockPattern), "",
             "## `[areas]`", "", *_table(AreasSpec, skip=SLOTS), "",
             "### `[areas.<slot>]` (`beat`, `district`, `ward`, `community_area`)", "", *_table(AreaSlot), "",
+            "## `[money]`", "", (MoneySpec.__doc__ or "").strip(), "", *_table(MoneySpec), "",
+            "### `[money.departments.<id>]`", "", *_table(DepartmentSpec), "",
+            "### `[[money.fund_recodes]]`", "", *_table(FundRecode), "",
             "## `[maps.<kind>]`", "", "Each map's options (docs/maps.md says what each map shows).", ""]
     for kind, model in MAP_MODELS.items():
         out += _section(f"`[maps.{kind}]`", model)

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from civicmash.warehouse._sqlexpr import EPOCH_FORMATS, TIMESTAMP_FORMATS
 from civicmash.warehouse.load import (DEFAULT_COORDINATE_SENTINELS, DEFAULT_MIN_DATE, DEFAULT_VENUE_RULE,
                                       LOCATION_PAIRS, ROW_UNITS)
+from civicmash.warehouse.money import ENTITY_KINDS, LINE_KINDS
 from civicmash.warehouse.row_filters import EXCLUDED_REASON, rule_problem
 from civicmash.warehouse.service_requests import DEFAULT_CLOSED_STATUSES
 
@@ -212,7 +213,71 @@ class BoundariesOptions(LocatedOptions):
 
 
 class SpendingOptions(TableOptions):
-    """``spending``: budget lines."""
+    """``spending``: budget lines (appropriations, actuals or payments), one row per published line.
+
+    The city's `[money]` block makes years comparable (department crosswalk, fund recodes, code widths); see
+    docs/warehouse.md, "Money and outcomes".
+    """
+
+    line_kind: Literal[LINE_KINDS] = Field(  # type: ignore[valid-type]
+        "appropriation", description="what the amounts are: `appropriation` (a budget), `actual` (money spent in "
+        "a closed year) or `payment` (payments to vendors); lines of different kinds are never added together",
+        examples=["payment"])
+
+
+class ContractRevisionsOptions(TableOptions):
+    """``contract_revisions``: contracts, one row per revision; amounts are per revision (may be negative) and
+    are never summed as spending. Dates are read as `MM/DD/YYYY`, ISO days or Socrata timestamps; one given but
+    unreadable is quarantined `bad_timestamp` with the field named."""
+
+
+class PlaceSpendingOptions(LocatedOptions):
+    """``place_spending``: spending by place (e.g. by ward), with a point or shape when the source has one."""
+
+    area_kind: str | None = Field(None, description="the boundaries `kind` the area codes refer to (default: "
+                                  "the dataset's `kind`)", examples=["ward"])
+    area_match: Literal["code", "name"] = Field("code", description="`name`: the area field holds the area's "
+                                                "name, matched to the names of the boundaries of `area_kind` "
+                                                "(letters and digits, any case); unmatched rows keep area_name "
+                                                "and have no area_code", examples=["name"])
+    area_name_suffix: str | None = Field(None, description="appended to a published area name before matching "
+                                         "(`Arleta` + ` NC` = `ARLETA NC`)", examples=[" NC"])
+    in_totals: bool = Field(True, description="`false`: the rows only place projects another dataset already "
+                            "counts (kept for their points, left out of every sum)", examples=[False])
+    categories: dict[str, str] | None = Field(None, description="published category -> category stored "
+                                              "(unlisted ones kept as published)",
+                                              examples=[{"Streets & Transportation": "Streets and transportation"}])
+
+
+class OutcomesOptions(TableOptions):
+    """``outcomes``: what services achieved. A wide file (one column per month) gives `month_columns` and
+    `year`; a long one maps `period_start` and `value` (and `period_grain`)."""
+
+    measure: str = Field(description="what the values count (a slug the pages show by name)",
+                         examples=["visitors"])
+    unit: str | None = Field(None, description="the unit of the values", examples=["visits"])
+    entity_kind: Literal[ENTITY_KINDS] = Field(  # type: ignore[valid-type]
+        "service", description="`service`: each row is a service location (matched to `services` by name); "
+        "`department`: a whole department", examples=["department"])
+    service_category: str | None = Field(None, description="the services category the entities belong to "
+                                         "(default: the dataset's `kind`)", examples=["library"])
+    department_id: str | None = Field(None, description="the spending department_id the outcomes belong to",
+                                      examples=["91"])
+    month_columns: list[str] | None = Field(None, min_length=12, max_length=12, description="the 12 source "
+                                            "fields holding January ... December (a wide file)",
+                                            examples=[["JANUARY", "FEBRUARY", "MARCH", "APRIL", "MAY", "JUNE",
+                                                       "JULY", "AUGUST", "SEPTEMBER", "OCTOBER", "NOVEMBER",
+                                                       "DECEMBER"]])
+    year: int | None = Field(None, description="the calendar year of a wide file's months", examples=[2019])
+    period_grain: Literal["month", "year"] = Field("month", description="a long file's period: the mapped "
+                                                   "`period_start` begins a `month` or a `year`",
+                                                   examples=["year"])
+
+    @model_validator(mode="after")
+    def _wide(self) -> "OutcomesOptions":
+        if self.month_columns and self.year is None:
+            raise ValueError("month_columns needs year (the calendar year of the months)")
+        return self
 
 
 class IucrCodesOptions(TableOptions):
@@ -276,5 +341,8 @@ TABLE_OPTIONS: dict[str, type[BaseModel]] = {
     "population": PopulationOptions,
     "iucr_codes": IucrCodesOptions,
     "area_indicators": AreaIndicatorsOptions,
+    "contract_revisions": ContractRevisionsOptions,
+    "place_spending": PlaceSpendingOptions,
+    "outcomes": OutcomesOptions,
 }
 """Canonical table -> the model of the options its normaliser reads."""

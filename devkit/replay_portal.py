@@ -92,7 +92,7 @@ class ReplayPortal:
         self._rng = random.Random(seed)
         self._rng_lock = threading.Lock()
         self.injected: dict[str, int] = dict.fromkeys(self.fault_rates, 0)  # faults served so far, per kind
-        self._tables: dict[tuple[str, str], Any] = {}
+        self._tables: dict[tuple[str, str], tuple[Any, Any]] = {}   # route -> (file stamp, table)
         self._load_lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -131,15 +131,23 @@ class ReplayPortal:
     # --- used by the handler ---
 
     def table(self, protocol: str, dataset_id: str):
-        """The loaded, converted source of a route (loaded once, on first use), or None if unknown."""
+        """The loaded, converted source of a route, or None if unknown. Loaded on first use and kept while its
+        file is unchanged (same size and modification time): a long-running portal serves an edited file as a
+        real portal serves an updated dataset (rows added with :meth:`append_rows` live until then)."""
         route = self.routes.get((protocol, dataset_id))
         if route is None:
             return None
         key = (protocol, dataset_id)
+        try:
+            stat = self.source(route)[0].stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            stamp = None
         with self._load_lock:
-            if key not in self._tables:
-                self._tables[key] = _HANDLERS[protocol].load(self, route)
-            return self._tables[key]
+            held = self._tables.get(key)
+            if held is None or held[0] != stamp:
+                held = self._tables[key] = (stamp, _HANDLERS[protocol].load(self, route))
+            return held[1]
 
     def source(self, route: Route) -> tuple[Path, str]:
         """A route's source file under ``root`` and its format (``route.fmt``, else ``csv`` for a ``.csv``

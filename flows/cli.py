@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -81,8 +82,33 @@ def _context(args: argparse.Namespace, *, default_city: str | None = None) -> Ru
                         db=getattr(args, "db", None), replay=getattr(args, "replay", None))
 
 
-def _run_pipeline(ctx: RunContext, *, incremental: bool = False, wait: float = 0.0, sweep: bool = False) -> dict:
+def _start_prefect_server_early() -> threading.Thread | None:
+    """When no Prefect server is configured (no ``PREFECT_API_URL``), Prefect starts a temporary one in a
+    subprocess at the flow's first call and waits for it (seconds). Start it now, in the background, so it boots
+    while this process imports the pipeline and checks the replay files; join the thread before the flow runs.
+    None when a server is configured (or temporary servers are off): nothing to do."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        return None
+
+    def start() -> None:
+        try:
+            from prefect.server.api.server import SubprocessASGIServer
+
+            SubprocessASGIServer().start()   # one per process: the flow's client finds it running
+        except Exception:   # noqa: BLE001 - the flow starts it again itself and reports its own error
+            pass
+
+    thread = threading.Thread(target=start, name="prefect-temporary-server", daemon=True)
+    thread.start()
+    return thread
+
+
+def _run_pipeline(ctx: RunContext, *, incremental: bool = False, wait: float = 0.0, sweep: bool = False,
+                  replay_url: str | None = None) -> dict:
     """The Prefect flow on the context's profile (passed in: the flow does not parse it again)."""
+    server = _start_prefect_server_early()
     from civicmash.devkit.city_portal import replay_routes
     from civicmash.flows.pipeline import civic_pipeline, warehouse_path
     from civicmash.flows.run_lock import run_lock
@@ -97,9 +123,12 @@ def _run_pipeline(ctx: RunContext, *, incremental: bool = False, wait: float = 0
         logger.addFilter(quiet)
     try:
         with run_lock(warehouse_path(ctx.out), city=ctx.city, wait=wait):   # before Prefect starts
+            if server is not None:
+                server.join()
             return civic_pipeline(ctx.city, out=str(ctx.out), replay=str(ctx.replay) if ctx.replay else None,
                                   profile_path=str(ctx.profile_file) if ctx.profile_file else None,
-                                  incremental=incremental, profile=ctx.profile, sweep=sweep)
+                                  incremental=incremental, profile=ctx.profile, sweep=sweep,
+                                  replay_url=replay_url.rstrip("/") if replay_url else None)
     finally:
         for logger in loggers:
             logger.removeFilter(quiet)
@@ -138,8 +167,14 @@ def cmd_run(args: argparse.Namespace) -> int:
                             ("--scheduler", args.scheduler), ("--maps", args.maps)) if v is not None]
     if given:
         raise CliError(f"{', '.join(given)} only go with --all (many cities)")
+    if args.replay and args.replay_url:
+        raise CliError("give --replay DIR (a portal started for this run) or --replay-url URL (a running one), "
+                       "not both")
+    if args.replay_url and not args.replay_url.startswith(("http://", "https://")):
+        raise CliError(f"--replay-url {args.replay_url!r} is not an http(s) URL")
     try:
-        summary = _run_pipeline(_context(args), incremental=args.incremental, wait=args.wait, sweep=args.sweep)
+        summary = _run_pipeline(_context(args), incremental=args.incremental, wait=args.wait, sweep=args.sweep,
+                                replay_url=args.replay_url)
     except RunHealthError as exc:   # what loaded is in the warehouse: show it, then fail with the reasons
         if exc.summary:
             _print_run_summary(exc.summary)
@@ -148,13 +183,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-MAP_KINDS = ("explorer", "safe_route", "locator", "spending")
+MAP_KINDS = ("explorer", "safe_route", "locator", "spending", "providers")
 
 
 def _run_all(args: argparse.Namespace) -> int:
     """``civicmash run --all``: every city a task on Dask, one warehouse each, then the catalogue
     (:mod:`civicmash.flows.fleet`)."""
-    if args.city or args.profile or args.replay or args.sweep:
+    if args.city or args.profile or args.replay or args.replay_url or args.sweep:
         raise CliError("--all runs many cities, each into <out>/cities/<city>/: choose them with --cities A,B or "
                        "--profile-dir DIR (not a city, --profile, --replay or --sweep; offline: --replay-root DIR)")
     if args.replay_root and not Path(args.replay_root).is_dir():
@@ -302,16 +337,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     db_path = _warehouse(args)
     city = _context(args).city if args.profile else args.city   # --profile FILE: the rows of the file's city
-    if args.format == "hsds":
-        from civicmash.warehouse.hsds import export_hsds
+    if args.format in ("hsds", "fdp", "datapackage"):   # open standards, a validated directory (export_standards.py)
+        from civicmash.flows.export_standards import export_standard
 
-        if args.name != "services":
-            raise CliError(f"--format hsds exports the services table, not {args.name!r}: "
-                           "civicmash export services --format hsds")
-        out_dir = Path(args.output or Path(args.out) / "exports" / ("services_hsds" + (f"_{city}" if city else "")))
-        path, counts = export_hsds(db_path, out_dir=out_dir, city=city)
-        print(f"services -> {path.parent} (Open Referral HSDS tabular package: "
-              + ", ".join(f"{n:,} {k}" for k, n in counts.items()) + ")")
+        print(export_standard(fmt=args.format, name=args.name, db_path=db_path, city=city, out=args.out,
+                              output=args.output, hsds_version=args.hsds_version,
+                              fiscal_year_start=args.fiscal_year_start))
         return 0
     suffix = {"geojson": "geojson", "geoparquet": "parquet"}.get(args.format, args.format)
     out_path = Path(args.output or Path(args.out) / "exports" / f"{args.name}.{suffix}")
@@ -680,6 +711,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(city_parser=p)
     p.add_argument("--replay", metavar="DIR",
                    help="serve the profile's replay files from DIR through the loopback replay portal")
+    p.add_argument("--replay-url", metavar="URL",
+                   help="fetch from a replay portal that is already running (`civicmash portal serve DIR`, e.g. "
+                        "http://127.0.0.1:8123) instead of starting one: it keeps its parsed files between runs, "
+                        "as a real portal does; not with --replay")
     profile_option(p)
     p.add_argument("--incremental", action="store_true",
                    help="refresh: skip every dataset whose source is unchanged since its last load and every "
@@ -709,7 +744,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --all: run on the existing Dask scheduler at ADDRESS (tcp://host:8786) instead of a "
                         "LocalCluster; its workers need civicmash, PREFECT_API_URL and the same paths")
     p.add_argument("--maps", metavar="KINDS",
-                   help="with --all: only these maps (comma-separated: explorer, safe_route, locator, spending; "
+                   help="with --all: only these maps (comma-separated: explorer, safe_route, locator, spending, providers; "
                         "'none' for none; default: every map the data allows)")
     out_option(p)
 
@@ -796,9 +831,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("export", "Export a warehouse table or view to a file (read-only).", cmd_export)
     p.add_argument("name", help="table or view, e.g. incidents_last_90_days (see `civicmash schema`)")
-    p.add_argument("--format", choices=["csv", "parquet", "geojson", "geoparquet", "hsds"], default="csv",
-                   help="file format (default csv; geojson/geoparquet need a geometry column; hsds: the services "
-                        "table as an Open Referral HSDS tabular package, a directory)")
+    p.add_argument("--format", choices=["csv", "parquet", "geojson", "geoparquet", "hsds", "fdp", "datapackage"],
+                   default="csv",
+                   help="file format (default csv; geojson/geoparquet need a geometry column; a directory, validated: "
+                        "hsds: services as Open Referral HSDS; fdp: spending as a Fiscal Data Package; datapackage: "
+                        "outcomes as CSV + Table Schema)")
+    p.add_argument("--hsds-version", choices=["3.1", "2.0.1"], default="3.1",
+                   help="with --format hsds: 3.1 (JSON, default) or 2.0.1 (the tabular package)")
+    p.add_argument("--fiscal-year-start", metavar="MM-DD",
+                   help="with --format fdp: the fiscal year's first day (01-01, 07-01...), for fiscalPeriod")
     p.add_argument("--city", help="only this city's rows")
     profile_option(p, "only the rows of this profile file's city (instead of --city)")
     p.add_argument("--output", "-o", metavar="FILE", help="output file (default: <out>/exports/<name>.<ext>)")

@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,11 +22,13 @@ from prefect import flow, get_run_logger, task
 from prefect import runtime as prefect_runtime
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
 from civicmash.cities.profile import CityProfile, load_profile
 from civicmash.connectors import checkpoint
 from civicmash.connectors.landing import landed_meta, write_page
 from civicmash.flows.context import area_settings, map_options, warehouse_file
+from civicmash.flows.explorer_extras import compute_hotspots, write_city_feeds
 from civicmash.flows.alerts import AlertError, alert_body, send_alert
 from civicmash.flows.health import DatasetHealth, RunHealthError, check_health, health_message
 from civicmash.flows import refresh
@@ -34,7 +38,7 @@ from civicmash.flows.run_lock import run_lock
 from civicmash.flows.run_records import write_changes_page, write_run_manifest
 from civicmash.flows.sources import http_session, is_incremental, iter_dataset_pages
 from civicmash.flows.status import record_health, worst
-from civicmash.maps import explorer, locator, safe_route, spending
+from civicmash.maps import explorer, locator, providers, safe_route, spending
 from civicmash.maps import status as status_page
 from civicmash.maps.render import PageContext
 from civicmash.warehouse import db, enrich, offences, streets, views
@@ -46,6 +50,7 @@ MAP_BUILDERS = {
     "safe_route": safe_route.build,
     "locator": locator.build,
     "spending": spending.build,
+    "providers": providers.build,
 }
 
 # Tables reported in the run summary, in the order a reader meets them.
@@ -69,10 +74,18 @@ def _fetch_signature(spec) -> dict:
 
 @task(name="fingerprint-sources", cache_policy=NO_CACHE)
 def fingerprint_sources(profile: CityProfile, names: list[str], *, replay_base: str | None) -> dict[str, dict]:
-    """Every dataset's source fingerprint (:func:`.refresh.source_fingerprint`), asked before any fetch."""
-    session = http_session(profile.http, replay=replay_base is not None)
-    return {name: refresh.source_fingerprint(name, profile.datasets[name], replay_base=replay_base, session=session)
-            for name in names}
+    """Every dataset's source fingerprint (:func:`.refresh.source_fingerprint`), asked before any fetch: a few
+    small requests per dataset, asked of the portals concurrently (a session per thread)."""
+    local = threading.local()
+
+    def one(name: str) -> dict:
+        if not hasattr(local, "session"):
+            local.session = http_session(profile.http, replay=replay_base is not None)
+        return refresh.source_fingerprint(name, profile.datasets[name], replay_base=replay_base,
+                                          session=local.session)
+
+    with ThreadPoolExecutor(max_workers=min(8, max(1, len(names))), thread_name_prefix="fingerprint") as pool:
+        return dict(zip(names, pool.map(one, names)))
 
 
 def _refreshable(task_fn, key: str | None, *, store: Path, reuse: bool):
@@ -85,9 +98,15 @@ def _refreshable(task_fn, key: str | None, *, store: Path, reuse: bool):
                                 result_storage=store, refresh_cache=not reuse)
 
 
+def _quoted(value: Any) -> Any:
+    """The profile (a large pydantic model) wrapped in Prefect's ``quote``: the task receives it unchanged, but
+    Prefect does not walk every field of it looking for futures on each task call (a profile holds no future)."""
+    return quote(value) if isinstance(value, CityProfile) else value
+
+
 def _run(task_fn, *args, **kwargs) -> tuple[Any, bool]:
     """Call a task; ``(its result, whether Prefect returned it from the cache)``. A failed task raises as usual."""
-    state = task_fn(*args, return_state=True, **kwargs)
+    state = task_fn(*[_quoted(a) for a in args], return_state=True, **{k: _quoted(v) for k, v in kwargs.items()})
     return state.result(), state.name == "Cached"
 
 
@@ -107,10 +126,15 @@ def _refresh_dataset(profile: CityProfile, name: str, fp: dict, *, previous: dic
                                   run_id=run_id, content=not strong)
     field, value = ("key", fp["key"]) if strong else ("content", ingested.get("content"))
     reuse_load = incremental and refresh.valid_dataset(previous, name, field=field, value=value)
-    load_key = refresh.dataset_key("load", city=city, name=name, warehouse=warehouse, value=value)
-    load, load_cached = _run(_refreshable(load_into_warehouse, load_key, store=store, reuse=reuse_load),
-                             profile, name, ingested, warehouse=warehouse, run_id=run_id)
     record = previous["datasets"].get(name) or {}
+    if fetch_cached and reuse_load and record.get("load"):
+        # the source is unchanged and the warehouse holds the load recorded with it: the fetch was Prefect's cache
+        # hit, and the load that would be one too is the record itself (one task run per unchanged dataset)
+        load, load_cached = dict(record["load"]), True
+    else:
+        load_key = refresh.dataset_key("load", city=city, name=name, warehouse=warehouse, value=value)
+        load, load_cached = _run(_refreshable(load_into_warehouse, load_key, store=store, reuse=reuse_load),
+                                 profile, name, ingested, warehouse=warehouse, run_id=run_id)
     if load_cached:
         held_by = record.get("load_run_id")
         decision = (f"unchanged: skipped ({fp['why']}; as loaded by run {held_by})" if fetch_cached else
@@ -131,7 +155,8 @@ def _refresh_dataset(profile: CityProfile, name: str, fp: dict, *, previous: dic
     entry = {"key": fp["key"], "strong": strong, "block": fp.get("block"), "source": fp.get("source"),
              "content": ingested.get("content"), "load_run_id": record.get("load_run_id") if load_cached else run_id,
              "healthy": record.get("healthy") if load_cached else None, "fetched": not fetch_cached,
-             "loaded": not load_cached, "decision": decision}
+             "loaded": not load_cached, "decision": decision,
+             "load": {k: v for k, v in load.items() if k not in ("skipped", "refresh")}}
     return ingested, load, entry
 
 
@@ -168,8 +193,21 @@ class _Products:
             decision = ("rebuilt: inputs changed: " + ", ".join(changed) if changed else
                         "rebuilt: the profile's settings or the civicmash version changed")
         get_run_logger().info("%s: %s %s", self.profile.name, stage, decision)
-        self.records[stage] = {"key": key, "decision": decision, "inputs": inputs}
+        self.records[stage] = {"key": key, "decision": decision, "inputs": inputs,
+                               "base": refresh.stage_base(stage, city=self.profile.name, warehouse=self.warehouse,
+                                                          profile=self.profile, extra=extra)}
         return result
+
+    def only_changed(self, stage: str, tables: set[str], *, extra: Any = None) -> bool:
+        """Whether, in this refresh, ``stage`` was built before with the same profile settings and code and, of its
+        inputs, only ``tables`` changed since (so it may update only what changed in them)."""
+        before = self.previous["products"].get(stage) or {}
+        if (not self.incremental or self.previous.get("version") != refresh.VERSION or not before.get("base")
+                or before["base"] != refresh.stage_base(stage, city=self.profile.name, warehouse=self.warehouse,
+                                                        profile=self.profile, extra=extra)):
+            return False
+        changed = {t for t in refresh.stage_inputs(stage, self.tables) if t in self.changed}
+        return bool(changed) and changed <= set(tables)
 
 
 @task(name="ingest", cache_policy=NO_CACHE)
@@ -245,6 +283,8 @@ def load_into_warehouse(profile: CityProfile, name: str, ingested: dict, *, ware
     if "crs" not in options and ingested["meta"].get("crs"):  # the connector knows the CRS of OSM/edge lists
         options["crs"] = ingested["meta"]["crs"]
     options["city_timezone"] = profile.timezone   # the zone the warehouse writes local times in (not a profile key)
+    if profile.money is not None and spec.table in ("spending", "outcomes"):   # crosswalks (warehouse/money.py)
+        options["money"] = profile.money.plain()
     source_meta = {"protocol": spec.protocol, "portal_url": spec.portal_url, "dataset_id": spec.dataset_id,
                    "licence": spec.licence, "title": spec.title or name, "synthetic": profile.synthetic,
                    **{f"connector_{k}": v for k, v in ingested["meta"].items() if isinstance(v, (int, str))}}
@@ -284,11 +324,12 @@ def classify_offences(profile: CityProfile, *, warehouse: str) -> dict | None:
 
 
 @task(name="enrich-and-views", cache_policy=NO_CACHE)
-def enrich_and_views(city: str, *, warehouse: str, areas: dict | None = None) -> dict:
+def enrich_and_views(city: str, *, warehouse: str, areas: dict | None = None, since: datetime | None = None) -> dict:
     """Fill and check the incidents' area columns from the boundaries of the kinds ``areas`` (the profile's
-    ``[areas]``, plain) names, record them in ``area_slots``, and (re)create the views."""
+    ``[areas]``, plain) names, record them in ``area_slots``, and (re)create the views. ``since``: only the
+    incidents fetched from then on (a refresh in which only incidents changed: :meth:`_Products.only_changed`)."""
     with contextlib.closing(db.connect(warehouse)) as con:
-        enriched = enrich.enrich_incidents(con, city=city, areas=areas)
+        enriched = enrich.enrich_incidents(con, city=city, areas=areas, since=since)
         views.create_views(con)
     return enriched
 
@@ -399,8 +440,7 @@ def _record_and_alert(profile: CityProfile, names: list[str], *, warehouse: str,
                       ingests: dict, problems: dict, errors: dict, deleted: dict, error: str | None = None) -> dict:
     """Write this run's ``dataset_health`` rows (:mod:`.status`) and, when the run is not ok, POST the alert
     (:mod:`.alerts`). Returns ``{"status", "datasets", "alerted"}`` for the run summary."""
-    with contextlib.closing(db.connect(warehouse)) as con:
-        db.ensure_schema(con)
+    with contextlib.closing(db.connect(warehouse, spatial=False)) as con:
         rows = record_health(con, profile, names, run_id=run_id, loads=loads, ingests=ingests, problems=problems,
                              errors=errors, deleted=deleted)
     status = "failed" if error else worst(r["status"] for r in rows)
@@ -509,9 +549,9 @@ def _pipeline(city: str, *, out: str, replay: str | None, profile_path: str | No
     out_dir.mkdir(parents=True, exist_ok=True)
     warehouse = str(warehouse_path(out_dir))
     run_id = f"{profile.name}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    started = datetime.now(timezone.utc).replace(tzinfo=None)
-    with contextlib.closing(db.connect(warehouse)) as con:
-        db.ensure_schema(con)
+    run_started = datetime.now(timezone.utc)   # every row this run fetches has a fetched_at from then on
+    started = run_started.replace(tzinfo=None)
+    with contextlib.closing(db.connect(warehouse, spatial=False)) as con:   # bookkeeping: no ST_ function
         watermarks = {name: dataset_watermark(con, city=profile.name, dataset=name) for name in names
                       if incremental and is_incremental(profile.datasets[name])}
         previous = refresh.previous_state(con, city=profile.name)   # what the last run recorded (mod:`.refresh`)
@@ -525,7 +565,7 @@ def _pipeline(city: str, *, out: str, replay: str | None, profile_path: str | No
     loaded, kept, ingests, fetches, deleted, current, records = [], [], [], {}, {}, None, {}
     try:
         replay_base = portal.base_url if portal else replay_url
-        fingerprints = fingerprint_sources(profile, names, replay_base=replay_base)
+        fingerprints = fingerprint_sources(quote(profile), names, replay_base=replay_base)
         for current in names:
             ingested, load, records[current] = _refresh_dataset(
                 profile, current, fingerprints[current], previous=previous, incremental=incremental, store=store,
@@ -539,7 +579,7 @@ def _pipeline(city: str, *, out: str, replay: str | None, profile_path: str | No
             (kept if load.get("skipped") else loaded).append(load)
         current = None
         if sweep:
-            deleted = sweep_deleted(profile, names, warehouse=warehouse, replay_base=replay_base, run_id=run_id)
+            deleted = sweep_deleted(quote(profile), names, warehouse=warehouse, replay_base=replay_base, run_id=run_id)
     except Exception as exc:   # recorded (dataset_health: failed) and alerted, then the run fails as before
         failed = current or "deletion-sweep"
         try:
@@ -556,21 +596,27 @@ def _pipeline(city: str, *, out: str, replay: str | None, profile_path: str | No
             portal.stop()
 
     try:
-        manifest = write_run_manifest(profile, loaded, fetches, warehouse=warehouse, run_id=run_id)  # before pages
-        verdicts = run_health(profile, loaded, warehouse=warehouse, run_id=run_id)
+        manifest = write_run_manifest(quote(profile), loaded, fetches, warehouse=warehouse, run_id=run_id)  # before pages
+        verdicts = run_health(quote(profile), loaded, warehouse=warehouse, run_id=run_id)
         for verdict in verdicts:
             records[verdict.dataset]["healthy"] = verdict.healthy
-        with contextlib.closing(db.connect(warehouse, read_only=True)) as con:   # the inputs of the products
+        with contextlib.closing(db.connect(warehouse, read_only=True, spatial=False)) as con:   # products' inputs
             states = refresh.table_states(con, city=profile.name, deleted=deleted, run_id=run_id,
                                           tables_of={n: s.table for n, s in profile.datasets.items()})
         products = _Products(profile, warehouse=warehouse, store=store, previous=previous, tables=states,
                              incremental=incremental)
         offence_counts = products.run("classify-offences", classify_offences, profile, warehouse=warehouse)
+        # a refresh whose only changed input is incidents enriches the rows this run fetched, not every row
+        since = run_started if products.only_changed("enrich-and-views", {"incidents"}) else None
         products.run("enrich-and-views", enrich_and_views, profile.name, warehouse=warehouse,
-                     areas=area_settings(profile))
+                     areas=area_settings(profile), since=since)
+        if since is not None:
+            products.records["enrich-and-views"]["rows"] = f"incidents fetched since {since.isoformat()}"
         street_network = products.run("link-streets", link_streets, profile, warehouse=warehouse)
         services = products.run("service-access", service_access, profile, warehouse=warehouse)
-        plans = plan_outputs(profile, list(MAP_BUILDERS) if maps is None else list(maps), verdicts,
+        hotspots = (products.run("hotspots", compute_hotspots, profile, warehouse=warehouse)   # Gi*: the explorer's layer
+                    if maps is None or "explorer" in maps else None)
+        plans = plan_outputs(quote(profile), list(MAP_BUILDERS) if maps is None else list(maps), verdicts,
                              warehouse=warehouse)
         logger = get_run_logger()
         for plan in plans:
@@ -596,7 +642,7 @@ def _pipeline(city: str, *, out: str, replay: str | None, profile_path: str | No
                                deleted=deleted)
     status_html = _write_status_page(profile, warehouse=warehouse, out=str(out_dir))
 
-    with contextlib.closing(db.connect(warehouse)) as con:
+    with contextlib.closing(db.connect(warehouse, spatial=False)) as con:
         tables = table_counts(con, profile.name)
         no_coords = dict(con.execute(
             "SELECT dataset, count(*) FILTER (WHERE geom IS NULL) FROM incidents WHERE city = ? "
@@ -605,7 +651,7 @@ def _pipeline(city: str, *, out: str, replay: str | None, profile_path: str | No
                    "warehouse": warehouse, "maps": outputs, "ingest": ingests, "tables": tables,
                    "datasets": sorted(loaded + kept, key=lambda load: names.index(load["dataset"])),
                    "incidents_without_coordinates": no_coords, "street_network": street_network,
-                   "services": services, "offences": offence_counts,
+                   "services": services, "offences": offence_counts, "hotspots": hotspots,
                    "status": "completed" if healthy else "failed",
                    "health": [v.as_dict() for v in verdicts],
                    "dataset_health": health, "status_page": status_html, "deleted": deleted,
@@ -623,6 +669,8 @@ def _pipeline(city: str, *, out: str, replay: str | None, profile_path: str | No
                    summary=summary)
     summary.update(manifest=manifest, changes_page=write_changes_page(  # changes.html: needs the run recorded
         profile, warehouse=warehouse, maps_dir=maps_dir(out_dir, profile.name), run_id=run_id))
+    if "explorer" in outputs:   # Atom feeds of new and reclassified incidents (needs the run recorded)
+        summary["feeds"] = write_city_feeds(profile, warehouse=warehouse, out=out_dir, run_id=run_id)
     create_markdown_artifact(key=artifact_key(profile.name), markdown=summary_markdown(summary),
                              description=f"civicmash run summary for {profile.title}")
     if not healthy:   # after the warehouse, the maps that could be built and the record: then the run fails

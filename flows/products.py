@@ -24,6 +24,7 @@ _PRESENT = {
     "boundaries": ("boundaries", "TRUE", "area boundaries"),
     "population": ("population", "TRUE", "population figures"),
     "venues": ("venues", "lat IS NOT NULL", "bars or licensed premises with coordinates"),
+    "outcomes": ("outcomes", "service_id IS NOT NULL", "outcomes of service locations"),
 }
 
 #: product -> the tables it cannot be built without
@@ -32,6 +33,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "safe_route": ("street_edges", "incidents"),
     "locator": ("services", "street_edges"),
     "spending": ("spending",),
+    "providers": ("outcomes", "services"),
 }
 
 #: product -> (table, what the page cannot show without it); said on the page when the table is empty
@@ -41,6 +43,7 @@ OPTIONAL: dict[str, tuple[tuple[str, str], ...]] = {
     "safe_route": (("venues", "the route does not weigh streets near late-night bars"),),
     "locator": (("population", "residents beyond walking distance are not counted"),),
     "spending": (),
+    "providers": (("population", "no residents per walking catchment, no visits per resident"),),
 }
 
 #: canonical table -> the warehouse table a product checks (a streets dataset loads street_edges)

@@ -56,11 +56,13 @@ STAGE_INPUTS: dict[str, tuple[str, ...]] = {
     "enrich-and-views": ("incidents", "boundaries"),
     "link-streets": ("streets", "boundaries"),
     "service-access": ("services", "streets", "boundaries", "population", "venues"),
+    "hotspots": ("incidents",),
     "map:explorer": ("incidents", "boundaries", "streets", "services", "population", "area_indicators",
                      "iucr_codes"),
     "map:safe_route": ("incidents", "venues", "boundaries", "streets", "services"),
-    "map:locator": ("services", "boundaries", "streets", "population", "venues"),
-    "map:spending": ("spending",),
+    "map:locator": ("services", "boundaries", "streets", "population", "venues", "outcomes"),
+    "map:spending": ("spending", "contract_revisions", "place_spending", "outcomes", "population", "boundaries"),
+    "map:providers": ("outcomes", "services", "boundaries", "streets", "population"),
 }
 
 @dataclass
@@ -245,6 +247,13 @@ def stage_inputs(stage: str, tables: dict[str, str]) -> list[str]:
     """The tables ``stage`` reads: its :data:`STAGE_INPUTS`, plus any table no stage declares."""
     known = {t for inputs in STAGE_INPUTS.values() for t in inputs}
     return sorted(set(STAGE_INPUTS[stage]) | {t for t in tables if t not in known})
+
+
+def stage_base(stage: str, *, city: str, warehouse: str, profile: CityProfile, extra: Any = None) -> str:
+    """What a stage's key holds besides its inputs' states: the stage, the profile's settings, the code, ``extra``.
+    Equal for two builds that differ only in their inputs (a stage may then update only what changed)."""
+    return digest({"v": VERSION, "stage": stage, "city": city, "warehouse": str(Path(warehouse).resolve()),
+                   "settings": settings_digest(profile), "code": code_digest(), "extra": extra})
 
 
 def stage_key(stage: str, *, city: str, warehouse: str, profile: CityProfile, tables: dict[str, str],

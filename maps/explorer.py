@@ -25,6 +25,7 @@ its primary kind fills and names that kind as the profile does. Without ``areas`
 from __future__ import annotations
 
 import fnmatch
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,9 +34,10 @@ import numpy as np
 from civicmash.analysis.routing import load_graph
 from civicmash.warehouse import reads
 from civicmash.warehouse._sqlexpr import DEFAULT_AREA_SLOTS as _DEFAULT_SLOTS
+from civicmash.warehouse.hotspots import read_hotspots
 from civicmash.warehouse.reads import fetch_columns
 
-from . import _packed, _payload, explorer_filters, figure_payload
+from . import _packed, _payload, explorer_filters, figure_payload, privacy
 from .explorer_filters import MAX_RADIUS_M
 from .render import Page, PageContext, publish
 
@@ -52,7 +54,7 @@ _AREA_COLS = {
 MISSING = "(not given)"
 # The page's assets: the filter predicates (also loaded by node's unit tests) run before the page code; the
 # controls are drawn from the declared filters (maps/explorer_filters.py).
-PAGE = Page(title="Crime explorer", scripts=("explorer_filters.js", "figure_sql.js", "explorer.js"), controls="explorer_controls.html.j2",
+PAGE = Page(title="Crime explorer", scripts=("explorer_filters.js", "figure_sql.js", "explorer_compare.js", "explorer.js"), controls="explorer_controls.html.j2",
             legend="explorer_summary.html", style="explorer.css", plugins=("heat",))
 
 
@@ -126,7 +128,8 @@ def _type_groups(types: list[str], categories: dict[str, list[str]] | None) -> l
     return groups
 
 
-def _incident_blob(con, *, city: str, places: list[dict], categories: dict | None = None) -> dict:
+def _incident_blob(con, *, city: str, places: list[dict], categories: dict | None = None,
+                   min_addresses: int | None = None, report: dict | None = None) -> dict:
     incidents = reads.incidents_relation(con)
     have = reads.columns(con, incidents)
 
@@ -148,6 +151,9 @@ def _incident_blob(con, *, city: str, places: list[dict], categories: dict | Non
     t = np.asarray(cols["t"], dtype=np.int64)
     lat = np.asarray(cols["lat"], dtype=float)
     lon = np.asarray(cols["lon"], dtype=float)
+    lat, lon, merged = privacy.merge_points(lat, lon, cols["block"], min_addresses)   # maps/privacy.py
+    if report is not None:
+        report.update(merged)
     located = ~(np.isnan(lat) | np.isnan(lon))
     lat0 = float(np.floor(lat[located].min() * 100) / 100) if located.any() else 0.0
     lon0 = float(np.floor(lon[located].min() * 100) / 100) if located.any() else 0.0
@@ -320,6 +326,26 @@ def _rates_payload(con, *, city: str, base_boundaries: dict, area: dict | None =
     }
 
 
+def _hotspots_payload(con, *, city: str) -> dict | None:
+    """The Gi* hotspot layer (``hotspot_cells``, written by the pipeline's ``hotspots`` stage): the significant
+    cells (hot or cold) with their hexagons, and what the page states about the method. None: not computed."""
+    rows = read_hotspots(con, city=city)
+    if not rows:
+        return None
+    import h3
+
+    res = int(rows[0]["resolution"])
+    return {
+        "cells": [{"h": r["h3_cell"], "c": r["class"], "n": int(r["incidents"]), "z": round(float(r["gi_z"]), 2),
+                   "q": float(f"{r['p_fdr']:.3g}"), "b": json.loads(r["boundary"])}
+                  for r in rows if r["class"] in ("hot", "cold")],
+        "tested": len(rows), "resolution": res, "area_km2": round(float(h3.average_hexagon_area(res, unit="km^2")), 3),
+        "edge_m": round(float(h3.average_hexagon_edge_length(res, unit="m"))), "alpha": float(rows[0]["alpha"]),
+        "start": rows[0]["window_start"].date().isoformat(),
+        "end": (rows[0]["window_end"] - timedelta(days=1)).date().isoformat(),
+    }
+
+
 def build(ctx: PageContext) -> Path:
     """Write the incident explorer for ``ctx.city`` to ``ctx.out_path``.
 
@@ -329,7 +355,9 @@ def build(ctx: PageContext) -> Path:
     selected primary types; default all), ``type_categories`` (category -> primary types, the profile's
     ``[risk.categories]``: the type list is grouped by them), ``near_categories`` (service categories offered
     by the "near" filter; default school, park), ``boundary_kind``, ``max_street_edges``, ``areas`` (the
-    profile's ``[areas]``, plain: area labels, which area filters exist, the rates' kind; default Chicago's).
+    profile's ``[areas]``, plain: area labels, which area filters exist, the rates' kind; default Chicago's),
+    ``min_addresses_per_point`` (privacy: :mod:`.privacy`). The Gi* hotspot layer is read from ``hotspot_cells``
+    (written by the pipeline; ``hotspot_resolution`` is that stage's option). See docs/maps.md.
     """
     con, city, sources, options = ctx.con, ctx.city, ctx.sources, dict(ctx.options)
     if options.get("today") and not options.get("end"):  # the window's last day (inclusive)
@@ -357,9 +385,12 @@ def build(ctx: PageContext) -> Path:
         sources = sorted(reads.sources_for(con, city, None, _TABLES) +
                          [s for s in reads.sources_for(con, city, None, ("population",)) if s["dataset"] in used],
                          key=lambda s: str(s["dataset"]))
+    merged: dict = {}
     data = {
         "base": base,
-        "incidents": _incident_blob(con, city=city, places=places, categories=options.get("type_categories")),
+        "incidents": _incident_blob(con, city=city, places=places, categories=options.get("type_categories"),
+                                    min_addresses=options.get("min_addresses_per_point"), report=merged),
+        "hotspots": _hotspots_payload(con, city=city),
         "streets": _street_blob(streets),
         "rates": rates,
         "view": view,
@@ -370,6 +401,8 @@ def build(ctx: PageContext) -> Path:
         "figures": figure_payload.explorer(rate_area if rates["features"] else None),
         "collapseOnPhone": False,
     }
+    data["privacy"] = {k: merged.get(k) for k in ("min_addresses", "points", "points_moved", "rows_moved",
+                                                  "rows_withheld")}
     return publish(ctx, PAGE, data=data, sources=sources,
                    fragment_vars={"sections": explorer_filters.SECTIONS, "filters": filters,
                                   "max_radius": MAX_RADIUS_M})

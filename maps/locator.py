@@ -97,6 +97,15 @@ def s_bool(arr) -> list[int]:
     return [1 if v else 0 for v in np.asarray(arr).tolist()]
 
 
+def _providers_label(con, city: str) -> str | None:
+    from civicmash.warehouse.services import category_label
+
+    from .providers import categories
+
+    cats = categories(con, city)
+    return category_label(cats[0]) if cats else None
+
+
 def build(ctx: PageContext) -> Path:
     """Write ``locator.html``. Options: ``near`` ([lat, lon]; default the graph's centroid), ``categories``,
     ``at`` (``"Sat 10:00"``: the "open at" time selected on opening), ``n`` (3), ``thresholds``,
@@ -165,6 +174,8 @@ def build(ctx: PageContext) -> Path:
         "boundaryKind": kind,
         "view": [[min(lats) - 0.004, min(lons) - 0.004], [max(lats) + 0.004, max(lons) + 0.004]],
         "city": city,
+        # the providers page beside this one compares a category's locations on their outcomes (maps/providers.py)
+        "providers": _providers_label(con, city),
         "figures": figure_payload.page("locator"),
     }
     return publish(ctx, PAGE, data=data, sources=reads.sources_for(con, city, ctx.sources, _TABLES))

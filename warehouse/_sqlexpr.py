@@ -248,3 +248,15 @@ def time_of_day(expr: str) -> str:
     clock = (f"CAST(try_strptime('2000-01-01 ' || {expr}, ['%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M', "
              f"'%Y-%m-%d %I:%M:%S %p', '%Y-%m-%d %I:%M %p']) AS TIME)")
     return f"COALESCE({hhmm}, {clock})"
+
+
+# The kind drawn (and the primary kind recorded) for a city whose profile names none: the first of these it has.
+_BOUNDARY_PREFERENCE = ("community_area", "neighborhood", "neighbourhood", "ward", "district")
+
+
+def preferred_kind(kinds: list[str], *, primary: str | None = None) -> str | None:
+    """The kind drawn when the caller names none: the city's ``primary`` area kind (the profile's ``[areas]
+    primary``) when it has boundaries of it, else the first of ``_BOUNDARY_PREFERENCE`` it has, else its first."""
+    if primary and primary in kinds:
+        return primary
+    return next((k for k in _BOUNDARY_PREFERENCE if k in kinds), kinds[0] if kinds else None)

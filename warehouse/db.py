@@ -52,11 +52,14 @@ def load_spatial(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("LOAD spatial")
 
 
-def connect(path: str | Path = ":memory:", *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(path: str | Path = ":memory:", *, read_only: bool = False,
+            spatial: bool = True) -> duckdb.DuckDBPyConnection:
     """Open (or create) the warehouse at ``path`` with spatial loaded.
 
     A writable connection also gets the schema (``ensure_schema``); a read-only one does not
-    (it cannot write) and expects a warehouse that was built before.
+    (it cannot write) and expects a warehouse that was built before. ``spatial=False``: without the spatial
+    extension (loading it costs a few tenths of a second a connection), for bookkeeping that calls no ``ST_``
+    function: GEOMETRY columns are a core type and read fine, the spatial views do not bind.
     """
     path = str(path)
     if path != ":memory:" and not read_only:
@@ -78,7 +81,8 @@ def connect(path: str | Path = ":memory:", *, read_only: bool = False) -> duckdb
         # configuration DuckDB shares with every connection to the file until it closes: nothing to set then
         if "configuration has been locked" not in str(exc):
             raise
-    load_spatial(con)
+    if spatial:
+        load_spatial(con)
     if not read_only:
         ensure_schema(con)
     return con

@@ -47,7 +47,7 @@ from datetime import date
 
 import duckdb
 
-from ._sqlexpr import AREA_SLOT_TYPES, area_slots, ident
+from ._sqlexpr import AREA_SLOT_TYPES, area_slots, ident, preferred_kind
 from .schema import not_fixture
 
 AREA_KINDS = AREA_SLOT_TYPES   # slot -> SQL type of its incidents column (the kinds of Chicago's slots)
@@ -304,28 +304,42 @@ def _has_grid(con: duckdb.DuckDBPyConnection, key: str | None) -> bool:
         return False
 
 
-def enrich_incidents(con: duckdb.DuckDBPyConnection, *, city: str,
-                     areas: dict | None = None) -> dict[str, dict[str, int]]:
+def enrich_incidents(con: duckdb.DuckDBPyConnection, *, city: str, areas: dict | None = None,
+                     since=None) -> dict[str, dict[str, int]]:
     """Assign/check the area slots (beat, district, ward, community_area) of ``city``'s incidents from the
     boundaries of each slot's kind (``areas``: the city's slots, ``_sqlexpr.area_slots``; None = each slot's
     own name); returns counts per slot ``{"community_area": {"filled": n, "mismatch": m, "unmatched": k}, ...}``
     (only slots whose kind has boundaries). Each incident is matched to the boundaries in force on its occurred_at
     date (:func:`assign_areas`); for a kind with dated vintages the slot's counts add ``out_of_vintage``: located
     incidents dated outside every vintage (never stamped; included in ``unmatched``). A boundaries kind that fills no slot is never stamped on incidents.
-    The slots are recorded in ``area_slots`` (:func:`record_area_slots`)."""
+    The slots are recorded in ``area_slots`` (:func:`record_area_slots`).
+
+    ``since`` (a timestamp): only the incidents fetched at or after it (``fetched_at``: the rows a merge load of
+    this run replaced or added) are matched and checked; every other row keeps what an earlier enrichment stamped
+    on it (a refresh after a few changed rows, with the same boundaries and area settings: the caller's to know).
+    The counts are then those of the rows enriched, with ``rows`` saying how many."""
     slots = area_slots(areas)
     record_area_slots(con, city=city, areas=areas)
     present = {r[0] for r in con.execute(
         f"SELECT DISTINCT kind FROM boundaries b WHERE city = $city AND geom IS NOT NULL AND {not_fixture('b')}",
         {"city": city}).fetchall()}
     out: dict[str, dict[str, int]] = {}
-    con.execute("UPDATE incidents SET area_mismatch = NULL WHERE city = $city AND area_mismatch IS NOT NULL",
-                {"city": city})
+    # the rows to enrich: every incident of the city, or (since) those fetched by this run
+    fresh = "" if since is None else " AND fetched_at >= $since"
+    scope = {"city": city, **({"since": since} if since is not None else {})}
+    points = "incidents"
+    if since is not None:
+        con.execute("CREATE OR REPLACE TEMP TABLE _enrich_points AS SELECT city, dataset, source_id, lat, lon, "
+                    f"occurred_at, geom FROM incidents WHERE city = $city{fresh}", scope)
+        points = "_enrich_points"
+    con.execute(f"UPDATE incidents SET area_mismatch = NULL WHERE city = $city AND area_mismatch IS NOT NULL{fresh}",
+                scope)
     for col in sorted(slots):
         kind = slots[col]["kind"]
         if kind not in present:
             continue
-        assign_areas(con, city=city, kind=kind, slot=col, at="occurred_at")  # col: a slot name (fixed allow-list)
+        assign_areas(con, city=city, kind=kind, slot=col, at="occurred_at",  # col: a slot name (fixed allow-list)
+                     points=points)
         filled = con.execute(f"""UPDATE incidents SET {col} = a.spatial,
                 filled_from_coordinates = concat_ws(',', filled_from_coordinates, '{col}')
             FROM _enrich_assign a
@@ -337,38 +351,48 @@ def enrich_incidents(con: duckdb.DuckDBPyConnection, *, city: str,
               AND incidents.{col} IS NOT NULL AND a.spatial IS NOT NULL AND incidents.{col} <> a.spatial
               AND NOT list_contains(string_split(coalesce(incidents.filled_from_coordinates, ''), ','), '{col}')""",
                                {"city": city}).fetchone()[0]
-        unmatched = con.execute("""SELECT count(*) FROM incidents i ANTI JOIN _enrich_assign a
+        unmatched = con.execute(f"""SELECT count(*) FROM {points} i ANTI JOIN _enrich_assign a
                                    USING (dataset, source_id) WHERE i.city = $city AND i.geom IS NOT NULL""",
                                 {"city": city}).fetchone()[0]
         out[col] = {"filled": filled, "mismatch": mismatch, "unmatched": unmatched}
         vintages = boundary_vintages(con, city=city, kind=kind)
         if vintages != [OPEN]:  # a kind with dated maps: how many located incidents fall in none of them
-            out[col]["out_of_vintage"] = _out_of_vintage(con, city=city, vintages=vintages)
+            out[col]["out_of_vintage"] = _out_of_vintage(con, city=city, vintages=vintages, points=points)
+        if since is not None:
+            out[col]["rows"] = con.execute(f"SELECT count(*) FROM {points}").fetchone()[0]
     con.execute("DROP TABLE IF EXISTS _enrich_assign")
+    con.execute("DROP TABLE IF EXISTS _enrich_points")
     return out
 
 
-def _out_of_vintage(con: duckdb.DuckDBPyConnection, *, city: str, vintages: list[Vintage]) -> int:
-    """Located incidents of ``city`` whose occurred_at date lies in none of ``vintages`` (never stamped)."""
+def _out_of_vintage(con: duckdb.DuckDBPyConnection, *, city: str, vintages: list[Vintage],
+                    points: str = "incidents") -> int:
+    """Located incidents of ``city`` (in ``points``: incidents, or the rows being enriched) whose occurred_at date
+    lies in none of ``vintages`` (never stamped)."""
     params: dict = {"city": city}
     inside = []
     for k, (valid_from, valid_to) in enumerate(vintages):
         params[f"f{k}"], params[f"t{k}"] = valid_from, valid_to
         inside.append(f"((CAST($f{k} AS DATE) IS NULL OR CAST(occurred_at AS DATE) >= CAST($f{k} AS DATE)) AND "
                       f"(CAST($t{k} AS DATE) IS NULL OR CAST(occurred_at AS DATE) <= CAST($t{k} AS DATE)))")
-    return con.execute(f"""SELECT count(*) FROM incidents WHERE city = $city AND geom IS NOT NULL
+    return con.execute(f"""SELECT count(*) FROM {ident(points)} WHERE city = $city AND geom IS NOT NULL
                            AND NOT coalesce({' OR '.join(inside)}, FALSE)""", params).fetchone()[0]
 
 
 def record_area_slots(con: duckdb.DuckDBPyConnection, *, city: str, areas: dict | None = None) -> int:
     """Replace ``city``'s rows of ``area_slots``: one per slot (its kind, label, plural, code settings) and, when
     the primary kind (``areas["primary"]``) fills no slot, one row for it with slot NULL. ``is_primary`` marks the
-    primary kind; a profile that names none has no primary row, and readers use their default preference
-    (``reads.preferred_kind``). Returns the row count."""
+    primary kind; for a profile that names none, the kind every reader falls back to (``reads.preferred_kind`` of
+    the city's boundary kinds), so SQL over the warehouse (views, the published canned queries) finds the same
+    kind as the pages. Returns the row count."""
     import json
 
     slots = area_slots(areas)
     primary = (areas or {}).get("primary")
+    if not primary and con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'boundaries'").fetchone()[0]:
+        primary = preferred_kind([r[0] for r in con.execute(
+            f"SELECT DISTINCT kind FROM boundaries b WHERE city = $city AND geom IS NOT NULL AND {not_fixture('b')} "
+            "ORDER BY kind", {"city": city}).fetchall()])
     rows = [(city, slot, spec["kind"], spec["label"], spec["plural"], spec["pad"],
              json.dumps(spec["values"], sort_keys=True), spec["kind"] == primary) for slot, spec in slots.items()]
     if primary and all(spec["kind"] != primary for spec in slots.values()):

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 
 from .sql_tokens import strip_comments
 
-PAGES = ("explorer", "safe_route", "locator", "spending")
+PAGES = ("explorer", "safe_route", "locator", "spending", "providers")
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 FILTER_MARK = "/*filters*/"
 
@@ -174,8 +174,8 @@ def _explorer(area_slot: str = "community_area", area_kind: str = "community_are
          f"for the area (population.area_kind = $area_kind). The {area_words} is the one recorded with each "
          f"incident, and where the source left it blank civicmash filled it in from the coordinates (the column "
          f"filled_from_coordinates of the result counts those), so a rate can differ slightly from one computed "
-         f"from the published codes alone (Chicago, community area 28, all of May to November 2018: 98.96 "
-         f"here, 98.94 from the published codes alone). " + ROWS_DEFINITION + WINDOW_DEFINITION),
+         f"from the published codes alone (docs/maps.md gives a measured case). " + ROWS_DEFINITION
+         + WINDOW_DEFINITION),
     ]
     out = []
     for key, title, head, where, tail, column, definition in parts:
@@ -328,7 +328,10 @@ def _spending() -> list[Figure]:
 
 # -------------------------------------------------------------------------------------------------- registry
 
-FIGURES: dict[str, Figure] = {f.key: f for f in (*_explorer(), *_safe_route(), *_locator(), *_spending())}
+from .money_figures import money_figures  # noqa: E402 - the money pages' figures (issue 16)
+
+FIGURES: dict[str, Figure] = {f.key: f for f in (*_explorer(), *_safe_route(), *_locator(), *_spending(),
+                                                 *(Figure(params=_params_of(m["sql"]), **m) for m in money_figures()))}
 
 
 def figure(key: str) -> Figure:

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import duckdb
 
 from . import _sqlexpr as X
+from . import money as _money
 from .row_filters import EXCLUDED_REASON, exclusion_sql
 from .schema import HISTORY_TABLES, TABLES, column_names
 from .service_requests import load_columns as request_columns
@@ -32,7 +33,7 @@ __all__ = ["LoadResult", "load_dataset", "stored_counts", "record_run", "raw_tab
            "DEFAULT_MIN_DATE", "DEFAULT_COORDINATE_SENTINELS", "ROW_UNITS", "LOCATION_PAIRS", "ID_SEPARATOR"]
 
 INTERNAL_COLUMNS = ("_row_number", "_page", "_fetched_at", "_url")
-POINT_TABLES = ("incidents", "venues", "services", "service_requests")
+POINT_TABLES = ("incidents", "venues", "services", "service_requests", "place_spending")
 # Canonical fields a profile mapping may name per table (cities/profile.py validates profiles against
 # this); unmapped ones become NULL.
 MAPPABLE: dict[str, set[str]] = {
@@ -44,8 +45,13 @@ MAPPABLE: dict[str, set[str]] = {
     "services": {"name", "category", "subtype", "organization", "address", "phone", "hours"},
     "service_requests": {"request_id", "request_type", "status", "opened_at", "closed_at", "opened_time",
                          "closed_time", "address", "source"},
-    "spending": {"fiscal_year", "department", "department_code", "fund", "fund_code", "account",
-                 "description", "amount"},
+    "spending": {"fiscal_year", "department", "department_code", "fund", "fund_code", "fund_type", "account",
+                 "account_code", "description", "amount"},
+    "contract_revisions": {"contract_number", "revision", "vendor", "vendor_id", "vendor_zip", "department",
+                           "description", "contract_type", "procurement_type", "amount", "start_date", "end_date",
+                           "approval_date"},
+    "place_spending": {"fiscal_year", "area_code", "project", "category", "amount", "location_text"},
+    "outcomes": {"entity_name", "period_start", "value"},
     "boundaries": {"code", "name"},
     "population": {"area_code", "area_name", "year", "population"},
     "iucr_codes": {"iucr", "primary_description", "secondary_description", "index_code"},
@@ -134,6 +140,9 @@ def load_dataset(con: duckdb.DuckDBPyConnection, *, city: str, dataset: str, tab
         select = _generic_select(ctx, table=table, fields=dict(fields or {}))
         con.execute(f"CREATE OR REPLACE TEMP TABLE {X.ident(stage)} AS {select}", params.values)
         targets = {table: f"SELECT * FROM {X.ident(stage)} WHERE _q IS NULL"}
+        if table == "outcomes":  # one row per record and period (long form)
+            targets = {table: _money.outcome_rows_grain(f"SELECT * FROM {X.ident(stage)} WHERE _q IS NULL",
+                                                        _outcome_grain(ctx))}
         if table == "area_indicators":  # one row per record and indicator (long form)
             targets = {table: f"""SELECT * EXCLUDE (_i), _i.indicator AS indicator,
                                          {X.double("replace(_i.text, ',', '')")} AS value
@@ -167,6 +176,8 @@ def load_dataset(con: duckdb.DuckDBPyConnection, *, city: str, dataset: str, tab
                         SELECT $run_id, $city, $dataset, source_id, _row_number, _q.field, _q.reason, _raw::JSON
                         FROM {X.ident(stage)} WHERE _q IS NOT NULL ORDER BY _row_number""",
                     {"run_id": run_id, "city": city, "dataset": dataset})
+        if table in ("spending", "outcomes", "services"):   # labels and links across the city's datasets
+            _money.after_load(con, table=table, city=city, options=options)
         watermark = _watermark(con, ctx=ctx, mode=mode, source_meta=source_meta)
         _record_dataset(con, ctx=ctx, table=table, source_meta=source_meta, rows=(rows_in, loaded, quarantined),
                         mode=mode, watermark=watermark)
@@ -198,7 +209,7 @@ def stored_counts(con: duckdb.DuckDBPyConnection, *, city: str, dataset: str, ta
     quarantined = con.execute("SELECT count(*) FROM quarantine WHERE city = $city AND dataset = $dataset "
                               "AND run_id = $run_id", run).fetchone()[0]
     target = "street_edges" if table == "streets" else table
-    rows = "count(DISTINCT source_id)" if table == "area_indicators" else "count(*)"
+    rows = "count(DISTINCT source_id)" if table in ("area_indicators", "outcomes") else "count(*)"
     where = "city = $city AND dataset = $dataset"
     if mode == "merge":
         raw = raw_table_name(city, dataset)
@@ -411,6 +422,8 @@ def _generic_select(ctx: _Ctx, *, table: str, fields: dict[str, str | list[str]]
                           for name, col in _indicator_columns(ctx))
         extra = (f"[{items}] AS _ind, " if items
                  else "CAST([] AS STRUCT(indicator VARCHAR, text VARCHAR)[]) AS _ind, ")
+    if table == "outcomes" and ctx.options.get("month_columns"):   # a wide file's 12 months, read from the raw row
+        extra = f"{_money.outcome_periods(ctx)} AS _periods, "
     excluded = exclusion_sql(keep=ctx.options.get("keep"), drop=ctx.options.get("drop"), find=ctx.resolver.find,
                              params=p, where=f"{ctx.city}/{ctx.dataset}")
     m = f"""SELECT _row_number, {extra}{X.raw_json(ctx.resolver.source_columns())} AS _raw, {excluded} AS _x,
@@ -479,10 +492,15 @@ def _typed_columns(ctx: _Ctx, *, table: str) -> list[str]:
         return service_columns(ctx, kind=kind)
     if table == "service_requests":  # types, statuses, streetlight flag: warehouse/service_requests.py
         return request_columns(ctx) + _request_times(ctx)
-    if table == "spending":
-        return [f"CAST({X.integer('f_fiscal_year')} AS INTEGER) AS fiscal_year", "f_department AS department",
-                "f_department_code AS department_code", "f_fund AS fund", "f_fund_code AS fund_code",
-                "f_account AS account", "f_description AS description", f"{X.amount('f_amount')} AS amount"]
+    if table == "spending":   # new columns (line_kind, department_id, fund_id, ...): warehouse/money.py
+        return _money.spending_columns(ctx)
+    if table == "contract_revisions":
+        return _money.contract_columns(ctx) + [f"{_money.contract_dates_check(ctx)} AS _bad_date"]
+    if table == "place_spending":
+        area_kind = ctx.options.get("area_kind") or kind
+        return _money.place_columns(ctx, area_code=_kind_code(ctx, "f_area_code", area_kind))
+    if table == "outcomes":
+        return _money.outcome_columns(ctx)
     if table == "boundaries":
         valid_from, valid_to = _vintage(ctx)
         return [f"CAST({p.add(kind)} AS VARCHAR) AS kind", f"{_kind_code(ctx, 'f_code', kind)} AS code", "f_name AS name",
@@ -507,6 +525,14 @@ def _typed_columns(ctx: _Ctx, *, table: str) -> list[str]:
                 f"{_kind_code(ctx, 'f_area_code', area_kind)} AS area_code", "f_area_name AS area_name",
                 f"CAST({X.integer('f_year')} AS INTEGER) AS year", f"{X.integer('f_population')} AS population"]
     raise ValueError(f"unknown table {table!r}")
+
+
+def _outcome_grain(ctx: _Ctx) -> str:
+    """An outcomes dataset's period grain: 'month' for month_columns, else options.period_grain (default 'month')."""
+    grain = "month" if ctx.options.get("month_columns") else str(ctx.options.get("period_grain") or "month")
+    if grain not in ("month", "year"):
+        raise ValueError(f"{ctx.city}/{ctx.dataset}: options.period_grain must be 'month' or 'year', got {grain!r}")
+    return grain
 
 
 def _vintage(ctx: _Ctx) -> tuple[date | None, date | None]:
@@ -894,9 +920,19 @@ def _quarantine_checks(ctx: _Ctx, *, table: str, has_id: bool) -> str:
                    f"WHEN f_wkt IS NOT NULL AND _gw IS NULL THEN {q('bad_geometry', 'wkt')}"]
     if table == "boundaries":
         checks.append(f"WHEN _g0 IS NULL THEN {q('missing_geometry', 'geometry')}")
-    if table == "spending":
+    if table in ("spending", "contract_revisions", "place_spending"):
         checks += [f"WHEN f_amount IS NULL THEN {q('missing_required', 'amount')}",
                    f"WHEN amount IS NULL THEN {q('bad_amount', 'amount')}"]
+    if table in ("spending", "place_spending"):
+        checks.append(f"WHEN f_fiscal_year IS NOT NULL AND fiscal_year IS NULL THEN {q('bad_number', 'fiscal_year')}")
+    if table == "contract_revisions":
+        checks += [f"WHEN f_contract_number IS NULL THEN {q('missing_required', 'contract_number')}",
+                   "WHEN _bad_date IS NOT NULL THEN {'reason': 'bad_timestamp', 'field': _bad_date}"]
+    if table == "place_spending":
+        checks.append(f"WHEN f_area_code IS NULL THEN {q('missing_required', 'area_code')}")
+    if table == "outcomes":
+        checks += [f"WHEN f_entity_name IS NULL THEN {q('missing_required', 'entity_name')}",
+                   f"WHEN {_money.bad_value_check()} THEN {q('bad_number', 'value')}"]
     if table == "iucr_codes":
         checks.append(f"WHEN f_iucr IS NULL THEN {q('missing_required', 'iucr')}")
     if table == "area_indicators":

@@ -53,7 +53,7 @@ __all__ = [
 PUBLISHED_TABLES = (
     "incidents", "incidents_history", "venues", "services", "service_schedules", "service_hours",
     "service_requests", "service_coverage", "street_edges", "street_links", "street_coverage", "spending",
-    "boundaries", "area_slots", "population", "area_indicators", "iucr_codes", "offence_unmapped", "quarantine",
+    "contract_revisions", "place_spending", "outcomes", "hotspot_cells", "boundaries", "area_slots", "population", "area_indicators", "iucr_codes", "offence_unmapped", "quarantine",
     "datasets", "ingest_runs", "dataset_health",
 )
 """Canonical tables published (when the warehouse has them), before the views of ``warehouse.views.VIEWS``. The
@@ -63,6 +63,7 @@ street graph's edges and links are in (the safe route's lengths are sums over th
 _TYPE_FACETS = ("primary_type", "offence", "category", "venue_type", "licence_type", "request_type", "department",
                 "fund_type", "kind", "status", "reason", "change", "table_name", "indicator")
 _PAIRED_TYPES = ("primary_type", "offence")   # incidents: the city's own type and the canonical category
+_SLOTS = ("beat", "district", "ward", "community_area")   # the incidents' area columns (area_slots.slot)
 _AREA_FACETS = ("community_area", "district", "ward", "area_code", "area_kind")
 _DATE_FACETS = ("occurred_at", "opened_at", "month", "licence_start", "checked_at", "started_at")
 _LABELS = ("name", "title")
@@ -88,7 +89,13 @@ class PublishResult:
 
 _INC_WHERE = ("FROM incidents_current\nWHERE city = :city AND occurred_at IS NOT NULL\n"
               "  AND occurred_at >= date(:from) AND occurred_at < date(:to, '+1 day')")
-_AREA = "coalesce(nullif(CAST(community_area AS TEXT), ''), '(not given)') = :area"
+# The city's primary area column (area_slots.is_primary; the profile's [areas] primary), read per city so one
+# published database serves cities whose primary areas sit in different incidents columns.
+_PRIMARY_SLOT = ("(SELECT slot FROM area_slots WHERE area_slots.city = :city AND is_primary "
+                 "AND slot IS NOT NULL LIMIT 1)")
+_SLOT_VALUE = ("CASE " + _PRIMARY_SLOT + " WHEN 'beat' THEN beat WHEN 'district' THEN district "
+               "WHEN 'ward' THEN ward WHEN 'community_area' THEN community_area END")
+_AREA = "coalesce(nullif(CAST(" + _SLOT_VALUE + " AS TEXT), ''), '(not given)') = :area"
 _ROUTE_LENGTH = (
     "WITH route AS (SELECT CAST(value AS INTEGER) AS edge_id FROM json_each(coalesce(nullif(:edge_ids, ''), '[]'))),\n"
     "streets AS (\n"
@@ -129,7 +136,8 @@ SQLITE_FIGURE_SQL: dict[str, str] = {
         "matching AS (\n"
         "  SELECT count(*) AS incidents,\n"
         "         count(*) FILTER (WHERE instr(',' || coalesce(filled_from_coordinates, '') || ',',\n"
-        "                                      ',community_area,') > 0) AS filled_from_coordinates\n"
+        "                                      ',' || " + _PRIMARY_SLOT + " || ',') > 0)\n"
+        "           AS filled_from_coordinates\n"
         "  " + _INC_WHERE.replace("\n", "\n  ") + "\n    AND " + _AREA + ")\n"
         "SELECT round(m.incidents * 1000.0 / r.population, 2) AS per_1000, m.incidents, r.population,\n"
         "       m.filled_from_coordinates\nFROM matching m, residents r WHERE r.population > 0"),
@@ -174,7 +182,7 @@ def example_params(con, city: str) -> dict[str, dict[str, str]]:
     incidents_last_90_days), its most common type and area; a few street segments; a located service and a
     measured coverage row of its category; the first fiscal year, its largest department and fund. A value the
     warehouse cannot give is left out."""
-    explorer = {"city": city, "area_kind": "community_area"}
+    explorer = {"city": city}
     route = {"city": city}
     locator = {"city": city, "dist_m": "800"}
     spending = {"city": city, "top": "5", "year": "all"}
@@ -197,10 +205,13 @@ def example_params(con, city: str) -> dict[str, dict[str, str]]:
               "WHERE city = ? GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
     if row:
         explorer["description"] = row[0]
-    row = one("SELECT CAST(community_area AS VARCHAR) FROM incidents_last_90_days WHERE city = ? "
-              "AND community_area IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
-    if row:
-        explorer["area"] = row[0]
+    primary = one("SELECT slot, kind FROM area_slots WHERE city = ? AND is_primary AND slot IS NOT NULL LIMIT 1")
+    if primary and primary[0] in _SLOTS:   # our own column names, never data
+        explorer["area_kind"] = primary[1]
+        row = one(f"SELECT CAST({primary[0]} AS VARCHAR) FROM incidents_last_90_days WHERE city = ? "
+                  f"AND {primary[0]} IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+        if row:
+            explorer["area"] = row[0]
     row = one("SELECT to_json(list(edge_id ORDER BY edge_id)) FROM (SELECT edge_id FROM street_edges "
               "WHERE city = ? AND superseded_by IS NULL ORDER BY edge_id LIMIT 5)")
     if row and row[0] is not None:
@@ -226,7 +237,12 @@ def example_params(con, city: str) -> dict[str, dict[str, str]]:
                       f"ORDER BY sum(amount) DESC, 1 LIMIT 1", spending["year"])
             if got:
                 spending[col] = got[0]
-    return {"explorer": explorer, "safe_route": route, "locator": locator, "spending": spending}
+    # the money pages' figures (issue 16)
+    from .money_figures import example_params as money_examples
+
+    money = money_examples(con, city)
+    return {"explorer": explorer, "safe_route": route, "locator": locator,
+            "spending": {**money["spending"], **spending}, "providers": money["providers"]}
 
 
 def _figures() -> list:

@@ -8,10 +8,8 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from .db import load_spatial
+from ._sqlexpr import preferred_kind  # noqa: F401 - readers' home of it (civicmash.api, maps)
 from .schema import not_fixture
-
-# Boundary kinds tried in order when neither the caller nor the city's profile ([areas] primary) names one.
-_BOUNDARY_PREFERENCE = ("community_area", "neighborhood", "neighbourhood", "ward", "district")
 
 
 def ensure_spatial(con) -> None:
@@ -65,14 +63,6 @@ def boundary_kinds(con, *, city: str) -> list[str]:
     return [r[0] for r in con.execute(
         f"SELECT DISTINCT kind FROM boundaries b WHERE city = ? AND geom IS NOT NULL {fixture_filter(con, 'b')}"
         "ORDER BY kind", [city]).fetchall()]
-
-
-def preferred_kind(kinds: list[str], *, primary: str | None = None) -> str | None:
-    """The kind drawn when the caller names none: the city's ``primary`` area kind (the profile's ``[areas]
-    primary``) when it has boundaries of it, else the first of ``_BOUNDARY_PREFERENCE`` it has, else its first."""
-    if primary and primary in kinds:
-        return primary
-    return next((k for k in _BOUNDARY_PREFERENCE if k in kinds), kinds[0] if kinds else None)
 
 
 def sources_for(con, city: str, sources, tables: tuple[str, ...]) -> list[dict]:

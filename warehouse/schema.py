@@ -275,6 +275,35 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
             ("geom", "GEOMETRY", "The walking area as a WGS84 (multi)polygon."),
         ],
     ),
+    "hotspot_cells": (
+        "Crime hotspots: Getis-Ord Gi* over H3 hexagon cells, one row per cell of the study area (every cell holding "
+        "at least one located incident of any date), counting the located incidents of the last 90 days; computed "
+        "each run (analysis/hotspots.py) and drawn on the crime explorer. A cell is a hot or cold spot when its "
+        "Benjamini-Hochberg adjusted p-value is at most alpha (docs/maps.md, Hotspots).",
+        [
+            ("city", "VARCHAR NOT NULL", "City slug."),
+            ("h3_cell", "VARCHAR", "The H3 cell index (hexadecimal text), e.g. '882664c1a1fffff'."),
+            ("resolution", "INTEGER",
+             "H3 resolution of the cell: 7 (~5.2 km2 a cell), 8 (~0.74 km2) or 9 (~0.11 km2); chosen by the "
+             "extent of the city's incidents unless [maps.explorer] hotspot_resolution sets it."),
+            ("incidents", "INTEGER", "Located incidents in the cell from window_start (inclusive) to window_end (exclusive)."),
+            ("gi_z", "DOUBLE",
+             "Gi* z-score (esda.G_Local with star=True, binary weights: the cell and its neighbours in the study area, "
+             "analytic moments, no permutations): above 0 the cell and its neighbours hold more incidents than the "
+             "city-wide average, below 0 fewer."),
+            ("p", "DOUBLE", "Two-sided p-value of gi_z under the normal approximation (not corrected)."),
+            ("p_fdr", "DOUBLE",
+             "p corrected for testing every cell at once: Benjamini-Hochberg adjusted p-value (false discovery rate)."),
+            ("class", "VARCHAR", "'hot' (p_fdr <= alpha, gi_z > 0), 'cold' (p_fdr <= alpha, gi_z < 0) or 'none'."),
+            ("alpha", "DOUBLE", "The significance level the class uses (0.05)."),
+            ("window_start", "TIMESTAMP", "First moment counted (local time of the city): 90 days before window_end."),
+            ("window_end", "TIMESTAMP", "End of the counted window (exclusive): the day after the latest incident."),
+            ("lat", "DOUBLE", "Latitude of the cell's centre (WGS84)."),
+            ("lon", "DOUBLE", "Longitude of the cell's centre (WGS84)."),
+            ("boundary", "VARCHAR", "The hexagon's corners as JSON [[lat, lon], ...] (h3.cell_to_boundary)."),
+            ("computed_at", "TIMESTAMPTZ", "When this row was computed."),
+        ],
+    ),
     "spending": (
         "Budget and spending lines, one row per line of the published budget or payment file. Amounts are in US dollars.",
         _PROVENANCE + [
@@ -286,6 +315,110 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
             ("account", "VARCHAR", "Appropriation account: what the money is for, e.g. 'SALARIES AND WAGES - ON PAYROLL'."),
             ("description", "VARCHAR", "Further description of the line (e.g. the appropriation authority / unit)."),
             ("amount", "DECIMAL(18,2)", "Amount in US dollars (not thousands), as appropriated or paid."),
+            ("line_kind", "VARCHAR",
+             "What the amount is: 'appropriation' (a budget ordinance or adopted budget: money allowed to be spent), "
+             "'actual' (money spent in a closed year) or 'payment' (one payment to a vendor); the dataset's "
+             "options.line_kind, default 'appropriation'. Never add lines of different kinds together."),
+            ("department_id", "VARCHAR",
+             "The department's key that is stable across years, to join years on: the profile's [money] department "
+             "crosswalk result for this published code (and year), else the published department_code with leading "
+             "zeros stripped ('091' -> '91'), else the published name upper-cased. A code that changed meaning "
+             "(Chicago's 38) gets a different id for the years of each meaning."),
+            ("department_label", "VARCHAR",
+             "The department's name spelled out for display, one per (city, department_id, fiscal_year): the "
+             "profile's crosswalk label when given, else the latest year's published name of that id in title "
+             "case (whitespace collapsed). Never a bare acronym."),
+            ("department_abbrev", "VARCHAR",
+             "The department's acronym when the profile's crosswalk gives one (e.g. 'CPD'), else NULL; shown beside "
+             "department_label, never instead of it."),
+            ("fund_id", "VARCHAR",
+             "The fund's code normalised: trimmed, upper-cased, left-padded with zeros to the profile's "
+             "[money] fund_code_width when numeric, then the profile's fund recodes applied (e.g. per-grant funds "
+             "of earlier years pooled like later years). Group fund bars on this, never on the description."),
+            ("fund_label", "VARCHAR",
+             "The fund's description for display, one per (city, fund_id, fiscal_year): the profile's fund label "
+             "when given, else the most common published description of that fund_id in the year, whitespace "
+             "collapsed (so a double space cannot make two bars)."),
+            ("fund_type", "VARCHAR",
+             "The fund's type as published (Chicago: 'LOCAL', 'GRANTS', 'CDBG'); NULL when the source has none. "
+             "The profile's fund recodes may test it."),
+            ("account_code", "VARCHAR",
+             "The account / appropriation code as published, left-padded with zeros to the profile's [money] "
+             "account_code_width when numeric (Chicago 2019 '5' -> '0005', as from 2023); NULL when the source "
+             "has no account code."),
+        ],
+    ),
+    "contract_revisions": (
+        "Contracts as published, one row per revision of a contract (revision 0 is the award; later revisions "
+        "modify it). amount is the revision's own award amount and may be negative (a reduction): it is not "
+        "money spent, and summing it over revisions is only 'amount awarded', never spending.",
+        _PROVENANCE + [
+            ("contract_number", "VARCHAR", "The purchase order / contract number as published (alphanumeric, e.g. 'E011442')."),
+            ("revision", "INTEGER",
+             "The revision number (0 = the original award); NULL when the published revision is not a number "
+             "(Chicago: 4,297 of the 20,000 sample rows carry a code like 'D404171' there, see revision_code)."),
+            ("revision_code", "VARCHAR", "The revision as published (text: usually '0', '1', ..., sometimes a code)."),
+            ("vendor", "VARCHAR", "The vendor's name as published."),
+            ("vendor_key", "VARCHAR",
+             "The vendor's name normalised to group spellings: upper case, punctuation removed, legal suffixes "
+             "(INC, LLC, CORP, CO, LTD, LP, LLP, CORPORATION, INCORPORATED, COMPANY) dropped from the end, "
+             "whitespace collapsed ('Acme Co., Inc.' -> 'ACME')."),
+            ("vendor_id", "VARCHAR", "The vendor's id as published, when the source has one."),
+            ("vendor_zip", "VARCHAR", "The vendor's 5-digit ZIP code (a ZIP+4 '60608-1234' is cut to '60608'); NULL when not 5 digits."),
+            ("department", "VARCHAR", "The department as published (names vary over the years; NULL when blank)."),
+            ("description", "VARCHAR", "What the contract buys, as published (may hold line breaks)."),
+            ("contract_type", "VARCHAR", "The contract type as published (e.g. 'DELEGATE AGENCY'); NULL when blank."),
+            ("procurement_type", "VARCHAR", "The procurement type as published (e.g. 'BID'); NULL when blank."),
+            ("amount", "DECIMAL(18,2)", "This revision's award amount in US dollars; negative for a reduction. Not spending."),
+            ("start_date", "DATE", "First day of the contract's term, as published; NULL when blank."),
+            ("end_date", "DATE", "Last day of the contract's term, as published; NULL when blank."),
+            ("approval_date", "DATE", "Day the revision was approved, as published; NULL when blank."),
+        ],
+    ),
+    "place_spending": (
+        "Spending attributed to a place, one row per published project line (e.g. Chicago's aldermanic 'menu "
+        "money' by ward and year). Some datasets give a point or shape for the project (lat/lon/geom); a dataset "
+        "that only adds points to lines another dataset already counts is loaded with in_totals FALSE, so sums "
+        "(place_spending_by_area_year) never count a project twice.",
+        _PROVENANCE + [
+            ("fiscal_year", "INTEGER", "The year the money was allocated or spent."),
+            ("area_kind", "VARCHAR", "The boundaries kind the area code refers to (e.g. 'ward'): the dataset's options.area_kind or kind."),
+            ("area_code", "VARCHAR",
+             "The area's code normalised like the boundaries' codes of that kind (e.g. ward '7'); for a source that "
+             "names its areas (options.area_match = 'name'), the code of the boundary of that kind whose name "
+             "matches (letters and digits, any case, with options.area_name_suffix), NULL when none does."),
+            ("area_name", "VARCHAR", "The area as published (a number or a name)."),
+            ("project", "VARCHAR", "What was bought or built, as published (a program or item name)."),
+            ("category", "VARCHAR", "The project's category as published, or through the dataset's options.categories mapping."),
+            ("amount", "DECIMAL(18,2)", "Amount in US dollars (an estimated cost for menu money; may be negative for an adjustment)."),
+            ("location_text", "VARCHAR", "Where, as published (an address, 'ON X FROM Y TO Z', an alley's four streets); NULL when blank."),
+            ("in_totals", "BOOLEAN",
+             "TRUE when the row counts in totals; FALSE for a dataset that only places projects another dataset "
+             "already counts (options.in_totals = false), kept for its points."),
+        ] + _POINT,
+    ),
+    "outcomes": (
+        "What public services achieved, one row per source record, measure and period (e.g. a library branch's "
+        "visitors in one month). Values are counts as published; a period the source left blank has value NULL "
+        "(not zero). Rows that are not a service location (online renewals, a grand-total row) are never loaded: "
+        "the profile's drop/keep rules quarantine them as excluded_by_profile, with the rule named.",
+        _PROVENANCE + [
+            ("measure", "VARCHAR", "What is measured, named by the profile: 'visitors', 'circulation', 'computer_sessions', ..."),
+            ("unit", "VARCHAR", "The unit of value: 'visits', 'items', 'sessions', ..."),
+            ("entity_kind", "VARCHAR", "'service' (a service location, see service_id) or 'department' (a whole department)."),
+            ("entity_name", "VARCHAR", "The entity's name as published (trimmed; footnote marks like '*' kept)."),
+            ("entity_key", "VARCHAR",
+             "The name it is matched on: the profile's [money] service_aliases applied, then lower case with only "
+             "letters and digits kept ('Daley, Richard J. -Bridgeport' and 'Daley, Richard J.- Bridgeport' agree)."),
+            ("service_id", "VARCHAR",
+             "services.source_id of the same city's service location (of service_category) whose normalised name "
+             "equals entity_key; NULL when none matches or the entity is a department."),
+            ("service_category", "VARCHAR", "The services category the entity belongs to (e.g. 'library')."),
+            ("department_id", "VARCHAR", "The spending.department_id the outcome belongs to (the dataset's options.department_id, e.g. '91')."),
+            ("period_start", "DATE", "First day of the period the value covers."),
+            ("period_end", "DATE", "Last day of the period (inclusive)."),
+            ("period_grain", "VARCHAR", "'month' or 'year'."),
+            ("value", "DOUBLE", "The count for the period; NULL when the source left it blank (e.g. months not yet reported)."),
         ],
     ),
     "service_requests": (
@@ -649,7 +782,8 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
 }
 
 SOURCE_TABLES = ("incidents", "venues", "services", "service_requests", "spending", "boundaries", "population",
-                 "street_nodes", "street_edges", "iucr_codes", "area_indicators")
+                 "street_nodes", "street_edges", "iucr_codes", "area_indicators", "contract_revisions",
+                 "place_spending", "outcomes")
 
 # Tables whose earlier versions are kept: table -> its history table.
 HISTORY_TABLES = {"incidents": "incidents_history"}
@@ -701,7 +835,22 @@ def ddl_statements() -> list[str]:
     return out
 
 
+def _schema_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the warehouse already has every canonical table and column with its documentation (two catalogue
+    queries): then :func:`apply_schema` has nothing to do, and a connection opens without its ~450 statements."""
+    tables = dict(con.execute("SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'main' "
+                              "AND database_name = current_database()").fetchall())
+    columns = {(t, c): text for t, c, text in con.execute(
+        "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = 'main' "
+        "AND database_name = current_database()").fetchall()}
+    return all(tables.get(table, ...) == comment
+               and all(columns.get((table, name), ...) == text for name, _, text in cols)
+               for table, (comment, cols) in TABLES.items())
+
+
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
+    if _schema_current(con):
+        return
     stmts = ddl_statements()
     for stmt in stmts:
         if stmt.startswith("CREATE"):

@@ -7,6 +7,7 @@ import duckdb
 from . import changes as _changes, manifest as _manifest
 from ._sqlexpr import lit
 from .offences import categories_sql
+from .schema import not_fixture
 from .service_requests import open_at_sql
 from .view_columns import comment_view_columns
 
@@ -214,6 +215,52 @@ VIEWS: dict[str, tuple[str, str]] = {
         """SELECT city, dataset, fiscal_year, department, sum(amount) AS amount, count(*) AS lines,
                   count(DISTINCT fund_code) AS funds
            FROM spending GROUP BY ALL""",
+    ),
+    # --- money and outcomes (issue 16; tables in schema.py, loading in money.py, docs/warehouse.md) ---
+    "budget_by_department_year": (
+        "Budget or spending per city, fiscal year, kind of line (appropriation, actual, payment) and department "
+        "(department_id, stable across years: join years on it, never on the published name), all funds "
+        "together, per dataset. Lines without an amount and format-fixture datasets are left out; lines of "
+        "different line_kind are never added together. A year with no dataset has no row (a gap, not a zero).",
+        f"""SELECT s.city, s.fiscal_year, s.line_kind, s.department_id, s.department_label, s.department_abbrev,
+                  sum(s.amount) AS amount, count(*) AS lines, count(DISTINCT s.fund_id) AS funds, s.dataset
+           FROM spending s
+           WHERE s.amount IS NOT NULL AND {not_fixture('s')}
+           GROUP BY s.city, s.fiscal_year, s.line_kind, s.department_id, s.department_label, s.department_abbrev,
+                    s.dataset""",
+    ),
+    "place_spending_by_area_year": (
+        "Spending attributed to places per city, area (kind and code), year and category: the sum of the "
+        "place_spending lines that count in totals (in_totals; a points-only dataset is left out so no project "
+        "counts twice) and the number of project lines.",
+        f"""SELECT p.city, p.area_kind, p.area_code, p.fiscal_year, p.category, sum(p.amount) AS amount,
+                  count(*) AS projects
+           FROM place_spending p
+           WHERE p.in_totals AND p.amount IS NOT NULL AND {not_fixture('p')}
+           GROUP BY ALL""",
+    ),
+    "outcomes_by_entity_year": (
+        "Outcomes per city, service category, measure, entity (a service location or department) and calendar "
+        "year of the period: the sum of the reported values and how many distinct months had a value (a year "
+        "with months < 12 is partial: compare like with like). Blank periods (value NULL) are not counted.",
+        f"""SELECT o.city, o.service_category, o.measure, o.unit, o.entity_name, o.entity_key, o.service_id,
+                  o.department_id, year(o.period_start) AS year, sum(o.value) AS value,
+                  count(DISTINCT date_trunc('month', o.period_start)) FILTER (WHERE o.value IS NOT NULL) AS months
+           FROM outcomes o
+           WHERE {not_fixture('o')}
+           GROUP BY ALL
+           HAVING count(o.value) > 0""",
+    ),
+    "contracts_by_vendor": (
+        "Contracts per city and vendor (vendor_key: spellings grouped): distinct contract numbers, revisions and "
+        "amount_awarded, the sum of the revisions' award amounts (awarded, NOT spent: revisions may be negative), "
+        "with the first and last approval date.",
+        f"""SELECT c.city, c.vendor_key, mode(c.vendor) AS vendor, count(DISTINCT c.contract_number) AS contracts,
+                  count(*) AS revisions, sum(c.amount) AS amount_awarded, min(c.approval_date) AS first_approval,
+                  max(c.approval_date) AS last_approval
+           FROM contract_revisions c
+           WHERE c.vendor_key IS NOT NULL AND {not_fixture('c')}
+           GROUP BY c.city, c.vendor_key""",
     ),
 }
 

@@ -395,11 +395,15 @@ function readHash() {
     if (v === null) return;
     if (f) { var x = codec(f).parse(f, v, pair[1]); if (x !== undefined) st[f.key] = x; }
     else if (k === "view") { if (VIEWS.indexOf(v) >= 0 && !viewBoxes[v].disabled) st.view = v; }
+    else if (k === "hot") { st.hot = v === "1"; }
+    else if (k === "embed") { st.embed = v === "1"; }
+    else if (k === "inc") { st.inc = v; }
   });
   return st;
 }
 function setControls(st) {
   FILTERS.forEach(function (f) { codec(f).set(f, st[f.key]); });
+  hotBox.checked = !!st.hot && !hotBox.disabled; drawHotspots();
   VIEWS.forEach(function (v) { viewBoxes[v].checked = v === st.view; });
 }
 function current() {  // the filter state as the controls show it
@@ -417,6 +421,8 @@ function writeHash() {
     if (text !== null) parts.push(f.hash_key + "=" + text);
   });
   if (currentView() !== "points") parts.push("view=" + currentView());
+  if (hotBox.checked) parts.push("hot=1");
+  if (EMBED) parts.push("embed=1");
   var h = "#" + parts.join("&");
   if (location.hash !== h) {
     try { history.replaceState(null, "", h); } catch (e) { location.hash = h; }
@@ -684,16 +690,19 @@ function update() {
   var nt = types.length, perType = new Array(nt).fill(0), perDesc = {}, nomap = 0, midnight = 0;
   var AC = RATE_SLOT ? AREA[RATE_SLOT] : NO_RATE_AREA;
   nMatch = 0; nLocated = 0; hourCounts.fill(0); weekCounts = {}; perTypeMatch = new Array(nt).fill(0);
-  caCounts.fill(0); caNoCoords = 0; caNone = 0;
-  for (i = a; i < b; i++) {
+  caCounts.fill(0); caNoCoords = 0; caNone = 0; dayHits.fill(0);
+  // Every row is tested: the matches outside the selected dates feed the comparisons and the weekly trend.
+  for (i = 0; i < n; i++) {
     if (!F.inTimeWindow(win, MOD[i])) continue;
     if (!dowOk[DOW[i]]) continue;
     if (byPlace && !placeOk[PL[i]]) continue;
     for (k = 0; k < nc && F.codeIs(rowCodes[k][0], rowCodes[k][1][i]); k++);
     if (k < nc) continue;
-    var ty = TY[i];
-    perType[ty]++;
+    var ty = TY[i], inWin = i >= a && i < b;
+    if (inWin) perType[ty]++;
     if (!F.typeSelected(selType, ty)) continue;
+    dayHits[DAY[i] - DAY0]++;
+    if (!inWin) continue;
     MATCH[nMatch++] = i;
     perTypeMatch[ty]++;
     perDesc[DE[i]] = (perDesc[DE[i]] || 0) + 1;
@@ -719,6 +728,7 @@ function update() {
     topDescRows.push({ desc: D.descs[k2], target: n2 });
   });
   drawSummary(a, b);
+  drawCompare(st);
   page = 0; drawTable();
   Figures.refresh();
 }
@@ -894,6 +904,117 @@ Figures.control("explorer.area_count", { after: $("rates-table"), pick: RATE_ONE
     var p = figureFilters();
     return rateCells.map(function (c) { return figureRow(p, c.code + (c.name ? " " + c.name : ""), c.count, { area: c.code }); });
   } });
+// ---- comparisons and the weekly trend (explorer_compare.js) --------------------------------------
+var DAY0 = n ? DAY[0] : 0, DAYLAST = n ? DAY[n - 1] : -1, CMP = ExplorerCompare;
+var dayHits = new Int32Array(Math.max(0, DAYLAST - DAY0 + 1)), compareRows = [], trendWeeks = [];
+function hitsIn(from, to) {  // matching incidents (every filter but the dates) from day `from` to `to`, inclusive
+  var s = 0, lo = Math.max(from, DAY0), hi = Math.min(to, DAYLAST);
+  for (var d = lo; d <= hi; d++) s += dayHits[d - DAY0];
+  return s;
+}
+function drawCompare(st) {
+  if (!n) return;
+  // the selected dates, within the data (days outside it hold no incident and would dilute the rate)
+  var from = Math.max(DAY0, st.from ? CMP.isoToDay(st.from) : DAY0), to = Math.min(DAYLAST, st.to ? CMP.isoToDay(st.to) : DAYLAST);
+  if (to < from) { compareRows = []; clear($("cmp-table").tBodies[0]); return; }
+  compareRows = CMP.periods(from, to, DAY0, DAYLAST);
+  compareRows.forEach(function (p) { p.count = p.key === "now" || p.held ? hitsIn(p.from, p.to) : null; });
+  CMP.drawTable($("cmp-table").tBodies[0], el, C.fmtInt, compareRows);
+  compareRows.forEach(function (p) { p.fromDay = CMP.dayToIso(p.from); p.toDay = CMP.dayToIso(p.to); });
+  var weeks = {}, order = [];
+  for (var d = DAY0; d <= DAYLAST; d++) {
+    var w = d - (F.isoWeekday(d) - 1);
+    if (!weeks.hasOwnProperty(w)) { weeks[w] = { start: w, count: 0 }; order.push(w); }
+    weeks[w].count += dayHits[d - DAY0];
+  }
+  trendWeeks = order.map(function (w) { return weeks[w]; });
+  CMP.drawTrend($("trend-svg"), trendWeeks, [from, to]);
+}
+
+// ---- Gi* hotspots: the significant H3 cells of the pipeline's hotspot_cells (maps/explorer.py) ------------
+var HOT = data.hotspots, hotBox = $("hot-layer"), hotLayer = L.featureGroup();
+if (HOT) {
+  HOT.cells.forEach(function (c) {
+    var poly = L.polygon(c.b, { cell: c.h, cls: c.c, color: c.c === "hot" ? "#a50f15" : "#08519c", weight: 1.5,
+                                fillColor: c.c === "hot" ? "#de2d26" : "#3182bd", fillOpacity: 0.35 });
+    poly.bindTooltip((c.c === "hot" ? "Hot spot" : "Cold spot") + ": " + C.fmtInt(c.n) + " incidents, Gi* z = " +
+                     c.z.toFixed(2) + ", FDR-adjusted p = " + c.q, { sticky: true });
+    hotLayer.addLayer(poly);
+  });
+  $("hot-what").textContent = "Getis-Ord Gi* on H3 hexagons of resolution " + HOT.resolution + " (about " +
+    HOT.area_km2 + " km\u00b2 each, " + HOT.edge_m + " m a side), counting every located incident from " + HOT.start +
+    " to " + HOT.end + " (all types: the filters do not change this layer). " + C.fmtInt(HOT.tested) +
+    " cells tested; a cell is drawn when its Benjamini-Hochberg adjusted p-value (false discovery rate) is at most " +
+    HOT.alpha + ": red = hot spot (more incidents in and around it than across the city), blue = cold spot. " +
+    C.fmtInt(HOT.cells.length) + " cells are significant.";
+} else {
+  hotBox.disabled = true;
+  $("hot-what").textContent = "No hotspot analysis for this page (the pipeline computes it into hotspot_cells).";
+}
+function drawHotspots() {
+  var on = hotBox.checked && !!HOT;
+  $("hot-legend").hidden = !on;
+  if (on && !C.map.hasLayer(hotLayer)) hotLayer.addTo(C.map);
+  if (!on && C.map.hasLayer(hotLayer)) C.map.removeLayer(hotLayer);
+}
+hotBox.addEventListener("change", function () { drawHotspots(); writeHash(); });
+
+// ---- privacy: what the points stand for (maps/privacy.py) -----------------------------------------
+(function () {
+  var P = data.privacy || {}, text = "Points are drawn where the source puts them (block-level: the source moves " +
+    "each incident to its block); civicmash never places an incident more precisely than its source.";
+  if (P.min_addresses) {
+    text += " Each point stands for at least " + P.min_addresses + " distinct addresses (blocks): " +
+      C.fmtInt(P.points_moved || 0) + " of " + C.fmtInt(P.points || 0) + " points (" + C.fmtInt(P.rows_moved || 0) +
+      " incidents) were moved to the centre of a larger hexagon" + (P.rows_withheld ? "; " + C.fmtInt(P.rows_withheld) +
+      " incidents are not on the map (too few addresses nearby)" : "") + ".";
+  }
+  $("privacy-note").textContent = text;
+})();
+
+// ---- embedding (embed=1) and opening on one incident (inc=<id>, the Atom feeds' links) ----------------
+var EMBED = false, focused = null;
+function embedMode() {
+  document.body.classList.add("cm-embed");
+  var bar = el("div", null, "cm-embed-bar"), count = el("span", "", "cm-embed-count"), link = el("a", "Open the full explorer");
+  bar.id = "embed-bar";
+  link.target = "_blank"; link.rel = "noopener";
+  function refresh() {
+    count.textContent = C.fmtInt(nMatch) + " matching incidents";
+    link.href = location.href.replace(/([#&])embed=1(&|$)/, "$1").replace(/[#&]$/, "");
+  }
+  var asOf = $("data-as-of");
+  bar.appendChild(count);
+  if (asOf) bar.appendChild(el("span", asOf.textContent.replace(/\s+/g, " ").trim(), "cm-embed-asof"));
+  var srcs = Array.prototype.map.call(document.querySelectorAll("#sources .cm-src-dataset"), function (e) { return e.textContent; });
+  if (srcs.length) bar.appendChild(el("span", "Sources: " + srcs.join(", "), "cm-embed-src"));
+  bar.appendChild(link);
+  $("map").parentNode.appendChild(bar);
+  window.addEventListener("hashchange", refresh);
+  C.embedRefresh = refresh;
+  setTimeout(refresh, 0);
+  C.map.invalidateSize();
+}
+function fitMatches() {  // an embedded view opens on its located matches
+  if (!nLocated) return;
+  var s = 90, w = 180, nn = -90, e = -180, j, q;
+  for (j = 0; j < nLocated; j++) {
+    q = LOCATED[j];
+    if (LAT[q] < s) s = LAT[q]; if (LAT[q] > nn) nn = LAT[q]; if (LON[q] < w) w = LON[q]; if (LON[q] > e) e = LON[q];
+  }
+  C.map.fitBounds([[s, w], [nn, e]], { paddingTopLeft: [20, 20], paddingBottomRight: [20, 70], maxZoom: 16 });
+}
+function focusIncident(id) {
+  var j, at = -1, box = $("focus-info");
+  for (j = 0; j < n; j++) if (String(ID[j]) === id) { at = j; break; }
+  if (at < 0) { box.textContent = "Incident " + id + " is not in this page's data (it may have been removed since)."; box.hidden = false; return; }
+  focused = id;
+  box.textContent = "Incident " + id + ": " + types[TY[at]] + " \u2014 " + D.descs[DE[at]] + ", " + fmtTime(at) + ", " +
+    D.blocks[BK[at]] + (HAS[at] ? "" : " (no coordinates: not on the map)");
+  box.hidden = false;
+  if (HAS[at]) { C.map.setView([LAT[at], LON[at]], 17); popupFor(at, [LAT[at], LON[at]]); }
+}
+
 // ---- wiring ------------------------------------------------------------------------------------
 function changed() { update(); writeHash(); }
 function setAll(v) { boxes.forEach(function (cb, k) { cb.checked = v; selType[k] = v; }); syncGroups(); changed(); }
@@ -909,8 +1030,13 @@ FILTERS.forEach(function (f) {  // the declared controls' inputs and selects (ty
   });
 });
 window.addEventListener("hashchange", function () { setControls(readHash()); update(); });
-setControls(readHash());
+var OPENED = readHash();
+EMBED = !!OPENED.embed;
+if (EMBED) embedMode();
+setControls(OPENED);
 update();
+if (EMBED) fitMatches();
+if (OPENED.inc) focusIncident(OPENED.inc);
 STAGES.updated = performance.now();
 C.explorer = {
   stages: STAGES,
@@ -921,6 +1047,16 @@ C.explorer = {
   rates: function () { return rateRows.map(function (r) { return Object.assign({}, r); }); },
   heat: function () { return { points: heat._seen || 0, draws: heatDraws, onMap: C.map.hasLayer(heat),
                                max: heat.options.max }; },
-  update: update
+  update: update,
+  compare: function () { return compareRows.map(function (p) { return Object.assign({}, p); }); },
+  weeks: function () { return trendWeeks.slice(); },
+  hotspots: function () {  // the hexagons drawn on the map: cell, class and corners
+    if (!C.map.hasLayer(hotLayer)) return [];
+    return hotLayer.getLayers().map(function (l) {
+      return { h: l.options.cell, c: l.options.cls, b: l.getLatLngs()[0].map(function (p) { return [p.lat, p.lng]; }) };
+    });
+  },
+  focused: function () { return focused; },
+  embed: function () { return EMBED; }
 };
 }

@@ -384,3 +384,7 @@ Figures.control("locator.gap_share", { after: document.getElementById("gap-table
 gapCat.addEventListener("change", drawGaps); gapMin.addEventListener("change", drawGaps);
 drawGaps();
 locateAt(data.point[0], data.point[1], data.initial);
+if (data.providers) {  // the providers page (maps/providers.py) compares this category's locations on their outcomes
+  document.getElementById("loc-providers-link").textContent = "Compare the " + data.providers.toLowerCase() + " locations on their outcomes";
+  document.getElementById("loc-providers").hidden = false;
+}

@@ -74,11 +74,12 @@ lg.appendChild(C.legendRow(STYLE.shortest.color, STYLE.shortest.label, "line"));
 lg.appendChild(C.legendRow(STYLE.safer.color, STYLE.safer.label, "dash"));
 if (P.alternatives.length) lg.appendChild(C.legendRow(STYLE.alt.color, STYLE.alt.label, "dash"));
 lg.appendChild(C.legendRow("#e0452b", "Streets by exposure per km (thicker = more)", "line"));
-lg.appendChild(C.legendRow("#f6a04d", "Incident heat " + (F.at ? "around " + F.at + " (\u00b1" + F.sigma_h + " h)" : "(all hours)"), "dot"));
+// a band wider than a day weighs every hour alike (the profile's sigma_h: docs/safe-route.md)
+lg.appendChild(C.legendRow("#f6a04d", "Incident heat " + (F.at && F.sigma_h < 24 ? "around " + F.at + " (\u00b1" + F.sigma_h + " h)" : "(all hours)"), "dot"));
 lg.appendChild(C.legendRow("#b58be0", "Licensed premises (" + data.bars.length + ")", "dot"));  // every venue: not all are bars
 document.getElementById("legend-data").textContent = "Built from " + F.incidents + " located incidents of " +
   F.start + " to " + F.end + (F.datasets.length ? " (" + F.datasets.join(", ") + ")" : "") +
-  (F.at ? ", weighted for a walk at " + F.at : ", all hours alike") + "; kernel " + F.bandwidth_m + " m along the streets." +
+  (F.at && F.sigma_h < 24 ? ", weighted for a walk at " + F.at : ", all hours alike") + "; kernel " + F.bandwidth_m + " m along the streets." +
   (F.factors.length ? " Street factors: " + F.factors.join("; ") + "." : "");
 document.getElementById("legend-coverage").textContent = F.coverage ?
   F.coverage.charAt(0).toUpperCase() + F.coverage.slice(1) + "." : "";

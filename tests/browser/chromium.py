@@ -68,3 +68,15 @@ def drawn_layers(page) -> dict:
     }""")
 
 
+
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page) -> list:
+    """axe-core's WCAG violations on the page as it is now: ``[id, impact, nodes, first node's html]`` each.
+    axe-core comes from npm (package.json; `make install` runs npm ci): missing, the test fails, not skips."""
+    assert AXE.is_file(), f"{AXE} is missing: run `make install` (npm ci installs axe-core)"
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    return page.evaluate("async () => { const r = await axe.run(document, { resultTypes: ['violations'] }); "
+                         "return r.violations.map(v => [v.id, v.impact, v.nodes.length, v.nodes[0].html]); }")

@@ -85,8 +85,9 @@ def test_la_map_opens_offline_draws_and_says_what_is_missing(browser, la, screen
             assert "No population figures" in _missing(page)
         if kind == "safe_route":                                            # streets for a few divisions only
             assert re.search(r"Walk graph covers: .*of 21 LAPD divisions.*no streets in \d+", text), text[:2000]
-        if kind == "spending":
-            assert page.locator("#map").count() == 0 and page.locator("#dept-bars .cm-bar").count() > 0
+        if kind == "spending":   # the budget as bars; the neighbourhood councils' spending on a map (issue 16)
+            assert page.locator("#dept-bars .cm-bar").count() > 0
+            assert page.locator("#sp-place #map").count() == 1 and drawn_layers(page)["paths"] > 0
         page.screenshot(path=str(screenshot_dir / f"los_angeles_{kind}.png"))
 
 

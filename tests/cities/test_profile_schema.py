@@ -92,7 +92,11 @@ def test_map_options_are_typed_on_the_profile():
     route = chicago.map_options("safe_route")
     assert route["from"] == [41.8841, -87.6488] and route["days"] == 90 and route["type_weights"]["HOMICIDE"] == 3.0
     assert chicago.map_options("locator")["center"] == [41.8781, -87.6298]
-    assert chicago.maps.get("spending") is None and chicago.map_options("spending") == {"center": [41.8781, -87.6298]}
+    spending = chicago.map_options("spending")   # no [maps.spending]: the centre, and [money]'s price index
+    assert chicago.maps.get("spending") is None and spending.pop("center") == [41.8781, -87.6298]
+    assert spending["price_index"]["2024"] == 313.689 and spending["price_index_base_year"] == 2024
+    assert set(spending) == {"price_index", "price_index_source", "price_index_base_year"}
+    assert "CPI-U" in spending["price_index_source"]
 
 
 def test_json_schema_lists_protocols_and_every_option():

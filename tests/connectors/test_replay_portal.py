@@ -166,3 +166,23 @@ def test_portal_is_quiet(small_root, capfd):
                 except requests.RequestException:
                     pass
     assert capfd.readouterr().err == ""
+
+
+def test_a_running_portal_serves_an_edited_file_as_an_updated_dataset(small_root, tmp_path):
+    """A portal kept running between runs (``civicmash portal serve`` + ``run --replay-url``) keeps each parsed
+    file only while the file is unchanged: an edit is served at once, as a real portal serves an updated dataset."""
+    import csv
+    import shutil
+
+    root = tmp_path / "root"
+    shutil.copytree(small_root, root)
+    with ReplayPortal(root, [Route("socrata", "smal-l001", "small.csv", "csv")]) as portal:
+        url = portal.base_url + "/resource/smal-l001.json"
+        count = lambda: int(requests.get(url, params={"$select": "count(*)"}).json()[0]["count"])  # noqa: E731
+        before = count()
+        with open(root / "small.csv", newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+        with open(root / "small.csv", "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows(rows[:-2])   # the publisher drops two rows
+        assert count() == before - 2
+        assert count() == before - 2   # read again only when the file changes

@@ -152,3 +152,75 @@ def test_the_explorer_footer_cites_the_snapshot(two_runs):
     assert re.fullmatch(r"[0-9a-f]{12}", short)
     first_page_hash = two_runs["first"]["manifest"][0]["content_hash"]
     assert row["content_hash"] != first_page_hash   # the edited file is another snapshot
+
+
+@pytest.mark.browser
+def test_the_atom_feeds_carry_the_changes_and_open_the_explorer_on_them(two_runs, edited):
+    """The second run's Atom feeds (maps/feeds.py, issue 18 item 3): the area feed of each changed incident has
+    one entry per change (new, type, location, date; not the removed one), ids stable when regenerated, the
+    hostile description escaped; in Chromium the entry's link opens the explorer on that incident."""
+    import os
+    import subprocess
+    import sys
+    import xml.etree.ElementTree as ET
+
+    from civicmash.maps.feeds import write_feeds
+    from tests.browser.conftest import CHROMIUM
+    from tests.maps.test_explorer_feeds import A, check_atom
+
+    out = Path(two_runs["out"])
+    root = out / "feeds" / CITY
+    assert two_runs["second"]["feeds"]["entries"] == 4
+    with contextlib.closing(duckdb.connect(two_runs["warehouse"], read_only=True)) as con:
+        area = dict(con.execute("SELECT source_id, CAST(community_area AS VARCHAR) FROM incidents WHERE city = ?",
+                                [CITY]).fetchall())
+    wanted = {(edited["type_id"], "type"), (edited["move_id"], "location"), (edited["date_id"], "date"),
+              (NEW_ID, "added")}
+    seen, links = set(), {}
+    for sid, change in wanted:
+        feed = check_atom(root / "community_area" / f"{area[sid]}.xml")
+        for entry in feed.findall(f"{A}entry"):
+            ident = entry.find(f"{A}id").text
+            if ident.endswith(f":{change}:{two_runs['second']['run_id']}") and f":{sid}:" in ident:
+                seen.add((sid, change))
+                links[(sid, change)] = (root / "community_area" / f"{area[sid]}.xml", entry)
+    assert seen == wanted
+    new_entry = links[(NEW_ID, "added")][1]
+    assert HOSTILE in new_entry.find(f"{A}summary").text   # parsed back: it was escaped in the file
+    assert "<script>" not in (root / "community_area" / f"{area[NEW_ID]}.xml").read_text(encoding="utf-8")
+    # regenerated from the same warehouse: the same entry ids
+    ids = sorted(e.find(f"{A}id").text for p in root.rglob("*.xml") for e in ET.parse(p).getroot().findall(f"{A}entry"))
+    with contextlib.closing(duckdb.connect(two_runs["warehouse"], read_only=True)) as con:
+        write_feeds(con, city=CITY, out=out)
+    again = sorted(e.find(f"{A}id").text for p in root.rglob("*.xml") for e in ET.parse(p).getroot().findall(f"{A}entry"))
+    assert again == ids
+    # the entry's link, resolved against the feed's own location, opens the explorer on the reclassified incident
+    # (Chromium driven from a child process: the session's browser fixture may already hold Playwright's loop)
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run browser tests")
+    feed_path, entry = links[(edited["type_id"], "type")]
+    href = entry.find(f"{A}link[@rel='alternate']").get("href")
+    page_file, _, state = href.partition("#")
+    target = (feed_path.parent / page_file).resolve()
+    assert target == Path(two_runs["second"]["maps"]["explorer"]).resolve()
+    probe = (
+        "import json, sys\n"
+        "from playwright.sync_api import sync_playwright\n"
+        "from tests.browser.chromium import open_page\n"
+        "from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS\n"
+        "with sync_playwright() as pw:\n"
+        "    b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)\n"
+        "    ctx, page, log = open_page(b, sys.argv[1], hash_=sys.argv[2])\n"
+        "    out = {'focused': page.evaluate('window.civicmap.explorer.focused()'),\n"
+        "           'ids': page.evaluate('window.civicmap.explorer.ids()'), 'info': page.inner_text('#focus-info'),\n"
+        "           'popup': page.inner_text('.leaflet-popup-content'), 'errors': log['errors'] + log['console']}\n"
+        "    b.close()\n"
+        "print(json.dumps(out))\n")
+    done = subprocess.run([sys.executable, "-c", probe, str(target), state], capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    seen_page = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen_page["errors"] == []
+    assert seen_page["focused"] == edited["type_id"] and edited["type_id"] in seen_page["ids"]
+    assert edited["type_id"] in seen_page["info"] and edited["type_after"] in seen_page["info"]
+    assert edited["type_after"] in seen_page["popup"]

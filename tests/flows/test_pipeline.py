@@ -44,8 +44,9 @@ def test_flow_counts_match_the_source_files(sample_run, sample_city_dir):
     assert no_coords > 0
 
 
-def test_flow_writes_four_maps_labelled_synthetic(sample_run):
-    assert set(sample_run["maps"]) == {"explorer", "safe_route", "locator", "spending"}
+def test_flow_writes_five_maps_labelled_synthetic(sample_run):
+    # the providers page compares the sample's library branches on their outcomes (issue 16)
+    assert set(sample_run["maps"]) == {"explorer", "safe_route", "locator", "spending", "providers"}
     for kind, path in sample_run["maps"].items():
         html = Path(path).read_text(encoding="utf-8")
         assert Path(path).name == f"{kind}.html"

@@ -257,7 +257,8 @@ def _missing_notice(html: str) -> list[str]:
 def test_a_partial_city_builds_what_its_data_allows_and_says_what_is_missing(quirk_run):
     assert set(quirk_run["maps"]) == {"explorer"}
     skipped = quirk_run["skipped_maps"]
-    assert set(skipped) == {"safe_route", "locator", "spending"}
+    assert set(skipped) == {"safe_route", "locator", "spending", "providers"}
+    assert "no outcomes of service locations" in skipped["providers"]
     assert "no street network" in skipped["safe_route"] and "street network" in skipped["locator"]
     assert "no spending rows" in skipped["spending"]
     html = Path(quirk_run["maps"]["explorer"]).read_text(encoding="utf-8")

@@ -25,7 +25,7 @@ from .sample_variants import profile_of, variant
 
 CITY = "sample_refresh"
 DATASETS = ["incidents", "venues", "services", "community_areas", "beats", "streets", "spending", "population"]
-STAGES = ["classify-offences", "enrich-and-views", "link-streets", "service-access", "map:explorer",
+STAGES = ["classify-offences", "enrich-and-views", "link-streets", "service-access", "hotspots", "map:explorer",
           "map:safe_route", "map:locator", "map:spending"]
 
 

@@ -81,7 +81,8 @@ def test_profile_validates_and_every_replay_path_exists(city):
     assert "synthetic sample" in profile.title.lower()
     assert {spec.protocol for spec in profile.datasets.values()} >= {"socrata", "arcgis", "osm", "file"}
     assert {spec.table for spec in profile.datasets.values()} == {
-        "incidents", "venues", "services", "boundaries", "streets", "spending", "population"}
+        "incidents", "venues", "services", "boundaries", "streets", "spending", "population",
+        "contract_revisions", "place_spending", "outcomes"}
     for name, spec in profile.datasets.items():
         assert spec.replay, name
         assert (city / spec.replay).is_file(), f"{name}: {spec.replay}"

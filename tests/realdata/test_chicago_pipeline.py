@@ -37,8 +37,9 @@ def test_every_dataset_reconciles(chicago_run):
         assert r["rows_in"] == r["rows_loaded"] + r["rows_quarantined"], r
 
 
-def test_four_maps_are_written(chicago_run):
-    assert set(chicago_run["maps"]) == {"explorer", "safe_route", "locator", "spending"}
+def test_five_maps_are_written(chicago_run):
+    # the providers page compares the library branches on their outcomes (issue 16)
+    assert set(chicago_run["maps"]) == {"explorer", "safe_route", "locator", "spending", "providers"}
     for path in chicago_run["maps"].values():
         assert Path(path).stat().st_size > 10_000
         assert "Synthetic sample" not in Path(path).read_text(encoding="utf-8")

@@ -21,6 +21,7 @@ import sys
 import zipfile
 from collections import Counter
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -376,11 +377,17 @@ def test_the_parks_stand_on_the_last_pair_of_their_cell(con, la_dir):
     assert "missing_coordinates" not in flags and sum(flags.values()) == 915
 
 
-def test_payment_duplicates_are_quarantined_and_counted(fcon, formats_run):
+def test_payment_duplicates_are_quarantined_and_counted(fcon, formats_run, la_dir):
     payments = next(r for r in formats_run["datasets"] if r["dataset"] == "echeckbook_first1000")
     assert (payments["rows_in"], payments["rows_quarantined"]) == (999, 324)
     assert _sql(fcon, "SELECT reason, count(*) FROM quarantine WHERE dataset = 'echeckbook_first1000' "
                       "GROUP BY 1") == [("duplicate_source_id", 324)]
+    first: dict = {}   # each payment counted once: the first copy of an ID NUMBER, recounted with Decimal
+    for r in _csv_rows(la_dir / "spending/checkbook_la_echeckbook_first1000.csv"):
+        first.setdefault(r["ID NUMBER"], r)
+    total = sum((Decimal(r["DOLLAR AMOUNT"].replace("$", "").replace(",", "")) for r in first.values()), Decimal(0))
+    assert _sql(fcon, "SELECT count(*), sum(amount), any_value(line_kind) FROM spending "
+                      "WHERE dataset = 'echeckbook_first1000'") == [(len(first), total, "payment")]
 
 
 def test_state_plane_shelters_land_where_their_latitude_says(fcon, la_dir):

@@ -1,5 +1,5 @@
-"""`civicmash export services --format hsds`: the real Chicago libraries, warming centres and police stations as
-an Open Referral HSDS tabular package that validates against the vendored HSDS 2.0.1 schema; the validator
+"""`civicmash export services --format hsds --hsds-version 2.0.1`: the real Chicago libraries, warming centres and
+police stations as an Open Referral HSDS tabular package that validates against the vendored HSDS 2.0.1 schema; the validator
 names the file, row and field of what is wrong."""
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ def package(tmp_path_factory):
     build_service_hours(con, city="chicago")
     con.close()
     out = tmp / "hsds"
-    assert main(["export", "services", "--format", "hsds", "--city", "chicago", "--db", str(db),
-                 "--output", str(out)]) == 0
+    assert main(["export", "services", "--format", "hsds", "--hsds-version", "2.0.1", "--city", "chicago",
+                 "--db", str(db), "--output", str(out)]) == 0
     return out
 
 
