@@ -39,7 +39,7 @@ VENDOR_SUFFIXES = ("INC", "LLC", "CORP", "CO", "LTD", "LP", "LLP", "CORPORATION"
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
           "november", "december")
 DATE_FORMATS = ["%m/%d/%Y", "%m/%d/%Y %I:%M:%S %p", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S.%g", "%Y-%m-%dT%H:%M:%S"]
-"""How contract dates are written (Chicago MM/DD/YYYY, Socrata floating timestamps, ISO days)."""
+"""How contract dates are written (US month-first MM/DD/YYYY, Socrata floating timestamps, ISO days)."""
 _SMALL_WORDS = {"of", "and", "the", "for", "on", "in", "to", "a", "an", "at", "by", "with"}
 
 
