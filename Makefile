@@ -19,7 +19,7 @@ help:
 	@echo "make lock   - refreeze constraints.txt (the tested package set) from .venv after changing a pin"
 
 # The tested set: every dependency at the version in constraints.txt (a freeze of the venv the tests passed in).
-$(VENV)/.installed: pyproject.toml constraints.txt
+$(VENV)/.installed: pyproject.toml constraints.txt setup.py analysis/_fastroute.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,bench,notebook]"

@@ -37,9 +37,9 @@ import numpy as np
 from civicmash.warehouse import reads
 from civicmash.warehouse.addresses import DEFAULT_BLOCK_PATTERNS, BlockAddress, parse_block, street_key
 
-_LATLON = re.compile(r"^\s*\(?\s*(-?\d+(?:\.\d+)?)\s*[,; ]\s*(-?\d+(?:\.\d+)?)\s*\)?\s*$")
-SNAP_NOTE_M = 50.0      # a place farther than this from the street graph is noted in the text outputs
-NEAR_LIMIT_M = 1000.0   # a place farther than this from the street graph is refused
+from .fast_route import LATLON as _LATLON  # numpy-free, shared with civicmash route's fast path
+from .fast_route import NEAR_LIMIT_M, SNAP_NOTE_M, snap_words  # noqa: F401
+
 _AND = re.compile(r"\s+(?:&|AND|/|@)\s+|\s*&\s*", re.IGNORECASE)
 
 
@@ -95,14 +95,6 @@ def check_near(place: Place, graph, *, city: str, covers: str) -> Place:
             raise ResolveError(f"{place.label!r} ({place.lat:.5f}, {place.lon:.5f}) is {place.snap_m / 1000:.1f} km "
                                f"from the street graph of {city!r}: outside the area {covers}")
     return place
-
-
-def snap_words(label: str, snap_m: float | None) -> str:
-    """``"note: 'X' is 120 m from the nearest street of the graph (walked as a straight line)"`` when the place
-    lies more than :data:`SNAP_NOTE_M` from the street graph, else ``""``: one wording for every command."""
-    if snap_m is None or snap_m <= SNAP_NOTE_M:
-        return ""
-    return f"note: {label} is {snap_m:,.0f} m from the nearest street of the graph (walked as a straight line)"
 
 
 def _resolve(con, *, city: str, text, patterns=None) -> Place:

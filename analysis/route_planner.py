@@ -23,17 +23,17 @@ from civicmash.warehouse.reads import fetch_columns
 from civicmash.warehouse.service_requests import open_outage_points
 
 from .coverage import FULL_SHARE, PART_SHARE
+from .fast_route import DEFAULT_MARGIN, EXPOSURE_UNITS, compare_words, pareto_front, recommend
+from .fast_route import comparison as _comparison
 from .nearest import WALK_SPEED_M_S
 from .risk import DEFAULT_BANDWIDTH_M, DEFAULT_SIGMA_H, RiskModel, build_risk, parse_at
 from .routing import WalkGraph, load_graph
 
 DEFAULT_DETOUR = 0.25
 # lambda sweep, in units of 1 / p95(edge density): cost = length * (1 + c * density / p95(density))
-_SWEEP = (0.0, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0, 1e5)
+from .fast_route import SWEEP as _SWEEP  # noqa: E402  (one list for both paths of `civicmash route`)
+
 _TABLES = ("incidents", "venues", "boundaries", "streets")
-EXPOSURE_UNITS = ("weighted incidents: each incident of the window counts its type weight (x its hour weight "
-                  "with --at), spread along the streets within 100 m; a route's exposure sums what lies on it "
-                  "(x the profile's street factors, lit streets and bars, at the hours they apply)")
 
 
 def edge_risk(graph: WalkGraph, *, lat, lon, primary_type, type_weights: dict | None = None,
@@ -66,25 +66,6 @@ def _summary(graph: WalkGraph, nodes: list[int], risk: np.ndarray, lam: float | 
     return out
 
 
-def _pct(new: float, old: float) -> float:
-    return 0.0 if old <= 0 else (new - old) / old * 100
-
-
-def compare_words(short: dict, other: dict) -> str:
-    """``"+8% distance, −40% exposure"`` (Unicode minus)."""
-    d = _pct(other["length_m"], short["length_m"])
-    e = _pct(other["exposure"], short["exposure"])
-    return f"{d:+.0f}% distance, {e:+.0f}% exposure".replace("-", "\u2212")
-
-
-def _comparison(short: dict, safer: dict, detour: float) -> str:
-    if safer["nodes"] == short["nodes"]:
-        if short["exposure"] <= 0:
-            return "The shortest route has no recorded exposure (0 exposure): it is recommended."
-        return f"The shortest route is already the least exposed one within a +{detour:.0%} detour (0% exposure change)."
-    return compare_words(short, safer)
-
-
 def pareto_routes(graph: WalkGraph, risk, src: int, dst: int, *, sweep=_SWEEP) -> list[dict]:
     """Non-dominated routes (length vs exposure) from a sweep of the trade-off weight, shortest first.
 
@@ -105,16 +86,11 @@ def pareto_routes(graph: WalkGraph, risk, src: int, dst: int, *, sweep=_SWEEP) -
         key = tuple(nodes)
         if key not in seen:
             seen[key] = _summary(graph, nodes, risk, lam=float(c))
-    cands = sorted(seen.values(), key=lambda r: (r["length_m"], r["exposure"]))
-    front, best = [], math.inf
-    for r in cands:
-        if r["exposure"] < best - 1e-9:
-            front.append(r)
-            best = r["exposure"]
-    return front
+    return pareto_front(seen.values())
 
 
-def plan_routes(graph: WalkGraph, risk, origin, dest, *, detour: float = DEFAULT_DETOUR) -> dict:
+def plan_routes(graph: WalkGraph, risk, origin, dest, *, detour: float = DEFAULT_DETOUR,
+                margin: float = DEFAULT_MARGIN) -> dict:
     """Shortest, recommended (``safer``), safest and Pareto routes between ``origin`` and ``dest``.
 
     ``origin``/``dest``: node indices or (lat, lon) pairs (snapped to the largest component);
@@ -128,14 +104,7 @@ def plan_routes(graph: WalkGraph, risk, origin, dest, *, detour: float = DEFAULT
         front = [only]
     else:
         front = pareto_routes(graph, risk, src, dst)
-    shortest = front[0]
-    budget = (1 + detour) * shortest["length_m"] + 1e-6
-    within = [r for r in front if r["length_m"] <= budget]
-    safer = min(within, key=lambda r: (r["exposure"], r["length_m"]))
-    safest = front[-1]
-    for r in front:
-        r["vs_shortest"] = compare_words(shortest, r)
-        r["within_detour"] = r["length_m"] <= budget
+    shortest, safer, safest, best = recommend(front, detour, margin)
     return {
         "origin_node": src,
         "dest_node": dst,
@@ -146,7 +115,7 @@ def plan_routes(graph: WalkGraph, risk, origin, dest, *, detour: float = DEFAULT
         "pareto": front,
         "alpha": safer.get("lambda", 0.0),
         "detour": detour,
-        "comparison": _comparison(shortest, safer, detour),
+        "comparison": _comparison(shortest, safer, detour, margin, best),
     }
 
 
@@ -366,7 +335,7 @@ def plan(con, *, city: str, origin, destination, at=None, detour: float = DEFAUL
         model, facts = risk_model(con, city=city, graph=graph, options=options)
         facts.pop("_inc")
         risk = model.edge_risk(hour)
-    routes = plan_routes(graph, risk, src, dst, detour=detour)
+    routes = plan_routes(graph, risk, src, dst, detour=detour, margin=float(options.get("margin") or DEFAULT_MARGIN))
     strip = lambda r: {k: v for k, v in r.items() if k != "nodes"}  # noqa: E731
     return {
         "city": city,

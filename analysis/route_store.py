@@ -10,8 +10,8 @@ whole hours, such as 23:30, is weighed from the stored kernel, exactly as before
 
 **Key.** The directory name is a hash of: the warehouse file's real path, size and modification time (and its
 write-ahead log's, if any), the city, the options the model depends on (every ``[maps.safe_route]`` option but
-``at``/``from``/``to``/``detour``, with the ``[risk]`` weights and street factors), ``MIN_COMPONENT_M`` and the
-size and modification time of the code that builds it (this module, ``routing.py``, ``risk.py``,
+``at``/``from``/``to``/``detour``/``margin``, with the ``[risk]`` weights and street factors) and the size and
+modification time of the code that builds it (this module, ``routing.py`` with ``MIN_COMPONENT_M``, ``risk.py``,
 ``route_planner.py``). A new run rewrites the warehouse file, so its size or time changes and the next question
 builds a new store (``meta.json`` records the city's last run id, ``ingest_runs``, for the record); changed options
 give another key. Only a **read-only** connection to a warehouse **file** uses the store (the CLI's): a writable
@@ -27,16 +27,15 @@ import hashlib
 import json
 import os
 import re
-import shutil
-import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where used: `civicmash route`'s fast path (analysis/fast_route.py) reads
+    import numpy as np  # the store with this module and without numpy
 
-STORE_VERSION = 1
+STORE_VERSION = 2  # 2: the sweep's scale per hour band and the street networks in meta.json (the fast path)
 SUFFIX = ".routes"
-IGNORED_OPTIONS = ("at", "from", "to", "detour")
+IGNORED_OPTIONS = ("at", "from", "to", "detour", "margin")
 _CODE = ("route_store.py", "routing.py", "risk.py", "route_planner.py")
 
 BUILDS = 0
@@ -47,16 +46,18 @@ _MEMO: dict[str, "StoredModel"] = {}  # key -> model, within one process (a test
 MEMO_SIZE = 4  # models kept in _MEMO (the oldest goes first)
 
 
-@dataclass(eq=False)
 class StoredModel:
-    """The walk graph, the risk model and the window facts of one warehouse and set of risk options."""
+    """The walk graph, the risk model and the window facts of one warehouse and set of risk options. (A plain
+    class, not a dataclass: ``dataclasses`` imports ``inspect``, ~10 ms of every ``civicmash route``.)"""
 
-    graph: object  # analysis.routing.WalkGraph
-    model: object  # analysis.risk.RiskModel
-    facts: dict  # risk_model's facts (window, counts), without the incidents
-    key: str
-    directory: Path | None = None  # where it is stored (None: in memory only)
-    hours: dict = field(default_factory=dict)  # hour band (None or 0..23) -> edge risk, as stored
+    def __init__(self, *, graph, model, facts: dict, key: str, directory: Path | None = None,
+                 hours: dict | None = None):
+        self.graph = graph  # analysis.routing.WalkGraph
+        self.model = model  # analysis.risk.RiskModel
+        self.facts = facts  # risk_model's facts (window, counts), without the incidents
+        self.key = key
+        self.directory = directory  # where it is stored (None: in memory only)
+        self.hours = {} if hours is None else hours  # hour band (None or 0..23) -> edge risk, as stored
 
     def edge_risk(self, hour: float | None) -> np.ndarray:
         """``model.edge_risk(hour)``: the stored band for ``None`` and whole hours, else computed (the same
@@ -121,14 +122,14 @@ def _stat(path: Path) -> list | None:
 
 
 def model_options(options: dict | None) -> dict:
-    """The options a route model depends on (every option but the walk's own: at, from, to, detour)."""
+    """The options a route model depends on (every option but the walk's own: at, from, to, detour, margin)."""
     return {k: v for k, v in dict(options or {}).items() if k not in IGNORED_OPTIONS}
 
 
 def key_of(db_path: Path, *, city: str, options: dict | None) -> tuple[str, dict]:
-    """(hex key, what it hashes) of the model of ``city`` in the warehouse ``db_path`` with ``options``."""
-    from .routing import MIN_COMPONENT_M
-
+    """(hex key, what it hashes) of the model of ``city`` in the warehouse ``db_path`` with ``options``. The street
+    networks' threshold (``routing.MIN_COMPONENT_M``) is covered by routing.py's size and time among the code's;
+    importing it would import numpy, which ``civicmash route``'s fast path does without."""
     real = Path(os.path.realpath(db_path))
     here = Path(__file__).resolve().parent
     parts = {
@@ -138,7 +139,6 @@ def key_of(db_path: Path, *, city: str, options: dict | None) -> tuple[str, dict
         "wal": _stat(Path(str(real) + ".wal")),
         "city": city,
         "options": json.loads(json.dumps(model_options(options), sort_keys=True, default=str)),
-        "min_component_m": MIN_COMPONENT_M,
         "code": {name: _stat(here / name) for name in _CODE},
     }
     text = json.dumps(parts, sort_keys=True, default=str)
@@ -173,7 +173,18 @@ def build(con, *, city: str, options: dict | None, builder) -> StoredModel | Non
     return StoredModel(graph=graph, model=model, facts=facts, key="", hours=hours)
 
 
-def _risk_arrays(model) -> tuple[dict[str, np.ndarray], dict]:
+def sweep_scale(length, risk) -> list:
+    """[p95, any positive] of the edge densities ``risk / max(length, 1)`` that are positive: the scale of the route
+    planner's sweep, computed as :func:`analysis.route_planner.pareto_routes` computes it (p95 = 1.0 when no edge has
+    risk, and then only the shortest route is searched). Stored per hour band so the fast path needs no numpy."""
+    import numpy as np
+
+    density = np.asarray(risk, dtype=float) / np.maximum(length, 1.0)
+    positive = density[density > 0]
+    return [float(np.percentile(positive, 95)) if positive.size else 1.0, bool(positive.size)]
+
+
+def _risk_arrays(model) -> tuple[dict[str, "np.ndarray"], dict]:
     k = model.kernel.tocsr()
     arrays = {"k_data": k.data, "k_indices": k.indices, "k_indptr": k.indptr, "inc_loc": model.inc_loc,
               "inc_type_w": model.inc_type_w, "inc_hour": model.inc_hour}
@@ -217,6 +228,11 @@ def _last_run(con, city: str) -> str | None:
 def save(stored: StoredModel, db_path: Path, *, city: str, parts: dict, run_id: str | None) -> Path | None:
     """Write ``stored`` under ``<warehouse>.routes/<city>-<key>/`` (atomically: a temporary directory renamed into
     place) and remove the city's older stores; None when the directory cannot be written."""
+    import shutil
+    import tempfile
+
+    import numpy as np
+
     root = store_root(db_path)
     final = root / f"{_slug(city)}-{stored.key}"
     try:
@@ -233,7 +249,11 @@ def save(stored: StoredModel, db_path: Path, *, city: str, parts: dict, run_id: 
         for name, a in arrays.items():
             np.save(tmp / f"{name}.npy", np.ascontiguousarray(a), allow_pickle=False)
         meta = {"version": STORE_VERSION, "key": stored.key, "keyed_on": parts, "run_id": run_id,
-                "graph": g_facts, "risk": r_facts, "facts": stored.facts, "arrays": sorted(arrays)}
+                "graph": g_facts, "risk": r_facts, "facts": stored.facts, "arrays": sorted(arrays),
+                # for analysis/fast_route.py: the kept street networks and, per band, the sweep's scale
+                "networks": [int(c) for c in stored.graph.networks.tolist()],
+                "sweep_scale": {("all" if band is None else f"{band:02d}"): sweep_scale(stored.graph.length, risk)
+                                for band, risk in stored.hours.items()}}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=str), encoding="utf-8")
         try:
             os.rename(tmp, final)
@@ -250,6 +270,8 @@ def save(stored: StoredModel, db_path: Path, *, city: str, parts: dict, run_id: 
 
 def load(directory: Path) -> StoredModel | None:
     """The model stored in ``directory`` (arrays memory-mapped), or None when it is missing or unreadable."""
+    import numpy as np
+
     from .routing import WalkGraph
 
     try:

@@ -31,6 +31,7 @@ See bench/bench_routing.py for the timings against networkx.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,6 +40,20 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 
 from civicmash.warehouse.reads import columns as _columns_of
 from civicmash.warehouse.reads import fetch_columns, has_table
+
+try:  # the compiled search engine (analysis/_fastroute.c, built by setup.py); scipy's searches without it
+    from . import _fastroute
+except ImportError:  # pragma: no cover - depends on the build
+    _fastroute = None
+
+ENGINE_ENV = "CIVICMASH_ROUTE_ENGINE"  # "scipy" forces the scipy searches even when the compiled engine is built
+
+
+def route_engine() -> str:
+    """Which engine runs the route planner's sweep: ``"compiled"`` (analysis/_fastroute.c: one bidirectional
+    landmark A* per weighting, all in one call) or ``"scipy"`` (the searches below, on scipy's Dijkstra). The same
+    answers either way (exact shortest paths); ``CIVICMASH_ROUTE_ENGINE=scipy`` forces the second."""
+    return "compiled" if _fastroute is not None and os.environ.get(ENGINE_ENV, "") != "scipy" else "scipy"
 
 _MIN_WEIGHT = 1e-3  # csgraph treats 0 as "no edge"
 # A connected component with less street than this (about 20 city blocks) is a fragment, not a street network a
@@ -690,6 +705,8 @@ class WalkGraph:
         """Exact shortest paths from ``src`` to ``dst`` for a sweep of weightings ``sweep`` = [(c, weights), ...],
         each weights >= length + c * ``extra`` (``extra`` >= 0 per edge: the route planner's risk part), in order.
 
+        With the compiled engine (:func:`route_engine` is ``"compiled"``) every weighting runs in one call of
+        ``analysis/_fastroute.c`` (a bidirectional landmark A* each, pruned by the cheapest path so far); else:
         The first weighting is routed by :meth:`route`. Each later one by A* on a bounded subgraph with a
         risk-aware potential: ``h_t(v) = LB(v, t) + c * X(v, t)``, where ``LB`` is the landmark lower bound of the
         length and ``X`` the exact least ``extra`` from ``v`` to ``t`` (one Dijkstra from each end on ``extra``,
@@ -700,6 +717,10 @@ class WalkGraph:
         themselves. Falls back to :meth:`route` outside the landmarks' component."""
         src, dst = int(src), int(dst)
         sweep = list(sweep)
+        if route_engine() == "compiled":
+            # every weighting in one compiled call: bidirectional A* with landmark potentials (exact, see the C source)
+            found = self.engine().sweep(src, dst, [np.ascontiguousarray(w, dtype=np.float64) for _, w in sweep])
+            return [(nodes, cost) for nodes, cost, _ in found]
         lm = self._landmarks()
         ls_, lt_ = lm[:, src], lm[:, dst]
         if src == dst or not (np.isfinite(ls_).all() and np.isfinite(lt_).all()) or len(sweep) < 2:
@@ -753,6 +774,16 @@ class WalkGraph:
                 paths.append(self.path_edges(nodes))
             found.append((nodes, cost))
         return found
+
+    def engine(self):
+        """The compiled engine over this graph (analysis/_fastroute.c), built once: the CSR structure, the lengths
+        and the landmark distances, copied (the landmarks transposed, one node's row in one cache line)."""
+        if getattr(self, "_engine", None) is None:
+            lm = self._landmarks()
+            self._engine = _fastroute.Engine(self._indptr, self._indices, self._edge_of_entry,
+                                             np.ascontiguousarray(self.length, dtype=np.float64),
+                                             np.ascontiguousarray(lm, dtype=np.float64), lm.shape[0])
+        return self._engine
 
     def routes(self, pairs, weights=None) -> list[tuple[list[int], float]]:
         """:meth:`route` for many (src, dst) pairs sharing one weighting (the CSR matrix is built once)."""

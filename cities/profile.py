@@ -48,6 +48,7 @@ TABLE_FIELDS: dict[str, set[str]] = {**MAPPABLE, "streets": set()}
 
 _SLUG = re.compile(r"^[a-z][a-z0-9_]*$")
 _CRON = re.compile(r"^\s*(\S+\s+){4}\S+\s*$")
+_LANG_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")   # BCP 47, e.g. en-US, es-US, es-419
 
 
 class ProfileError(ValueError):
@@ -288,6 +289,11 @@ class CityProfile(_Strict):
     schedule: str | None = Field(None, description="5-field cron for `civicmash serve`", examples=["0 6 * * *"])
     center: tuple[float, float] | None = Field(None, description="where the maps open `[lat, lon]`",
                                                examples=[[41.8781, -87.6298]])
+    languages: list[str] = Field(["en-US", "es-US"], description="the pages' languages as BCP 47 tags, the first "
+                                 "shown when the reader's browser asks for none of them; each tag's language needs a "
+                                 "message catalogue (`maps/locales/<lang>.json`: en, es) and its region sets how "
+                                 "numbers and dates are written (es-US: 1,234.5; es-MX or es-ES differ)",
+                                 examples=[["en-US", "es-US"]])
     datasets: dict[str, DatasetSpec] = Field(description="dataset name (a slug) -> dataset")
     risk: RiskSpec = Field(default_factory=RiskSpec, description="severity weights for the safe route")
     http: HttpSpec = Field(default_factory=HttpSpec, description="how the connectors treat the portals")
@@ -309,6 +315,19 @@ class CityProfile(_Strict):
     def _slug(cls, v: str) -> str:
         if not _SLUG.match(v):
             raise ValueError("must be a lower-case slug: letters, digits, underscore")
+        return v
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, v: list[str]) -> list[str]:
+        bad = [tag for tag in v if not isinstance(tag, str) or not _LANG_TAG.match(tag)]
+        if bad:
+            raise ValueError(f"{bad} are not language tags like 'en-US' or 'es-US'")
+        if not v:
+            raise ValueError("name at least one language, e.g. ['en-US']")
+        bases = [tag.split("-")[0].lower() for tag in v]
+        if len(set(bases)) != len(bases):
+            raise ValueError(f"{v}: each language once")
         return v
 
     @field_validator("schedule")

@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ipaddress import ip_address
 from pathlib import Path
@@ -309,6 +310,14 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:   # quiet: nothing on stderr per request
         pass
 
+    def do_HEAD(self) -> None:
+        """As ``GET`` without the body (a file's ``ETag`` and ``Last-Modified`` tell a client its version)."""
+        self._head_only = True
+        try:
+            self.do_GET()
+        finally:
+            self._head_only = False
+
     def do_GET(self) -> None:
         portal: ReplayPortal = self.server.portal  # type: ignore[attr-defined]
         if portal.latency:
@@ -365,6 +374,8 @@ class _Handler(BaseHTTPRequestHandler):
         for k, v in reply.headers.items():
             self.send_header(k, v)
         self.end_headers()
+        if getattr(self, "_head_only", False):
+            return
         limit = size // 2 if truncate else size
         try:
             if isinstance(body, Path):
@@ -399,7 +410,9 @@ def _serve_file(root: Path, raw: str) -> Reply:
     if not path.is_file():
         raise Reply(404, {"error": True, "message": f"No such file: {rel}"})
     ctype = CONTENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return Reply(200, path, ctype)
+    stat = path.stat()   # the version headers a static file server sends (nginx's ETag: mtime-size, in hex)
+    return Reply(200, path, ctype, headers={"ETag": f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"',
+                                            "Last-Modified": formatdate(stat.st_mtime, usegmt=True)})
 
 
 def load_features(path: Path) -> list[dict]:

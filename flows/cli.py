@@ -469,13 +469,18 @@ def _route_profile_extra(args: argparse.Namespace) -> dict:
 def cmd_route(args: argparse.Namespace) -> int:
     import contextlib
 
-    from civicmash.analysis.places import snap_words
-    from civicmash.analysis.route_planner import plan
-    from civicmash.analysis.route_store import LazyConnection, remember_json
+    from civicmash.analysis import fast_route
+    from civicmash.analysis.fast_route import snap_words
+    from civicmash.analysis.route_store import remember_json
 
     known = _route_profile(args)
+    result = None
     if known is not None:   # a profile parsed before, and no --html: nothing more to read than the stored model
         city, options, patterns, warehouse = known
+        # two lat,lon ends and a stored model: answered by the compiled engine without numpy (analysis/fast_route.py)
+        result = fast_route.answer(warehouse, city=city, options=options, origin=args.from_, destination=args.to,
+                                   at=args.at or options.get("at"), detour=args.detour)
+        engine = "compiled"
     else:
         ctx = _context(args)
         city, options = ctx.profile.name, ctx.map_options("safe_route")   # the map's options, [risk] weights, factors
@@ -485,10 +490,16 @@ def cmd_route(args: argparse.Namespace) -> int:
             remember_json(warehouse, "profile", source, _route_profile_extra(args),
                           {"city": city, "options": options, "patterns": patterns})
     at = args.at or options.get("at")
-    # opened on first use: two lat,lon ends answered from the stored model never open the warehouse
-    with contextlib.closing(LazyConnection(warehouse)) as con:
-        result = plan(con, city=city, origin=args.from_, destination=args.to, at=at,
-                      detour=args.detour, options=options, patterns=patterns)
+    if result is None:
+        from civicmash.analysis.route_planner import plan
+        from civicmash.analysis.route_store import LazyConnection
+        from civicmash.analysis.routing import route_engine
+
+        engine = route_engine()
+        # opened on first use: two lat,lon ends answered from the stored model never open the warehouse
+        with contextlib.closing(LazyConnection(warehouse)) as con:
+            result = plan(con, city=city, origin=args.from_, destination=args.to, at=at,
+                          detour=args.detour, options=options, patterns=patterns)
     if args.html:
         from civicmash.maps.render import PageContext
         from civicmash.maps.safe_route import build
@@ -498,10 +509,10 @@ def cmd_route(args: argparse.Namespace) -> int:
                 "to": [result["destination"]["lat"], result["destination"]["lon"]]}
         with contextlib.closing(db.connect(warehouse, read_only=True)) as con:
             build(PageContext(con=con, city=city, out_path=Path(args.html), city_title=ctx.profile.title,
-                              synthetic=ctx.profile.synthetic,
+                              synthetic=ctx.profile.synthetic, languages=tuple(ctx.profile.languages),
                               options={**options, **ends, "at": at, "detour": args.detour}))
-    if args.format == "json":
-        print(json.dumps(result, indent=2, default=str))
+    if args.format == "json":   # with the engine that searched: "compiled" (analysis/_fastroute.c) or "scipy"
+        print(json.dumps({**result, "engine": engine}, indent=2, default=str))
         return 0
     print(f"from {result['origin']['label']}  ->  to {result['destination']['label']}"
           f"{f'  at {at}' if at else ''} (detour budget +{args.detour:.0%})")
@@ -551,7 +562,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
             raise CliError(f"{profile.name}: explorer {plan.skipped}")
         path = explorer.build(PageContext(con=con, city=profile.name, out_path=out_path, title="Crime explorer",
                                           city_title=profile.title, synthetic=profile.synthetic, options=options,
-                                          missing=plan.missing))
+                                          missing=plan.missing, languages=tuple(profile.languages)))
     print(f"explorer -> {path} ({path.stat().st_size:,} bytes)")
     return 0
 

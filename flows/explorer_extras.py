@@ -26,7 +26,7 @@ def compute_hotspots(profile: CityProfile, *, warehouse: str) -> dict:
     from civicmash.warehouse.hotspots import write_hotspots
 
     options = map_options(profile, "explorer")
-    with contextlib.closing(db.connect(warehouse)) as con:
+    with contextlib.closing(db.connect(warehouse, spatial=False)) as con:   # places and times: no ST_ function
         result = compute(con, city=profile.name, resolution=options.get("hotspot_resolution"))
         write_hotspots(con, city=profile.name, result=result)
     rows = result["rows"]
@@ -42,7 +42,7 @@ def write_city_feeds(profile: CityProfile, *, warehouse: str, out: str | Path, r
     try:
         from civicmash.maps.feeds import write_feeds
 
-        with contextlib.closing(db.connect(warehouse, read_only=True)) as con:
+        with contextlib.closing(db.connect(warehouse, read_only=True, spatial=False)) as con:
             return write_feeds(con, city=profile.name, city_title=profile.title, out=Path(out),
                                areas=area_settings(profile), run_id=run_id,
                                near_categories=tuple(options.get("near_categories") or ("school", "park")))

@@ -171,9 +171,20 @@ class _Products:
         old = previous.get("tables") or {}
         self.changed = sorted(t for t in set(tables) | set(old) if tables.get(t) != old.get(t))
 
+    def _tables_for(self, stage: str) -> dict[str, str]:
+        """The input states of ``stage``'s key: a table it reads only some columns of
+        (:data:`.refresh.STAGE_COLUMNS`) counts by those columns' content, the others by their loads."""
+        columns = refresh.STAGE_COLUMNS.get(stage) or {}
+        if not columns:
+            return self.tables
+        with contextlib.closing(db.connect(self.warehouse, read_only=True, spatial=False)) as con:
+            return {**self.tables, **{table: refresh.column_state(con, city=self.profile.name, table=table,
+                                                                  columns=cols)
+                                      for table, cols in columns.items() if table in self.tables}}
+
     def run(self, stage: str, task_fn, *args, extra: Any = None, output: Path | None = None, **kwargs):
         key = refresh.stage_key(stage, city=self.profile.name, warehouse=self.warehouse, profile=self.profile,
-                                tables=self.tables, extra=extra)
+                                tables=self._tables_for(stage), extra=extra)
         before = self.previous["products"].get(stage) or {}
         missing = output is not None and not output.is_file()
         reuse = (self.incremental and before.get("key") == key and self.previous.get("version") == refresh.VERSION
@@ -181,7 +192,11 @@ class _Products:
         result, cached = _run(_refreshable(task_fn, key, store=self.store, reuse=reuse), *args, **kwargs)
         inputs = refresh.stage_inputs(stage, self.tables)
         if cached:
-            decision = "unchanged: skipped (its inputs did not change)"
+            read = [t for t in inputs if t in self.changed and t in (refresh.STAGE_COLUMNS.get(stage) or {})]
+            decision = ("unchanged: skipped (its inputs did not change)" if not read else
+                        "unchanged: skipped (" + "; ".join(
+                            f"of {t}, the columns it reads ({', '.join(refresh.STAGE_COLUMNS[stage][t])}) did not "
+                            "change" for t in read) + ")")
         elif not self.incremental:
             decision = "full run: built"
         elif before.get("key") is None:
@@ -314,7 +329,7 @@ def classify_offences(profile: CityProfile, *, warehouse: str) -> dict | None:
     (:mod:`civicmash.warehouse.offences`); unmapped values are counted in ``offence_unmapped`` and said here."""
     if profile.offences is None:
         return None
-    with contextlib.closing(db.connect(warehouse)) as con:
+    with contextlib.closing(db.connect(warehouse, spatial=False)) as con:
         result = offences.classify_incidents(con, city=profile.name, crosswalk=profile.offences.as_dict(),
                                              field=profile.offences.field)
     get_run_logger().info("%s", result.summary())
@@ -380,7 +395,7 @@ def service_access(profile: CityProfile, *, warehouse: str) -> dict:
 @task(name="run-health", cache_policy=NO_CACHE)
 def run_health(profile: CityProfile, loaded: list[dict], *, warehouse: str, run_id: str) -> list[DatasetHealth]:
     """Every loaded dataset's health verdict under the profile's ``[health]`` limits (:mod:`.health`)."""
-    with contextlib.closing(db.connect(warehouse, read_only=True)) as con:
+    with contextlib.closing(db.connect(warehouse, read_only=True, spatial=False)) as con:
         return [check_health(con, city=profile.name, run_id=run_id, load=load,
                              **profile.health_for(load["dataset"]).run_health_limits()) for load in loaded]
 
@@ -393,7 +408,7 @@ def plan_outputs(profile: CityProfile, kinds: list[str], verdicts: list[DatasetH
     for verdict in verdicts:
         if not verdict.healthy:
             unhealthy.setdefault(verdict.table, []).append(verdict.dataset)
-    with contextlib.closing(db.connect(warehouse, read_only=True)) as con:
+    with contextlib.closing(db.connect(warehouse, read_only=True, spatial=False)) as con:
         present = present_tables(con, city=profile.name)
     return plan_products(kinds, present=present, unhealthy=unhealthy, wanted_bars=profile.risk.bars is not None)
 
@@ -406,7 +421,7 @@ def build_map(profile: CityProfile, kind: str, *, warehouse: str, out: str, miss
         # sources=None: each map credits the catalogue's datasets behind the tables it draws
         page = PageContext(con=con, city=profile.name, out_path=maps_dir(out, profile.name) / f"{kind}.html",
                            city_title=profile.title, synthetic=profile.synthetic, options=options,
-                           missing=missing)
+                           missing=missing, languages=tuple(profile.languages))
         path = MAP_BUILDERS[kind](page)
     return str(path)
 
@@ -458,9 +473,9 @@ def _record_and_alert(profile: CityProfile, names: list[str], *, warehouse: str,
 
 def _write_status_page(profile: CityProfile, *, warehouse: str, out: str) -> str:
     """``status.html`` beside the maps (:mod:`civicmash.maps.status`)."""
-    with contextlib.closing(db.connect(warehouse, read_only=True)) as con:
+    with contextlib.closing(db.connect(warehouse, read_only=True, spatial=False)) as con:
         page = PageContext(con=con, city=profile.name, out_path=maps_dir(out, profile.name) / "status.html",
-                           city_title=profile.title, synthetic=profile.synthetic)
+                           city_title=profile.title, synthetic=profile.synthetic, languages=tuple(profile.languages))
         return str(status_page.build(page))
 
 

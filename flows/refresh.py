@@ -65,6 +65,14 @@ STAGE_INPUTS: dict[str, tuple[str, ...]] = {
     "map:providers": ("outcomes", "services", "boundaries", "streets", "population"),
 }
 
+#: product stage -> input table -> the only columns of it the stage reads: a refresh that changed the table's other
+#: columns alone (say a description) leaves the stage's key, so its product, as it was (:func:`column_state`)
+STAGE_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
+    "hotspots": {"incidents": ("lat", "lon", "occurred_at")},
+    "map:safe_route": {"incidents": ("dataset", "primary_type", "lat", "lon", "occurred_at", "time_is_midnight")},
+}
+
+
 @dataclass
 class RefreshKey(CachePolicy):
     """A Prefect cache policy whose key was computed before the task is called (a fingerprint): the task's
@@ -241,6 +249,23 @@ def table_states(con, *, city: str, deleted: dict[str, int] | None = None,
         if n and tables_of and dataset in tables_of:
             by_table.setdefault(tables_of[dataset], []).append(["deleted", dataset, n, run_id])
     return {table: digest(entries) for table, entries in by_table.items()}
+
+
+def column_state(con, *, city: str, table: str, columns: tuple[str, ...]) -> str:
+    """A digest of the city's rows of ``table`` (its current rows: the warehouse's ``<table>_current`` view when
+    there is one) over ``columns`` only: row count and an order-free sum of row hashes. Equal for two states of the
+    table that differ only in other columns."""
+    relation = f"{table}_current" if con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [f"{table}_current"]).fetchone()[0] \
+        else table
+    have = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+                                      [relation]).fetchall()}
+    present = [c for c in columns if c in have]
+    if not present:
+        return digest({"table": table, "columns": []})
+    rows, total = con.execute(f"SELECT count(*), CAST(sum(hash({', '.join(present)})) AS VARCHAR) FROM {relation} "
+                              "WHERE city = ?", [city]).fetchone()
+    return digest({"table": table, "columns": present, "rows": rows, "hashes": total})
 
 
 def stage_inputs(stage: str, tables: dict[str, str]) -> list[str]:

@@ -24,7 +24,7 @@ def write_run_manifest(profile: CityProfile, loaded: list[dict], fetches: dict, 
     """One ``run_manifest`` row per dataset this run loaded: source URL (no secrets), fetch time, rows in /
     loaded / quarantined, rows held, the portal's count and the content hash. Returns them (times as text)."""
     sources = {name: {"url": spec.portal_url, "protocol": spec.protocol} for name, spec in profile.datasets.items()}
-    with contextlib.closing(db.connect(warehouse)) as con:
+    with contextlib.closing(db.connect(warehouse, spatial=False)) as con:   # bookkeeping: no ST_ function
         db.ensure_schema(con)
         rows = write_manifest(con, run_id=run_id, city=profile.name, loads=loaded, fetches=fetches, sources=sources)
     get_run_logger().info("%s: run manifest of %s: %s", profile.name, run_id,
@@ -44,10 +44,10 @@ def write_changes_page(profile: CityProfile, *, warehouse: str, maps_dir, run_id
     if not any(spec.table == "incidents" for spec in profile.datasets.values()):
         return None
     try:
-        with contextlib.closing(db.connect(warehouse, read_only=True)) as con:
+        with contextlib.closing(db.connect(warehouse, read_only=True, spatial=False)) as con:
             page = PageContext(con=con, city=profile.name, out_path=Path(maps_dir) / "changes.html",
                                city_title=profile.title, synthetic=profile.synthetic,
-                               options={"to_run": run_id})
+                               options={"to_run": run_id}, languages=tuple(profile.languages))
             return str(changes_page.build(page))
     except Exception as exc:   # noqa: BLE001 - the run is recorded; the page is a report of it
         get_run_logger().warning("%s: could not write changes.html: %s: %s", profile.name, type(exc).__name__, exc)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from civicmash.warehouse import changes, reads
 
+from .i18n import t
 from .render import Page, PageContext, publish
 
 PAGE = Page(title="What changed", scripts=("changes.js",), controls="changes_controls.html", style="changes.css")
@@ -34,7 +35,7 @@ def page_data(con, *, city: str, to_run: str | None = None, from_run: str | None
     """The page's data: the two runs, counts by kind, the first ``max_rows`` changes; ``pair`` None with a
     ``reason`` when there is nothing to compare (no run yet, or no earlier successful run)."""
     if not reads.has_table(con, "ingest_runs"):
-        return {"pair": None, "reason": "No run is recorded in this warehouse yet.", "counts": {}, "rows": [],
+        return {"pair": None, "reason": t("changes.no_run"), "reason_key": "changes.no_run", "counts": {}, "rows": [],
                 "total": 0, "explorer": explorer, "kinds": list(changes.CHANGE_KINDS)}
     try:
         pair = changes.resolve_runs(con, city=city, from_run=from_run, to_run=to_run)

@@ -13,16 +13,18 @@ latest :data:`RUNS` pairs, the ``incident_changes_by_run`` rows): an incident ``
 (``type``, ``location``, ``date``, ``other``); removed ones are left out (there is nothing to open). Its id
 ``urn:civicmash:<city>:<dataset>:<source_id>:<change>:<to_run_id>`` stays the same on every regeneration; its
 link opens the explorer on that incident (``#from=<day>&to=<day>&inc=<source_id>``, relative to the feed). Every
-portal string is written by ``xml.etree`` (escaped), with characters XML cannot hold removed.
+portal string is escaped (``xml.sax.saxutils``), with characters XML cannot hold removed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import os
 import re
-import shutil
 import xml.etree.ElementTree as ET
+from xml.sax.saxutils import escape, quoteattr
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -36,6 +38,7 @@ ATOM = "http://www.w3.org/2005/Atom"
 RADIUS_M = 805.0   # ½ mile
 RUNS = 5           # run pairs whose changes the feeds carry
 MAX_ENTRIES = 200  # per feed, newest first
+DIGESTS = ".written.json"   # beside the feeds: each feed's content digest as last written
 KINDS = ("added", "type", "location", "date", "other")
 _WORDS = {"added": "New", "type": "Reclassified (type)", "location": "Moved", "date": "Date changed",
           "other": "Details changed"}
@@ -95,15 +98,17 @@ def _areas_of(con, rows: list[dict], slots: list[str]) -> None:
         r["areas"] = {c: v for c, v in zip(cols, vals)} if vals else {}
 
 
-def _entry(feed: ET.Element, r: dict, *, city: str, explorer_href: str) -> None:
-    e = ET.SubElement(feed, f"{{{ATOM}}}entry")
+def _el(name: str, text: str, **attrs: str) -> str:
+    """One Atom element as XML text: ``text`` and attribute values escaped (after :func:`_clean`)."""
+    attributes = "".join(f" {k}={quoteattr(_clean(v))}" for k, v in attrs.items())
+    return f"<{name}{attributes}>{escape(_clean(text))}</{name}>" if text is not None else f"<{name}{attributes} />"
+
+
+def _entry(r: dict, *, city: str, explorer_href: str) -> str:
+    """The ``<entry>`` of one change (XML text: the same text in every feed that carries it)."""
     ident = ":".join(quote(_clean(x), safe="") for x in (city, r["dataset"], r["source_id"], r["change"],
                                                              r["to_run_id"]))
-    ET.SubElement(e, f"{{{ATOM}}}id").text = "urn:civicmash:" + ident
     where = f" at {r['block']}" if r.get("block") else ""
-    ET.SubElement(e, f"{{{ATOM}}}title").text = _clean(f"{_WORDS[r['change']]}: {r.get('primary_type') or 'incident'}"
-                                                       f"{where}")
-    ET.SubElement(e, f"{{{ATOM}}}updated").text = _iso(r.get("seen_at"))
     when = r["occurred_at"].strftime("%Y-%m-%d %H:%M") if r.get("occurred_at") else "date not given"
     text = (f"{_WORDS[r['change']]} incident {r['source_id']} (case {r.get('case_number') or 'not given'}), "
             f"occurred {when}.")
@@ -112,31 +117,43 @@ def _entry(feed: ET.Element, r: dict, *, city: str, explorer_href: str) -> None:
     else:
         text += f" Changed {r.get('changed_fields')}: {r.get('before')} → {r.get('after')}."
     text += f" Between runs {r['from_run_id']} and {r['to_run_id']}."
-    ET.SubElement(e, f"{{{ATOM}}}summary", type="text").text = _clean(text)
     day = r["occurred_at"].strftime("%Y-%m-%d") if r.get("occurred_at") else None
     state = (f"from={day}&to={day}&" if day else "") + "inc=" + quote(str(r["source_id"]), safe="")
-    ET.SubElement(e, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=f"{explorer_href}#{state}")
+    return ("<entry>" + _el("id", "urn:civicmash:" + ident)
+            + _el("title", f"{_WORDS[r['change']]}: {r.get('primary_type') or 'incident'}{where}")
+            + _el("updated", _iso(r.get("seen_at"))) + _el("summary", text, type="text")
+            + _el("link", None, rel="alternate", type="text/html", href=f"{explorer_href}#{state}") + "</entry>")
 
 
 def _feed(path: Path, *, feed_id: str, title: str, rows: list[dict], city: str, city_title: str,
-          explorer_rel: str, alternate: str) -> None:
-    ET.register_namespace("", ATOM)
-    feed = ET.Element(f"{{{ATOM}}}feed")
-    ET.SubElement(feed, f"{{{ATOM}}}id").text = feed_id
-    ET.SubElement(feed, f"{{{ATOM}}}title").text = _clean(title)
+          explorer_rel: str, alternate: str, entries: dict[tuple[int, str], str] | None = None,
+          written: dict[str, str] | None = None, marks: dict[str, str] | None = None) -> None:
+    """Write one feed. ``entries``: the entries' XML already
+    made, by (id of the row, explorer link): a change that is in many feeds is written out once. ``written``: the
+    digests of the feeds' content but ``<updated>`` as last written: a feed whose content is unchanged is not
+    rewritten (its ``<updated>`` stays the time of its last change, as Atom means it); ``marks``: gets this feed's."""
+    entries = {} if entries is None else entries
     rows = sorted(rows, key=lambda r: (_iso(r.get("seen_at")), str(r["source_id"]), r["change"]),
                   reverse=True)[:MAX_ENTRIES]
-    ET.SubElement(feed, f"{{{ATOM}}}updated").text = (_iso(rows[0].get("seen_at")) if rows
-                                                      else _iso(datetime.now(UTC)))
-    author = ET.SubElement(feed, f"{{{ATOM}}}author")
-    ET.SubElement(author, f"{{{ATOM}}}name").text = _clean(f"civicmash · {city_title}")
-    ET.SubElement(feed, f"{{{ATOM}}}link", rel="self", type="application/atom+xml", href=path.name)
-    ET.SubElement(feed, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=alternate)
-    ET.SubElement(feed, f"{{{ATOM}}}generator").text = "civicmash"
+    parts = [f"<?xml version='1.0' encoding='utf-8'?>\n<feed xmlns=\"{ATOM}\">", _el("id", feed_id),
+             _el("title", title), _el("updated", _iso(rows[0].get("seen_at")) if rows else _iso(datetime.now(UTC))),
+             "<author>" + _el("name", f"civicmash · {city_title}") + "</author>",
+             _el("link", None, rel="self", type="application/atom+xml", href=path.name),
+             _el("link", None, rel="alternate", type="text/html", href=alternate), _el("generator", "civicmash")]
     for r in rows:
-        _entry(feed, r, city=city, explorer_href=explorer_rel)
+        key = (id(r), explorer_rel)
+        if key not in entries:
+            entries[key] = _entry(r, city=city, explorer_href=explorer_rel)
+        parts.append(entries[key])
+    parts.append("</feed>")
+    body = "".join(parts[:3] + parts[4:])   # all but <updated>: the same body is the same feed, left as written
+    key, mark = f"{path.parent.name}/{path.name}", hashlib.sha256(body.encode()).hexdigest()
+    if marks is not None:
+        marks[key] = mark
+    if (written or {}).get(key) == mark and path.is_file():
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
-    ET.ElementTree(feed).write(path, encoding="utf-8", xml_declaration=True)
+    path.write_text("".join(parts), encoding="utf-8")
 
 
 def _within(lat: np.ndarray, lon: np.ndarray, plat: float, plon: float, r: float) -> np.ndarray:
@@ -151,9 +168,15 @@ def write_feeds(con, *, city: str, out: Path, city_title: str | None = None, are
     """Write every feed of ``city`` under ``<out>/feeds/<city>/`` (replacing the previous run's) and the OPML
     index; the explorer is ``<out>/maps/<city>/explorer.html``. Returns the counts and the index path."""
     root = Path(out) / "feeds" / city
-    if root.exists():
-        shutil.rmtree(root)
-    root.mkdir(parents=True)
+    old_files = {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+    root.mkdir(parents=True, exist_ok=True)
+    entries: dict[tuple[int, str], str] = {}
+    marks_file = root / DIGESTS
+    try:
+        written = json.loads(marks_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        written = {}
+    marks: dict[str, str] = {}
     explorer_page = Path(out) / "maps" / city / "explorer.html"
     title = city_title or city
     rows = recent_changes(con, city=city, runs=runs)
@@ -184,7 +207,8 @@ def write_feeds(con, *, city: str, out: Path, city_title: str | None = None, are
             _feed(path, feed_id=f"urn:civicmash:feed:{quote(city, safe='')}:{quote(kind, safe='')}:{quote(code, safe='')}",
                   title=f"{title}: new and reclassified incidents, {label} {code}", rows=by_code.get(code, []),
                   city=city, city_title=title, explorer_rel=rel,
-                  alternate=f"{rel}#{hash_keys[slot]}={quote(code, safe='')}")
+                  alternate=f"{rel}#{hash_keys[slot]}={quote(code, safe='')}", entries=entries,
+                  written=written, marks=marks)
             listed.append((label, f"{label} {code}", path.relative_to(root).as_posix()))
     located = [r for r in rows if r.get("lat") is not None and r.get("lon") is not None]
     lat = np.array([float(r["lat"]) for r in located])
@@ -198,9 +222,13 @@ def write_feeds(con, *, city: str, out: Path, city_title: str | None = None, are
                             f"{quote(p['id'], safe='')}",
               title=f"{title}: new and reclassified incidents within ½ mile of {p['name']} ({p['cat']})",
               rows=inside, city=city, city_title=title, explorer_rel=rel,
-              alternate=f"{rel}#near={quote(p['cat'] + ':' + p['id'], safe='')}&r={RADIUS_M:g}")
+              alternate=f"{rel}#near={quote(p['cat'] + ':' + p['id'], safe='')}&r={RADIUS_M:g}", entries=entries,
+              written=written, marks=marks)
         listed.append((f"near a {p['cat']}", f"within ½ mile of {p['name']}", path.relative_to(root).as_posix()))
     index = _opml(root / "index.opml", title=f"{title}: incident alerts (Atom)", feeds=listed)
+    marks_file.write_text(json.dumps(marks, sort_keys=True), encoding="utf-8")
+    for stale in old_files - {root / rel for _, _, rel in listed} - {index, marks_file}:   # areas or places gone
+        stale.unlink()
     return {"feeds": len(listed), "entries": len(rows), "index": str(index), "dir": str(root), "run_id": run_id}
 
 

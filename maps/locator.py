@@ -18,7 +18,7 @@ from . import _payload, figure_payload
 from .render import Page, PageContext, publish
 
 _TABLES = ("services", "boundaries", "streets", "population")
-PAGE = Page(title="Service locator", scripts=("figure_sql.js", "locator.js"), controls="locator_controls.html",
+PAGE = Page(title="Service locator", scripts=("figure_sql.js", "locator_keyboard.js", "locator.js"), controls="locator_controls.html",
             legend="locator_legend.html")
 
 # ---------------------------------------------------------------------------------------------------- page

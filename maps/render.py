@@ -39,11 +39,15 @@ import numpy as np
 from markupsafe import Markup
 
 from .assets import CDN_ORIGIN, assets_dir, safe_inline, vendor_assets
+from .i18n import DEFAULT_LANGUAGES, check_languages, key_for, page_block
 
 TEMPLATES = Path(__file__).with_name("templates")
 MAX_ZOOM = 19  # street level; the base map has no tiles to run out of
 _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                           undefined=jinja2.StrictUndefined)
+_ENV.globals["i18n_key"] = lambda text: key_for(text) or ""   # a Python-built label's catalogue key (maps/i18n.py)
+# ` data-i18n="key"` for an element whose text is a Python-built label held in the catalogue, else nothing
+_ENV.globals["i18n_attr"] = lambda text: Markup(' data-i18n="{}"').format(key_for(text)) if key_for(text) else ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,6 +61,8 @@ class PageContext:
     profile's ``[maps.<kind>]`` plus what the caller adds), held read-only so no builder changes them for
     another. ``missing``: sentences saying what this city's data lacks and what the page therefore cannot
     show ("No population figures: no rates per 1,000."); shown in a notice above the controls.
+    ``languages``: the profile's ``languages`` (BCP 47 tags, the first the default; :mod:`.i18n`): the message
+    catalogues inlined into the page and the locale of its numbers and dates (docs/maps.md, "Languages").
     """
 
     con: Any
@@ -68,6 +74,7 @@ class PageContext:
     sources: list[dict] | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     missing: tuple[str, ...] = ()
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES
 
     def __post_init__(self):
         if not isinstance(self.city, str) or not self.city:
@@ -79,6 +86,8 @@ class PageContext:
         if isinstance(self.missing, str):
             raise TypeError(f"PageContext for city {self.city!r}: missing is a sequence of sentences, not one string")
         object.__setattr__(self, "missing", tuple(str(line) for line in self.missing))
+        object.__setattr__(self, "languages", check_languages(
+            (self.languages,) if isinstance(self.languages, str) else self.languages, city=self.city))
 
     @property
     def display_city(self) -> str:
@@ -227,8 +236,11 @@ def _page_html(ctx: PageContext, page: Page, *, data: dict, sources: list[dict] 
     nonce = secrets.token_urlsafe(16)
     config = {"maxZoom": MAX_ZOOM, "withMap": bool(with_map)}
     body_js = "\n".join(_asset_text(name) for name in page.scripts)
+    title = ctx.title or page.title
     return _ENV.get_template("page.html.j2").render(
-        title=ctx.title or page.title,
+        title=title,
+        title_key=key_for(title) or "",
+        i18n_json=Markup(json_for_html(page_block(ctx.languages))),
         city_title=ctx.display_city,
         synthetic=bool(ctx.synthetic),
         missing=list(ctx.missing),
@@ -240,9 +252,12 @@ def _page_html(ctx: PageContext, page: Page, *, data: dict, sources: list[dict] 
         vendor=_vendor_markup(page.plugins) if with_map else [],
         page_css=Markup(safe_inline(_asset_text("page.css"), "style")),
         page_style=Markup(safe_inline(_asset_text(page.style), "style") if page.style else ""),
+        a11y_css=Markup(safe_inline(_asset_text("a11y.css"), "style")),   # skip links, focus, targets
+        a11y_js=Markup(safe_inline(_asset_text("a11y.js"), "script")),
         csp=_csp(nonce, cdn=with_map and assets_dir() is None),
         data_json=Markup(json_for_html(data)),
         config_json=Markup(json_for_html(config)),
+        i18n_js=Markup(safe_inline(_asset_text("i18n.js"), "script")),
         shell_js=Markup(safe_inline(_asset_text("shell.js"), "script")),
         body_js=Markup(safe_inline(body_js, "script")),
         nonce=nonce,

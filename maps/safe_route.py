@@ -88,7 +88,8 @@ def build(ctx: PageContext) -> Path:
         src, dst, ends["from"], ends["to"] = snap_ends(graph, options["from"], options["to"])
     else:
         src, dst = default_endpoints(con, city=city, graph=graph)
-    plan_ = plan_routes(graph, risk, src, dst, detour=float(options.get("detour", DEFAULT_DETOUR)))
+    plan_ = plan_routes(graph, risk, src, dst, detour=float(options.get("detour", DEFAULT_DETOUR)),
+                        margin=float(options.get("margin") or 0.0))   # [maps.safe_route] margin, as the CLI
     view = _view(plan_["shortest"]["coords"] + plan_["safer"]["coords"] + plan_["safest"]["coords"])
     strip = lambda r: {f: v for f, v in r.items() if f != "nodes"}  # noqa: E731
 

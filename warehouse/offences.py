@@ -258,7 +258,8 @@ def classify_incidents(con: duckdb.DuckDBPyConnection, *, city: str, crosswalk: 
     """Fill ``incidents.offence`` / ``crime_against`` for every incident of ``city`` from ``crosswalk`` applied to
     the incidents column ``field``, and replace the city's rows of ``offence_unmapped``.
 
-    Every row of the city is classified again (a re-load leaves the new rows' columns NULL). A row whose value
+    Every row of the city is classified again (a re-load leaves the new rows' columns NULL); only the rows whose
+    category changes are written (a refresh writes its new rows, not the city's). A row whose value
     no category takes keeps ``offence`` NULL and is counted in ``offence_unmapped`` per dataset and value; nothing
     is dropped. Raises :class:`CrosswalkError` for a crosswalk with problems and ``ValueError`` for a ``field``
     that is not a text column of incidents, before anything is written."""
@@ -291,7 +292,8 @@ def classify_incidents(con: duckdb.DuckDBPyConnection, *, city: str, crosswalk: 
                         FROM (SELECT i.rowid AS rid, m.offence, m.crime_against FROM incidents i
                               LEFT JOIN _offence_map m ON m.value = CAST(i.{column} AS VARCHAR)
                               WHERE i.city = $city) m
-                        WHERE incidents.rowid = m.rid""", {"city": city})
+                        WHERE incidents.rowid = m.rid AND (incidents.offence IS DISTINCT FROM m.offence
+                              OR incidents.crime_against IS DISTINCT FROM m.crime_against)""", {"city": city})
         con.execute("DELETE FROM offence_unmapped WHERE city = $city", {"city": city})
         if result.unmapped:
             con.executemany("INSERT INTO offence_unmapped (city, dataset, field, source_value, rows, classified_at) "

@@ -69,7 +69,7 @@ def sources_for(con, city: str, sources, tables: tuple[str, ...]) -> list[dict]:
     """Attribution rows: the caller's ``sources`` or the ``datasets`` catalogue for ``tables``."""
     if sources is not None:
         return [dict(s) for s in sources]
-    if not has_table(con, "datasets"):
+    if not tables or not has_table(con, "datasets"):   # no table drawn: nothing to credit (and no ``IN ()``)
         return []
     marks = ", ".join("?" for _ in tables)
     # datasets marked as format fixtures (role) are loaded but never drawn, so they are not credited

@@ -9,28 +9,42 @@ function inflateBlob(b64) {
     return Promise.reject(new Error("this browser has no DecompressionStream (needs Chrome 80, Firefox 113, " +
                                     "Safari 16.4 or newer): the incident data cannot be opened"));
   }
-  var bin = atob(b64), bytes = new Uint8Array(bin.length);
-  for (var j = 0; j < bin.length; j++) bytes[j] = bin.charCodeAt(j);
+  var bytes;
+  if (typeof Uint8Array.fromBase64 === "function") bytes = Uint8Array.fromBase64(b64);  // native (Chrome 140+)
+  else {
+    var bin = atob(b64); bytes = new Uint8Array(bin.length);
+    for (var j = 0; j < bin.length; j++) bytes[j] = bin.charCodeAt(j);
+  }
   var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
   return new Response(stream).arrayBuffer();
 }
-function unpackBlob(buf) {  // -> header object with header.cols replaced by {name: Float64Array (NaN = null)}
+function unpackBlob(buf) {  // -> header object with header.cols replaced by {name: Int32Array or Float64Array (NaN = null)}
   var bytes = new Uint8Array(buf), h = new DataView(buf).getUint32(0, true);
   var head = JSON.parse(new TextDecoder("utf-8").decode(bytes.subarray(4, 4 + h))), pos = 4 + h, cols = {};
-  head.cols.forEach(function (s) {
-    var w = s[1], m = s[2], off = s[3], nul = s[4], delta = s[5], out = new Float64Array(m), acc = 0, j, k, x;
+  function decode(s, pos, out) {  // -> false when a value does not fit `out` (an Int32Array)
+    var w = s[1], m = s[2], off = s[3], nul = s[4], delta = s[5], acc = 0, j, x, v, top = -Infinity;
+    var b0 = pos, b1 = pos + m, b2 = pos + 2 * m, b3 = pos + 3 * m;  // the byte planes, low byte first
     for (j = 0; j < m; j++) {
-      x = 0; for (k = w - 1; k >= 0; k--) x = x * 256 + bytes[pos + k * m + j];
+      x = bytes[b0 + j];
+      if (w > 1) { x += bytes[b1 + j] * 256; if (w > 2) x += bytes[b2 + j] * 65536 + bytes[b3 + j] * 16777216; }
       if (delta) { acc += (x % 2) ? -(x + 1) / 2 : x / 2; x = acc; }
-      out[j] = nul ? (x === 0 ? NaN : x - 1 + off) : x + off;
+      v = nul ? (x === 0 ? NaN : x - 1 + off) : x + off;
+      out[j] = v; if (v > top) top = v;
     }
-    pos += w * m; cols[s[0]] = out;
+    return !(out instanceof Int32Array) || top <= 2147483647;
+  }
+  head.cols.forEach(function (s) {
+    // integers as Int32Array (no null, no delta, none negative or above 2^31 - 1: the filters read them as they
+    // are), else Float64Array (NaN = null)
+    var m = s[2], out = !s[4] && !s[5] && s[3] >= 0 ? new Int32Array(m) : new Float64Array(m);
+    if (!decode(s, pos, out)) { out = new Float64Array(m); decode(s, pos, out); }
+    pos += s[1] * m; cols[s[0]] = out;
   });
   head.cols = cols;
   return head;
 }
 function failed(err) {
-  var box = el("div", "The incident data could not be opened: " + (err && err.message ? err.message : err), "cm-error");
+  var box = el("div", C.t("ex.open_failed", {why: err && err.message ? err.message : err}), "cm-error");
   box.setAttribute("role", "alert");
   C.controls.insertBefore(box, C.controls.firstChild);
   throw err;
@@ -103,22 +117,24 @@ drawStreets(streets);
 STAGES.streets = performance.now();
 var types = D.types, places = D.places || [], MAXR = data.maxRadius, F = ExplorerFilters;
 var MARKER_LIMIT = 2000, PAGE = 25;
-var DOWS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+var DOWS = [1, 2, 3, 4, 5, 6, 7].map(function (d) { return C.t("day." + d); });
 var areaKeys = ["beat", "district", "ward", "community_area"];  // the place table's area columns
 
 // ---- expand the columns once: rows are sorted by time; each has a place and a kind code ---------
 var T = new Int32Array(n), MOD = new Int16Array(n), DOW = new Int8Array(n), DAY = new Int32Array(n);
-var LAT = new Float64Array(n), LON = new Float64Array(n), HAS = new Uint8Array(n);
-var WX = new Float64Array(n), WY = new Float64Array(n), QLAT = new Float64Array(n), QLON = new Float64Array(n);
-var PL = Int32Array.from(P.place), KD = Int32Array.from(P.kind), LC = Int32Array.from(P.lc);
-var TY = new Int32Array(n), DE = new Int32Array(n), BK = new Int32Array(n), FA = new Int8Array(n), FD = new Int8Array(n);
-var ID = D.ids || P.id, AREA = {}, PAREA = {};
-areaKeys.forEach(function (k) { AREA[k] = new Int32Array(n); PAREA[k] = Int32Array.from(P["p_" + k]); });
-var nPlaces = P.p_block.length;
+// Per row only what the filters and the drawing read for every row; a row's block, areas and coordinates in
+// degrees are read through its place (PBK, PAREA, PLAT_DEG/PLON_DEG [PL[row]]): a million rows would otherwise
+// copy nine more columns out of a place table too large for the CPU's cache.
+var HAS = new Uint8Array(n), WX = new Float64Array(n), WY = new Float64Array(n);
+function ints(a) { return a instanceof Int32Array ? a : Int32Array.from(a); }  // unpackBlob gives Int32Array when it can
+var PL = ints(P.place), KD = ints(P.kind), LC = ints(P.lc);
+var TY = new Int32Array(n), DE = new Int32Array(n), FA = new Int8Array(n), FD = new Int8Array(n);
+var ID = D.ids || P.id, PAREA = {};
+areaKeys.forEach(function (k) { PAREA[k] = ints(P["p_" + k]); });
+var nPlaces = P.p_block.length, PBK = ints(P.p_block);
 var PLAT = P.p_lat, PLON = P.p_lon, PLAT_DEG, PLON_DEG;  // place coordinates: 1e-5-degree integers, degrees
 (function () {
-  var acc = D.t0, day, p, q, fl, AB = AREA.beat, AD = AREA.district, AW = AREA.ward, AC = AREA.community_area;
-  var pb = PAREA.beat, pd = PAREA.district, pw = PAREA.ward, pc = PAREA.community_area;
+  var acc = D.t0, day, p, q, fl;
   // Web Mercator world coordinates (256 px at zoom 0) per place, then per row.
   var pwx = new Float64Array(nPlaces), pwy = new Float64Array(nPlaces), plat = new Float64Array(nPlaces), plon = new Float64Array(nPlaces);
   for (p = 0; p < nPlaces; p++) {
@@ -128,18 +144,19 @@ var PLAT = P.p_lat, PLON = P.p_lon, PLAT_DEG, PLON_DEG;  // place coordinates: 1
     } else { plat[p] = NaN; plon[p] = NaN; }
   }
   PLAT_DEG = plat; PLON_DEG = plon;
-  for (i = 0; i < n; i++) {
-    acc += P.dt[i]; T[i] = acc - D.t0;
-    day = Math.floor(acc / 1440); DAY[i] = day;
-    MOD[i] = acc - day * 1440;
-    DOW[i] = F.isoWeekday(day);
-    q = KD[i]; TY[i] = P.k_type[q]; DE[i] = P.k_desc[q]; fl = P.k_flags[q];
-    FA[i] = fl % 3; FD[i] = (fl - FA[i]) / 3;
-    p = PL[i]; BK[i] = P.p_block[p];
-    AB[i] = pb[p]; AD[i] = pd[p]; AW[i] = pw[p]; AC[i] = pc[p];
-    QLAT[i] = PLAT[p]; QLON[i] = PLON[p];
-    if (plat[p] === plat[p]) { HAS[i] = 1; LAT[i] = plat[p]; LON[i] = plon[p]; WX[i] = pwx[p]; WY[i] = pwy[p]; }
-    else { LAT[i] = NaN; LON[i] = NaN; }
+  // Per kind and per place as small integer tables first; rows are sorted by time, so the day (and its weekday)
+  // is recomputed only when a row crosses midnight. Locals only in the loop (a million rows).
+  var nk = P.k_type.length, kty = Int32Array.from(P.k_type), kde = Int32Array.from(P.k_desc), kfa = new Int8Array(nk), kfd = new Int8Array(nk);
+  for (q = 0; q < nk; q++) { fl = P.k_flags[q]; kfa[q] = fl % 3; kfd[q] = (fl - fl % 3) / 3; }
+  var has = new Uint8Array(nPlaces), dt = P.dt, t0 = D.t0, r, nextDay = -Infinity, dayMin = 0, dow = 0;
+  for (p = 0; p < nPlaces; p++) has[p] = plat[p] === plat[p] ? 1 : 0;
+  for (r = 0; r < n; r++) {
+    acc += dt[r]; T[r] = acc - t0;
+    if (acc >= nextDay) { day = Math.floor(acc / 1440); dayMin = day * 1440; nextDay = dayMin + 1440; dow = F.isoWeekday(day); }
+    DAY[r] = day; MOD[r] = acc - dayMin; DOW[r] = dow;
+    q = KD[r]; TY[r] = kty[q]; DE[r] = kde[q]; FA[r] = kfa[q]; FD[r] = kfd[q];
+    p = PL[r];
+    if (has[p]) { HAS[r] = 1; WX[r] = pwx[p]; WY[r] = pwy[p]; }
   }
 })();
 STAGES.expanded = performance.now();
@@ -147,7 +164,10 @@ function colour(t) { return t < C.palette.length ? C.palette[t] : "#6b6b6b"; }
 var pad = F.pad2;
 function fmtTime(i) { return new Date((D.t0 + T[i]) * MIN).toISOString().slice(0, 16).replace("T", " "); }
 function $(id) { return document.getElementById(id); }
-function fmtNum(x, nd) { return x.toLocaleString("en-US", { minimumFractionDigits: nd, maximumFractionDigits: nd }); }
+function fmtNum(x, nd) { return x.toLocaleString(C.locale, { minimumFractionDigits: nd, maximumFractionDigits: nd }); }
+// what the reader sees: ISO in English (as in the CSV), the reader's locale otherwise (i18n.js)
+function showTime(i) { return C.i18n.isDefault ? fmtTime(i) : C.fmtDate(fmtTime(i)); }
+function showDay(s) { return C.i18n.isDefault ? s : C.fmtDate(s); }
 
 // ---- controls ----------------------------------------------------------------------------------
 var FILTERS = data.filters, FILTER = {};  // the declared filters (maps/explorer_filters.py), in hash order
@@ -169,7 +189,7 @@ if (groups) {  // grouped by the profile's categories; a group's box selects or 
   groups.forEach(function (g, gi) {
     var box = el("div", null, "cm-group"), head = el("div", null, "cm-row cm-group-head"), cb = el("input"), lab = el("label");
     cb.type = "checkbox"; cb.id = "typegroup-" + gi;
-    lab.htmlFor = cb.id; lab.appendChild(el("strong", g.name)); lab.appendChild(document.createTextNode(" (" + g.types.length + (g.types.length === 1 ? " type)" : " types)")));
+    lab.htmlFor = cb.id; lab.appendChild(el("strong", g.name)); lab.appendChild(document.createTextNode(" (" + C.t(g.types.length === 1 ? "ex.n_type" : "ex.n_types", {n: g.types.length}) + ")"));
     cb.addEventListener("change", function () {
       g.types.forEach(function (k) { boxes[k].checked = cb.checked; selType[k] = cb.checked; });
       syncGroups(); changed();
@@ -197,13 +217,13 @@ DOWS.forEach(function (d, k) {
   $("dow-list").appendChild(lab); dowBoxes.push(cb);
 });
 function fillSelect(sel, labels, anyText) {
-  var order = labels.map(function (_, k) { return k; });
-  order.sort(function (a, b) { return labels[a].localeCompare(labels[b], "en", { numeric: true }); });
+  var order = labels.map(function (_, k) { return k; }), cmp = new Intl.Collator("en", { numeric: true }).compare;
+  order.sort(function (a, b) { return cmp(labels[a], labels[b]); });  // one collator: localeCompare builds one per call
   var o = el("option", anyText); o.value = ""; sel.appendChild(o);
   order.forEach(function (k) { var op = el("option", labels[k]); op.value = labels[k]; sel.appendChild(op); });
 }
 (function () {
-  var sel = ctl("near"), o = el("option", "anywhere"), groups = {};
+  var sel = ctl("near"), o = el("option", C.t("ex.anywhere")), groups = {};
   o.value = ""; sel.appendChild(o);
   places.forEach(function (p, k) {
     if (!groups[p.cat]) { groups[p.cat] = el("optgroup"); groups[p.cat].label = p.cat; sel.appendChild(groups[p.cat]); }
@@ -223,7 +243,7 @@ var CODED = { loc: { labels: D.locs, index: locIndex, row: LC, code: labelCode(l
 areaKeys.forEach(function (k) {
   CODED[k] = { labels: D.areas[k], index: areaIndex[k], place: PAREA[k], code: labelCode(areaIndex[k]) };
 });
-FILTERS.forEach(function (f) { if (f.control.kind === "select") fillSelect(ctl(f.key), CODED[f.key].labels, "any"); });
+FILTERS.forEach(function (f) { if (f.control.kind === "select") fillSelect(ctl(f.key), CODED[f.key].labels, C.t("ex.any")); });
 function normBlock(s) { return String(s || "").trim().replace(/\s+/g, " ").toUpperCase(); }
 // A typed address ("121 North State Street"), a block as published ("001XX N STATE ST") or a street name,
 // resolved offline from the incidents' own block strings ("<hundreds>XX <street>"): suffix words are
@@ -247,7 +267,7 @@ function blockTables() {  // per block: hundreds (-1 if not "<digits>XX ...") an
     return m ? { h: parseInt(m[1], 10), toks: m[2].split(" ") } : { h: -1, toks: normBlock(b).split(" ") };
   });
   blockCounts = new Int32Array(D.blocks.length);
-  for (var k = 0; k < n; k++) blockCounts[BK[k]]++;
+  for (var k = 0; k < n; k++) blockCounts[PBK[PL[k]]]++;
 }
 function hasRun(toks, want) {  // want appears as consecutive tokens of toks
   for (var a = 0; a + want.length <= toks.length; a++) {
@@ -287,27 +307,27 @@ function resolveBlock(s) {
       var others = {};
       cands.forEach(function (c) { if (c !== best && Math.abs(blockParts[c].h - hund) === bd) others[blockParts[c].toks.join(" ")] = 1; });
       var also = Object.keys(others).filter(function (o) { return o !== blockParts[best].toks.join(" "); });
-      return [best, "address " + num + " " + streetTokens(m[2], true).join(" ") + (bd === 0 ? " is on this block" :
-        ": no incident on block " + hund + "XX of that street; nearest recorded block") +
-        (also.length ? " (the same number is also on " + also.slice(0, 3).join(", ") + ")" : "")];
+      var addr = num + " " + streetTokens(m[2], true).join(" ");
+      return [best, C.t(bd === 0 ? "ex.addr_on_block" : "ex.addr_nearest", {address: addr, block: hund + "XX"}) +
+        (also.length ? " " + C.t("ex.addr_also", {streets: also.slice(0, 3).join(", ")}) : "")];
     }
   }
   var onStreet = streetMatches(q);
   if (onStreet.length) {  // a street name: its block with the most incidents
     var top = onStreet.reduce(function (x, y) { return blockCounts[y] > blockCounts[x] ? y : x; });
-    return [top, "street name only: its block with the most incidents (type a house number for another block)"];
+    return [top, C.t("ex.street_only")];
   }
   var hit = -2;  // any block containing the text: the one with the most incidents
   for (k = 0; k < D.blocks.length; k++) {
     if (D.blocks[k].toUpperCase().indexOf(q) >= 0 && (hit < 0 || blockCounts[k] > blockCounts[hit])) hit = k;
   }
-  return [hit, hit >= 0 ? "block containing \u201c" + q + "\u201d with the most incidents" : ""];
+  return [hit, hit >= 0 ? C.t("ex.block_containing", {text: q}) : ""];
 }
 var blockPoints = {};
 function blockPoint(b) {  // lower median of the block's located incidents' embedded latitudes and longitudes
   if (!blockPoints.hasOwnProperty(b)) {
     var la = [], lo = [], k, num = function (x, y) { return x - y; };
-    for (k = 0; k < n; k++) if (BK[k] === b && HAS[k]) { la.push(QLAT[k]); lo.push(QLON[k]); }
+    for (k = 0; k < n; k++) { var pk = PL[k]; if (PBK[pk] === b && HAS[k]) { la.push(PLAT[pk]); lo.push(PLON[pk]); } }
     la.sort(num); lo.sort(num);
     blockPoints[b] = la.length ? [D.lat0 + la[(la.length - 1) >> 1] / 1e5, D.lon0 + lo[(lo.length - 1) >> 1] / 1e5] : null;
   }
@@ -435,11 +455,21 @@ function popupFor(i, latlng) {
   var box = el("div");
   box.appendChild(el("strong", types[TY[i]]));
   box.appendChild(el("div", D.descs[DE[i]]));
-  box.appendChild(el("div", D.blocks[BK[i]]));
-  box.appendChild(el("div", fmtTime(i), "cm-muted"));
+  box.appendChild(el("div", D.blocks[PBK[PL[i]]]));
+  box.appendChild(el("div", showTime(i), "cm-muted"));
   L.popup().setLatLng(latlng).setContent(box).openOn(C.map);
 }
 group.on("click", function (e) { popupFor(e.layer.options.idx, e.latlng); });
+// One canvas of square dots written straight into the pixel buffer (ImageData), not one fillRect per point: a
+// million points draw in tens of ms. Colours as RGBA words per type code (the palette's, then grey); a pixel
+// keeps the dot of the rarer type (higher code) when dots overlap, as drawing the types in order did.
+var NPAL = C.palette.length, COL32 = new Uint32Array(NPAL + 1);
+(function () {
+  for (var k = 0; k <= NPAL; k++) {
+    var v = parseInt(colour(k).slice(1), 16);
+    COL32[k] = (0xff000000 | ((v & 0xff) << 16) | (v & 0xff00) | ((v >> 16) & 0xff)) >>> 0;
+  }
+})();
 var Dots = L.Layer.extend({
   onAdd: function (map) { canvasLayerAdd(this, map, "cm-dots", map.getPanes().overlayPane); },
   onRemove: function (map) { canvasLayerRemove(this, map); },
@@ -447,19 +477,23 @@ var Dots = L.Layer.extend({
   redraw: function () {
     var map = this._map, f = canvasFrame(map, this._c), ctx = f.ctx;
     if (!this._cnt) return;
-    var scale = f.scale, ox = f.ox, oy = f.oy;
-    var sz = map.getZoom() >= 15 ? 5 : (map.getZoom() >= 13 ? 4 : 3), h = sz / 2, idx = this._idx, cnt = this._cnt;
-    var present = {}, k, j, x, y, q, col, r;
-    for (j = 0; j < cnt; j++) present[Math.min(TY[idx[j]], C.palette.length)] = 1;
-    for (k in present) {
-      q = +k; ctx.fillStyle = colour(q);
-      for (j = 0; j < cnt; j++) {
-        r = idx[j]; col = TY[r]; if ((col < C.palette.length ? col : C.palette.length) !== q) continue;
-        x = WX[r] * scale - ox; y = WY[r] * scale - oy;
-        if (x < -sz || y < -sz || x > f.W + sz || y > f.H + sz) continue;
-        ctx.fillRect(x - h, y - h, sz, sz);
+    var cw = this._c.width, ch = this._c.height, dpr = cw / Math.max(1, f.W);
+    var scale = f.scale * dpr, ox = f.ox * dpr, oy = f.oy * dpr, z = map.getZoom();
+    var sz = Math.max(1, Math.round((z >= 15 ? 5 : (z >= 13 ? 4 : 3)) * dpr)), h = sz / 2, idx = this._idx, cnt = this._cnt;
+    var img = ctx.createImageData(cw, ch), px = new Uint32Array(img.data.buffer), top = new Uint8Array(cw * ch);
+    var j, r, t, c, x, y, x0, x1, y0, y1, xx, row;
+    for (j = 0; j < cnt; j++) {
+      r = idx[j];
+      x = Math.round(WX[r] * scale - ox - h); y = Math.round(WY[r] * scale - oy - h);
+      if (x <= -sz || y <= -sz || x >= cw || y >= ch) continue;
+      t = TY[r]; t = (t < NPAL ? t : NPAL) + 1; c = COL32[t - 1];
+      x0 = x < 0 ? 0 : x; x1 = x + sz > cw ? cw : x + sz; y0 = y < 0 ? 0 : y; y1 = y + sz > ch ? ch : y + sz;
+      for (; y0 < y1; y0++) {
+        row = y0 * cw;
+        for (xx = x0; xx < x1; xx++) if (top[row + xx] <= t) { top[row + xx] = t; px[row + xx] = c; }
       }
     }
+    ctx.putImageData(img, 0, 0);
   }
 });
 var dots = new Dots();
@@ -471,7 +505,7 @@ C.map.on("click", function (e) {
     var q = dots._idx[j], dx = WX[q] * scale - p.x, dy = WY[q] * scale - p.y, d2 = dx * dx + dy * dy;
     if (d2 < bd) { bd = d2; best = q; }
   }
-  if (best >= 0) popupFor(best, [LAT[best], LON[best]]);
+  if (best >= 0) popupFor(best, [PLAT_DEG[PL[best]], PLON_DEG[PL[best]]]);
 });
 
 // ---- heat view (leaflet.heat), scaled so the densest 2% of cells in view are saturated ----------
@@ -535,11 +569,11 @@ C.map.on("zoomend", function () { if (mode === "heat") heat.setOptions(heatScale
 var RATES = data.rates || {}, POP = RATES.population || {};
 var RATE_SLOT = RATES.slot || "", RATE_ONE = RATES.label || "Area";
 var RATE_WORD = /^.[a-z]/.test(RATE_ONE) ? RATE_ONE.toLowerCase() : RATE_ONE;  // "Precinct" -> "precinct", "LAPD division" kept
-$("rates-title").textContent = "Rates by " + RATE_WORD;
-$("rates-heading").textContent = "Matching incidents per 1,000 residents, by " + RATE_WORD;
+$("rates-title").textContent = C.t("ex.rates_by", {area: RATE_WORD});
+$("rates-heading").textContent = C.t("ex.rates_heading_by", {area: RATE_WORD});
 var rateFc = RATES.features === "base" ? (data.base && data.base.boundaries) : RATES.features;
 var RATE_COLOURS = ["#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000"], NO_DATA = "#c9cdd2";
-var NO_RATE_AREA = RATE_SLOT ? null : new Int32Array(n);  // no counted column: every row "(not given)" (code 0)
+var NO_RATE_AREA = RATE_SLOT ? null : new Int32Array(nPlaces);  // no counted column: every place "(not given)" (code 0)
 var caLabels = (RATE_SLOT && D.areas[RATE_SLOT]) || ["(not given)"], caMissing = labelIndex(caLabels)["(not given)"];
 var caCounts = new Int32Array(caLabels.length), caNoCoords = 0, caNone = 0, rateRows = [], rateBreaks = [];
 var areaNames = {}, rateLayer = null;
@@ -557,7 +591,7 @@ if (rateFc && rateFc.features && rateFc.features.length) {
   });
 } else {
   viewBoxes.rates.disabled = true;
-  $("view-rates-note").textContent = "(no " + RATE_WORD + " boundaries for this city)";
+  $("view-rates-note").textContent = C.t("ex.no_rate_boundaries", {area: RATE_WORD});
 }
 function rateRow(code) {
   for (var k = 0; k < rateRows.length; k++) if (rateRows[k].code === code) return rateRows[k];
@@ -565,15 +599,15 @@ function rateRow(code) {
 }
 function areaBox(code) {
   var r = rateRow(code), box = el("div");
-  box.appendChild(el("strong", (areaNames[code] || "Area") + " (" + code + ")"));
+  box.appendChild(el("strong", (areaNames[code] || C.t("ex.th_area")) + " (" + code + ")"));
   if (!r) return box;
-  box.appendChild(el("div", C.fmtInt(r.count) + " matching incidents"));
-  box.appendChild(el("div", r.population === null ? "no population figure: no rate (no data)"
-    : C.fmtInt(r.population) + " residents (" + r.year + "): " + fmtNum(r.rate, 2) + " per 1,000"));
+  box.appendChild(el("div", C.t("ex.count_match", {n: C.fmtInt(r.count)})));
+  box.appendChild(el("div", r.population === null ? C.t("ex.no_pop_rate")
+    : C.t("ex.area_rate", {residents: C.fmtInt(r.population), year: r.year, rate: fmtNum(r.rate, 2)})));
   return box;
 }
 function areaPopup(code, latlng) {
-  var box = areaBox(code), b = el("button", "Show only this area", "cm-small");
+  var box = areaBox(code), b = el("button", C.t("ex.only_area"), "cm-small");
   b.type = "button";
   b.addEventListener("click", function () { ctl(RATE_SLOT).value = code; C.map.closePopup(); changed(); });
   if (FILTER[RATE_SLOT] && areaIndex[RATE_SLOT].hasOwnProperty(code)) box.appendChild(b);
@@ -622,21 +656,18 @@ function drawRates() {
     edges.forEach(function (lo, k) {
       var hi = k + 1 < edges.length ? edges[k + 1] : null;
       var sample = { rate: lo };
-      box.appendChild(C.legendRow(rateColour(sample), hi === null ? fmtNum(lo, 2) + " or more"
-        : fmtNum(lo, 2) + " to under " + fmtNum(hi, 2)));
+      box.appendChild(C.legendRow(rateColour(sample), hi === null ? C.t("ex.or_more", {lo: fmtNum(lo, 2)})
+        : C.t("ex.to_under", {lo: fmtNum(lo, 2), hi: fmtNum(hi, 2)})));
     });
   }
-  box.appendChild(C.legendRow(NO_DATA, "no data: no population figure for the area (not zero)"));
+  box.appendChild(C.legendRow(NO_DATA, C.t("ex.no_data_legend")));
   var pops = RATES.sources || [];
-  $("rates-source").textContent = pops.length ? "Residents: " + pops.map(function (s) {
-    return (s.title || s.dataset) + " [" + s.dataset + "], " + (s.years.length ? s.years.join(", ") : "year not given") +
-      " (" + C.fmtInt(s.areas) + " areas; the latest year loaded for each area)";
-  }).join("; ") + "." : "No population figures are loaded for this city: every area shows as no data.";
-  $("rates-what").textContent = "Rate = matching incidents in the selected dates \u00f7 residents \u00d7 1,000, by the " +
-    RATE_WORD + " recorded with each incident (civicmash fills it in from the coordinates when the source left " +
-    "it empty). " + C.fmtInt(caNoCoords) + " of the counted incidents have no coordinates (not on the points or heat " +
-    "map) but count here; " + C.fmtInt(caNone) + (caNone === 1 ? " matching incident has" : " matching incidents have") +
-    " no " + RATE_WORD + " and " + (caNone === 1 ? "is" : "are") + " in no area.";
+  $("rates-source").textContent = pops.length ? C.t("ex.residents_sources", {sources: pops.map(function (s) {
+    return (s.title || s.dataset) + " [" + s.dataset + "], " + (s.years.length ? s.years.join(", ") : C.t("ex.year_not_given")) +
+      " (" + C.t("ex.pop_areas", {n: C.fmtInt(s.areas)}) + ")";
+  }).join("; ")}) : C.t("ex.no_pop_loaded");
+  $("rates-what").textContent = C.t("ex.rate_what", {area: RATE_WORD, nocoords: C.fmtInt(caNoCoords)}) + " " +
+    C.t(caNone === 1 ? "ex.rate_none_one" : "ex.rate_none_many", {n: C.fmtInt(caNone), area: RATE_WORD});
   var tb = document.querySelector("#rates-table tbody"); clear(tb);
   rateCells = [];
   rateRows.slice().sort(function (a, b) { return (b.rate === null ? -1 : b.rate) - (a.rate === null ? -1 : a.rate); })
@@ -655,6 +686,7 @@ function drawRates() {
 // ---- filtering ---------------------------------------------------------------------------------
 var MATCH = new Int32Array(n), LOCATED = new Int32Array(n), nMatch = 0, nLocated = 0, page = 0;
 var hourCounts = new Array(24), weekCounts = {}, perTypeMatch = [], placeOk = new Uint8Array(nPlaces);
+var descHits = new Int32Array(D.descs.length), dayMatch = new Int32Array(n ? DAY[n - 1] - DAY[0] + 1 : 0);
 function lowerBound(x) { var lo = 0, hi = n; while (lo < hi) { var m = (lo + hi) >> 1; if (T[m] < x) lo = m + 1; else hi = m; } return lo; }
 function update() {
   var st = current();
@@ -673,9 +705,9 @@ function update() {
   if (st.near && placeIndex.hasOwnProperty(st.near)) { var s = places[placeIndex[st.near]]; targets.push([s.lat, s.lon]); }
   if (blk >= 0) {
     var bp = blockPoint(blk);
-    if (!bp) { info.textContent = D.blocks[blk] + ": has no located incidents, cannot measure distance"; targets.push(null); }
-    else { info.textContent = "Block: " + D.blocks[blk] + (res[1] ? " \u2014 " + res[1] : "") + " (point = median of its incidents)"; targets.push(bp); }
-  } else if (blk === -2) { info.textContent = "No block matches \u201c" + normBlock(st.block) + "\u201d"; targets.push(null); }
+    if (!bp) { info.textContent = C.t("ex.block_unlocated", {block: D.blocks[blk]}); targets.push(null); }
+    else { info.textContent = C.t("ex.block_point", {block: D.blocks[blk], how: res[1] ? " \u2014 " + res[1] : ""}); targets.push(bp); }
+  } else if (blk === -2) { info.textContent = C.t("ex.no_block", {text: normBlock(st.block)}); targets.push(null); }
   else { info.textContent = ""; }
   // Area and distance filters depend only on the place: decide them once per place.
   var byPlace = targets.length > 0 || placeCodes.length > 0;
@@ -688,31 +720,44 @@ function update() {
     }
   }
   var nt = types.length, perType = new Array(nt).fill(0), perDesc = {}, nomap = 0, midnight = 0;
-  var AC = RATE_SLOT ? AREA[RATE_SLOT] : NO_RATE_AREA;
+  var AC = RATE_SLOT ? PAREA[RATE_SLOT] : NO_RATE_AREA;  // per place (NO_RATE_AREA: all 0)
   nMatch = 0; nLocated = 0; hourCounts.fill(0); weekCounts = {}; perTypeMatch = new Array(nt).fill(0);
-  caCounts.fill(0); caNoCoords = 0; caNone = 0; dayHits.fill(0);
+  caCounts.fill(0); caNoCoords = 0; caNone = 0; dayHits.fill(0); descHits.fill(0); dayMatch.fill(0);
   // Every row is tested: the matches outside the selected dates feed the comparisons and the weekly trend.
-  for (i = 0; i < n; i++) {
-    if (!F.inTimeWindow(win, MOD[i])) continue;
-    if (!dowOk[DOW[i]]) continue;
-    if (byPlace && !placeOk[PL[i]]) continue;
-    for (k = 0; k < nc && F.codeIs(rowCodes[k][0], rowCodes[k][1][i]); k++);
-    if (k < nc) continue;
-    var ty = TY[i], inWin = i >= a && i < b;
+  // A million rows: locals and typed counters only in the loop (descriptions and weeks are summed per code / day
+  // and turned into the objects the summary reads afterwards).
+  var nm = 0, nl = 0, caMiss = caMissing, caNo = 0, caNoXY = 0, j, ty, ac, cw = win, rc0 = nc > 0 ? rowCodes[0] : null;
+  for (j = 0; j < n; j++) {
+    if (cw !== null && !F.inTimeWindow(cw, MOD[j])) continue;
+    if (!dowOk[DOW[j]]) continue;
+    if (byPlace && !placeOk[PL[j]]) continue;
+    if (nc > 0) {
+      if (!F.codeIs(rc0[0], rc0[1][j])) continue;
+      for (k = 1; k < nc && F.codeIs(rowCodes[k][0], rowCodes[k][1][j]); k++);
+      if (k < nc) continue;
+    }
+    ty = TY[j];
+    var inWin = j >= a && j < b;
     if (inWin) perType[ty]++;
     if (!F.typeSelected(selType, ty)) continue;
-    dayHits[DAY[i] - DAY0]++;
+    dayHits[DAY[j] - DAY0]++;
     if (!inWin) continue;
-    MATCH[nMatch++] = i;
+    MATCH[nm++] = j;
     perTypeMatch[ty]++;
-    perDesc[DE[i]] = (perDesc[DE[i]] || 0) + 1;
-    hourCounts[(MOD[i] / 60) | 0]++;
-    var wk = DAY[i] - (DOW[i] - 1); weekCounts[wk] = (weekCounts[wk] || 0) + 1;
-    if (MOD[i] === 0) midnight++;
-    caCounts[AC[i]]++;
-    if (AC[i] === caMissing) caNone++;
-    if (!HAS[i]) { nomap++; if (AC[i] !== caMissing) caNoCoords++; continue; }
-    LOCATED[nLocated++] = i;
+    descHits[DE[j]]++;
+    hourCounts[(MOD[j] / 60) | 0]++;
+    dayMatch[DAY[j] - DAY0]++;
+    if (MOD[j] === 0) midnight++;
+    ac = AC[PL[j]]; caCounts[ac]++;
+    if (ac === caMiss) caNo++;
+    if (!HAS[j]) { nomap++; if (ac !== caMiss) caNoXY++; continue; }
+    LOCATED[nl++] = j;
+  }
+  nMatch = nm; nLocated = nl; caNone = caNo; caNoCoords = caNoXY;
+  for (j = 0; j < descHits.length; j++) if (descHits[j]) perDesc[j] = descHits[j];
+  for (j = 0; j < dayMatch.length; j++) {
+    if (!dayMatch[j]) continue;
+    var wk = DAY0 + j - (F.isoWeekday(DAY0 + j) - 1); weekCounts[wk] = (weekCounts[wk] || 0) + dayMatch[j];
   }
   drawMap();
   countEls.forEach(function (c, k2) { c.textContent = C.fmtInt(perType[k2]); });
@@ -750,7 +795,7 @@ function drawMap() {
     for (var j = 0; j < nLocated; j++) {
       var q = LOCATED[j];
       opts.fillColor = colour(TY[q]); opts.idx = q;
-      group.addLayer(L.circleMarker([LAT[q], LON[q]], opts));
+      group.addLayer(L.circleMarker([PLAT_DEG[PL[q]], PLON_DEG[PL[q]]], opts));
     }
     if (mode !== want) group.addTo(C.map);
   } else if (want === "dots") {
@@ -786,24 +831,31 @@ function drawSummary(a, b) {
     var amount = el("span", C.fmtInt(perTypeMatch[k]), "cm-bar-amount");
     row.appendChild(amount); st.appendChild(row); sumTypeRows.push({ type: k, target: amount });
   });
-  if (order.length > 15) st.appendChild(el("div", (order.length - 15) + " more types with fewer incidents", "cm-muted"));
+  if (order.length > 15) st.appendChild(el("div", C.t("ex.more_types", {n: order.length - 15}), "cm-muted"));
   bars($("sum-hour"), hourCounts, hourCounts.map(function (_, h) { return pad(h) + ":00"; }));
   // Every week of the selected date range, empty weeks included.
   var lo = a < b ? DAY[a] - (DOW[a] - 1) : null, hi = a < b ? DAY[b - 1] - (DOW[b - 1] - 1) : null, wv = [], wt = [];
-  if (lo !== null) { for (var w = lo; w <= hi; w += 7) { wv.push(weekCounts[w] || 0); wt.push("Week of " + dayStr(w)); } }
+  if (lo !== null) { for (var w = lo; w <= hi; w += 7) { wv.push(weekCounts[w] || 0); wt.push(C.t("ex.week_of", {day: showDay(dayStr(w))})); } }
   bars($("sum-week"), wv, wt);
-  $("week-first").textContent = lo !== null ? dayStr(lo) : ""; $("week-last").textContent = hi !== null ? dayStr(hi) : "";
+  $("week-first").textContent = lo !== null ? showDay(dayStr(lo)) : ""; $("week-last").textContent = hi !== null ? showDay(dayStr(hi)) : "";
+}
+function detailsButton(td, q) {  // the date opens the incident's details (focus-info, popup): by keyboard too
+  var b = el("button", td.textContent, "cm-linkbtn"), id = String(ID[q]);
+  b.type = "button"; b.setAttribute("aria-label", td.textContent + ", " + types[TY[q]] + ": details");
+  b.addEventListener("click", function () { focusIncident(id); });
+  td.textContent = ""; td.appendChild(b);
 }
 function drawTable() {
   var tb = document.querySelector("#inc-table tbody"); clear(tb);
   var pages = Math.max(1, Math.ceil(nMatch / PAGE)); page = Math.max(0, Math.min(page, pages - 1));
   for (var j = page * PAGE; j < Math.min(nMatch, (page + 1) * PAGE); j++) {
     var q = MATCH[nMatch - 1 - j], tr = el("tr");  // newest first
-    [fmtTime(q), types[TY[q]], D.descs[DE[q]], D.blocks[BK[q]], D.locs[LC[q]]].forEach(function (v) { tr.appendChild(el("td", v)); });
+    [showTime(q), types[TY[q]], D.descs[DE[q]], D.blocks[PBK[PL[q]]], D.locs[LC[q]]].forEach(function (v) { tr.appendChild(el("td", v)); });
+    detailsButton(tr.firstChild, q);
     tb.appendChild(tr);
   }
-  $("page-info").textContent = nMatch ? "rows " + C.fmtInt(page * PAGE + 1) + "\u2013" + C.fmtInt(Math.min(nMatch, (page + 1) * PAGE)) +
-    " of " + C.fmtInt(nMatch) + " (newest first)" : "no matching incidents";
+  $("page-info").textContent = nMatch ? C.t("ex.rows_of", {first: C.fmtInt(page * PAGE + 1),
+    last: C.fmtInt(Math.min(nMatch, (page + 1) * PAGE)), n: C.fmtInt(nMatch)}) : C.t("ex.no_match");
   $("page-prev").disabled = page === 0; $("page-next").disabled = page >= pages - 1;
 }
 $("page-prev").addEventListener("click", function () { page--; drawTable(); });
@@ -817,16 +869,16 @@ function csvCell(v) {
   return /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
 }
 function flagText(f) { return f === 2 ? "" : (f === 1 ? "true" : "false"); }
-function areaText(k, q) { var l = D.areas[k][AREA[k][q]]; return l === "(not given)" ? "" : l; }
+function areaText(k, q) { var l = D.areas[k][PAREA[k][PL[q]]]; return l === "(not given)" ? "" : l; }
 function buildCsv() {
   var lines = ["id,occurred_at,primary_type,description,block,location_description,arrest,domestic," +
                "beat,district,ward,community_area,lat,lon"];
   for (var j = 0; j < nMatch; j++) {
     var q = MATCH[j];
-    lines.push([csvCell(ID[q]), fmtTime(q), csvCell(types[TY[q]]), csvCell(D.descs[DE[q]]), csvCell(D.blocks[BK[q]]),
+    lines.push([csvCell(ID[q]), fmtTime(q), csvCell(types[TY[q]]), csvCell(D.descs[DE[q]]), csvCell(D.blocks[PBK[PL[q]]]),
       csvCell(D.locs[LC[q]]), flagText(FA[q]), flagText(FD[q]), csvCell(areaText("beat", q)), csvCell(areaText("district", q)),
       csvCell(areaText("ward", q)), csvCell(areaText("community_area", q)),
-      HAS[q] ? LAT[q].toFixed(5) : "", HAS[q] ? LON[q].toFixed(5) : ""].join(","));
+      HAS[q] ? PLAT_DEG[PL[q]].toFixed(5) : "", HAS[q] ? PLON_DEG[PL[q]].toFixed(5) : ""].join(","));
   }
   return lines.join("\r\n") + "\r\n";
 }
@@ -870,36 +922,36 @@ function figureRow(p, label, target, extra) {  // p: figureFilters(), shared by 
   return { label: label, target: target, values: values, preds: p.preds };
 }
 Figures.control("explorer.total", { after: $("count-match").parentNode,
-  rows: function () { return [figureRow(figureFilters(), "matching incidents", $("count-match"))]; } });
-Figures.control("explorer.no_coordinates", { after: $("count-midnight-row"), pick: "Number",
-  label: "How are these two computed?", rows: function () {
+  rows: function () { return [figureRow(figureFilters(), C.t("ex.fig_matching"), $("count-match"))]; } });
+Figures.control("explorer.no_coordinates", { after: $("count-midnight-row"), pick: C.t("fig.pick_number"),
+  label: C.t("fig.how_two"), rows: function () {
     var p = figureFilters();
-    return [figureRow(p, "not on the map", $("count-nomap")), Object.assign(figureRow(p, "at exactly 00:00", $("count-midnight")),
+    return [figureRow(p, C.t("ex.fig_nomap"), $("count-nomap")), Object.assign(figureRow(p, C.t("ex.fig_midnight"), $("count-midnight")),
                                                                        { key: "explorer.at_midnight" })];
   } });
-Figures.control("explorer.type_available", { after: $("type-list"), pick: "Type", label: "How are these counts computed?",
+Figures.control("explorer.type_available", { after: $("type-list"), pick: C.t("ex.th_type"), label: C.t("fig.how_counts"),
   rows: function () {
     var p = figureFilters(true);
     return types.map(function (t, k) { return figureRow(p, t, countEls[k], { primary_type: t }); });
   } });
-Figures.control("explorer.description_count", { after: $("top-descs"), pick: "Description",
-  label: "How are these counts computed?", rows: function () {
+Figures.control("explorer.description_count", { after: $("top-descs"), pick: C.t("ex.th_description"),
+  label: C.t("fig.how_counts"), rows: function () {
     var p = figureFilters();
     return topDescRows.map(function (d) { return figureRow(p, d.desc, d.target, { description: d.desc }); });
   } });
-Figures.control("explorer.type_count", { after: $("sum-type"), pick: "Type", label: "How are these counts computed?",
+Figures.control("explorer.type_count", { after: $("sum-type"), pick: C.t("ex.th_type"), label: C.t("fig.how_counts"),
   rows: function () {
     var p = figureFilters();
     return sumTypeRows.map(function (t) { return figureRow(p, types[t.type], t.target, { primary_type: types[t.type] }); });
   } });
-Figures.control("explorer.rate_per_1000", { after: $("rates-table"), pick: RATE_ONE, label: "How is the Per 1,000 column computed?",
+Figures.control("explorer.rate_per_1000", { after: $("rates-table"), pick: RATE_ONE, label: C.t("ex.fig_how_rate"),
   rows: function () {
     var p = figureFilters();
     return rateCells.filter(function (c) { return c.rate; }).map(function (c) {
       return figureRow(p, c.code + (c.name ? " " + c.name : ""), c.rate, { area: c.code, area_kind: RATES.kind }); });
   } });
 
-Figures.control("explorer.area_count", { after: $("rates-table"), pick: RATE_ONE, label: "How is the Incidents column computed?",
+Figures.control("explorer.area_count", { after: $("rates-table"), pick: RATE_ONE, label: C.t("ex.fig_how_area_count"),
   rows: function () {
     var p = figureFilters();
     return rateCells.map(function (c) { return figureRow(p, c.code + (c.name ? " " + c.name : ""), c.count, { area: c.code }); });
@@ -937,19 +989,16 @@ if (HOT) {
   HOT.cells.forEach(function (c) {
     var poly = L.polygon(c.b, { cell: c.h, cls: c.c, color: c.c === "hot" ? "#a50f15" : "#08519c", weight: 1.5,
                                 fillColor: c.c === "hot" ? "#de2d26" : "#3182bd", fillOpacity: 0.35 });
-    poly.bindTooltip((c.c === "hot" ? "Hot spot" : "Cold spot") + ": " + C.fmtInt(c.n) + " incidents, Gi* z = " +
-                     c.z.toFixed(2) + ", FDR-adjusted p = " + c.q, { sticky: true });
+    poly.bindTooltip(C.t(c.c === "hot" ? "ex.hot_tip" : "ex.cold_tip", {n: C.fmtInt(c.n), z: fmtNum(c.z, 2), q: c.q}),
+                     { sticky: true });
     hotLayer.addLayer(poly);
   });
-  $("hot-what").textContent = "Getis-Ord Gi* on H3 hexagons of resolution " + HOT.resolution + " (about " +
-    HOT.area_km2 + " km\u00b2 each, " + HOT.edge_m + " m a side), counting every located incident from " + HOT.start +
-    " to " + HOT.end + " (all types: the filters do not change this layer). " + C.fmtInt(HOT.tested) +
-    " cells tested; a cell is drawn when its Benjamini-Hochberg adjusted p-value (false discovery rate) is at most " +
-    HOT.alpha + ": red = hot spot (more incidents in and around it than across the city), blue = cold spot. " +
-    C.fmtInt(HOT.cells.length) + " cells are significant.";
+  $("hot-what").textContent = C.t("ex.hot_what", {res: HOT.resolution, km2: HOT.area_km2, edge: HOT.edge_m,
+    start: showDay(HOT.start), end: showDay(HOT.end), tested: C.fmtInt(HOT.tested), alpha: HOT.alpha,
+    n: C.fmtInt(HOT.cells.length)});
 } else {
   hotBox.disabled = true;
-  $("hot-what").textContent = "No hotspot analysis for this page (the pipeline computes it into hotspot_cells).";
+  $("hot-what").textContent = C.t("ex.no_hot");
 }
 function drawHotspots() {
   var on = hotBox.checked && !!HOT;
@@ -961,13 +1010,11 @@ hotBox.addEventListener("change", function () { drawHotspots(); writeHash(); });
 
 // ---- privacy: what the points stand for (maps/privacy.py) -----------------------------------------
 (function () {
-  var P = data.privacy || {}, text = "Points are drawn where the source puts them (block-level: the source moves " +
-    "each incident to its block); civicmash never places an incident more precisely than its source.";
+  var P = data.privacy || {}, text = C.t("ex.privacy_points");
   if (P.min_addresses) {
-    text += " Each point stands for at least " + P.min_addresses + " distinct addresses (blocks): " +
-      C.fmtInt(P.points_moved || 0) + " of " + C.fmtInt(P.points || 0) + " points (" + C.fmtInt(P.rows_moved || 0) +
-      " incidents) were moved to the centre of a larger hexagon" + (P.rows_withheld ? "; " + C.fmtInt(P.rows_withheld) +
-      " incidents are not on the map (too few addresses nearby)" : "") + ".";
+    text += " " + C.t("ex.privacy_min", {min: P.min_addresses, moved: C.fmtInt(P.points_moved || 0),
+      points: C.fmtInt(P.points || 0), rows: C.fmtInt(P.rows_moved || 0),
+      withheld: P.rows_withheld ? C.t("ex.privacy_withheld", {n: C.fmtInt(P.rows_withheld)}) : ""});
   }
   $("privacy-note").textContent = text;
 })();
@@ -976,18 +1023,18 @@ hotBox.addEventListener("change", function () { drawHotspots(); writeHash(); });
 var EMBED = false, focused = null;
 function embedMode() {
   document.body.classList.add("cm-embed");
-  var bar = el("div", null, "cm-embed-bar"), count = el("span", "", "cm-embed-count"), link = el("a", "Open the full explorer");
+  var bar = el("div", null, "cm-embed-bar"), count = el("span", "", "cm-embed-count"), link = el("a", C.t("ex.embed_open"));
   bar.id = "embed-bar";
   link.target = "_blank"; link.rel = "noopener";
   function refresh() {
-    count.textContent = C.fmtInt(nMatch) + " matching incidents";
+    count.textContent = C.t("ex.count_match", {n: C.fmtInt(nMatch)});
     link.href = location.href.replace(/([#&])embed=1(&|$)/, "$1").replace(/[#&]$/, "");
   }
   var asOf = $("data-as-of");
   bar.appendChild(count);
   if (asOf) bar.appendChild(el("span", asOf.textContent.replace(/\s+/g, " ").trim(), "cm-embed-asof"));
   var srcs = Array.prototype.map.call(document.querySelectorAll("#sources .cm-src-dataset"), function (e) { return e.textContent; });
-  if (srcs.length) bar.appendChild(el("span", "Sources: " + srcs.join(", "), "cm-embed-src"));
+  if (srcs.length) bar.appendChild(el("span", C.t("ex.embed_sources", {list: srcs.join(", ")}), "cm-embed-src"));
   bar.appendChild(link);
   $("map").parentNode.appendChild(bar);
   window.addEventListener("hashchange", refresh);
@@ -1000,19 +1047,20 @@ function fitMatches() {  // an embedded view opens on its located matches
   var s = 90, w = 180, nn = -90, e = -180, j, q;
   for (j = 0; j < nLocated; j++) {
     q = LOCATED[j];
-    if (LAT[q] < s) s = LAT[q]; if (LAT[q] > nn) nn = LAT[q]; if (LON[q] < w) w = LON[q]; if (LON[q] > e) e = LON[q];
+    var la = PLAT_DEG[PL[q]], lo = PLON_DEG[PL[q]];
+    if (la < s) s = la; if (la > nn) nn = la; if (lo < w) w = lo; if (lo > e) e = lo;
   }
   C.map.fitBounds([[s, w], [nn, e]], { paddingTopLeft: [20, 20], paddingBottomRight: [20, 70], maxZoom: 16 });
 }
 function focusIncident(id) {
   var j, at = -1, box = $("focus-info");
   for (j = 0; j < n; j++) if (String(ID[j]) === id) { at = j; break; }
-  if (at < 0) { box.textContent = "Incident " + id + " is not in this page's data (it may have been removed since)."; box.hidden = false; return; }
+  if (at < 0) { box.textContent = C.t("ex.focus_missing", {id: id}); box.hidden = false; return; }
   focused = id;
-  box.textContent = "Incident " + id + ": " + types[TY[at]] + " \u2014 " + D.descs[DE[at]] + ", " + fmtTime(at) + ", " +
-    D.blocks[BK[at]] + (HAS[at] ? "" : " (no coordinates: not on the map)");
+  box.textContent = C.t("ex.focus", {id: id, type: types[TY[at]], desc: D.descs[DE[at]], when: showTime(at),
+    block: D.blocks[PBK[PL[at]]], nomap: HAS[at] ? "" : " " + C.t("ex.focus_nomap")});
   box.hidden = false;
-  if (HAS[at]) { C.map.setView([LAT[at], LON[at]], 17); popupFor(at, [LAT[at], LON[at]]); }
+  if (HAS[at]) { var ll = [PLAT_DEG[PL[at]], PLON_DEG[PL[at]]]; C.map.setView(ll, 17); popupFor(at, ll); }
 }
 
 // ---- wiring ------------------------------------------------------------------------------------

@@ -84,19 +84,41 @@ var ExplorerCompare = (function () {
   }
 
   // ---- drawing (the page only) ---------------------------------------------------------------------------
-  function fmtRatio(x) { return x === Infinity ? "\u221e" : x.toFixed(2); }
+  // The page's words in the reader's language (C.t, maps/templates/i18n.js); under node (tests) the English.
+  function say(key, english, vars) {
+    if (typeof C !== "undefined" && C && typeof C.t === "function") return C.t(key, vars);
+    return english.replace(/\{(\w+)\}/g, function (all, k) { return vars && k in vars ? String(vars[k]) : all; });
+  }
+  function showDay(d) {
+    var iso = dayToIso(d);
+    return typeof C !== "undefined" && C && C.i18n && !C.i18n.isDefault ? C.fmtDate(iso) : iso;
+  }
+  var NAMES = { now: ["cmp.now", "This period"], year: ["cmp.year", "A year earlier"] };
+  var VERDICTS = { "no real change": ["cmp.no_change", "no real change"], higher: ["cmp.higher", "higher"],
+                   lower: ["cmp.lower", "lower"] };
+  function periodName(p) {
+    if (p.key === "previous") return say(p.days === 1 ? "cmp.previous_one" : "cmp.previous_many",
+                                         p.days === 1 ? "Previous {n} day" : "Previous {n} days", { n: p.days });
+    return NAMES[p.key] ? say(NAMES[p.key][0], NAMES[p.key][1]) : p.name;
+  }
+  function fmtRatio(x) {
+    if (x === Infinity) return "\u221e";
+    return typeof C !== "undefined" && C && C.fmtNum ? C.fmtNum(x, 2) : x.toFixed(2);
+  }
   function drawTable(tbody, el, fmtInt, rows) {  // rows: periods with .count (null = not held)
     while (tbody.firstChild) tbody.removeChild(tbody.firstChild);
     var now = rows[0];
     rows.forEach(function (p) {
       var tr = el("tr"); tr.setAttribute("data-period", p.key);
-      tr.appendChild(el("td", p.name));
-      tr.appendChild(el("td", dayToIso(p.from) + " \u2013 " + dayToIso(p.to)));
+      tr.appendChild(el("td", periodName(p)));
+      tr.appendChild(el("td", showDay(p.from) + " \u2013 " + showDay(p.to)));
       tr.appendChild(el("td", p.count === null ? "\u2014" : fmtInt(p.count), "num"));
       var rr = p.key === "now" || p.count === null ? null : rateRatio(now.count, now.days, p.count, p.days);
       p.rr = rr;
-      var verdict = p.key === "now" ? "" : (p.count === null ? (p.key === "year" ? "no data a year earlier"
-        : "no data for the previous period") : (rr ? rr.label : "no incidents in either period"));
+      var verdict = p.key === "now" ? "" : (p.count === null ? (p.key === "year" ? say("cmp.no_data_year", "no data a year earlier")
+        : say("cmp.no_data_previous", "no data for the previous period"))
+        : (rr ? (VERDICTS[rr.label] ? say(VERDICTS[rr.label][0], VERDICTS[rr.label][1]) : rr.label)
+          : say("cmp.no_incidents", "no incidents in either period")));
       tr.appendChild(el("td", rr ? fmtRatio(rr.ratio) : "", "num cm-cmp-ratio"));
       tr.appendChild(el("td", rr ? fmtRatio(rr.low) + " \u2013 " + fmtRatio(rr.high) : "", "num cm-cmp-ci"));
       tr.appendChild(el("td", verdict, "cm-cmp-label"));
@@ -118,7 +140,7 @@ var ExplorerCompare = (function () {
     kids.forEach(function (k) { if (k.nodeName.toLowerCase() !== "title") svg.removeChild(k); });
     var W = 360, H = 150, L = 40, R = 8, T = 12, B = 30;
     svg.setAttribute("viewBox", "0 0 " + W + " " + H);
-    if (!weeks.length) { svg.appendChild(svgEl("text", { x: L, y: H / 2 }, "no incidents")); return; }
+    if (!weeks.length) { svg.appendChild(svgEl("text", { x: L, y: H / 2 }, say("cmp.no_incidents_short", "no incidents"))); return; }
     var max = Math.max(1, Math.max.apply(null, weeks.map(function (w) { return w.count; })));
     var x0 = weeks[0].start, x1 = weeks[weeks.length - 1].start, span = Math.max(7, x1 - x0);
     function X(d) { return L + (d - x0) / span * (W - L - R); }
@@ -132,15 +154,15 @@ var ExplorerCompare = (function () {
     svg.appendChild(svgEl("line", { x1: L, y1: T, x2: L, y2: H - B, "class": "cm-trend-axis" }));
     svg.appendChild(svgEl("text", { x: L - 4, y: T + 4, "text-anchor": "end", "class": "cm-trend-label" }, String(max)));
     svg.appendChild(svgEl("text", { x: L - 4, y: H - B, "text-anchor": "end", "class": "cm-trend-label" }, "0"));
-    svg.appendChild(svgEl("text", { x: L, y: H - B + 14, "class": "cm-trend-label" }, dayToIso(x0)));
-    svg.appendChild(svgEl("text", { x: W - R, y: H - B + 14, "text-anchor": "end", "class": "cm-trend-label" }, dayToIso(x1)));
+    svg.appendChild(svgEl("text", { x: L, y: H - B + 14, "class": "cm-trend-label" }, showDay(x0)));
+    svg.appendChild(svgEl("text", { x: W - R, y: H - B + 14, "text-anchor": "end", "class": "cm-trend-label" }, showDay(x1)));
     svg.appendChild(svgEl("text", { x: (L + W - R) / 2, y: H - 4, "text-anchor": "middle", "class": "cm-trend-label" },
-                          "week (Monday start); shaded: the selected dates"));
+                          say("cmp.trend_axis", "week (Monday start); shaded: the selected dates")));
     var pts = weeks.map(function (w) { return X(w.start).toFixed(1) + "," + Y(w.count).toFixed(1); }).join(" ");
     svg.appendChild(svgEl("polyline", { points: pts, "class": "cm-trend-line" }));
     weeks.forEach(function (w) {
       var c = svgEl("circle", { cx: X(w.start).toFixed(1), cy: Y(w.count).toFixed(1), r: 1.8, "class": "cm-trend-dot" });
-      c.appendChild(svgEl("title", {}, "Week of " + dayToIso(w.start) + ": " + w.count));
+      c.appendChild(svgEl("title", {}, say("ex.week_of", "Week of {day}", { day: showDay(w.start) }) + ": " + w.count));
       svg.appendChild(c);
     });
   }

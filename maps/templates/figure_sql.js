@@ -60,7 +60,7 @@ var Figures = (function () {
     return node.id;
   }
   function copy(pre, btn) {
-    var s = pre.textContent, done = function () { btn.textContent = "Copied"; setTimeout(function () { btn.textContent = "Copy command"; }, 1500); };
+    var s = pre.textContent, done = function () { btn.textContent = C.t("fig.copied"); setTimeout(function () { btn.textContent = C.t("fig.copy"); }, 1500); };
     var select = function () {
       var range = document.createRange(); range.selectNodeContents(pre);
       var sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(range);
@@ -74,9 +74,9 @@ var Figures = (function () {
   function control(key, opts) {
     var f = FIG[key];
     if (!f || !opts.after || !opts.after.parentNode) return null;
-    var el = C.el, box = el("details", null, "cm-fig"), sum = el("summary", opts.label || "How is this computed?");
+    var el = C.el, box = el("details", null, "cm-fig"), sum = el("summary", opts.label || C.t("fig.how"));
     box.setAttribute("data-figure", key);
-    sum.setAttribute("aria-label", (opts.label || "How is this computed?") + " " + f.title);
+    sum.setAttribute("aria-label", (opts.label || C.t("fig.how")) + " " + f.title);
     box.appendChild(sum);
     var body = el("div", null, "cm-fig-body"), pick = null, pickLab = null;
     var title = el("p", f.title, "cm-fig-title"), def = el("p", f.definition, "cm-fig-def");
@@ -89,16 +89,16 @@ var Figures = (function () {
       pick.addEventListener("change", function () { fill(); });
     }
     body.appendChild(def);
-    body.appendChild(el("div", "SQL (DuckDB, over the warehouse):", "cm-muted"));
+    body.appendChild(el("div", C.t("fig.sql"), "cm-muted"));
     var pre = el("pre", null, "cm-fig-sql"); pre.tabIndex = 0; body.appendChild(pre);
     var table = el("table", null, "cm-table cm-fig-params"), tb = el("tbody");
-    table.appendChild(el("caption", "Parameters, as the page has them now")); table.appendChild(tb); body.appendChild(table);
-    body.appendChild(el("div", "Reproduce it (add --out DIR or --db FILE for another warehouse):", "cm-muted"));
+    table.appendChild(el("caption", C.t("fig.params"))); table.appendChild(tb); body.appendChild(table);
+    body.appendChild(el("div", C.t("fig.reproduce"), "cm-muted"));
     var cli = el("pre", null, "cm-fig-cli"); cli.tabIndex = 0; body.appendChild(cli);
-    var btn = el("button", "Copy command", "cm-small"); btn.type = "button"; body.appendChild(btn);
+    var btn = el("button", C.t("fig.copy"), "cm-small"); btn.type = "button"; body.appendChild(btn);
     btn.addEventListener("click", function () { copy(cli, btn); });
     var again = el("p", null, "cm-fig-again"); body.appendChild(again);
-    var none = el("p", "Nothing to explain here now.", "cm-muted"); none.hidden = true; body.appendChild(none);
+    var none = el("p", C.t("fig.nothing"), "cm-muted"); none.hidden = true; body.appendChild(none);
     box.appendChild(body);
     var rows = [];
     function fill() {
@@ -127,7 +127,7 @@ var Figures = (function () {
         tr.appendChild(el("th", "$" + p[0])); tr.appendChild(td); tb.appendChild(tr);
       });
       cli.textContent = q.command;
-      again.textContent = q.reproduce ? "SQL cannot compute this number; this command recomputes it: " + q.reproduce : "";
+      again.textContent = q.reproduce ? C.t("fig.again", {command: q.reproduce}) : "";
       again.hidden = !q.reproduce;
     }
     box.addEventListener("toggle", fill);

@@ -172,14 +172,14 @@ for (var s0 = 0; s0 < NS; s0++) {
     pop.appendChild(el("strong", S.name[s]));
     pop.appendChild(el("div", CATS[S.cat[s]].label + (S.subtype && S.subtype[s] ? " (" + S.subtype[s] + ")" : ""), "cm-muted"));
     if (S.address[s]) { pop.appendChild(el("div", S.address[s])); }
-    pop.appendChild(el("div", S.sched[s] ? "Hours: " + S.sched[s].w : "Hours: not published", "cm-muted"));
-    if (!S.onNet[s]) { pop.appendChild(el("div", "Too far from the street data to measure a walk.", "cm-muted")); }
+    pop.appendChild(el("div", S.sched[s] ? C.t("loc.hours", {hours: S.sched[s].w}) : C.t("loc.hours_none"), "cm-muted"));
+    if (!S.onNet[s]) { pop.appendChild(el("div", C.t("loc.too_far"), "cm-muted")); }
     L.circleMarker([S.lat[s], S.lon[s]], { renderer: C.canvas, radius: 4, weight: 1, color: colours[S.cat[s]],
       fillColor: S.onNet[s] ? "#fff" : "#ccc", fillOpacity: 0.95 }).bindPopup(pop).addTo(catLayers[S.cat[s]]);
   })(s0);
 }
 var marker = L.circleMarker(data.point, { radius: 8, color: "#fff", weight: 3, fillColor: "#000", fillOpacity: 1 })
-  .bindTooltip(el("span", "Start here")).addTo(map);
+  .bindTooltip(el("span", C.t("loc.start_here"))).addTo(map);
 
 // ---- category toggles --------------------------------------------------------------------------
 var catBox = document.getElementById("loc-cats");
@@ -202,9 +202,9 @@ function render() {
   var res = state.results; list.textContent = ""; routeLayer.clearLayers(); nearestRows = [];
   if (!res) { Figures.refresh(); return; }
   document.getElementById("loc-where").textContent = res.far
-    ? "This point is " + C.fmtDist(res.snap.off) + " from the street data: no walking times here."
-    : "From the black marker (" + res.lat.toFixed(5) + ", " + res.lon.toFixed(5) + "), walking at 1.3 m/s."
-      + (res.snap.off > 50 ? " The first " + C.fmtDist(res.snap.off) + " to the nearest street is counted as a straight walk." : "");
+    ? C.t("loc.far", {dist: C.fmtDist(res.snap.off)})
+    : C.t("loc.from_marker", {lat: res.lat.toFixed(5), lon: res.lon.toFixed(5)})
+      + (res.snap.off > 50 ? " " + C.t("loc.straight", {dist: C.fmtDist(res.snap.off)}) : "");
   state.listed = [];
   CATS.forEach(function (c, j) {
     if (!state.shown[j]) { return; }
@@ -212,14 +212,14 @@ function render() {
     state.listed.push({ category: c.id, results: rows });
     var li = el("li", null, "cm-cat"), head = el("div", null, "cm-row"), sw = el("span", null, "cm-swatch");
     sw.style.background = colours[j]; head.appendChild(sw); head.appendChild(el("strong", c.label)); li.appendChild(head);
-    if (!rows.length) { li.appendChild(el("div", state.openOnly ? "none open then within reach" : "none within reach", "cm-muted")); }
+    if (!rows.length) { li.appendChild(el("div", state.openOnly ? C.t("loc.none_open") : C.t("loc.none_reach"), "cm-muted")); }
     rows.forEach(function (r, q) {
       var line = el("div", null, "cm-result");
-      var status = r.open === true ? "open" : r.open === false ? "closed" : state.day === null ? "" : "hours unknown";
+      var status = r.open === true ? C.t("loc.open") : r.open === false ? C.t("loc.closed") : state.day === null ? "" : C.t("loc.hours_unknown");
       line.appendChild(el("span", (q + 1) + ". " + S.name[r.index]));
-      var info = el("span", " \u2014 ", "cm-muted"), mins = el("span", r.minutes.toFixed(1));
+      var info = el("span", " \u2014 ", "cm-muted"), mins = el("span", C.i18n.isDefault ? r.minutes.toFixed(1) : C.fmtNum(r.minutes, 1));
       info.appendChild(mins);
-      info.appendChild(document.createTextNode(" min walk, " + C.fmtInt(r.dist_m) + " m" + (status ? " \u00b7 " + status : "")));
+      info.appendChild(document.createTextNode(" " + C.t("loc.walk_facts", {m: C.fmtInt(r.dist_m)}) + (status ? " \u00b7 " + status : "")));
       line.appendChild(info);
       li.appendChild(line);
       nearestRows.push({ label: c.label + ": " + (q + 1) + ". " + S.name[r.index], target: mins,
@@ -233,7 +233,7 @@ function render() {
   });
   Figures.refresh();
 }
-Figures.control("locator.nearest_minutes", { after: list, pick: "Service", label: "How are the minutes computed?",
+Figures.control("locator.nearest_minutes", { after: list, pick: C.t("loc.pick_service"), label: C.t("loc.fig_minutes"),
   rows: function () { return nearestRows; } });
 function locateAt(lat, lon, initial) {
   state.point = [lat, lon]; marker.setLatLng([lat, lon]);
@@ -268,7 +268,7 @@ function isoColour(m) { return ISO_COL[m] || "#7570b3"; }
 var isoSel = document.getElementById("iso-mode");
 CATS.forEach(function (c) {
   if (!data.iso.category[c.id]) { return; }
-  var o = el("option", "around every " + c.label.toLowerCase()); o.value = "cat:" + c.id; isoSel.appendChild(o);
+  var o = el("option", C.t("loc.around_every", {category: c.label.toLowerCase()})); o.value = "cat:" + c.id; isoSel.appendChild(o);
 });
 function drawIso() {
   isoLayer.clearLayers();
@@ -276,7 +276,7 @@ function drawIso() {
   if (mode === "none") { note.textContent = ""; return; }
   if (mode === "point") {
     var atStart = state.point[0] === data.point[0] && state.point[1] === data.point[1];
-    if (atStart) { polys = data.iso.point; note.textContent = "Land within 5, 10 and 15 minutes' walk of the point."; }
+    if (atStart) { polys = data.iso.point; note.textContent = C.t("loc.iso_point"); }
     else if (state.results && !state.results.far) {
       var dist = state.results.search.dist, lines = { 5: [], 10: [], 15: [] };
       [15, 10, 5].forEach(function (m) {
@@ -294,12 +294,12 @@ function drawIso() {
       [15, 10, 5].forEach(function (m) {
         if (lines[m].length) { L.polyline(lines[m], { pane: "iso", color: isoColour(m), weight: 5, opacity: 0.7, interactive: false }).addTo(isoLayer); }
       });
-      note.textContent = "Streets within 5 (green), 10 (orange) and 15 (red) minutes' walk of the clicked point.";
+      note.textContent = C.t("loc.iso_streets");
       return;
     }
   } else {
     polys = data.iso.category[mode.slice(4)] || [];
-    note.textContent = "Land within 5, 10 and 15 minutes' walk of any of them (computed on a lattice of sample points).";
+    note.textContent = C.t("loc.iso_category");
   }
   polys.slice().sort(function (p, q) { return q.minutes - p.minutes; }).forEach(function (p) {
     L.polygon(unpackRings(p.rings), { pane: "iso", interactive: false, color: isoColour(p.minutes), weight: 1.5,
@@ -310,16 +310,21 @@ isoSel.addEventListener("change", drawIso);
 
 // ---- coverage gaps ------------------------------------------------------------------------------
 var gapCat = document.getElementById("gap-cat"), gapMin = document.getElementById("gap-min");
-(function () { var o = el("option", "(hide the gaps)"); o.value = ""; gapCat.appendChild(o); })();
+(function () { var o = el("option", C.t("loc.hide_gaps")); o.value = ""; gapCat.appendChild(o); })();
 CATS.forEach(function (c) { if (data.coverage[c.id]) { var o = el("option", c.label); o.value = c.id; gapCat.appendChild(o); } });
 gapCat.value = data.coverage.library ? "library" : (gapCat.options.length > 1 ? gapCat.options[1].value : "");
-data.thresholds.forEach(function (m) { var o = el("option", m + " min"); o.value = String(m); gapMin.appendChild(o); });
+data.thresholds.forEach(function (m) { var o = el("option", C.t("loc.n_min", {n: m})); o.value = String(m); gapMin.appendChild(o); });
 if (data.thresholds.indexOf(10) >= 0) { gapMin.value = "10"; }
 var GAP = ["#fff5f0", "#fcbba1", "#fb6a4a", "#cb181d", "#67000d"];
 function gapColour(v) { return v === null ? "#bbb" : GAP[Math.min(4, Math.floor(v * 5))]; }
 var legend = document.getElementById("gap-legend");
-["0-20%", "20-40%", "40-60%", "60-80%", "80-100%"].forEach(function (t, j) { legend.appendChild(C.legendRow(GAP[j], t + " of the area beyond")); });
-legend.appendChild(C.legendRow("#bbb", "no street data here: not measured"));
+["0-20%", "20-40%", "40-60%", "60-80%", "80-100%"].forEach(function (t, j) { legend.appendChild(C.legendRow(GAP[j], C.t("loc.share_beyond", {range: t}))); });
+legend.appendChild(C.legendRow("#bbb", C.t("loc.no_street_data")));
+// the street data's levels (analysis/coverage.py) in the reader's language
+function levelWords(level) {
+  var key = "loc.level_" + level;
+  return C.i18n.has(key) ? C.t(key) : String(level).replace("_", " ");
+}
 var gapRows = [], gapSummaryRows = [];  // what the coverage controls explain
 function gapSummary(byArea) {  // areas mostly beyond the walk, of those measured, and the residents beyond
   var box = document.getElementById("gap-summary"), mostly = 0, measured = 0, residents = 0, known = 0;
@@ -333,10 +338,10 @@ function gapSummary(byArea) {  // areas mostly beyond the walk, of those measure
   box.hidden = !gapCat.value || !measured;
   document.getElementById("gap-count").textContent = C.fmtInt(mostly);
   document.getElementById("gap-measured").textContent = C.fmtInt(measured);
-  document.getElementById("gap-residents").textContent = known ? C.fmtInt(residents) : "an unknown number of";
+  document.getElementById("gap-residents").textContent = known ? C.fmtInt(residents) : C.t("loc.unknown_number");
   gapSummaryRows = box.hidden ? [] : [
-    { label: "areas mostly beyond", key: "locator.gap_areas", target: document.getElementById("gap-count"), values: values }
-  ].concat(known ? [{ label: "residents beyond", key: "locator.residents_beyond",
+    { label: C.t("loc.fig_areas_beyond"), key: "locator.gap_areas", target: document.getElementById("gap-count"), values: values }
+  ].concat(known ? [{ label: C.t("loc.fig_residents_beyond"), key: "locator.residents_beyond",
                       target: document.getElementById("gap-residents"), values: values }] : []);
 }
 function drawGaps() {
@@ -352,12 +357,12 @@ function drawGaps() {
     }, onEachFeature: function (f, layer) {
       var r = byArea[String(f.properties.code)], tip = el("div");
       tip.appendChild(el("strong", f.properties.name || f.properties.code));
-      if (!r || r[1] === "none") { tip.appendChild(el("div", "No street data covers this area: not measured.")); }
+      if (!r || r[1] === "none") { tip.appendChild(el("div", C.t("loc.area_unmeasured"))); }
       else {
-        tip.appendChild(el("div", Math.round(r[0] * 100) + "% of the area beyond " + gapMin.value + " min"
-          + (r[2] !== null ? " (about " + C.fmtInt(r[2]) + " residents)" : "")));
-        tip.appendChild(el("div", "street data: " + r[1].replace("_", " ")
-          + (r[1] === "partial" ? " (" + Math.round(r[5] * 100) + "% of the area reached)" : ""), "cm-muted"));
+        tip.appendChild(el("div", C.t("loc.area_beyond", {pct: Math.round(r[0] * 100), min: gapMin.value})
+          + (r[2] !== null ? " " + C.t("loc.about_residents", {n: C.fmtInt(r[2])}) : "")));
+        tip.appendChild(el("div", C.t("loc.street_data_is", {level: levelWords(r[1])})
+          + (r[1] === "partial" ? " " + C.t("loc.reached", {pct: Math.round(r[5] * 100)}) : ""), "cm-muted"));
       }
       layer.bindTooltip(tip, { sticky: true });
     } }).addTo(gapLayer);
@@ -368,7 +373,7 @@ function drawGaps() {
       tr.appendChild(el("td", p[0].name || p[0].code));
       var measured = r && r[1] !== "none" && r[0] !== null, share = el("td", measured ? Math.round(r[0] * 100) + "%" : "\u2014", "num");
       tr.appendChild(share);
-      tr.appendChild(el("td", r ? r[1].replace("_", " ") : "none"));
+      tr.appendChild(el("td", levelWords(r ? r[1] : "none")));
       tbody.appendChild(tr);
       if (measured) {
         gapRows.push({ label: String(p[0].name || p[0].code), target: share,
@@ -377,14 +382,15 @@ function drawGaps() {
     });
   Figures.refresh();
 }
-Figures.control("locator.gap_areas", { after: document.getElementById("gap-summary"), pick: "Figure",
+Figures.control("locator.gap_areas", { after: document.getElementById("gap-summary"), pick: C.t("loc.pick_figure"),
   rows: function () { return gapSummaryRows; } });
-Figures.control("locator.gap_share", { after: document.getElementById("gap-table"), pick: "Area",
-  label: "How is the beyond column computed?", rows: function () { return gapRows; } });
+Figures.control("locator.gap_share", { after: document.getElementById("gap-table"), pick: C.t("ex.th_area"),
+  label: C.t("loc.fig_beyond"), rows: function () { return gapRows; } });
 gapCat.addEventListener("change", drawGaps); gapMin.addEventListener("change", drawGaps);
 drawGaps();
 locateAt(data.point[0], data.point[1], data.initial);
+locatorKeyboard();   // the start point by keyboard: place search and the map's crosshair (locator_keyboard.js)
 if (data.providers) {  // the providers page (maps/providers.py) compares this category's locations on their outcomes
-  document.getElementById("loc-providers-link").textContent = "Compare the " + data.providers.toLowerCase() + " locations on their outcomes";
+  document.getElementById("loc-providers-link").textContent = C.t("loc.providers_link_cat", {category: data.providers.toLowerCase()});
   document.getElementById("loc-providers").hidden = false;
 }

@@ -20,35 +20,33 @@ function trend(k) {  // change of the main measure from the location's first ful
 var catchRow = function (k) { return CM.rows[String(k)] || null; };
 
 // ---- columns: [id, header, value(k), text(k), numeric]
-var COLS = [{ id: "name", head: "Location", value: function (k) { return S[k].name.toLowerCase(); }, num: false }];
+var COLS = [{ id: "name", head: C.t("pv.location"), value: function (k) { return S[k].name.toLowerCase(); }, num: false }];
 M.forEach(function (m) {
   COLS.push({ id: "m:" + m.id, head: cap(words(m.id)) + " " + (Y === null ? "" : Y) + " (" + m.unit + ")", num: true,
     value: function (k) { var c = cell(k, m.id, Y); return c ? c[0] : null; },
-    text: function (k) { var c = cell(k, m.id, Y); return c ? num(c[0]) + (c[1] < 12 ? " (" + c[1] + " months)" : "") : "—"; },
+    text: function (k) { var c = cell(k, m.id, Y); return c ? num(c[0]) + (c[1] < 12 ? " " + C.t("sp.n_months", {n: c[1]}) : "") : "—"; },
     fig: function (k) { return cell(k, m.id, Y) ? { key: "providers.measure_year", values: { city: data.city, service_id: S[k].id, measure: m.id, year: Y } } : null; } });
 });
-COLS.push({ id: "trend", head: "Trend of " + words(data.visits || (M[0] ? M[0].id : "")), num: true,
+COLS.push({ id: "trend", head: C.t("pv.trend_of", {what: words(data.visits || (M[0] ? M[0].id : ""))}), num: true,
   value: function (k) { var t = trend(k); return t ? t.pct : null; },
-  text: function (k) { var t = trend(k); return t ? (t.pct >= 0 ? "+" : "\u2212") + Math.abs(t.pct).toFixed(1) + "% since " + t.from : "—"; } });
-COLS.push({ id: "residents", head: "Residents within " + (CM.minutes || "?") + " min walk", num: true,
+  text: function (k) { var t = trend(k); return t ? C.t("pv.since", {pct: (t.pct >= 0 ? "+" : "\u2212") + (C.i18n.isDefault ? Math.abs(t.pct).toFixed(1) : C.fmtNum(Math.abs(t.pct), 1)), year: t.from}) : "—"; } });
+COLS.push({ id: "residents", head: C.t("pv.residents_within", {min: CM.minutes || "?"}), num: true,
   value: function (k) { var r = catchRow(k); return r && r.residents !== null ? r.residents : null; },
-  text: function (k) { var r = catchRow(k); return r && r.residents !== null ? num(r.residents) : (CM.why ? "not computed" : "no walking area"); },
+  text: function (k) { var r = catchRow(k); return r && r.residents !== null ? num(r.residents) : (CM.why ? C.t("pv.not_computed") : C.t("pv.no_walk_area")); },
   fig: function (k) { var r = catchRow(k); return r && r.residents !== null ? { key: "providers.catchment_residents",
     values: { city: data.city, area_codes: r.codes, area_shares: r.shares, area_kind: CM.areaKind } } : null; } });
 if (data.visits) {
-  COLS.push({ id: "per", head: cap(words(data.visits)) + " per resident " + (Y === null ? "" : Y), num: true,
+  COLS.push({ id: "per", head: C.t("pv.per_resident_head", {what: cap(words(data.visits)), year: Y === null ? "" : Y}), num: true,
     value: function (k) { var r = catchRow(k); return r && r.perResident !== undefined && r.perResident !== null ? r.perResident : null; },
-    text: function (k) { var r = catchRow(k); return r && r.perResident !== undefined && r.perResident !== null ? r.perResident.toFixed(2) : "—"; },
+    text: function (k) { var r = catchRow(k); return r && r.perResident !== undefined && r.perResident !== null ? (C.i18n.isDefault ? r.perResident.toFixed(2) : C.fmtNum(r.perResident, 2)) : "—"; },
     fig: function (k) { var r = catchRow(k); return r && r.perResident !== undefined && r.perResident !== null ? { key: "providers.visits_per_resident",
       values: { city: data.city, area_codes: r.codes, area_shares: r.shares, area_kind: CM.areaKind, service_id: S[k].id, measure: data.visits, year: Y } } : null; } });
 }
 
-$("pv-intro").textContent = "Each " + lower + " location of " + data.cityTitle + " with what it counted" + (Y === null ? "" : " in " + Y) +
-  ", how that changed, and how many residents live within a walk of it.";
-$("pv-about").textContent = (Y === null ? "" : Y + " is the latest year with 12 months of counts; a location with fewer months that year says how many. ") +
-  "Locations are the " + lower + " services the outcomes could be matched to by name; " + S.length + " locations." +
-  (CM.why ? " " + CM.why : "");
-$("pv-caption").textContent = label + " locations compared" + (Y === null ? "" : ", " + Y);
+$("pv-intro").textContent = C.t(Y === null ? "pv.intro" : "pv.intro_year", {category: lower, city: data.cityTitle, year: Y});
+$("pv-about").textContent = (Y === null ? "" : C.t("pv.about_year", {year: Y}) + " ") +
+  C.t("pv.about", {category: lower, n: S.length}) + (CM.why ? " " + CM.why : "");
+$("pv-caption").textContent = C.t("pv.caption", {label: label}) + (Y === null ? "" : ", " + Y);
 
 var sort = { col: 0, dir: 1 }, figRows = {}, selected = null, rowsEl = {}, markers = {};
 var head = $("pv-head");
@@ -70,7 +68,7 @@ function drawTable() {
   Array.prototype.forEach.call(head.children, function (th, j) {
     if (j === sort.col) { th.setAttribute("aria-sort", sort.dir > 0 ? "ascending" : "descending"); } else { th.removeAttribute("aria-sort"); }
   });
-  $("pv-sorted").textContent = "Sorted by " + c.head.toLowerCase() + (sort.dir > 0 ? " (ascending)" : " (descending)") + "; — = not in the data.";
+  $("pv-sorted").textContent = C.t(sort.dir > 0 ? "pv.sorted_up" : "pv.sorted_down", {column: c.head.toLowerCase()});
   var body = clear($("pv-body"));
   figRows = {};
   order.forEach(function (k) {
@@ -95,23 +93,22 @@ function select(k, fromTable) {
   Object.keys(rowsEl).forEach(function (j) { rowsEl[j].className = +j === k ? "sp-selected" : ""; });
   var box = $("pv-detail"), chartBox = clear($("pv-trend"));
   box.hidden = false;
-  $("pv-detail-heading").textContent = "Trend: " + S[k].name;
+  $("pv-detail-heading").textContent = C.t("pv.trend_x", {name: S[k].name});
   var y0 = data.years[0], y1 = data.years[data.years.length - 1];
   M.forEach(function (m) {
-    chartBox.appendChild(el("h3", cap(words(m.id)) + " (" + m.unit + ") by year"));
+    chartBox.appendChild(el("h3", C.t("pv.by_year", {what: cap(words(m.id)), unit: m.unit})));
     var sub = el("div", null, "sp-chart"), rows = [];
     chartBox.appendChild(sub);
     for (var y = y0; y <= y1; y++) {
       var c = cell(k, m.id, y);
-      rows.push(c ? { label: String(y), value: c[0], text: num(c[0]), sub: c[1] < 12 ? "only " + c[1] + " months counted" : "" }
-                  : { label: String(y), value: null, gapText: "no counts" });
+      rows.push(c ? { label: String(y), value: c[0], text: num(c[0]), sub: c[1] < 12 ? C.t("pv.only_months", {n: c[1]}) : "" }
+                  : { label: String(y), value: null, gapText: C.t("pv.no_counts") });
     }
     chart(sub, rows);
   });
   var r = catchRow(k);
-  $("pv-detail-about").textContent = (S[k].address ? S[k].address + ". " : "") + "Every year from " + y0 + " to " + y1 +
-    "; a year without counts is a gap, not a zero; a partial year says how many months it counts." +
-    (r && r.residents !== null ? " About " + num(r.residents) + " residents live within a " + CM.minutes + "-minute walk." : "");
+  $("pv-detail-about").textContent = (S[k].address ? S[k].address + ". " : "") + C.t("pv.detail_about", {from: y0, to: y1}) +
+    (r && r.residents !== null ? " " + C.t("pv.detail_residents", {n: num(r.residents), min: CM.minutes}) : "");
   if (C.map && markers[k]) {
     if (!fromTable) { /* chosen on the map: the map already shows it */ } else { C.map.setView(markers[k].getLatLng(), Math.max(C.map.getZoom(), 14)); }
     markers[k].openPopup();
@@ -129,40 +126,38 @@ if (C.map) {
     if (s.lat === null || s.lon === null) { return; }
     var c = mainId ? cell(k, mainId, Y) : null, pop = el("div");
     pop.appendChild(el("strong", s.name));
-    pop.appendChild(el("div", c ? num(c[0]) + " " + words(mainId) + " in " + Y : "no " + (mainId ? words(mainId) : "counts") + " in " + Y));
+    pop.appendChild(el("div", c ? C.t("pv.pop_counts", {n: num(c[0]), what: words(mainId), year: Y})
+      : C.t("pv.pop_none", {what: mainId ? words(mainId) : C.t("pv.counts"), year: Y})));
     var mk = L.circleMarker([s.lat, s.lon], { radius: 4 + 12 * Math.sqrt((c ? c[0] : 0) / max), color: "#1f3a5f", weight: 1,
       fillColor: "#2f6db5", fillOpacity: 0.6 }).bindPopup(pop).addTo(C.map);
     mk.on("click", function () { select(k, false); });
     markers[k] = mk; bounds.extend(mk.getLatLng());
   });
   if (bounds.isValid()) { C.map.fitBounds(bounds.pad(0.1)); }
-  $("pv-map-about").textContent = "Each circle is a location, its area proportional to its " + (mainId ? words(mainId) : "counts") + " in " + Y + ".";
+  $("pv-map-about").textContent = C.t("pv.map_about", {what: mainId ? words(mainId) : C.t("pv.counts"), year: Y});
 } else { $("pv-map-box").hidden = true; }
 
 // ---- definitions and sources
 var defs = $("pv-defs");
 function def(term, text) { defs.appendChild(el("dt", term)); defs.appendChild(el("dd", text)); }
 M.forEach(function (m) {
-  def(cap(words(m.id)) + " (" + m.unit + ")", "The " + m.unit + " the source counted at the location, as published, summed over the months of the year. Source: " +
-    (m.sources.join(", ") || "the outcomes table") + ". Rows that are not a location (online services, grand totals) are excluded.");
+  def(cap(words(m.id)) + " (" + m.unit + ")", C.t("pv.def_measure", {unit: m.unit, sources: m.sources.join(", ") || C.t("pv.the_outcomes_table")}));
 });
-def("Trend", "Change of the " + words(data.visits || (M[0] ? M[0].id : "")) + " from the location's first year with 12 months of counts to " + Y +
-  "; — when there is no such earlier year.");
-def("Residents within " + (CM.minutes || "?") + " minutes' walk (catchment)", CM.why ? CM.why :
-  "The location's walking area (" + CM.minutes + " minutes at 1.3 m/s along the streets, computed by civicmash from the street network: isochrones) laid over the population areas (" +
-  CM.areaKind.replace(/_/g, " ") + ", " + CM.popDataset + ", " + CM.popYear + "); each area counts with the share of its surface inside the walk, so residents are assumed spread evenly over the area. Catchments of neighbouring locations overlap.");
+def(C.t("pv.trend"), C.t("pv.def_trend", {what: words(data.visits || (M[0] ? M[0].id : "")), year: Y}));
+def(C.t("pv.def_catchment_term", {min: CM.minutes || "?"}), CM.why ? CM.why :
+  C.t("pv.def_catchment", {min: CM.minutes, kind: CM.areaKind.replace(/_/g, " "), dataset: CM.popDataset, year: CM.popYear}));
 if (data.visits) {
-  def(cap(words(data.visits)) + " per resident", "The location's " + words(data.visits) + " in " + Y + " divided by the residents of its catchment. Visitors come from anywhere: a ratio, not a share of residents.");
+  def(C.t("pv.per_resident_term", {what: cap(words(data.visits))}), C.t("pv.def_per_resident", {what: words(data.visits), year: Y}));
 }
 if (data.unmatched.length) {
   $("pv-unmatched").hidden = false;
-  $("pv-unmatched").textContent = "Not in the table (their names match no " + lower + " location): " + data.unmatched.join("; ") + ".";
+  $("pv-unmatched").textContent = C.t("pv.unmatched", {category: lower, names: data.unmatched.join("; ")});
 }
 
 drawTable();
 ["providers.measure_year", "providers.catchment_residents", "providers.visits_per_resident"].forEach(function (key) {
   if (!Figures.has(key)) { return; }
-  var labelWords = { "providers.measure_year": "How are the counts computed?", "providers.catchment_residents": "How are the catchment residents computed?",
-    "providers.visits_per_resident": "How is the ratio computed?" }[key];
-  Figures.control(key, { after: $("pv-table").parentNode, pick: "Location", label: labelWords, rows: function () { return figRows[key] || []; } });
+  var labelWords = { "providers.measure_year": C.t("pv.fig_counts"), "providers.catchment_residents": C.t("pv.fig_catchment"),
+    "providers.visits_per_resident": C.t("pv.fig_ratio") }[key];
+  Figures.control(key, { after: $("pv-table").parentNode, pick: C.t("pv.location"), label: labelWords, rows: function () { return figRows[key] || []; } });
 });

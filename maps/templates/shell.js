@@ -12,10 +12,11 @@
     if (cls) { e.className = cls; }
     return e;
   }
-  function fmtInt(n) { return Math.round(n).toLocaleString("en-US"); }
+  var I18N = window.civicmashI18n.init();   // i18n.js: the reader's language, its messages and formats
+  function fmtInt(n) { return I18N.fmtNum(Math.round(n), 0); }
   function fmtDist(m) {
-    if (!isFinite(m)) { return "unreachable"; }
-    return m < 1000 ? fmtInt(Math.round(m / 10) * 10) + " m" : (m / 1000).toFixed(1) + " km";
+    if (!isFinite(m)) { return I18N.t("shell.unreachable"); }
+    return m < 1000 ? fmtInt(Math.round(m / 10) * 10) + " m" : I18N.fmtNum(m / 1000, 1) + " km";
   }
   function walkMin(m) { return Math.max(1, Math.round(m / 1.3 / 60)); }
   function legendRow(color, text, kind) {
@@ -30,7 +31,7 @@
   function drawBase(C, cfg) {
     var map = L.map("map", { maxZoom: cfg.maxZoom, minZoom: 3, zoomControl: true, attributionControl: true });
     map.attributionControl.setPrefix(false);
-    map.attributionControl.addAttribution("Base: city boundaries &amp; streets");
+    map.attributionControl.addAttribution(I18N.t("shell.attribution").replace(/&/g, "&amp;").replace(/</g, "&lt;"));
     map.createPane("base").style.zIndex = 350;
     map.getPane("base").style.pointerEvents = "none";
     var baseRenderer = L.canvas({ pane: "base", padding: 0.3 });
@@ -87,6 +88,8 @@
     var C = {
       data: data, map: null, canvas: null, baseLayers: {}, palette: PALETTE,
       el: el, fmtInt: fmtInt, fmtDist: fmtDist, walkMin: walkMin, legendRow: legendRow,
+      t: I18N.t, lang: I18N.lang, locale: I18N.locale, fmtNum: I18N.fmtNum, fmtMoney: I18N.fmtMoney,
+      fmtDate: I18N.fmtDate, i18n: I18N,
       controls: document.getElementById("controls"), legend: document.getElementById("legend")
     };
     window.civicmap = C;

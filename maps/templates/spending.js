@@ -3,18 +3,19 @@
 // gaps), spending by place (map + list), contract revisions by vendor, outcomes beside money. Strings from the
 // data only ever go in with textContent (C.el). Every number has its "How is this computed?" SQL (Figures).
 var B = data.budget;
-var KIND_WORDS = { appropriation: "appropriations (the budget as passed)", actual: "actual spending",
-                   payment: "payments" };
+var KIND_WORDS = { appropriation: C.t("sp.kind_appropriation"), actual: C.t("sp.kind_actual"),
+                   payment: C.t("sp.kind_payment") };
+function lines(n) { return C.t(n === 1 ? "sp.n_line" : "sp.n_lines", {n: C.i18n.isDefault ? n : num(n)}); }
 
 function deptName(d) { var x = B.depts[d]; return x.label + (x.abbrev ? " (" + x.abbrev + ")" : ""); }
-function fundName(f) { var x = B.funds[f]; return (x.label || "Fund") + " (fund " + x.id + ")"; }
-function acctName(a) { var x = B.accounts[a]; return (x.label && x.label !== x.key) ? x.label + " (account " + x.key + ")" : x.key; }
+function fundName(f) { var x = B.funds[f]; return (x.label || C.t("sp.fund_word")) + " (" + C.t("sp.fund_id", {id: x.id}) + ")"; }
+function acctName(a) { var x = B.accounts[a]; return (x.label && x.label !== x.key) ? x.label + " (" + C.t("sp.account_id", {id: x.key}) + ")" : x.key; }
 // a table that may scroll sideways on a phone: reachable and named for keyboard users (WCAG 2.1.1)
 function scrollBox(name) {
   var box = el("div", null, "sp-scroll");
   box.tabIndex = 0;
   box.setAttribute("role", "region");
-  box.setAttribute("aria-label", name + " (scrolls sideways)");
+  box.setAttribute("aria-label", C.t("sp.scrolls", {name: name}));
   return box;
 }
 
@@ -56,9 +57,9 @@ var levelRows = [], totalRow = null;
 function drawBudget() {
   var crumbs = clear($("sp-crumbs")), rows, total, level = state.dept === null ? 0 : state.fund === null ? 1 : 2;
   var base = { city: data.city, fiscal_year: state.year, line_kind: kindWord() };
-  $("spend-heading").textContent = "Budget, fiscal year " + state.year;
+  $("spend-heading").textContent = C.t("sp.budget_year", {year: state.year});
   if (level > 0) {
-    var top = el("button", "All departments"); top.type = "button";
+    var top = el("button", C.t("sp.all_departments")); top.type = "button";
     top.addEventListener("click", function () { state.dept = null; state.fund = null; drawBudget(); $("sp-crumbs").querySelector("button") || yearSel.focus(); });
     crumbs.appendChild(top);
     crumbs.appendChild(document.createTextNode(" › "));
@@ -79,16 +80,15 @@ function drawBudget() {
     });
     var amounts = chart($("dept-bars"), shown.map(function (r) {
       return { label: B.depts[r.key].label, abbr: B.depts[r.key].abbrev, value: r.amount, text: money(r.amount),
-               sub: r.lines + (r.lines === 1 ? " line" : " lines") + " · open to see its funds",
+               sub: lines(r.lines) + " · " + C.t("sp.open_funds"),
                onClick: function () { state.dept = r.key; drawBudget(); focusFirst(); } };
     }));
     var more = rows.length > data.top;
     $("sp-more-box").hidden = !more;
-    $("sp-more").textContent = state.all ? "Show the " + data.top + " largest only" : "Show all " + rows.length + " departments";
-    $("spend-about").textContent = "Fiscal year " + state.year + ", " + (KIND_WORDS[kindWord()] || kindWord()) + ", " +
-      rows.length + " departments, " + rows.reduce(function (s, r) { return s + r.lines; }, 0).toLocaleString("en-US") +
-      " budget lines of " + ((B.yearSets[String(state.year)] || []).join(", ") || "the spending table") +
-      ". Excluded: lines without an amount. Select a department to see its funds, then a fund to see its accounts.";
+    $("sp-more").textContent = state.all ? C.t("sp.show_top", {n: data.top}) : C.t("sp.show_all", {n: rows.length});
+    $("spend-about").textContent = C.t("sp.about_year", {year: state.year, kind: KIND_WORDS[kindWord()] || kindWord(),
+      depts: rows.length, lines: num(rows.reduce(function (s, r) { return s + r.lines; }, 0)),
+      sets: (B.yearSets[String(state.year)] || []).join(", ") || C.t("sp.the_spending_table")});
   } else if (level === 1) {
     rows = sums(function (l) { return inYear(l) && l[2] === state.dept; }, 3);
     total = rows.reduce(function (s, r) { return s + r.amount; }, 0);
@@ -99,12 +99,13 @@ function drawBudget() {
                values: Object.assign({ department_id: B.depts[state.dept].id, fund_id: B.funds[r.key].id }, base) };
     });
     amounts = chart($("dept-bars"), rows.map(function (r) {
-      return { label: B.funds[r.key].label || "Fund", abbr: "fund " + B.funds[r.key].id, value: r.amount, text: money(r.amount),
-               sub: r.lines + (r.lines === 1 ? " line" : " lines") + " · open to see its accounts",
+      return { label: B.funds[r.key].label || C.t("sp.fund_word"), abbr: C.t("sp.fund_id", {id: B.funds[r.key].id}), value: r.amount, text: money(r.amount),
+               sub: lines(r.lines) + " · " + C.t("sp.open_accounts"),
                onClick: function () { state.fund = r.key; drawBudget(); focusFirst(); } };
     }));
     $("sp-more-box").hidden = true;
-    $("spend-about").textContent = deptName(state.dept) + ", fiscal year " + state.year + ", by fund (grouped by fund code, named by its description), from " + (B.yearSets[String(state.year)] || []).join(", ") + ". Excluded: lines without an amount.";
+    $("spend-about").textContent = C.t("sp.about_dept", {dept: deptName(state.dept), year: state.year,
+      sets: (B.yearSets[String(state.year)] || []).join(", ")});
   } else {
     rows = sums(function (l) { return inYear(l) && l[2] === state.dept && l[3] === state.fund; }, 4);
     total = rows.reduce(function (s, r) { return s + r.amount; }, 0);
@@ -117,14 +118,14 @@ function drawBudget() {
     });
     amounts = chart($("dept-bars"), rows.map(function (r) {
       var a = B.accounts[r.key];
-      return { label: a.label || a.key, abbr: a.label && a.label !== a.key ? "account " + a.key : null, value: r.amount,
-               text: money(r.amount), sub: r.lines + (r.lines === 1 ? " line" : " lines") };
+      return { label: a.label || a.key, abbr: a.label && a.label !== a.key ? C.t("sp.account_id", {id: a.key}) : null, value: r.amount,
+               text: money(r.amount), sub: lines(r.lines) };
     }));
     $("sp-more-box").hidden = true;
-    $("spend-about").textContent = deptName(state.dept) + ", " + fundName(state.fund) + ", fiscal year " + state.year +
-      ", by account (its code as published; its name when there is no code), from " + (B.yearSets[String(state.year)] || []).join(", ") + ". Excluded: lines without an amount.";
+    $("spend-about").textContent = C.t("sp.about_fund", {dept: deptName(state.dept), fund: fundName(state.fund), year: state.year,
+      sets: (B.yearSets[String(state.year)] || []).join(", ")});
   }
-  if (!rows.length) { $("dept-bars").appendChild(el("p", "No budget lines for this year.", "cm-muted")); }
+  if (!rows.length) { $("dept-bars").appendChild(el("p", C.t("sp.no_lines"), "cm-muted")); }
   $("spend-total").textContent = money(total);
   levelRows.forEach(function (r, k) { r.target = amounts[k]; });
   totalRow.target = $("spend-total");
@@ -134,7 +135,7 @@ function focusFirst() { var b = $("sp-crumbs").querySelector("button"); if (b) {
 $("sp-more").addEventListener("click", function () { state.all = !state.all; drawBudget(); });
 drawBudget();
 Figures.control("spending.year_total", { after: $("spend-total").parentNode, rows: function () { return [totalRow]; } });
-Figures.control("spending.department_year", { after: $("sp-more-box"), pick: "Row", label: "How are these totals computed?",
+Figures.control("spending.department_year", { after: $("sp-more-box"), pick: C.t("sp.pick_row"), label: C.t("sp.fig_totals"),
   rows: function () { return levelRows; } });
 
 // ------------------------------------------------------------------------------------------ year over year
@@ -161,8 +162,8 @@ function drawYoY() {
   var notes = [], prev = null, base = { city: data.city, line_kind: B.kinds[state.kind], department_id: B.depts[d].id };
   yoyRows = [];
   var rows = years.map(function (yr) {
-    if (!held[yr]) { prev = null; return { label: String(yr), value: null, gapText: "year not in the data" }; }
-    if (byYear[yr] === undefined) { prev = null; return { label: String(yr), value: null, gapText: "no lines this year" }; }
+    if (!held[yr]) { prev = null; return { label: String(yr), value: null, gapText: C.t("sp.gap_year") }; }
+    if (byYear[yr] === undefined) { prev = null; return { label: String(yr), value: null, gapText: C.t("sp.gap_lines") }; }
     var v = byYear[yr], text, key = "spending.department_year", values = Object.assign({ fiscal_year: yr }, base), unit = m;
     if (m === "constant" && P && P.values[String(yr)]) {
       v = Math.round(v * P.to / P.values[String(yr)]); text = money(v);
@@ -172,10 +173,11 @@ function drawYoY() {
       v = v / POP.total; text = cents(v); key = "spending.department_per_resident";
       values = Object.assign({ pop_kind: POP.kind, pop_year: POP.year }, values);
     } else { text = money(v); unit = m === "constant" ? "nominal" : m; }
-    var sub = m === "constant" && unit === "nominal" ? "nominal dollars: no price index for " + yr : "";
+    var sub = m === "constant" && unit === "nominal" ? C.t("sp.no_index_year", {year: yr}) : "";
     if (prev !== null && prev.unit === unit && prev.value !== 0) {
       var pct = 100 * (v - prev.value) / Math.abs(prev.value);
-      sub = (pct >= 0 ? "+" : "\u2212") + Math.abs(pct).toFixed(1) + "% on " + prev.year + (sub ? " · " + sub : "");
+      sub = C.t("sp.pct_on", {pct: (pct >= 0 ? "+" : "\u2212") + (C.i18n.isDefault ? Math.abs(pct).toFixed(1) : C.fmtNum(Math.abs(pct), 1)),
+                              year: prev.year}) + (sub ? " · " + sub : "");
     }
     prev = { value: v, unit: unit, year: yr };
     yoyRows.push({ label: String(yr), key: key, values: values });
@@ -183,24 +185,23 @@ function drawYoY() {
   });
   var amounts = chart($("yoy-bars"), rows), k = 0;
   rows.forEach(function (r, j) { if (r.value !== null) { yoyRows[k++].target = amounts[j]; } });
-  notes.push(deptName(d) + ", " + (KIND_WORDS[B.kinds[state.kind]] || B.kinds[state.kind]) + ", every year from " + y0 + " to " + y1 +
-    " (" + B.datasets.join(", ") + "). A year the data does not hold, or in which the department has no lines, is a gap, not a zero. Excluded: lines without an amount.");
+  notes.push(C.t("sp.yoy_about", {dept: deptName(d), kind: KIND_WORDS[B.kinds[state.kind]] || B.kinds[state.kind], from: y0, to: y1,
+    sets: B.datasets.join(", ")}));
   if (m === "constant" && P) {
     var missing = years.filter(function (yr) { return held[yr] && byYear[yr] !== undefined && !P.values[String(yr)]; });
-    notes.push("Constant " + P.toYear + " dollars: amount × index(" + P.toYear + ") / index(year), with the price index " + P.source +
-      " (the city profile's)." + (missing.length ? " No index for " + list(missing.map(String)) + ": shown in nominal dollars." : ""));
+    notes.push(C.t("sp.constant_about", {year: P.toYear, source: P.source}) +
+      (missing.length ? " " + C.t("sp.no_index", {years: list(missing.map(String))}) : ""));
   }
   if (m === "resident" && POP) {
-    notes.push("Per resident: divided by " + num(POP.total) + " residents, the population table's " + POP.year +
-      " count summed over its " + POP.areas + " areas of kind " + POP.kind + " (" + POP.dataset + "), the same for every year.");
+    notes.push(C.t("sp.resident_about", {n: num(POP.total), year: POP.year, areas: POP.areas, kind: POP.kind, dataset: POP.dataset}));
   }
-  if (!P) { notes.push("Constant dollars: the city profile gives no price index."); }
-  if (!POP) { notes.push("Per resident: the warehouse holds no population figures."); }
+  if (!P) { notes.push(C.t("sp.no_price_index")); }
+  if (!POP) { notes.push(C.t("sp.no_population")); }
   $("sp-yoy-about").textContent = notes.join(" ");
   Figures.refresh();
 }
 drawYoY();
-Figures.control("spending.department_year", { after: $("yoy-bars"), pick: "Year", label: "How are these amounts computed?",
+Figures.control("spending.department_year", { after: $("yoy-bars"), pick: C.t("sp.year"), label: C.t("sp.fig_amounts"),
   rows: function () { return yoyRows; } });
 
 // ------------------------------------------------------------------------------------------ by place
@@ -209,7 +210,7 @@ if (PL) {
   $("sp-place").hidden = false;
   var pYear = $("sp-place-year"), pCat = $("sp-place-cat"), pMode = $("sp-place-mode");
   PL.years.slice().reverse().forEach(function (y) { option(pYear, y, String(y)); });
-  option(pCat, "all", "all categories");
+  option(pCat, "all", C.t("sp.all_categories"));
   PL.cats.forEach(function (c, j) { option(pCat, j, c); });
   if (!PL.withPopulation) { pMode.querySelector("option[value=resident]").disabled = true; }
   [pYear, pCat, pMode].forEach(function (s) { s.addEventListener("change", drawPlace); });
@@ -244,19 +245,18 @@ function drawPlace() {
       : kindWord.charAt(0).toUpperCase() + kindWord.slice(1) + " " + x.area.code;
     var values = { city: data.city, area_kind: PL.kind, area: x.area.code, place_year: yr, place_category: cat === "all" ? "all" : PL.cats[+cat] };
     placeRows.push({ label: name, key: m === "resident" && x.v !== null ? "spending.place_area_per_resident" : "spending.place_area", values: values });
-    return { label: name, value: x.v, text: fmt(x.v), gapText: "no population figure",
-             sub: x.o.projects + (x.o.projects === 1 ? " project" : " projects") + (m === "resident" ? " · " + money(x.o.amount) : "") };
+    return { label: name, value: x.v, text: fmt(x.v), gapText: C.t("sp.no_pop_figure"),
+             sub: C.t(x.o.projects === 1 ? "sp.n_project" : "sp.n_projects", {n: x.o.projects}) + (m === "resident" ? " · " + money(x.o.amount) : "") };
   }));
   placeRows.forEach(function (r, k) { r.target = amounts[k]; });
-  if (!items.length) { $("place-bars").appendChild(el("p", "No place spending in this year and category.", "cm-muted")); }
-  var catWord = cat === "all" ? "all categories" : "category " + PL.cats[+cat];
-  $("sp-place-about").textContent = "Fiscal year " + yr + ", " + catWord + ", by " + PL.kind.replace(/_/g, " ") + " (" +
-    PL.datasets.join(", ") + "). Only spending the source attributes to a place; the city's other spending is not in it." +
-    (m === "resident" ? " Per resident: each area's latest population count." : "") +
-    (PL.withPopulation ? "" : " No population figures for these areas: no per-resident amounts.") +
-    (PL.unplaced[String(yr)] ? " Not in any area: " + money(PL.unplaced[String(yr)][0]) + " in " + PL.unplaced[String(yr)][1] +
-      " project lines whose area matches no " + PL.kind.replace(/_/g, " ") + " boundary (all categories)." : "") +
-    (PL.pointSets.length ? " Projects with coordinates (" + PL.pointSets.join(", ") + ") are drawn as points; projects without coordinates are counted in their area only." : " No project has coordinates: no points.");
+  if (!items.length) { $("place-bars").appendChild(el("p", C.t("sp.no_place"), "cm-muted")); }
+  var catWord = cat === "all" ? C.t("sp.all_categories") : C.t("sp.category_x", {category: PL.cats[+cat]});
+  var areaKind = PL.kind.replace(/_/g, " ");
+  $("sp-place-about").textContent = C.t("sp.place_about", {year: yr, category: catWord, kind: areaKind, sets: PL.datasets.join(", ")}) +
+    (m === "resident" ? " " + C.t("sp.place_resident") : "") +
+    (PL.withPopulation ? "" : " " + C.t("sp.place_no_pop")) +
+    (PL.unplaced[String(yr)] ? " " + C.t("sp.unplaced", {amount: money(PL.unplaced[String(yr)][0]), n: PL.unplaced[String(yr)][1], kind: areaKind}) : "") +
+    " " + (PL.pointSets.length ? C.t("sp.points", {sets: PL.pointSets.join(", ")}) : C.t("sp.no_points"));
   var legend = clear($("sp-place-legend"));
   if (C.map) {
     if (placeLayer) { C.map.removeLayer(placeLayer); }
@@ -268,14 +268,15 @@ function drawPlace() {
         onEachFeature: function (f, layer) {
           var x = byCode[f.properties.code], pop = el("div");
           pop.appendChild(el("strong", (f.properties.name || "") + " (" + f.properties.code + ")"));
-          pop.appendChild(el("div", x ? fmt(x.v === null ? 0 : x.v) + (m === "resident" ? " per resident" : "") + ", " + x.o.projects + " projects" : "no place spending recorded"));
+          pop.appendChild(el("div", x ? fmt(x.v === null ? 0 : x.v) + (m === "resident" ? " " + C.t("sp.per_resident") : "") + ", " +
+            C.t("sp.n_projects", {n: x.o.projects}) : C.t("sp.no_place_recorded")));
           layer.bindPopup(pop);
         } }).addTo(C.map);
     }
     pointLayer = L.layerGroup();
     PL.points.forEach(function (p) {
       if (p[0] !== yr || (cat !== "all" && p[1] !== +cat)) { return; }
-      var pop = el("div"); pop.appendChild(el("strong", p[5] || "(project not named)")); pop.appendChild(el("div", money(p[4])));
+      var pop = el("div"); pop.appendChild(el("strong", p[5] || C.t("sp.project_unnamed"))); pop.appendChild(el("div", money(p[4])));
       L.circleMarker([p[2], p[3]], { radius: 4, color: "#7a2e0e", weight: 1, fillColor: "#f28e2b", fillOpacity: 0.9 }).bindPopup(pop).addTo(pointLayer);
     });
     pointLayer.addTo(C.map);
@@ -284,16 +285,17 @@ function drawPlace() {
     if (bounds.isValid() && !drawPlace.framed) { C.map.fitBounds(bounds); drawPlace.framed = true; }
     BLUES.forEach(function (c, k) {
       var lo = k === 0 ? null : cuts[k - 1], hi = k < 4 ? cuts[k] : null;
-      legend.appendChild(C.legendRow(c, (lo === null ? "up to " + fmt(hi) : hi === null ? "over " + fmt(lo) : fmt(lo) + " to " + fmt(hi))));
+      legend.appendChild(C.legendRow(c, (lo === null ? C.t("sp.up_to", {v: fmt(hi)}) : hi === null ? C.t("sp.over", {v: fmt(lo)})
+        : C.t("sp.range", {lo: fmt(lo), hi: fmt(hi)}))));
     });
-    legend.appendChild(C.legendRow("#f3f1ea", "no place spending recorded"));
-    legend.appendChild(C.legendRow("#f28e2b", "a project with coordinates"));
+    legend.appendChild(C.legendRow("#f3f1ea", C.t("sp.no_place_recorded")));
+    legend.appendChild(C.legendRow("#f28e2b", C.t("sp.project_point")));
   }
   Figures.refresh();
 }
 if (PL) {
   drawPlace();
-  Figures.control("spending.place_area", { after: $("place-bars"), pick: "Area", label: "How are these amounts computed?",
+  Figures.control("spending.place_area", { after: $("place-bars"), pick: C.t("ex.th_area"), label: C.t("sp.fig_amounts"),
     rows: function () { return placeRows; } });
 }
 
@@ -307,8 +309,8 @@ function vendorKey(s) {  // as contract_revisions.vendor_key (warehouse/money.py
 }
 if (K) {
   $("sp-contracts").hidden = false;
-  $("sp-contracts-about").textContent = K.vendors.length.toLocaleString("en-US") + " vendors, " + K.revs.length.toLocaleString("en-US") +
-    " contract revisions (" + K.datasets.join(", ") + "). Amounts are revision amounts, not spending: each revision's award amount as published, often negative; their sum is not money spent. Vendor names are matched after normalising (upper case, punctuation and suffixes such as Inc., LLC, Corp. removed).";
+  $("sp-contracts-about").textContent = C.t("sp.contracts_about", {vendors: num(K.vendors.length), revisions: num(K.revs.length),
+    sets: K.datasets.join(", ")});
   $("sp-search-form").addEventListener("submit", function (e) { e.preventDefault(); search($("sp-vendor").value); });
 } else { $("sp-toc-contracts").hidden = true; }
 var MAX_VENDORS = 25;
@@ -318,8 +320,8 @@ function search(q) {
   if (!key && !raw) { $("sp-vendor-count").textContent = ""; Figures.refresh(); return; }
   var hits = [];
   K.vendors.forEach(function (v, j) { if ((key && v[0].indexOf(key) >= 0) || (raw && v[1].toUpperCase().indexOf(raw) >= 0)) { hits.push(j); } });
-  $("sp-vendor-count").textContent = hits.length ? hits.length + (hits.length === 1 ? " vendor matches" : " vendors match") + " \u201c" + q + "\u201d" +
-    (hits.length > MAX_VENDORS ? "; the first " + MAX_VENDORS + " are listed, type more of the name to narrow it." : ".") : "No vendor matches \u201c" + q + "\u201d.";
+  $("sp-vendor-count").textContent = hits.length ? C.t(hits.length === 1 ? "sp.vendor_one" : "sp.vendor_many", {n: hits.length, q: q}) +
+    (hits.length > MAX_VENDORS ? C.t("sp.vendor_first", {n: MAX_VENDORS}) : ".") : C.t("sp.vendor_none", {q: q});
   var byVendor = {};
   K.revs.forEach(function (r) { (byVendor[r[0]] || (byVendor[r[0]] = [])).push(r); });
   hits.slice(0, MAX_VENDORS).forEach(function (j) {
@@ -328,16 +330,16 @@ function search(q) {
     var line = el("p", null, "cm-muted");
     var n = el("span", String(v[3]), "sp-revcount");
     line.appendChild(n);
-    line.appendChild(document.createTextNode((v[3] === 1 ? " revision" : " revisions") + " of " + v[2] + (v[2] === 1 ? " contract" : " contracts") +
-      "; revision amounts (not spending) sum to " + money(v[4]) + ". Vendor key: " + v[0] + "."));
+    line.appendChild(document.createTextNode(" " + C.t(v[3] === 1 ? "sp.rev_one" : "sp.rev_many", {contracts: C.t(v[2] === 1 ? "sp.n_contract" : "sp.n_contracts", {n: v[2]}),
+      sum: money(v[4]), key: v[0]})));
     card.appendChild(line);
     var names = {};
     revs.forEach(function (r) { names[r[9]] = true; });
-    if (Object.keys(names).length > 1) { card.appendChild(el("p", "Published as: " + Object.keys(names).join(" · "), "cm-muted")); }
-    var wrap = scrollBox("Revisions of " + v[1]), t = el("table", null, "sp-table sp-stack"), head = el("tr");
-    var HEADS = ["Contract", "Rev.", "Approved", "Department", "Description", "Revision amount"];
-    card.appendChild(el("p", "Every revision, as published. Amounts are revision amounts, not spending.", "cm-muted"));
-    t.appendChild(el("caption", "Revisions of " + v[1]));
+    if (Object.keys(names).length > 1) { card.appendChild(el("p", C.t("sp.published_as", {names: Object.keys(names).join(" · ")}), "cm-muted")); }
+    var wrap = scrollBox(C.t("sp.revisions_of", {vendor: v[1]})), t = el("table", null, "sp-table sp-stack"), head = el("tr");
+    var HEADS = ["sp.h_contract", "sp.h_rev", "sp.h_approved", "sp.department", "ex.th_description", "sp.h_amount"].map(function (k) { return C.t(k); });
+    card.appendChild(el("p", C.t("sp.every_revision"), "cm-muted"));
+    t.appendChild(el("caption", C.t("sp.revisions_of", {vendor: v[1]})));
     HEADS.forEach(function (h, c) {
       var th = el("th", h, c === 5 ? "num" : null); th.scope = "col"; head.appendChild(th); });
     var thead = el("thead"); thead.appendChild(head); t.appendChild(thead);
@@ -346,7 +348,7 @@ function search(q) {
       var tr = el("tr");
       [r[1], r[2] === null ? "" : String(r[2]), r[3] || "", K.depts[r[4]], r[5]].forEach(function (x, c) {
         var td = el("td", x); td.setAttribute("data-label", HEADS[c]); tr.appendChild(td); });
-      var amt = el("td", r[6] === null ? "not given" : money(r[6]), "num"); amt.setAttribute("data-label", HEADS[5]);
+      var amt = el("td", r[6] === null ? C.t("sp.not_given") : money(r[6]), "num"); amt.setAttribute("data-label", HEADS[5]);
       tr.appendChild(amt);
       tb.appendChild(tr);
     });
@@ -357,7 +359,7 @@ function search(q) {
   Figures.refresh();
 }
 if (K) {
-  Figures.control("spending.vendor_revisions", { after: $("sp-vendor-count"), pick: "Vendor", label: "How are the revisions counted?",
+  Figures.control("spending.vendor_revisions", { after: $("sp-vendor-count"), pick: C.t("sp.vendor"), label: C.t("sp.fig_revisions"),
     rows: function () { return vendorRows; } });
 }
 
@@ -376,13 +378,13 @@ if (data.outcomes.length) {
     Object.keys(budget).forEach(function (y) { ys[y] = true; });
     measures.forEach(function (m) { Object.keys(o.measures[m].years).forEach(function (y) { ys[y] = true; }); });
     var years = Object.keys(ys).map(Number).sort(), costYears = [], partial = [];
-    ob.appendChild(el("h3", o.label + ": " + (d >= 0 ? deptName(d) : "department " + o.dept)));
-    var wrap = scrollBox(o.label + ": budget and outcomes by year"), t = el("table", null, "sp-table"), hr = el("tr");
-    ob.appendChild(el("p", "Budget (" + (KIND_WORDS[B.kinds[state.kind]] || B.kinds[state.kind]) + ", " + B.datasets.join(", ") +
-      ") beside what the " + o.label.toLowerCase() + " locations counted (" + o.dataset + "), by year; — = not in the data.", "cm-muted sp-note"));
-    t.appendChild(el("caption", o.label + ": budget and outcomes by year"));
-    ["Year", "Budget"].concat(measures.map(function (m) { return m.replace(/_/g, " ") + " (" + o.measures[m].unit + ")"; }))
-      .concat(visits ? ["Budget per visit"] : []).forEach(function (h, c) { var th = el("th", h, c ? "num" : null); th.scope = "col"; hr.appendChild(th); });
+    ob.appendChild(el("h3", o.label + ": " + (d >= 0 ? deptName(d) : C.t("sp.department_x", {id: o.dept}))));
+    var wrap = scrollBox(C.t("sp.outcomes_caption", {label: o.label})), t = el("table", null, "sp-table"), hr = el("tr");
+    ob.appendChild(el("p", C.t("sp.outcomes_about", {kind: KIND_WORDS[B.kinds[state.kind]] || B.kinds[state.kind], sets: B.datasets.join(", "),
+      label: o.label.toLowerCase(), dataset: o.dataset}), "cm-muted sp-note"));
+    t.appendChild(el("caption", C.t("sp.outcomes_caption", {label: o.label})));
+    [C.t("sp.year"), C.t("sp.budget")].concat(measures.map(function (m) { return m.replace(/_/g, " ") + " (" + o.measures[m].unit + ")"; }))
+      .concat(visits ? [C.t("sp.budget_per_visit")] : []).forEach(function (h, c) { var th = el("th", h, c ? "num" : null); th.scope = "col"; hr.appendChild(th); });
     var th0 = el("thead"); th0.appendChild(hr); t.appendChild(th0);
     var tb = el("tbody");
     years.forEach(function (y) {
@@ -393,7 +395,7 @@ if (data.outcomes.length) {
         values: { city: data.city, fiscal_year: y, line_kind: B.kinds[state.kind], department_id: o.dept } }); }
       measures.forEach(function (m) {
         var v = o.measures[m].years[String(y)];
-        var td = el("td", v ? num(v[0]) + (v[1] < 12 ? " (" + v[1] + " months)" : "") : "—", "num");
+        var td = el("td", v ? num(v[0]) + (v[1] < 12 ? " " + C.t("sp.n_months", {n: v[1]}) : "") : "—", "num");
         tr.appendChild(td);
         if (v) { outRows.push({ label: y + " " + m.replace(/_/g, " "), target: td, key: "spending.outcome_year",
           values: { city: data.city, category: o.category, department_id: o.dept, measure: m, fiscal_year: y } }); }
@@ -413,21 +415,20 @@ if (data.outcomes.length) {
     t.appendChild(tb); wrap.appendChild(t); ob.appendChild(wrap);
     var words = [];
     if (visits) {
-      words.push(costYears.length ? "Budget per visit only for " + list(costYears.map(String)) + ": the years with both a budget and 12 months of visits." :
-        "No year has both a budget and 12 months of visits, so no budget per visit.");
+      words.push(costYears.length ? C.t("sp.per_visit_years", {years: list(costYears.map(String))}) : C.t("sp.per_visit_none"));
     }
-    if (partial.length) { words.push("Partial years (fewer than 12 months of counts): " + list(partial.map(String)) + "."); }
-    words.push("The budget covers all the department does, not only visits: budget per visit is a ratio, not a unit cost. Outcomes are summed over every location the source lists.");
+    if (partial.length) { words.push(C.t("sp.partial_years", {years: list(partial.map(String))})); }
+    words.push(C.t("sp.budget_ratio"));
     ob.appendChild(el("p", words.join(" "), "cm-muted sp-note"));
   });
   if (data.providers) {
-    var p = el("p"), a = el("a", "Compare the locations, one by one (providers)"); a.href = "providers.html";
+    var p = el("p"), a = el("a", C.t("sp.providers_link")); a.href = "providers.html";
     p.appendChild(a); ob.appendChild(p);
   }
-  Figures.control("spending.outcome_year", { after: ob, pick: "Cell", label: "How are these numbers computed?",
+  Figures.control("spending.outcome_year", { after: ob, pick: C.t("sp.pick_cell"), label: C.t("sp.fig_numbers"),
     rows: function () { return outRows; } });
 } else { $("sp-toc-outcomes").hidden = true; }
 if (!data.current) {
-  var warn = el("p", "This warehouse predates the money views (budget_by_department_year ...): the page draws from the spending table, and its figures' SQL needs a current warehouse (civicmash run).", "sp-warn");
+  var warn = el("p", C.t("sp.old_warehouse"), "sp-warn");
   $("sp-budget").insertBefore(warn, $("sp-budget").firstChild.nextSibling);
 }

@@ -3,13 +3,13 @@
 var el = C.el, $ = function (id) { return document.getElementById(id); };
 function money(v) {  // whole dollars, like maps/money_data.py format_amount (a real minus sign)
   var r = Math.round(Math.abs(v));
-  return (v < 0 && r > 0 ? "\u2212" : "") + "$" + r.toLocaleString("en-US");
+  return (v < 0 && r > 0 ? "\u2212" : "") + "$" + r.toLocaleString(C.locale);
 }
-function cents(v) { return (v < 0 ? "\u2212" : "") + "$" + Math.abs(v).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 }); }
-function num(v) { return Math.round(v).toLocaleString("en-US"); }
+function cents(v) { return (v < 0 ? "\u2212" : "") + "$" + Math.abs(v).toLocaleString(C.locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 }); }
+function num(v) { return Math.round(v).toLocaleString(C.locale); }
 function option(sel, value, text) { var o = el("option", text); o.value = String(value); sel.appendChild(o); return o; }
 function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } return node; }
-function list(words) { return words.length < 2 ? words.join("") : words.slice(0, -1).join(", ") + " and " + words[words.length - 1]; }
+function list(words) { return words.length < 2 ? words.join("") : words.slice(0, -1).join(", ") + " " + C.t("sp.and") + " " + words[words.length - 1]; }
 
 // A bar chart with one scale and one track length: rows [{label, abbr, sub, value (null = a gap), text, gapText,
 // onClick}]. Returns each row's amount element (the figure controls point at them).

@@ -72,6 +72,20 @@ def test_files_are_served_with_type_and_length(small_portal, small_root):
     assert requests.get(small_portal.base_url + "/files/missing.csv").status_code == 404
 
 
+def test_files_carry_their_version_and_answer_head(tmp_path):
+    """As a static file server does: ``ETag`` and ``Last-Modified`` on a file, the same headers without the body
+    for ``HEAD`` (a refresh learns a file's version in one request), a new ``ETag`` once the file is edited."""
+    (tmp_path / "a.csv").write_text("x\n1\n")
+    with ReplayPortal(tmp_path, []) as portal:
+        url = portal.base_url + "/files/a.csv"
+        got, head = requests.get(url), requests.head(url)
+        assert head.status_code == 200 and head.content == b"" and got.content == b"x\n1\n"
+        for name in ("ETag", "Last-Modified", "Content-Length", "Content-Type"):
+            assert head.headers[name] == got.headers[name], name
+        (tmp_path / "a.csv").write_text("x\n2\n")   # same size, new content
+        assert requests.head(url).headers["ETag"] != head.headers["ETag"]
+
+
 @pytest.mark.parametrize("path", ["/files/../secret.txt", "/files/%2e%2e/secret.txt", "/files/a/../../secret.txt",
                                   "/files/..%2fsecret.txt", "/files//etc/passwd"])
 def test_path_traversal_is_refused(tmp_path, path):

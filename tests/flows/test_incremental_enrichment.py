@@ -58,3 +58,32 @@ def test_a_refresh_enriches_only_the_rows_it_fetched_and_equals_a_full_run(prefe
 
     fresh = civic_pipeline(CITY, out=str(tmp_path / "fresh"), **run)         # same portal state, full run
     assert merged == _areas(fresh["warehouse"])
+
+
+def test_a_product_that_reads_only_some_columns_is_kept_when_only_others_changed(prefect_harness, sample_portal,
+                                                                                 sample_city_dir, tmp_path):
+    """Hotspots read the incidents' places and times only (``refresh.STAGE_COLUMNS``): a refresh that changed
+    descriptions keeps them (a Prefect cache hit) and rebuilds the explorer, which shows descriptions; a refresh
+    that moved an incident rebuilds both."""
+    from civicmash.flows.pipeline import civic_pipeline
+
+    profile = tmp_path / f"{CITY}.toml"
+    text = (REPO_ROOT / "cities" / "sample.toml").read_text()
+    profile.write_text(text.replace('\nname = "sample"\n', f'\nname = "{CITY}"\n', 1))
+    run = dict(replay_url=sample_portal.base_url, datasets=["incidents", "community_areas", "beats"],
+               maps=["explorer"], profile_path=str(profile), out=str(tmp_path / "out"), incremental=True)
+    civic_pipeline(CITY, **run)
+    with open(sample_city_dir / "crime" / "incidents.csv", newline="", encoding="utf-8") as f:
+        located = [r for r in csv.DictReader(f) if r["Latitude"]][:4]
+
+    sample_portal.update_rows(DATASET_ID, {r["ID"]: {"description": "RECLASSIFIED BY THE TEST"} for r in located})
+    described = civic_pipeline(CITY, **run)["refresh"]["products"]
+    assert described["hotspots"]["decision"] == ("unchanged: skipped (of incidents, the columns it reads "
+                                                 "(lat, lon, occurred_at) did not change)")
+    assert described["map:explorer"]["decision"] == "rebuilt: inputs changed: incidents"
+
+    sample_portal.update_rows(DATASET_ID, {located[0]["ID"]: {"latitude": located[1]["Latitude"],
+                                                              "longitude": located[1]["Longitude"]}})
+    moved = civic_pipeline(CITY, **run)["refresh"]["products"]
+    assert moved["hotspots"]["decision"] == "rebuilt: inputs changed: incidents"
+    assert moved["map:explorer"]["decision"] == "rebuilt: inputs changed: incidents"

@@ -38,7 +38,7 @@ def _page_data(html: str) -> dict:
 
 def _missing_notice(html: str) -> list[str]:
     section = re.search(r'<section class="cm-missing" id="missing".*?</section>', html, re.S)
-    return [unescape(item) for item in re.findall(r"<li>(.*?)</li>", section.group(0))] if section else []
+    return [unescape(item) for item in re.findall(r"<li[^>]*>(.*?)</li>", section.group(0))] if section else []
 
 
 def test_a_crimes_only_city_builds_its_explorer_and_skips_the_rest(prefect_harness, city_dir, tmp_path, capsys):

@@ -251,7 +251,7 @@ def test_an_http_host_port_domain_is_fetched_as_written(quirk_run, con):
 
 def _missing_notice(html: str) -> list[str]:
     section = re.search(r'<section class="cm-missing" id="missing".*?</section>', html, re.DOTALL)
-    return [unescape(item) for item in re.findall(r"<li>(.*?)</li>", section.group(0))] if section else []
+    return [unescape(item) for item in re.findall(r"<li[^>]*>(.*?)</li>", section.group(0))] if section else []
 
 
 def test_a_partial_city_builds_what_its_data_allows_and_says_what_is_missing(quirk_run):

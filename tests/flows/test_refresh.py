@@ -134,7 +134,7 @@ def test_an_unchanged_refresh_skips_every_dataset_and_every_product(refresh_runs
         recorded = con.execute("SELECT summary->>'$.skipped_datasets.spending' FROM ingest_runs WHERE run_id = ?",
                                [idle["run_id"]]).fetchone()[0]
     assert health == {name: "ok" for name in DATASETS}
-    assert recorded.startswith("unchanged: skipped (file sha256")
+    assert recorded.startswith('unchanged: skipped (file ETag "')   # one HEAD: the file's version headers
     assert Path(idle["status_page"]).is_file()
 
 
@@ -142,8 +142,8 @@ def test_a_changed_file_reloads_only_its_dataset_and_rebuilds_only_its_products(
     changed = refresh_runs["changed"]
     records = changed["refresh"]["datasets"]
     assert [n for n, r in records.items() if r["loaded"]] == ["spending"]
-    assert records["spending"]["decision"].startswith("changed: fetched and loaded (bytes 19")
-    assert "; sha256 " in records["spending"]["decision"]
+    assert records["spending"]["decision"].startswith('changed: fetched and loaded (etag "')
+    assert "; length 19" in records["spending"]["decision"]
     assert records["spending"]["load_run_id"] == changed["run_id"]
     assert records["incidents"]["load_run_id"] == refresh_runs["full"]["run_id"]
     products = changed["refresh"]["products"]

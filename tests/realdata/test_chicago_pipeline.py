@@ -42,7 +42,7 @@ def test_five_maps_are_written(chicago_run):
     assert set(chicago_run["maps"]) == {"explorer", "safe_route", "locator", "spending", "providers"}
     for path in chicago_run["maps"].values():
         assert Path(path).stat().st_size > 10_000
-        assert "Synthetic sample" not in Path(path).read_text(encoding="utf-8")
+        assert 'id="synthetic-banner"' not in Path(path).read_text(encoding="utf-8")   # (words: in the catalogue)
 
 
 def test_each_map_credits_the_datasets_it_draws(chicago_run):

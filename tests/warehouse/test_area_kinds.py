@@ -187,4 +187,4 @@ def test_the_explorer_names_the_citys_areas(con, tmp_path):
     assert data["rates"]["population"] == {"1": [2000, 2020], "2": [1000, 2020]}
     visible = re.sub(r"<script.*?</script>", "", html, flags=re.S)
     assert "community area" not in visible.lower()
-    assert '"Rates by " + RATE_WORD' in html     # the page writes the headings from data.rates.label
+    assert 'C.t("ex.rates_by", {area: RATE_WORD})' in html     # the page writes the headings from data.rates.label

@@ -1,0 +1,181 @@
+"""A Spanish interface beside English on every page (issue 18, item 6; docs/maps.md "Languages"), in real Chromium
+over the sample city's pipeline pages: a browser asking for Spanish gets Spanish words, `<html lang="es-US">` and
+numbers and dates in the es-US locale; the EN | ES switch goes back to English and the choice survives a reload;
+a browser asking for English gets the English pages; the profile's locale decides how numbers are written; axe-core
+stays clean in Spanish."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.browser.chromium import assert_no_leaks, axe_violations
+
+pytestmark = pytest.mark.browser
+
+# per page: a heading or button the page always shows, in Spanish and in English
+WORDS = {
+    "explorer": ("#filters-reset", "Restablecer filtros", "Reset filters"),
+    "safe_route": ("#route-table th", "Ruta", "Route"),
+    "locator": ("#controls h2", "Lo más cercano a pie", "Nearest by walking"),
+    "spending": ("label[for=sp-year]", "Año fiscal", "Fiscal year"),
+    "providers": ("#pv-table-heading", "Lugares comparados", "Locations compared"),
+    "status": ("#controls h2", "Estado de los datos", "Data status"),
+    "changes": ("#controls h2", "Qué cambió", "What changed"),
+}
+TITLES_ES = {"explorer": "Explorador de delitos", "safe_route": "Ruta segura a casa",
+             "locator": "Localizador de servicios", "spending": "Explorador del gasto público",
+             "providers": "Proveedores de servicios comparados", "status": "Estado de los datos",
+             "changes": "Qué cambió"}
+
+
+@pytest.fixture(scope="module")
+def sample_pages(sample_run) -> dict[str, Path]:
+    maps = {k: Path(v) for k, v in sample_run["maps"].items()}
+    folder = maps["explorer"].parent
+    pages = {name: maps.get(name, folder / f"{name}.html") for name in WORDS}
+    missing = [n for n, p in pages.items() if not p.is_file()]
+    assert missing == [], f"the sample run wrote no {missing}"
+    return pages
+
+
+@contextlib.contextmanager
+def opened(browser, path, *, locale: str, query: str = "", viewport=(1280, 860)):
+    """A fresh browser context speaking ``locale`` (navigator.languages), the page opened and drawn; no page error,
+    no console error and no request off the machine when it closes."""
+    ctx = browser.new_context(locale=locale, viewport={"width": viewport[0], "height": viewport[1]})
+    page = ctx.new_page()
+    log = {"errors": [], "console": [], "requests": []}
+    page.on("pageerror", lambda e: log["errors"].append(str(e)))
+    page.on("console", lambda m: log["console"].append(m.text) if m.type == "error" else None)
+    page.on("request", lambda r: log["requests"].append(r.url))
+    try:
+        page.goto(Path(path).resolve().as_uri() + query)
+        page.wait_for_function("() => window.civicmapReady === true", timeout=30_000)
+        yield page
+        assert log["errors"] == [] and log["console"] == [], log
+        assert_no_leaks(log)
+    finally:
+        ctx.close()
+
+
+def _text(page, selector) -> str:
+    return " ".join(page.locator(selector).first.inner_text().split())
+
+
+@pytest.mark.parametrize("name", list(WORDS))
+def test_a_spanish_browser_gets_each_page_in_spanish(browser, sample_pages, name):
+    selector, spanish, english = WORDS[name]
+    with opened(browser, sample_pages[name], locale="es-US") as page:
+        assert page.evaluate("document.documentElement.lang") == "es-US"
+        assert page.evaluate("window.civicmap.lang") == "es"
+        assert _text(page, "header h1") .startswith(TITLES_ES[name])
+        assert page.title().startswith(TITLES_ES[name])
+        assert spanish in _text(page, selector)
+        assert page.locator("#synthetic-banner").inner_text().startswith("Datos de muestra sintéticos")
+        assert _text(page, "#sources strong") == "Fuentes"
+        assert page.get_attribute("[data-lang-choice=es]", "aria-pressed") == "true"
+        # the page's own words translated, the data's own words (types, names) kept as the source wrote them
+        panel = page.inner_text("#panel")
+        assert english not in panel.split("\n")
+        assert "tal como los escribió la fuente" in panel
+
+
+def test_numbers_and_dates_follow_the_locale(browser, sample_pages):
+    with opened(browser, sample_pages["explorer"], locale="es-US") as page:
+        # "data as of": the newest fetch written by Intl.DateTimeFormat in es-US (a Spanish month), not ISO
+        stamp = page.locator("#data-as-of time")
+        iso, shown = stamp.get_attribute("datetime"), " ".join(stamp.inner_text().split())
+        want = page.evaluate("""iso => { const m = /^(\\d{4})-(\\d{2})-(\\d{2})[T ](\\d{2}):(\\d{2})/.exec(iso);
+            return new Intl.DateTimeFormat('es-US', {year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit',
+              minute: '2-digit', hourCycle: 'h23', timeZone: 'UTC'}).format(new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]))); }""",
+                             iso)
+        assert shown == want and not re.match(r"^\d{4}-", shown)
+        assert re.search(r"\b(ene|feb|mar|abr|may|jun|jul|ago|sept?|oct|nov|dic)\b", shown), shown
+        assert _text(page, "#page-info").startswith("filas 1")
+        first_date = _text(page, "#inc-table tbody tr td")
+        assert re.search(r"\b(ene|feb|mar|abr|may|jun|jul|ago|sept?|oct|nov|dic)\b", first_date), first_date
+        # counts through Intl.NumberFormat of the page's locale
+        shown_n = _text(page, "#count-match")
+        n = int(re.sub(r"\D", "", shown_n))
+        assert n >= 1000 and shown_n == page.evaluate("n => new Intl.NumberFormat('es-US').format(n)", n)
+        assert page.evaluate("window.civicmap.fmtNum(1234567.5, 1)") == "1,234,567.5"   # es-US writes numbers as en-US
+        assert page.evaluate("window.civicmap.locale") == "es-US"
+
+
+def test_the_profile_locale_decides_how_numbers_are_written(browser, sample_run, tmp_path):
+    """``languages = ["en-US", "es-ES"]``: the same page in Spanish writes numbers the Spanish way."""
+    import contextlib as cl
+
+    from civicmash.maps import status
+    from civicmash.maps.render import PageContext
+    from civicmash.warehouse.db import connect
+
+    with cl.closing(connect(sample_run["warehouse"], read_only=True)) as con:
+        path = status.build(PageContext(con=con, city="sample", out_path=tmp_path / "status.html", synthetic=True,
+                                        languages=("en-US", "es-ES")))
+    with opened(browser, path, locale="es-ES") as page:
+        assert page.evaluate("document.documentElement.lang") == "es-ES"
+        assert page.evaluate("window.civicmap.fmtNum(1234567.5, 1)") == "1.234.567,5"
+        rows = page.evaluate("JSON.parse(document.getElementById('data').textContent).datasets")
+        big = max(rows, key=lambda r: r["rows_current"] or 0)
+        cell = page.locator(f"#status-{big['dataset']} td").nth(2).inner_text()
+        assert cell == page.evaluate("n => new Intl.NumberFormat('es-ES').format(n)", big["rows_current"])
+        if big["rows_current"] >= 10_000:
+            assert "." in cell
+    with opened(browser, path, locale="en-US") as page:
+        assert page.evaluate("document.documentElement.lang") == "en-US"
+        assert _text(page, "#controls h2") == "Data status"
+
+
+def test_the_switch_goes_back_to_english_and_the_choice_survives_a_reload(browser, sample_pages):
+    ctx = browser.new_context(locale="es-MX", viewport={"width": 1280, "height": 860})
+    try:
+        page = ctx.new_page()
+        page.goto(sample_pages["explorer"].resolve().as_uri() + "#from=2018-09-01&to=2018-09-30")
+        page.wait_for_function("() => window.civicmapReady === true", timeout=30_000)
+        assert _text(page, "#filters-reset") == "Restablecer filtros"
+        with page.expect_navigation():
+            page.click("[data-lang-choice=en]")
+        page.wait_for_function("() => window.civicmapReady === true", timeout=30_000)
+        assert page.evaluate("document.documentElement.lang") == "en-US"
+        assert _text(page, "#filters-reset") == "Reset filters"
+        assert "lang=en" in page.url and page.url.endswith("#from=2018-09-01&to=2018-09-30")  # the filters kept
+        assert page.input_value("#date-from") == "2018-09-01"
+        page.reload()
+        page.wait_for_function("() => window.civicmapReady === true", timeout=30_000)
+        assert _text(page, "#filters-reset") == "Reset filters"
+        # another page of the same city, opened without lang= in its URL: the stored choice holds
+        page.goto(sample_pages["locator"].resolve().as_uri())
+        page.wait_for_function("() => window.civicmapReady === true", timeout=30_000)
+        assert _text(page, "#controls h2") == "Nearest by walking"
+        assert page.get_attribute("[data-lang-choice=en]", "aria-pressed") == "true"
+        # and back to Spanish by the switch
+        with page.expect_navigation():
+            page.click("[data-lang-choice=es]")
+        page.wait_for_function("() => window.civicmapReady === true", timeout=30_000)
+        assert _text(page, "#controls h2") == "Lo más cercano a pie"
+    finally:
+        ctx.close()
+
+
+def test_an_english_browser_gets_english_and_lang_in_the_url_wins(browser, sample_pages):
+    with opened(browser, sample_pages["spending"], locale="en-US") as page:
+        assert page.evaluate("document.documentElement.lang") == "en-US"
+        assert _text(page, "label[for=sp-year]") == "Fiscal year"
+        assert page.title().startswith("Spending explorer")
+    with opened(browser, sample_pages["spending"], locale="en-US", query="?lang=es") as page:
+        assert page.evaluate("document.documentElement.lang") == "es-US"
+        assert _text(page, "label[for=sp-year]") == "Año fiscal"
+    with opened(browser, sample_pages["status"], locale="fr-FR") as page:   # a language the city does not offer
+        assert _text(page, "#controls h2") == "Data status"
+
+
+@pytest.mark.parametrize("viewport", [(1280, 860), (390, 844)], ids=["desktop", "phone"])
+def test_axe_finds_no_violation_on_the_spanish_explorer(browser, sample_pages, viewport):
+    with opened(browser, sample_pages["explorer"], locale="es-US", viewport=viewport) as page:
+        assert page.evaluate("document.documentElement.lang") == "es-US"
+        assert axe_violations(page) == []
