@@ -98,7 +98,7 @@ def _areas_of(con, rows: list[dict], slots: list[str]) -> None:
         r["areas"] = {c: v for c, v in zip(cols, vals)} if vals else {}
 
 
-def _el(name: str, text: str, **attrs: str) -> str:
+def _el(name: str, text: str | None, **attrs: str) -> str:
     """One Atom element as XML text: ``text`` and attribute values escaped (after :func:`_clean`)."""
     attributes = "".join(f" {k}={quoteattr(_clean(v))}" for k, v in attrs.items())
     return f"<{name}{attributes}>{escape(_clean(text))}</{name}>" if text is not None else f"<{name}{attributes} />"

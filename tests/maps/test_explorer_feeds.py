@@ -55,3 +55,24 @@ def test_every_area_and_circle_has_a_valid_feed_listed_in_the_index(sample_run):
     assert sorted(o.get("xmlUrl") for o in opml.iter("outline") if o.get("xmlUrl")) == files
     one = ET.parse(root / "community_area" / f"{min(areas['community_area'])}.xml").getroot()
     assert one.find(f"{A}link[@rel='alternate']").get("href").startswith("../../../maps/sample/explorer.html#ca=")
+
+
+def test_regenerating_leaves_unchanged_feeds_as_written_and_removes_gone_ones(sample_run, tmp_path):
+    """A feed whose entries did not change is not rewritten (its ``updated`` keeps the time of its last change);
+    a feed of an area or place no longer in the data is removed."""
+    from civicmash.maps.feeds import write_feeds
+    from civicmash.warehouse.db import connect
+
+    con = connect(sample_run["warehouse"], read_only=True, spatial=False)
+    try:
+        first = write_feeds(con, city="sample", out=tmp_path, city_title="Sampleton")
+        root = Path(first["dir"])
+        written = {p: p.stat().st_mtime_ns for p in root.rglob("*.xml")}
+        gone = root / "beat" / "no-such-beat.xml"
+        gone.write_text("<feed/>", encoding="utf-8")
+        again = write_feeds(con, city="sample", out=tmp_path, city_title="Sampleton")
+    finally:
+        con.close()
+    assert again["feeds"] == first["feeds"] == len(written)
+    assert {p: p.stat().st_mtime_ns for p in root.rglob("*.xml")} == written   # none rewritten
+    assert not gone.exists()
