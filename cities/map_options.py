@@ -25,7 +25,7 @@ class MapOptions(BaseModel):
 
     center: Point | None = _point("where the map opens (default: the profile's `center`)", [41.8781, -87.6298])
     boundary_kind: str | None = Field(None, description="the boundaries `kind` drawn and used for areas "
-                                      "(default: the first the city has)", examples=["community_area"])
+                                      "(default: the first the city has)", examples=["district"])
     max_street_edges: int | None = Field(None, ge=0, description="street segments drawn at most (default 150,000)",
                                          examples=[150_000])
 
@@ -132,7 +132,7 @@ class ProvidersOptions(MapOptions):
                                           examples=[15])
     area_kind: str | None = Field(None, description="the population areas the catchments are counted on "
                                   "(default: the kind with population and boundaries that has the most areas)",
-                                  examples=["community_area"])
+                                  examples=["district"])
 
 
 class MapsSpec(BaseModel):

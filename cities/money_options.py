@@ -61,7 +61,7 @@ class DepartmentSpec(_YearRange):
 
     label: str | None = Field(None, description="the department's name spelled out for display (default: the "
                               "latest year's published name of the id, in title case)",
-                              examples=["Chicago Public Library"])
+                              examples=["City Public Library"])
     abbrev: str | None = Field(None, description="its acronym, shown beside the label, never instead of it",
                                examples=["CPL"])
     codes: list[str] = Field(default_factory=list, description="published department codes (leading zeros "
@@ -97,7 +97,7 @@ class MoneySpec(_Strict):
         default_factory=dict, description="department crosswalk: id -> label, acronym and which published codes "
         "or names in which years get the id (a code that changed meaning gets a second id for its other years); "
         "ids not listed are the published code without leading zeros",
-        examples=[{"91": {"label": "Chicago Public Library", "abbrev": "CPL"}}])
+        examples=[{"91": {"label": "City Public Library", "abbrev": "CPL"}}])
     funds: dict[str, str] = Field(default_factory=dict, description="fund_id -> label shown for it (default: "
                                   "the most common published description of the year)",
                                   examples=[{"0100": "Corporate Fund"}])

@@ -355,7 +355,7 @@ def build(ctx: PageContext) -> Path:
     selected primary types; default all), ``type_categories`` (category -> primary types, the profile's
     ``[risk.categories]``: the type list is grouped by them), ``near_categories`` (service categories offered
     by the "near" filter; default school, park), ``boundary_kind``, ``max_street_edges``, ``areas`` (the
-    profile's ``[areas]``, plain: area labels, which area filters exist, the rates' kind; default Chicago's),
+    profile's ``[areas]``, plain: area labels, which area filters exist, the rates' kind; default the code's slots),
     ``min_addresses_per_point`` (privacy: :mod:`.privacy`). The Gi* hotspot layer is read from ``hotspot_cells``
     (written by the pipeline; ``hotspot_resolution`` is that stage's option). See docs/maps.md.
     """

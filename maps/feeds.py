@@ -3,7 +3,7 @@
 Written under ``<out>/feeds/<city>/`` (docs/maps.md, "Atom feeds"):
 
 * ``<kind>/<code>.xml``: one feed per area of every kind the city fills (the profile's ``[areas]`` slots: the
-  boundaries of the slot's kind, or the codes its incidents carry), named by the kind (``community_area/32.xml``);
+  boundaries of the slot's kind, or the codes its incidents carry), named by the kind (``<kind>/<code>.xml``);
 * ``near/<category>-<id>.xml``: one feed per school and park (the ``services`` of the explorer's "near"
   categories) for incidents within ½ mile (805 m) of it;
 * ``index.opml``: every feed, for a feed reader to subscribe to them all or pick some.

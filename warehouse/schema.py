@@ -323,7 +323,7 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
              "The department's key that is stable across years, to join years on: the profile's [money] department "
              "crosswalk result for this published code (and year), else the published department_code with leading "
              "zeros stripped ('091' -> '91'), else the published name upper-cased. A code that changed meaning "
-             "(Chicago's 38) gets a different id for the years of each meaning."),
+             "(a city's department 38, say) gets a different id for the years of each meaning."),
             ("department_label", "VARCHAR",
              "The department's name spelled out for display, one per (city, department_id, fiscal_year): the "
              "profile's crosswalk label when given, else the latest year's published name of that id in title "
@@ -340,11 +340,11 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
              "when given, else the most common published description of that fund_id in the year, whitespace "
              "collapsed (so a double space cannot make two bars)."),
             ("fund_type", "VARCHAR",
-             "The fund's type as published (Chicago: 'LOCAL', 'GRANTS', 'CDBG'); NULL when the source has none. "
+             "The fund's type as published (e.g. 'LOCAL', 'GRANTS', 'CDBG'); NULL when the source has none. "
              "The profile's fund recodes may test it."),
             ("account_code", "VARCHAR",
              "The account / appropriation code as published, left-padded with zeros to the profile's [money] "
-             "account_code_width when numeric (Chicago 2019 '5' -> '0005', as from 2023); NULL when the source "
+             "account_code_width when numeric (an older year's '5' -> '0005', as later years write it); NULL when the source "
              "has no account code."),
         ],
     ),
@@ -356,7 +356,7 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
             ("contract_number", "VARCHAR", "The purchase order / contract number as published (alphanumeric, e.g. 'E011442')."),
             ("revision", "INTEGER",
              "The revision number (0 = the original award); NULL when the published revision is not a number "
-             "(Chicago: 4,297 of the 20,000 sample rows carry a code like 'D404171' there, see revision_code)."),
+             "(a code like 'D404171' there: see revision_code)."),
             ("revision_code", "VARCHAR", "The revision as published (text: usually '0', '1', ..., sometimes a code)."),
             ("vendor", "VARCHAR", "The vendor's name as published."),
             ("vendor_key", "VARCHAR",
@@ -376,8 +376,8 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
         ],
     ),
     "place_spending": (
-        "Spending attributed to a place, one row per published project line (e.g. Chicago's aldermanic 'menu "
-        "money' by ward and year). Some datasets give a point or shape for the project (lat/lon/geom); a dataset "
+        "Spending attributed to a place, one row per published project line (e.g. a council member's "
+        "discretionary capital money by district and year). Some datasets give a point or shape for the project (lat/lon/geom); a dataset "
         "that only adds points to lines another dataset already counts is loaded with in_totals FALSE, so sums "
         "(place_spending_by_area_year) never count a project twice.",
         _PROVENANCE + [
