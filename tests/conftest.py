@@ -156,8 +156,30 @@ def la_run(prefect_harness, la_dir, tmp_path_factory) -> dict:
 _RUN_GROUPS = {"chicago_run": "chicago", "la_run": "los_angeles", "sample_run": "sample"}
 
 
+# tryfirst: xdist's own hook (remote.py) turns the marks into `nodeid@group` when it runs, so the marks must be
+# there before it; without this every city's run was built once per worker.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     for item in items:
         group = next((g for name, g in _RUN_GROUPS.items() if name in getattr(item, "fixturenames", ())), None)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
+
+
+# --- where the suite's time goes ---------------------------------------------------------------------------------
+
+_TIMES_ENV = "CIVICMASH_TEST_TIMES"  # a file: one JSON line per test phase (worker, test, phase, start, stop)
+
+
+def pytest_runtest_logreport(report):
+    """With ``CIVICMASH_TEST_TIMES=FILE``, record each phase's wall-clock span on its xdist worker, so a run's
+    timeline per worker (which group waited for which, what ran twice) can be read afterwards (docs/testing.md)."""
+    path = os.environ.get(_TIMES_ENV)
+    if not path or os.environ.get("PYTEST_XDIST_WORKER") is None and hasattr(report, "node"):
+        return  # the xdist controller sees every worker's reports again: the workers write their own
+    import json
+
+    line = {"worker": os.environ.get("PYTEST_XDIST_WORKER", "main"), "test": report.nodeid, "phase": report.when,
+            "start": round(report.start, 3), "stop": round(report.stop, 3), "outcome": report.outcome}
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(line) + "\n")

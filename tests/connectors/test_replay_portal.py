@@ -156,9 +156,11 @@ def test_a_50000_row_page_is_fast(chicago_portal):
     chicago(CRIMES)
     url = chicago_portal.base_url + "/resource/ijzp-q8t2.json"
     requests.get(url, params={"$limit": 1})                  # first use loads and converts the CSV once
-    t = time.perf_counter()
+    # CPU time of this process (the portal serves from a thread of it): what a page costs, whatever else the
+    # machine runs at the time (the wall clock doubled when the whole suite ran beside it on two cores)
+    t = time.process_time()
     rows = requests.get(url, params={"$limit": 50000, "$offset": 100000}).json()
-    assert time.perf_counter() - t < 2.0
+    assert time.process_time() - t < 2.0
     assert len(rows) == 50000 and rows[0]["date"].endswith(".000")
 
 
