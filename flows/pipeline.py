@@ -529,7 +529,9 @@ def civic_pipeline(city: str, out: str = "out", replay: str | None = None, profi
     :class:`~civicmash.flows.run_lock.RunInProgress` naming it, before touching anything.
     ``sweep``: after the loads, run the deletion sweep (:func:`sweep_deleted`).
     """
-    with run_lock(warehouse_path(Path(out)), city=profile.name if profile else city, wait=wait):
+    warehouse = warehouse_path(Path(out))
+    # the warehouse stays open for the run: one spatial load and schema check, not one per step (db.keep_open)
+    with run_lock(warehouse, city=profile.name if profile else city, wait=wait), db.keep_open(warehouse):
         return _pipeline(city, out=out, replay=replay, profile_path=profile_path, maps=maps, incremental=incremental,
                          replay_url=replay_url, datasets=datasets, profile=profile, sweep=sweep)
 

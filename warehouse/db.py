@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 
-__all__ = ["LOCK_WAIT_ENV", "MEMORY_LIMIT_ENV", "WarehouseBusy", "connect", "ensure_schema", "load_spatial",
-           "spatial_extension_path"]
+__all__ = ["LOCK_WAIT_ENV", "MEMORY_LIMIT_ENV", "WarehouseBusy", "connect", "ensure_schema", "keep_open",
+           "load_spatial", "spatial_extension_path"]
 
 LOCK_WAIT_ENV = "CIVICMASH_LOCK_WAIT"
 """Environment variable: seconds a connection waits for a warehouse file another process holds (DuckDB lets one
@@ -62,6 +65,10 @@ def connect(path: str | Path = ":memory:", *, read_only: bool = False,
     function: GEOMETRY columns are a core type and read fine, the spatial views do not bind.
     """
     path = str(path)
+    if path != ":memory:":
+        kept = _kept_cursor(path)
+        if kept is not None:   # inside keep_open(path): the open instance, spatial and schema already there
+            return kept
     if path != ":memory:" and not read_only:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     config = {}
@@ -86,6 +93,52 @@ def connect(path: str | Path = ":memory:", *, read_only: bool = False,
     if not read_only:
         ensure_schema(con)
     return con
+
+
+# ---- one open warehouse for a whole run --------------------------------------------------------------------------
+
+_KEPT: dict[str, duckdb.DuckDBPyConnection] = {}
+_KEPT_LOCK = threading.Lock()
+
+
+def _kept_key(path: str | Path) -> str:
+    return os.path.realpath(str(path))
+
+
+def _kept_cursor(path: str) -> duckdb.DuckDBPyConnection | None:
+    with _KEPT_LOCK:
+        keeper = _KEPT.get(_kept_key(path)) if _KEPT else None
+        if keeper is None:
+            return None
+        cursor = keeper.cursor()   # a new connection to the same database instance (safe in another thread)
+    cursor.execute("SET enable_progress_bar = false")
+    return cursor
+
+
+@contextlib.contextmanager
+def keep_open(path: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Hold the warehouse at ``path`` open for the block (a pipeline run): every :func:`connect` to the same file
+    in this process, read-only or not, with or without spatial, gets a new connection to this one open database
+    (``cursor()``) instead of opening the file again. Opening it again loaded the spatial extension and checked the
+    schema each time, 0.3-0.8 s a connection and ~25 connections in a run of a small city; here both happen once.
+    The file stays locked for writing by this process for the whole block (DuckDB lets one process write a file),
+    so another process's reader waits for the run (:data:`LOCK_WAIT_ENV`) rather than slipping in between two
+    steps. Nested blocks on the same file share the outer one."""
+    key = _kept_key(path)
+    with _KEPT_LOCK:
+        nested = key in _KEPT
+    if nested:
+        yield _KEPT[key]
+        return
+    keeper = connect(path)
+    with _KEPT_LOCK:
+        _KEPT[key] = keeper
+    try:
+        yield keeper
+    finally:
+        with _KEPT_LOCK:
+            _KEPT.pop(key, None)
+        keeper.close()
 
 
 def _connect_when_free(path: str, *, read_only: bool, config: dict) -> duckdb.DuckDBPyConnection:
