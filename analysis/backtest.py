@@ -12,7 +12,10 @@ tested (``tests/maps/test_safe_route_backtest_core.py``) and so that a city's ev
   detour budget, and the distributions of detour and held-out exposure reduction per budget.
 - :func:`edge_jaccard`, :func:`changed_share`, :func:`hysteresis_chain`: stable advice: whether the recommended
   route of a pair changes from one month to the next, and a margin that keeps last month's route unless the new
-  one is clearly less exposed.
+  one is clearly less exposed; :func:`choose_margin`, :func:`margin_chain`: the product's memoryless margin
+  (``[maps.safe_route] margin``: a detour must beat the shortest route by it).
+- :func:`oracle_window`, :func:`oracle_front`, :func:`exposure_lower_bound`: the upper bound: routes chosen with the
+  test month's own incidents, and a bound on the least held-out exposure any walk within a budget can have.
 - :func:`mean_distance_from`: SafeRoute's metric (Levy et al. 2018): the mean distance from the points of a route
   to the nearest incident.
 - :func:`sample_pairs`: origin-destination pairs: origins at given points (bars), destinations at street nodes
@@ -307,6 +310,63 @@ def hysteresis_chain(fronts_by_month: list[list[Front]], budget: float, margin: 
         out.append(rows)
         prev = rows
     return out
+
+
+def choose_margin(length, train, budget: float, margin: float) -> int:
+    """The product's memoryless rule (:func:`analysis.fast_route.recommend`): the route :func:`choose` picks for
+    ``budget``, unless it is less than ``margin`` (0.2 = 20 %) less exposed than the shortest route (index 0): then
+    the shortest. No memory of last month's advice: a detour must beat the *shortest* route by the margin."""
+    i = choose(length, train, budget)
+    train = np.asarray(train, float)
+    if margin > 0 and i != 0 and train[i] > (1 - margin) * train[0]:
+        return 0
+    return i
+
+
+def margin_chain(fronts_by_month: list[list[Front]], budget: float, margin: float) -> list[np.ndarray]:
+    """Per month, the index of every pair's recommended route under :func:`choose_margin` (months in order)."""
+    return [np.array([choose_margin(f.length, f.train, budget, margin) for f in fronts], np.int64)
+            for fronts in fronts_by_month]
+
+
+# ---- the oracle: how far any choice could go -------------------------------------------------------------------
+
+def oracle_window(window: Window) -> Window:
+    """``window`` with perfect foresight: the training window *is* the test month (the oracle's model)."""
+    return Window(test=window.test, train=window.test, train_months=0)
+
+
+def oracle_front(fronts: list[Front], target: int = 0) -> Front:
+    """One front of every distinct route of ``fronts`` (one pair, one month: e.g. the Pareto routes of the held-out
+    score itself and the trained choice's routes), shortest first, whose ``train`` is the held-out exposure of
+    column ``target``: :func:`choose` on it picks, per budget, the least held-out-exposed of these routes, so the
+    oracle is never worse on its own month than any of the fronts' choices (within the same budget)."""
+    seen, rows = set(), []
+    for f in fronts:
+        for i, e in enumerate(f.edges):
+            key = tuple(np.unique(np.asarray(e, np.int64)).tolist())
+            if key in seen:
+                continue
+            seen.add(key)
+            rows.append((float(f.length[i]), float(f.test[i, target]), np.asarray(f.test[i], float), e))
+    # shortest first; among equally short routes the least exposed first (index 0 is "the shortest route")
+    rows.sort(key=lambda r: (round(r[0], 6), r[1]))
+    return Front(length=np.array([r[0] for r in rows]), train=np.array([r[1] for r in rows]),
+                 test=np.array([r[2] for r in rows]), edges=[r[3] for r in rows])
+
+
+def exposure_lower_bound(length, cost_exposure, mus, budget_m: float) -> float:
+    """Lagrangian lower bound on the least exposure of *any* walk no longer than ``budget_m``: for every sweep weight
+    ``mu`` > 0 whose search found the walk minimising ``length + mu * exposure`` exactly, every walk ``p`` with
+    ``L(p) <= budget_m`` has ``E(p) >= min_r (L_r + mu E_r - budget_m) / mu`` (``r`` over the routes the sweep found,
+    which hold each weight's minimiser). The best of these bounds, never below 0. ``length``/``cost_exposure``: the
+    routes' length and exposure as the search priced them."""
+    L, E = np.asarray(length, float), np.asarray(cost_exposure, float)
+    best = 0.0
+    for mu in mus:
+        if mu > 0:
+            best = max(best, float(np.min(L + mu * E) - budget_m) / mu)
+    return best
 
 
 # ---- SafeRoute's metric ------------------------------------------------------------------------------------------

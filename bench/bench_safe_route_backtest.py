@@ -31,6 +31,15 @@ Jaccard index of the two routes' edges is below ``JACCARD`` (0.8); with a hyster
 unless the new one is more than ``margin`` less exposed under the new month's model), margin chosen on the selection
 months' steps.
 
+**Upper bound** (``oracle`` in the result): on the report months, the same pairs, budgets to +100 %: the plain
+(trained) choice; the *model oracle* (the chosen model built on the test month itself: perfect foresight); the
+*score oracle* (per held-out score, the least held-out-exposed route among the Pareto routes of that score, the
+trained routes and the model oracle's); and a Lagrangian *bound* on the least held-out exposure of any walk within
+the budget. **Memoryless margin** (``stability.memoryless``): the product's ``[maps.safe_route] margin`` (a detour
+must beat the shortest route by it) at margins 0-0.3, changes month to month and held-out cost.
+``python -m bench.bench_safe_route_backtest --only oracle,margin [--pairs N]`` runs these two alone on the last
+full run's chosen weighting (``CIVICMASH_BACKTEST_DB`` required) and read-modify-writes the result json.
+
 ``rolling(warehouse)`` works on any warehouse holding the Chicago run (``CIVICMASH_BACKTEST_DB`` points ``run()`` at
 one); ``run()`` otherwise runs the pipeline on ../shared first. ``backtest(warehouse)`` is the earlier 50-pair West
 Loop backtest (``tests/realdata/test_safe_route_backtest.py``).
@@ -52,6 +61,7 @@ import duckdb
 import numpy as np
 from civicmash.analysis import backtest as bt
 from civicmash.analysis import route_planner
+from civicmash.analysis.fast_route import SWEEP
 from civicmash.analysis.risk import build_risk, edges_near
 from civicmash.analysis.routing import WalkGraph, load_graph
 
@@ -68,6 +78,12 @@ JACCARD = 0.8
 SELECT_MONTHS = ("2018-06", "2018-07", "2018-08")
 REPORT_MONTHS = ("2018-09", "2018-10", "2018-11")
 MARGINS = (None, 0.0, 0.05, 0.1, 0.2, 0.3)
+# the oracle's curve goes beyond the product's budgets, until the median detour passes 10 %
+WIDE_BUDGETS = BUDGETS + (0.40, 0.50, 0.75, 1.00)
+# the product's memoryless margin ([maps.safe_route] margin, analysis.fast_route.recommend)
+MEMORYLESS_MARGINS = (0.0, 0.1, 0.2, 0.3)
+TARGETS = ("T_harm", "T_violent_night", "T_all")
+GOAL_PCT = 30.0
 # the held-out score's severity weights (the profile's before this evaluation): fixed, whatever the choice learns
 SCORE_WEIGHTS = {"violent": 3.0, "property": 1.0, "other": 0.5, "non_criminal": 0.0}
 
@@ -188,18 +204,38 @@ class Evaluation:
 
     # ---- fronts ----
     def fronts(self, weighting: bt.Weighting, window: bt.Window, pairs_idx) -> list[bt.Front]:
+        return self.fronts_on(lambda h: self.choice(weighting, window, h), window, pairs_idx)
+
+    def fronts_on(self, risk_of, window: bt.Window, pairs_idx, *, bound_budgets=None,
+                  front_scale: float = 1.0) -> list[bt.Front]:
+        """Pareto fronts with the per-edge risk ``risk_of(hour)``, scored on ``window.test``. With
+        ``bound_budgets`` (fractions), each front also gets ``bound``: per budget, the Lagrangian lower bound
+        (:func:`analysis.backtest.exposure_lower_bound`) on the ``risk_of`` exposure of any walk within the budget
+        of the pair's shortest length (the sweep's own weights, so the searches' minimisers are on the front).
+        ``front_scale``: the sweep sees the risk times this (the routes are the same at any scale, but the front's
+        filter compares exposures rounded to 3 decimals: a small held-out score would drop minimisers)."""
         g = self.graph
         out = []
         for p in pairs_idx:
             a, b = self.pairs[p]
             h = int(self.hours[p])
-            risk = self.choice(weighting, window, h)
+            risk = risk_of(h)
             score = self.score(window.test, h)
-            front = route_planner.pareto_routes(g, risk, a, b)
+            front = route_planner.pareto_routes(g, risk * front_scale if front_scale != 1.0 else risk, a, b)
             edges = [g.path_edges(r["nodes"]) for r in front]
-            out.append(bt.Front(length=np.array([float(g.length[e].sum()) for e in edges]),
-                                train=np.array([float(risk[e].sum()) for e in edges]),
-                                test=np.array([score[e].sum(axis=0) for e in edges]), edges=edges))
+            f = bt.Front(length=np.array([float(g.length[e].sum()) for e in edges]),
+                         train=np.array([float(risk[e].sum()) for e in edges]),
+                         test=np.array([score[e].sum(axis=0) for e in edges]), edges=edges)
+            if bound_budgets is not None:
+                # exactly what pareto_routes searched: length + (c / p95) * length * density per edge
+                density = risk / np.maximum(g.length, 1.0)
+                pos = density[density > 0]
+                p95 = float(np.percentile(pos, 95)) if pos.size else 1.0
+                mus = [c / p95 for c in SWEEP if c > 0] if pos.size else []
+                cost_e = np.array([float((g.length[e] * density[e]).sum()) for e in edges])
+                f.bound = [bt.exposure_lower_bound(f.length, cost_e, mus, (1 + bb) * f.length[0])
+                           for bb in bound_budgets]
+            out.append(f)
         return out
 
     def price(self, weighting, window, p, edges):
@@ -510,6 +546,9 @@ def rolling(warehouse: str | Path, *, n_pairs: int = PAIRS, select_pairs: int = 
                           or (lit[f.edges[0]] != 0).any()) for f in report]) * 100
     lit_row = next((r for r in log if r["feature"] == "lit streets"), None)
     walk_m = np.array([f.length[0] for f in report[:len(ev.pairs)]])
+    # ---- the memoryless margin the product has, and the oracle (the same code as `--only oracle,margin`)
+    memoryless = _memoryless(ev, wins, by_month)
+    oracle = _oracle(ev, chosen, wins, by_month, all_idx)
     result = {
         "city": CITY,
         "graph": {"nodes": g.n_nodes, "edges": g.n_edges, "what": "the merged walk graph of every street dataset "
@@ -548,14 +587,16 @@ def rolling(warehouse: str | Path, *, n_pairs: int = PAIRS, select_pairs: int = 
         "per_month": per_month,
         "curve": curve,
         "curve_before": base_curve,
-        "goal": _goal(curve),
+        "goal": _goal_statement(_goal(curve), oracle),
+        "oracle": {**oracle, "pairs_used": len(ev.pairs), "pairs_subset_seed": None},
         "goal_before": _goal(base_curve),
         "saferoute_metric": saferoute,
         "stability": {"definition": f"a pair's recommendation changes between consecutive months when the "
                                     f"length-weighted Jaccard index of the two routes' edges is below {JACCARD}; "
                                     "margin m: last month's route is kept unless the new one is more than m less "
                                     "exposed under the new month's model (None: no hysteresis)",
-                      "by_margin": stab, "chosen_margin": margin,
+                      "by_margin": stab, "chosen_margin": margin, "memoryless": {**memoryless,
+                                                                                 "pairs_used": len(ev.pairs)},
                       "margin_rule": "the largest margin whose mean held-out reduction on the select months is "
                                      "within 1 point of no hysteresis"},
         "dark_streets": {
@@ -569,6 +610,266 @@ def rolling(warehouse: str | Path, *, n_pairs: int = PAIRS, select_pairs: int = 
         "fronts_per_second": round(len(ev.pairs) * len(wins) / max(t_fin, 1e-9), 1),
     }
     return result
+
+
+# ---- the oracle (an upper bound) and the memoryless margin: `--only oracle` runs these alone ------------------
+
+def _weighting_from(d: dict, categories: dict, name: str = "chosen") -> bt.Weighting:
+    """The :class:`Weighting` a result's ``chosen`` (or ``before``) dict describes (inverse of ``_weighting_dict``)."""
+    cat = {k: v for k, v in d["type_weights_by_category"].items() if not isinstance(v, list)}
+    return bt.Weighting(name, type_weights=bt.weights_tuple(_type_weights(categories, cat)), sigma_h=d["sigma_h"],
+                        months=d["window_months"], half_life_days=d["half_life_days"], bandwidth_m=d["bandwidth_m"],
+                        bars=None if not d.get("bars") else tuple(d["bars"][k] for k in ("factor", "radius_m", "from", "to")),
+                        lit=None if not d.get("lit") else tuple(d["lit"][k] for k in ("lit", "unlit", "from", "to")))
+
+
+def _detour_passes(curve: list[dict]) -> float | None:
+    """The first budget (%) of ``curve`` whose median detour is over 10 % (None: none)."""
+    return next((r["budget_pct"] for r in curve if r["detour_pct"].get("median", 0) > 10), None)
+
+
+def _short_curve(curve: list[dict]) -> list[dict]:
+    keep = ("budget_pct", "rerouted_pct", "detour_pct", "held_out_reduction_pct", "held_out_total_reduction_pct",
+            "share_worse_pct", "share_better_pct")
+    return [{k: r[k] for k in keep} for r in curve]
+
+
+def _oracle(ev: Evaluation, chosen: bt.Weighting, wins, trained_by_month, idx) -> dict:
+    """The oracle on the report months: (a) *model oracle*: the product's chosen model built on the test month
+    itself (perfect foresight, same model); (b) *score oracle*: per held-out score, the least held-out-exposed route
+    among the Pareto routes of that score itself, the trained routes and the model oracle's (so never worse than
+    either on its own month); (c) the Lagrangian bound on the least held-out exposure of *any* walk within each
+    budget; (d) the plain (trained) choice at the same, wider budgets."""
+    rep = [(i, w) for i, w in enumerate(wins) if w.label in REPORT_MONTHS]
+    trained = [f for i, _ in rep for f in trained_by_month[i]]
+    t0 = time.perf_counter()
+    model = []
+    for _, w in rep:
+        model += ev.fronts(chosen, bt.oracle_window(w), idx)
+        _log(f"  model oracle {w.label}: {time.perf_counter() - t0:.0f} s")
+    out = {"budgets_pct": [round(b * 100, 1) for b in WIDE_BUDGETS], "pair_months": len(trained),
+           "plain": {}, "model_oracle": {}, "score_oracle": {}, "bound": {}}
+    for k, t in enumerate(TARGETS):
+        out["plain"][t] = _short_curve(bt.tradeoff_curve(trained, WIDE_BUDGETS, target=k))
+        out["model_oracle"][t] = _short_curve(bt.tradeoff_curve(model, WIDE_BUDGETS, target=k))
+    for k, t in enumerate(TARGETS):
+        score = []
+        for _, w in rep:
+            score += ev.fronts_on(lambda h, w=w, k=k: np.ascontiguousarray(ev.score(w.test, h)[:, k]), w, idx,
+                                  bound_budgets=WIDE_BUDGETS, front_scale=1e6)
+            _log(f"  score oracle {t} {w.label}: {time.perf_counter() - t0:.0f} s")
+        merged = [bt.oracle_front([tr, sc, mo], target=k) for tr, sc, mo in zip(trained, score, model)]
+        out["score_oracle"][t] = _short_curve(bt.tradeoff_curve(merged, WIDE_BUDGETS, target=k))
+        # the bound: per pair-month, at most (shortest - lower bound) / shortest of the held-out exposure
+        s = np.array([f.test[0, k] for f in trained])
+        pos = s > 0
+        rows = []
+        for j, b in enumerate(WIDE_BUDGETS):
+            lb = np.array([sc.bound[j] for sc in score])
+            ub = np.clip((s[pos] - np.minimum(lb[pos], s[pos])) / s[pos] * 100, 0, 100)
+            # sanity: no route the oracle found within the budget is less exposed than the bound allows
+            got = np.array([f.train[bt.choose(f.length, f.train, b)] for f in merged])
+            rows.append({"budget_pct": round(b * 100, 1), "max_reduction_pct": bt._dist(ub),
+                         "share_pairs_30pct_possible": round(float((ub >= GOAL_PCT - 1e-9).mean() * 100), 1),
+                         "oracle_below_bound": int((got < lb * (1 - 1e-6) - 1e-9).sum())})
+        out["bound"][t] = rows
+    for key in ("plain", "model_oracle", "score_oracle"):
+        out[f"goal_{key}"] = {t: _goal(out[key][t]) for t in TARGETS}
+        out[f"median_detour_over_10pct_from_budget_pct_{key}"] = {t: _detour_passes(out[key][t]) for t in TARGETS}
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    out["what"] = (
+        "report months, the same pairs. plain: the trained choice (the product's chosen model on the 3 months "
+        "before) at wider budgets. model_oracle: the same model built on the test month itself (perfect foresight). "
+        "score_oracle: per held-out score, the least held-out-exposed route within the budget among the Pareto routes "
+        "of that score itself (15-weight sweep), the trained routes and the model oracle's: no choice among these "
+        "routes does better on the month. bound: per pair-month, the largest reduction ANY walk within the budget "
+        "can have (Lagrangian lower bound on the least held-out exposure, from the score sweep's exact searches); "
+        "share_pairs_30pct_possible: pairs for which a 30 % reduction is possible at all within the budget")
+    return out
+
+
+def _memoryless(ev: Evaluation, wins, by_month) -> dict:
+    """The product's memoryless margin (a detour must beat the shortest route by m) at the product budget:
+    month-to-month changes (as ``stability``), held-out reduction and detour, per margin; chosen on the select
+    months as the largest margin whose clipped mean held-out reduction stays within 1 point of margin 0."""
+    g = ev.graph
+    sel_steps = [i for i, w in enumerate(wins) if w.label in SELECT_MONTHS]
+    rep_steps = [i for i, w in enumerate(wins) if w.label in REPORT_MONTHS]
+    out, samples = {}, {}
+    for m in MEMORYLESS_MARGINS:
+        chain = bt.margin_chain(by_month, PRODUCT_BUDGET, m)
+        routes = [[f.edges[j] for f, j in zip(fr, ch)] for fr, ch in zip(by_month, chain)]
+        row = {}
+        for role, steps in (("select", sel_steps), ("report", rep_steps)):
+            if not steps:
+                continue
+            months = [routes[i] for i in range(max(steps[0] - 1, 0), steps[-1] + 1)]
+            share = {f"jaccard_below_{th}": bt.changed_share(months, g.length, threshold=th)["changed_pct"]
+                     for th in (0.5, JACCARD, 1.0)}
+            fr = [f for i in steps for f in by_month[i]]
+            ix = np.concatenate([chain[i] for i in steps])
+            st = bt.reduction_stats([f.test[0, 0] for f in fr], [f.test[j, 0] for f, j in zip(fr, ix)],
+                                    [f.train[0] for f in fr], [f.train[j] for f, j in zip(fr, ix)],
+                                    [f.length[0] for f in fr], [f.length[j] for f, j in zip(fr, ix)])
+            s0 = np.array([f.test[0, 0] for f in fr])
+            sj = np.array([f.test[j, 0] for f, j in zip(fr, ix)])
+            red = np.full(len(fr), np.nan)
+            red[s0 > 0] = (s0[s0 > 0] - sj[s0 > 0]) / s0[s0 > 0] * 100
+            samples[(m, role)] = np.clip(red, -100, 100)
+            # which changes: between the shortest route and a detour, or from one detour to another
+            span = range(max(steps[0] - 1, 0), steps[-1] + 1)
+            kinds, n_steps = {"shortest_detour": 0, "detour_detour": 0, "shortest_shortest": 0}, 0
+            for i0, i1 in zip(span, list(span)[1:]):
+                for p, (f0, f1) in enumerate(zip(by_month[i0], by_month[i1])):
+                    n_steps += 1
+                    j0, j1 = chain[i0][p], chain[i1][p]
+                    if bt.edge_jaccard(f0.edges[j0], f1.edges[j1], g.length) < JACCARD:
+                        kind = ("shortest_shortest" if j0 == 0 and j1 == 0 else
+                                "shortest_detour" if j0 == 0 or j1 == 0 else "detour_detour")
+                        kinds[kind] += 1
+            row[role] = {"changed_pct": share,
+                         "changes_by_kind_pct": {k: round(v / max(n_steps, 1) * 100, 1) for k, v in kinds.items()},
+                         "rerouted_pct": st["rerouted_pct"],
+                         "held_out_reduction_pct": st["held_out_reduction_pct"],
+                         "held_out_total_reduction_pct": st["held_out_total_reduction_pct"],
+                         "detour_pct": st["detour_pct"], "share_worse_pct": st["share_worse_pct"],
+                         "share_better_pct": st["share_better_pct"]}
+        for role, figures in row.items():
+            base, cur = samples[(0.0, role)], samples[(m, role)]
+            ok = ~np.isnan(base) & ~np.isnan(cur)
+            d = cur[ok] - base[ok]
+            figures["vs_margin_0_clipped_mean_pct_points"] = round(float(d.mean()), 2)
+            figures["paired_se"] = round(float(d.std(ddof=1) / math.sqrt(max(ok.sum(), 2))), 2)
+        out[f"{m:g}"] = row
+    zero = out["0"]["select"]
+    ok = [m for m in MEMORYLESS_MARGINS
+          if out[f"{m:g}"]["select"]["held_out_reduction_pct"]["mean_clipped"]
+          >= zero["held_out_reduction_pct"]["mean_clipped"] - 1.0
+          and out[f"{m:g}"]["select"]["held_out_total_reduction_pct"] >= zero["held_out_total_reduction_pct"] - 1.0]
+    best = max(ok)
+    key = f"jaccard_below_{JACCARD}"
+    cut = 1 - out[f"{best:g}"]["select"]["changed_pct"][key] / max(zero["changed_pct"][key], 1e-9)
+    adopt = best > 0 and cut >= 1 / 3
+    return {"definition": "the product's memoryless rule ([maps.safe_route] margin, analysis.fast_route.recommend): "
+                          "the least exposed route within the +25% budget is recommended only when it is at least m "
+                          "less exposed (training model) than the shortest, else the shortest; changes between "
+                          f"consecutive months as in stability (Jaccard below {JACCARD}); held-out score T_harm",
+            "by_margin": out, "chosen_margin": best, "changes_cut_on_select_months_pct": round(cut * 100, 1),
+            "adopted_as_product_default": adopt,
+            "margin_rule": "on the select months: the largest margin whose clipped mean and total held-out reduction "
+                           "both stay within 1 point of margin 0; adopted as the product default only if it also "
+                           "cuts the month-to-month changes by at least a third (reported on the report months)"}
+
+
+def _goal_statement(goal: dict, oracle: dict) -> dict:
+    """``goal`` with the distance to it stated against the oracle and the bound."""
+    o = oracle["goal_score_oracle"]["T_harm"]
+    mo = oracle["goal_model_oracle"]["T_harm"]
+    b10 = next(r for r in oracle["bound"]["T_harm"] if r["budget_pct"] == 10.0)
+    b100 = oracle["bound"]["T_harm"][-1]
+    reachable = bool(o["met"])
+    text = (f"{'met' if goal['met'] else 'not met'}: at the best budget within a 10% median detour the trained choice reduces the median pair's "
+            f"held-out T_harm by {goal['median_reduction_pct']}%. With perfect foresight (routes chosen with the test "
+            f"month's own score) the median is {o['median_reduction_pct']}% (at +{o['best_budget_pct']:g}%, median "
+            f"detour {o['median_detour_pct']}%); the product's model built on the test month itself gives "
+            f"{mo['median_reduction_pct']}%. Bound on ANY walk: within +10% a 30% reduction is possible at all for "
+            f"{b10['share_pairs_30pct_possible']}% of pair-months (median possible {b10['max_reduction_pct']['median']}%), "
+            f"within +{b100['budget_pct']:g}% for {b100['share_pairs_30pct_possible']}%. ")
+    text += ("The trained choice meets the goal." if goal["met"] else
+             "The goal is reachable on this graph and metric only with perfect foresight of the month's crimes: the "
+             "gap is the forecast (last quarter's incidents vs the month's own) and the model's form, not the router."
+             if reachable else
+             "Even perfect foresight does not reach 30% at <= 10% median detour: the goal is unreachable by any "
+             "predictor choosing among these routes on this graph and metric.")
+    return {**goal, "oracle_median_reduction_pct": o["median_reduction_pct"],
+            "oracle_best_budget_pct": o["best_budget_pct"], "oracle_median_detour_pct": o["median_detour_pct"],
+            "model_oracle_median_reduction_pct": mo["median_reduction_pct"],
+            "reachable_with_perfect_foresight": reachable,
+            "bound_share_pairs_30pct_possible_within_10pct": b10["share_pairs_30pct_possible"],
+            "statement": text}
+
+
+def extras(warehouse: str | Path, *, parts=("oracle", "margin"), n_pairs: int = PAIRS, subset: int | None = None,
+           previous: dict | None = None) -> dict:
+    """The oracle and the memoryless margin alone (``--only``), with the weighting ``previous`` (the last full
+    run's result) chose; ``subset``: a random subset of the pairs (seed 2018 + 3)."""
+    t_start = time.perf_counter()
+    with contextlib.closing(duckdb.connect(str(warehouse), read_only=True)) as con:
+        ev = Evaluation(con, n_pairs=n_pairs)
+    chosen = _weighting_from(previous["chosen"], ev.categories) if previous else None
+    if chosen is None:
+        raise RuntimeError("--only needs the last full run's result (its chosen weighting)")
+    idx = range(len(ev.pairs))
+    if subset and subset < len(ev.pairs):
+        idx = np.sort(np.random.default_rng(SEED + 3).choice(len(ev.pairs), subset, replace=False))
+    every = [w.label for w in bt.rolling_windows(ev.months, 1)]
+    wins = ev.windows(chosen, every)
+    need = set(REPORT_MONTHS) | (set(SELECT_MONTHS) | {"2018-08"} if "margin" in parts else set())
+    by_month = []
+    t = time.perf_counter()
+    for win in wins:
+        by_month.append(ev.fronts(chosen, win, idx) if win.label in need else [])
+        _log(f"  trained {win.label}: {len(by_month[-1])} fronts, {time.perf_counter() - t:.0f} s")
+    out = {"pairs_used": len(idx), "pairs_subset_seed": SEED + 3 if len(idx) < len(ev.pairs) else None,
+           "chosen_weighting": _weighting_dict(chosen, ev.categories)}
+    if "margin" in parts:
+        out["memoryless_margin"] = _memoryless(ev, wins, by_month)
+    if "oracle" in parts:
+        out["oracle"] = _oracle(ev, chosen, wins, by_month, idx)
+    out["seconds"] = round(time.perf_counter() - t_start, 1)
+    out["fronts"] = int(sum(len(f) for f in by_month) + (4 * 3 * len(idx) if "oracle" in parts else 0))
+    return out
+
+
+def only(parts, *, subset: int | None = None) -> Path:
+    """Run ``parts`` alone and read-modify-write bench/results/safe_route_backtest.json (the other keys kept)."""
+    import json
+
+    from bench._common import RESULTS_DIR
+
+    path = RESULTS_DIR / "safe_route_backtest.json"
+    result = json.loads(path.read_text())
+    db = os.environ.get("CIVICMASH_BACKTEST_DB")
+    if not db:
+        raise SystemExit("set CIVICMASH_BACKTEST_DB to a warehouse holding the Chicago run")
+    load0 = os.getloadavg()
+    got = extras(db, parts=parts, previous=result, subset=subset)
+    from datetime import UTC
+
+    got["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    got["load_average"] = {"before": [round(x, 1) for x in load0], "after": [round(x, 1) for x in os.getloadavg()]}
+    result = json.loads(path.read_text())  # re-read: keep whatever else changed meanwhile
+    if "memoryless_margin" in got:
+        result.setdefault("stability", {})["memoryless"] = {**got.pop("memoryless_margin"),
+                                                            "pairs_used": got["pairs_used"]}
+    if "oracle" in got:
+        result["oracle"] = {**got.pop("oracle"), "pairs_used": got["pairs_used"],
+                            "pairs_subset_seed": got["pairs_subset_seed"]}
+        result["goal"] = _goal_statement(result["goal"], result["oracle"])
+    runs = result.get("extras_run") if isinstance(result.get("extras_run"), dict) else {}
+    runs = {k: v for k, v in runs.items() if isinstance(v, dict) and "seconds" in v}  # one record per --only
+    result["extras_run"] = {**runs, ",".join(parts): got}
+    result["summary"] = _summary_extras(result)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    return path
+
+
+def _summary_extras(result: dict) -> str:
+    """The full run's summary line with the oracle and the memoryless margin appended (replacing earlier ones)."""
+    text = result.get("summary", "").split("; with perfect foresight")[0].split("; memoryless margin")[0]
+    if "oracle" in result:
+        o = result["oracle"]["goal_score_oracle"]["T_harm"]
+        text += (f"; with perfect foresight (routes chosen on the held-out month's own score) median "
+                 f"{o['median_reduction_pct']}% at +{o['best_budget_pct']:g}% (median detour "
+                 f"{o['median_detour_pct']}%): the goal is "
+                 f"{'met' if result['goal']['met'] else 'reachable only with perfect foresight' if o['met'] else 'unreachable even with perfect foresight'}")
+    mem = result.get("stability", {}).get("memoryless")
+    if mem:
+        key = f"jaccard_below_{JACCARD}"
+        ch = [f"{m}: {v['report']['changed_pct'][key]}%" for m, v in mem["by_margin"].items()]
+        text += (f"; memoryless margin (changes month to month) {', '.join(ch)}"
+                 f" ({'adopted ' + str(mem['chosen_margin']) if mem['adopted_as_product_default'] else 'default stays 0'})")
+    return text
 
 
 def run() -> dict:
@@ -594,8 +895,26 @@ def run() -> dict:
         f"within a 10% median detour: median {goal['median_reduction_pct']}% (goal 30%: "
         f"{'met' if goal['met'] else 'not met'}); advice changing month to month {without}% of pairs without, "
         f"{with_}% with a {margin}-margin hysteresis")
+    result["summary"] = _summary_extras(result)
     return result
 
 
 ROLLING_DATASETS = ["crimes", "business_licences", "lastcall_bars", "community_areas", "population_2010",
                     "streets_west_loop", "streets_logan_square", "streets_loop_overpass", "street_centrelines"]
+
+
+if __name__ == "__main__":  # python -m bench.bench_safe_route_backtest --only oracle[,margin] [--pairs N]
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m bench.bench_safe_route_backtest",
+                                 description="the oracle bound and the memoryless margin alone, on the report months; "
+                                             "read-modify-writes bench/results/safe_route_backtest.json")
+    ap.add_argument("--only", required=True, help="oracle, margin or oracle,margin")
+    ap.add_argument("--pairs", type=int, default=None, help="a random subset of the 1,000 pairs (seed 2021)")
+    a = ap.parse_args()
+    parts = tuple(p.strip() for p in a.only.split(",") if p.strip())
+    if not parts or set(parts) - {"oracle", "margin"}:
+        ap.error(f"--only takes oracle, margin or oracle,margin, not {a.only!r}")
+    if a.pairs is not None and a.pairs < 1:
+        ap.error("--pairs must be at least 1")
+    print(only(parts, subset=a.pairs))

@@ -160,3 +160,112 @@ def test_the_stability_share_and_the_hysteresis_on_constructed_routes():
     routes = [[r[0] for r in rows] for rows in plain]
     assert bt.changed_share(routes, np.ones(6), threshold=0.8)["changed_pct"] == 100.0
     assert bt.changed_share([[r[0] for r in rows] for rows in kept], np.ones(6), threshold=0.8)["changed_pct"] == 0.0
+
+
+def test_the_oracle_is_never_worse_than_the_trained_choice_on_its_own_month_and_the_bound_holds():
+    # routes chosen with the test month's own score (plus the trained routes) against routes chosen with the months
+    # before, both scored on the test month: per pair and budget the oracle is never more exposed, by construction
+    months = bt.calendar_months(datetime(2018, 5, 1), datetime(2018, 8, 31))
+    graph = _grid()
+    inc = _incidents(graph, 1500, months, seed=5)
+    model = build_risk(graph, lat=inc.lat, lon=inc.lon, primary_type=inc.primary_type, hour=inc.hour)
+    win = bt.rolling_windows(months, 2)[-1]
+    assert bt.oracle_window(win).train == win.test == bt.oracle_window(win).test  # perfect foresight
+    w = bt.Weighting("w", type_weights=(("*", 1.0), ("ROBBERY", 3.0)), sigma_h=None, months=2)
+    train = bt.edge_mass(model, bt.incident_weights(inc, w, at=None, train=win.train))
+    test = bt.edge_mass(model, bt.incident_weights(inc, w, at=None, train=win.test))
+    rng = np.random.default_rng(11)
+    pairs = [(int(a), int(b)) for a, b in rng.choice(graph.n_nodes, (40, 2)) if a != b]
+    trained = _fronts(graph, train, test, pairs)
+    scored = _fronts(graph, test, test, pairs)  # the Pareto routes of the held-out score itself
+    oracle = [bt.oracle_front([t, s]) for t, s in zip(trained, scored)]
+    budgets = (0.0, 0.05, 0.1, 0.25, 0.5, 1.0)
+    for t, o in zip(trained, oracle):
+        assert o.length[0] == t.length[0] and o.test[0, 0] == t.test[0, 0]  # the same shortest route: one baseline
+        assert np.array_equal(o.train, o.test[:, 0])  # the oracle chooses with the held-out exposure itself
+        for b in budgets:
+            i, j = bt.choose(t.length, t.train, b), bt.choose(o.length, o.train, b)
+            assert o.length[j] <= (1 + b) * o.length[0] + 1e-6
+            assert o.test[j, 0] <= t.test[i, 0] + 1e-9  # never worse than the trained choice ...
+            assert o.test[j, 0] <= o.test[0, 0] + 1e-9  # ... nor than the shortest route
+    plain, best = bt.tradeoff_curve(trained, budgets), bt.tradeoff_curve(oracle, budgets)
+    assert all(b["share_worse_pct"] == 0 for b in best)
+    assert all(b["held_out_total_reduction_pct"] >= p["held_out_total_reduction_pct"] for p, b in zip(plain, best))
+    assert best[-1]["held_out_total_reduction_pct"] > plain[-1]["held_out_total_reduction_pct"]
+
+    # the Lagrangian bound never exceeds the least exposure of any walk within the budget: brute force on a 4 x 4
+    # corner of the grid (every simple path), with the sweep's own weights
+    from civicmash.analysis.fast_route import SWEEP
+
+    keep = np.flatnonzero((graph.eu % N < 4) & (graph.eu // N < 4) & (graph.ev % N < 4) & (graph.ev // N < 4))
+    small = WalkGraph.from_arrays(city="g4", node_ids=np.arange(N * N), lat=graph.lat, lon=graph.lon,
+                                  edge_ids=np.arange(len(keep)), u=graph.eu[keep], v=graph.ev[keep],
+                                  length=graph.length[keep])
+    risk = np.random.default_rng(2).gamma(0.5, 4.0, small.n_edges)
+    adj: dict[int, list[tuple[int, int]]] = {}
+    for e in range(small.n_edges):
+        a, b = int(small.eu[e]), int(small.ev[e])
+        adj.setdefault(a, []).append((b, e))
+        adj.setdefault(b, []).append((a, e))
+    src, dst = int(small.eu[0]), 3 * N + 3
+    paths, stack = [], [(src, [src], [])]
+    while stack:
+        node, seen, edges = stack.pop()
+        if node == dst:
+            paths.append(edges)
+            continue
+        for nxt, e in adj[node]:
+            if nxt not in seen:
+                stack.append((nxt, seen + [nxt], edges + [e]))
+    lengths = np.array([small.length[p].sum() for p in paths])
+    exposure = np.array([risk[p].sum() for p in paths])
+    front = pareto_routes(small, risk, src, dst)
+    edges = [small.path_edges(r["nodes"]) for r in front]
+    density = risk / np.maximum(small.length, 1.0)
+    p95 = float(np.percentile(density[density > 0], 95))
+    fl = np.array([small.length[e].sum() for e in edges])
+    fe = np.array([(small.length[e] * density[e]).sum() for e in edges])
+    for b in (0.0, 0.1, 0.25, 0.5, 1.0):
+        budget = (1 + b) * lengths.min()
+        truth = exposure[lengths <= budget + 1e-6].min()
+        bound = bt.exposure_lower_bound(fl, fe, [c / p95 for c in SWEEP if c > 0], budget)
+        assert 0 <= bound <= truth + 1e-9
+    assert bt.exposure_lower_bound(fl, fe, [c / p95 for c in SWEEP if c > 0], 2 * lengths.min()) > 0
+
+
+def test_the_memoryless_margin_is_the_products_rule_and_its_flips_are_counted():
+    from civicmash.analysis.fast_route import recommend
+
+    rng = np.random.default_rng(4)
+    for _ in range(300):  # choose_margin picks what `civicmash route` recommends on the same front
+        n = int(rng.integers(1, 6))
+        length = np.sort(rng.uniform(1000, 1600, n))
+        train = np.sort(rng.uniform(0, 10, n))[::-1].copy()
+        budget, margin = float(rng.choice([0.1, 0.25, 0.5])), float(rng.choice([0.0, 0.1, 0.2, 0.3]))
+        front = [{"nodes": [i], "length_m": float(a), "exposure": float(e)} for i, (a, e) in enumerate(zip(length, train))]
+        _, safer, _, _ = recommend(front, budget, margin)
+        assert bt.choose_margin(length, train, budget, margin) == safer["nodes"][0]
+    S, D1, D2 = np.array([0, 1]), np.array([2, 3]), np.array([4, 5])
+    lengths = np.ones(6)
+
+    def front(gain1, gain2):  # the shortest S (exposure 10) and two detours D1, D2 within the budget
+        return bt.Front(length=np.array([100.0, 105.0, 110.0]), train=np.array([10.0, 10 * (1 - gain1), 10 * (1 - gain2)]),
+                        test=np.zeros((3, 1)), edges=[S, D1, D2])
+
+    # small gains that move between detours: margin 0 flips every month, a 10 % margin keeps the shortest
+    small = [[front(0.05, 0.0)], [front(0.0, 0.08)], [front(0.06, 0.0)]]
+    routes = lambda chain, fr: [[f.edges[j] for f, j in zip(m, c)] for m, c in zip(fr, chain)]
+    assert [c.tolist() for c in bt.margin_chain(small, 0.25, 0.0)] == [[1], [2], [1]]
+    assert bt.changed_share(routes(bt.margin_chain(small, 0.25, 0.0), small), lengths, threshold=0.8)["changed_pct"] == 100.0
+    assert [c.tolist() for c in bt.margin_chain(small, 0.25, 0.1)] == [[0], [0], [0]]
+    assert bt.changed_share(routes(bt.margin_chain(small, 0.25, 0.1), small), lengths, threshold=0.8)["changed_pct"] == 0.0
+    # memoryless, the margin can also add flips: one detour whose gain straddles the margin
+    straddle = [[front(0.15, 0.0)], [front(0.05, 0.0)], [front(0.15, 0.0)]]
+    assert bt.changed_share(routes(bt.margin_chain(straddle, 0.25, 0.0), straddle), lengths,
+                            threshold=0.8)["changed_pct"] == 0.0
+    assert [c.tolist() for c in bt.margin_chain(straddle, 0.25, 0.1)] == [[1], [0], [1]]
+    assert bt.changed_share(routes(bt.margin_chain(straddle, 0.25, 0.1), straddle), lengths,
+                            threshold=0.8)["changed_pct"] == 100.0
+    # a large gain passes any margin below it; the budget still rules
+    assert bt.choose_margin(np.array([100.0, 105.0]), np.array([10.0, 5.0]), 0.25, 0.3) == 1
+    assert bt.choose_margin(np.array([100.0, 130.0]), np.array([10.0, 1.0]), 0.25, 0.0) == 0
