@@ -25,7 +25,7 @@ import os
 import re
 from pathlib import Path
 
-from . import route_store
+from . import advice, route_store
 
 try:
     from . import _fastroute
@@ -269,7 +269,7 @@ def _answer(arrays: _Arrays, meta: dict, *, city: str, a, b, hour, band: str, de
         length, exposure = engine.path_sums(edges, risk)
         return {"nodes": nodes, "length_m": round(length, 1), "minutes": round(length / WALK_SPEED_M_S / 60, 1),
                 "exposure": round(exposure, 3),
-                "coords": [[round(lat[i], 6), round(lon[i], 6)] for i in nodes], "lambda": lam}
+                "coords": [[round(lat[i], 6), round(lon[i], 6)] for i in nodes], "lambda": lam, "_edges": edges}
 
     if src == dst:
         front = [summary([src], [], 0.0)]
@@ -286,8 +286,19 @@ def _answer(arrays: _Arrays, meta: dict, *, city: str, a, b, hour, band: str, de
         front = pareto_front(seen.values())
     margin = float((options or {}).get("margin") or DEFAULT_MARGIN)
     shortest, safer, safest, best = recommend(front, detour, margin)
+    hold = advice.hold_of(options)
+    if hold > 0:   # stable advice (analysis/advice.py): a pair asked before under another model goes to plan
+        node_ids, edge_ids = arrays.get("gnode_ids"), arrays.get("gedge_ids")
+        memory = advice.memory_file(arrays.directory.parent, route_store._slug(city))   # beside the stored model
+        key = advice.pair_key(node_ids[src], node_ids[dst], hour, detour, margin)
+        edges = [int(edge_ids[e]) for e in safer["_edges"]]
+        entry = advice.recall(memory, key)
+        if entry is None:
+            advice.remember(memory, key, model=meta["key"], edges=edges)
+        elif entry["model"] != meta["key"] or entry["edges"] != edges:
+            return None   # asked before under another model, or the last advice was kept: plan decides
     text = comparison(shortest, safer, detour, margin, best)
-    strip = lambda r: {k: v for k, v in r.items() if k != "nodes"}  # noqa: E731
+    strip = lambda r: {k: v for k, v in r.items() if k not in ("nodes", "_edges")}  # noqa: E731
 
     def place(p, node, d):
         return {"lat": round(p[0], 6), "lon": round(p[1], 6), "kind": "latlon", "label": p[2], "detail": "",

@@ -22,6 +22,7 @@ from civicmash.warehouse import reads
 from civicmash.warehouse.reads import fetch_columns
 from civicmash.warehouse.service_requests import open_outage_points
 
+from . import advice
 from .coverage import FULL_SHARE, PART_SHARE
 from .fast_route import DEFAULT_MARGIN, EXPOSURE_UNITS, compare_words, pareto_front, recommend
 from .fast_route import comparison as _comparison
@@ -297,9 +298,55 @@ def _place_dict(place) -> dict:
     return {k: v for k, v in place.as_dict().items() if k != "snap_m"}
 
 
+def _nodes_of_edges(graph: WalkGraph, edge_ids, src: int, dst: int) -> list[int] | None:
+    """The walk from ``src`` along the street segments ``edge_ids`` (warehouse ids, in order), or None when the
+    current graph no longer has them joined so (streets changed) or the walk does not end at ``dst``."""
+    index = {int(e): i for i, e in enumerate(graph.edge_ids.tolist())}
+    nodes = [int(src)]
+    for e in edge_ids:
+        i = index.get(int(e))
+        if i is None:
+            return None
+        u, v = int(graph.eu[i]), int(graph.ev[i])
+        if u == nodes[-1]:
+            nodes.append(v)
+        elif v == nodes[-1]:
+            nodes.append(u)
+        else:
+            return None
+    return nodes if nodes[-1] == int(dst) else None
+
+
+def _stable_advice(graph: WalkGraph, risk, routes: dict, *, stored, city: str, src: int, dst: int, hour, detour: float,
+                   margin: float, hold: float) -> None:
+    """Keep the pair's last advice unless the new choice is more than ``hold`` less exposed (:mod:`analysis.advice`);
+    updates ``routes`` in place and the memory beside the stored model."""
+    from .route_store import _slug
+
+    memory = advice.memory_file(stored.directory.parent, _slug(city))
+    key = advice.pair_key(graph.node_ids[src], graph.node_ids[dst], hour, detour, margin)
+    shortest, new = routes["shortest"], routes["safer"]
+    chosen = new
+    entry = advice.recall(memory, key)
+    if entry is not None:
+        nodes = _nodes_of_edges(graph, entry["edges"], src, dst)
+        if nodes is not None and nodes != new["nodes"]:
+            held = _summary(graph, nodes, np.asarray(risk, dtype=float))
+            same_model = entry["model"] == stored.key
+            if held["length_m"] <= (1 + detour) * shortest["length_m"] + 1e-6 and (
+                    entry.get("held") if same_model else advice.keeps(new, held, hold=hold)):
+                held.update(vs_shortest=compare_words(shortest, held), within_detour=True, held=True)
+                chosen = routes["safer"] = routes["recommended"] = held
+                routes["comparison"] = f"{compare_words(shortest, held)} ({advice.held_words(new, held, hold)})"
+    edges = [int(e) for e in graph.edge_ids[graph.path_edges(chosen["nodes"])]]
+    if entry is None or (entry["model"], entry["edges"], bool(entry.get("held"))) != (stored.key, edges,
+                                                                                        chosen is not new):
+        advice.remember(memory, key, model=stored.key, edges=edges, held=chosen is not new)
+
+
 def plan(con, *, city: str, origin, destination, at=None, detour: float = DEFAULT_DETOUR,
          options: dict | None = None, patterns=None) -> dict:
-    """Plan a walk for the command line (no files written).
+    """Plan a walk for the command line (the only file written: the pair's advice, :mod:`analysis.advice`).
 
     ``origin``/``destination``: anything :func:`analysis.places.resolve` reads (``"41.88,-87.65"``, a
     (lat, lon) pair, a bar name, a block ``"012XX W MADISON ST"`` or an intersection
@@ -335,7 +382,11 @@ def plan(con, *, city: str, origin, destination, at=None, detour: float = DEFAUL
         model, facts = risk_model(con, city=city, graph=graph, options=options)
         facts.pop("_inc")
         risk = model.edge_risk(hour)
-    routes = plan_routes(graph, risk, src, dst, detour=detour, margin=float(options.get("margin") or DEFAULT_MARGIN))
+    margin = float(options.get("margin") or DEFAULT_MARGIN)
+    routes = plan_routes(graph, risk, src, dst, detour=detour, margin=margin)
+    if stored is not None and stored.directory is not None and advice.hold_of(options) > 0:
+        _stable_advice(graph, risk, routes, stored=stored, city=city, src=src, dst=dst, hour=hour, detour=detour,
+                       margin=margin, hold=advice.hold_of(options))
     strip = lambda r: {k: v for k, v in r.items() if k != "nodes"}  # noqa: E731
     return {
         "city": city,

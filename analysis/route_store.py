@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # numpy is imported where used: `civicmash route`'s fast path
 
 STORE_VERSION = 2  # 2: the sweep's scale per hour band and the street networks in meta.json (the fast path)
 SUFFIX = ".routes"
-IGNORED_OPTIONS = ("at", "from", "to", "detour", "margin")
+IGNORED_OPTIONS = ("at", "from", "to", "detour", "margin", "hold")
 _CODE = ("route_store.py", "routing.py", "risk.py", "route_planner.py")
 
 BUILDS = 0
@@ -122,7 +122,8 @@ def _stat(path: Path) -> list | None:
 
 
 def model_options(options: dict | None) -> dict:
-    """The options a route model depends on (every option but the walk's own: at, from, to, detour, margin)."""
+    """The options a route model depends on (every option but the walk's own: at, from, to, detour, margin,
+    hold)."""
     return {k: v for k, v in dict(options or {}).items() if k not in IGNORED_OPTIONS}
 
 

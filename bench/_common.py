@@ -64,3 +64,27 @@ def write_result(name: str, result: dict) -> Path:
     path = RESULTS_DIR / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
+
+
+# Headless Chromium as the browser tests run it (Debian's /usr/bin/chromium: Playwright's own download fails here)
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+_CHICAGO_BUILD = """
+import os, time
+from prefect.testing.utilities import prefect_test_harness
+from civicmash.flows.pipeline import civic_pipeline
+t = time.perf_counter()
+with prefect_test_harness(server_startup_timeout=120):
+    summary = civic_pipeline("chicago", out={out!r}, replay={chicago!r}, maps=[{page!r}])
+result = {{"warehouse": summary["warehouse"], "pipeline_seconds": round(time.perf_counter() - t, 1)}}
+"""
+
+
+def chicago_page_run(work: Path, chicago: Path, *, page: str, timeout: float = 1800) -> dict:
+    """The real Chicago pipeline through the replay portal building one map page, in a fresh process with its own
+    Prefect home under ``work`` (output in ``work/out``): ``{"warehouse": ..., "pipeline_seconds": ..., "peak_rss_mb":
+    ...}``."""
+    return run_child(_CHICAGO_BUILD.format(out=str(work / "out"), chicago=str(chicago), page=page), timeout=timeout,
+                     env={"PREFECT_HOME": str(work / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                          "PREFECT_LOGGING_LEVEL": "WARNING"})

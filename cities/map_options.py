@@ -80,6 +80,9 @@ class SafeRouteOptions(WindowOptions):
     margin: float | None = Field(None, ge=0, lt=1, description="a safer walk is recommended only when it is at "
                                  "least this share less exposed than the shortest, else the shortest is (stable "
                                  "advice; default 0: any gain)", examples=[0.2])
+    hold: float | None = Field(None, ge=0, lt=1, description="`civicmash route` keeps a pair's last recommended "
+                               "walk after new data unless the new choice is more than this share less exposed "
+                               "(stable advice, analysis/advice.py; default 0.2; 0: no memory)", examples=[0.2])
     bandwidth_m: float | None = Field(None, gt=0, description="how far an incident's weight spreads along the "
                                       "streets, in metres (default 100)", examples=[100.0])
     sigma_h: float | None = Field(None, gt=0, description="how far in hours an incident's weight spreads from "

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from civicmash.analysis import fast_route, route_store, routing
+from civicmash.analysis import fast_route, routing
 from civicmash.analysis.route_planner import _SWEEP, plan
 from civicmash.analysis.routing import WalkGraph
 from civicmash.warehouse import db
@@ -114,14 +114,6 @@ def test_fast_path_constants_are_the_planners():
     assert fast_route.M_PER_DEG_LAT == routing._M_PER_DEG_LAT
     assert fast_route.WALK_SPEED_M_S == nearest.WALK_SPEED_M_S
     assert places._LATLON is fast_route.LATLON and places.NEAR_LIMIT_M == fast_route.NEAR_LIMIT_M
-
-
-@pytest.fixture()
-def warehouse(sample_run, tmp_path) -> Path:
-    path = tmp_path / "civicmash.duckdb"
-    shutil.copy(sample_run["warehouse"], path)
-    route_store.forget()
-    return path
 
 
 def test_fast_answer_equals_the_planners(warehouse):

@@ -23,15 +23,6 @@ FROM, TO = "42.303773,-87.259473", "42.305929,-87.239069"   # two points of the 
 OPTIONS = {"days": 90, "type_weights": {"NON-CRIMINAL*": 0.0}}
 
 
-@pytest.fixture()
-def warehouse(sample_run, tmp_path) -> Path:
-    """A copy of the sample run's warehouse of this test's own (its store goes beside it)."""
-    path = tmp_path / "civicmash.duckdb"
-    shutil.copy(sample_run["warehouse"], path)
-    route_store.forget()
-    return path
-
-
 def _plan(path: Path, *, read_only: bool = True, options=OPTIONS, at="23:00") -> dict:
     with contextlib.closing(db.connect(path, read_only=read_only)) as con:
         return plan(con, city="sample", origin=FROM, destination=TO, at=at, options=options)
