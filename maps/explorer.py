@@ -13,7 +13,8 @@ plus the location description code and the source id. Dictionaries (types, descr
 and the schools and parks of the "near" filter travel in the blob's JSON header; the base map's street lines
 travel in a second blob (:func:`_street_blob`). The type list is grouped by the profile's crime categories
 (:func:`_type_groups`). The page inflates the blobs
-with the browser's ``DecompressionStream`` and expands per-row typed arrays once; all filtering, the
+with the browser's ``DecompressionStream`` as they stream (the location codes and ids, the last columns, after the
+first map is drawn) and keeps per row only the time, place and kind codes; all filtering, the
 summary, the paged table, the CSV download and the three map views (points, heat, rates per 1,000
 residents by the city's primary area kind) run in the page; the filter state lives in ``location.hash``.
 
@@ -54,7 +55,7 @@ _AREA_COLS = {
 MISSING = "(not given)"
 # The page's assets: the filter predicates (also loaded by node's unit tests) run before the page code; the
 # controls are drawn from the declared filters (maps/explorer_filters.py).
-PAGE = Page(title="Crime explorer", scripts=("explorer_filters.js", "figure_sql.js", "explorer_compare.js", "explorer.js"), controls="explorer_controls.html.j2",
+PAGE = Page(title="Crime explorer", scripts=("explorer_filters.js", "figure_sql.js", "explorer_compare.js", "packed.js", "explorer.js"), controls="explorer_controls.html.j2",
             legend="explorer_summary.html", style="explorer.css", plugins=("heat",))
 
 
@@ -181,7 +182,6 @@ def _incident_blob(con, *, city: str, places: list[dict], categories: dict | Non
         "dt": _packed.column(np.diff(t, prepend=t0)),  # minutes since the previous incident (rows by time)
         "place": _packed.column(place),
         "kind": _packed.column(kind),
-        "lc": _packed.column(lc),
         "p_block": _packed.column(place_table[:, 0], delta=True),
         "p_lat": _packed.column(nulls(place_table[:, 1]), nullable=True, delta=True),
         "p_lon": _packed.column(nulls(place_table[:, 2]), nullable=True, delta=True),
@@ -189,6 +189,8 @@ def _incident_blob(con, *, city: str, places: list[dict], categories: dict | Non
         "k_type": _packed.column(kind_table[:, 0]),
         "k_desc": _packed.column(kind_table[:, 1]),
         "k_flags": _packed.column(kind_table[:, 2]),
+        # last, with the ids: the page draws its first map before these two are inflated (explorer.js openBlob)
+        "lc": _packed.column(lc),
     }
     if ids is not None:
         columns["id"] = _packed.column(ids)

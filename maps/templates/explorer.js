@@ -1,47 +1,46 @@
 // Crime explorer page code, run as function (C, data) by the page shell (maps/templates/shell.js).
 // The incidents arrive as one deflated binary blob (maps/_packed.py): inflate it with the browser's own
-// DecompressionStream, expand per-row typed arrays once, then wire the filters and the three views.
-// Returns a promise: the shell marks the page ready when it resolves.
+// DecompressionStream, keep the per-row columns as they decode (time, place and kind codes) and read everything
+// else through the small place and kind tables; then wire the filters and the three views.
+// Returns a promise: the shell marks the page ready when it resolves. The map and the count are drawn first
+// (STAGES.painted); the panels (type counts, comparisons, trend, summary, table) and the incidents' ids (the
+// blob's last column, still inflating) follow before the promise resolves.
 var el = C.el, MIN = 60000;
 
-function inflateBlob(b64) {
-  if (typeof DecompressionStream !== "function") {
-    return Promise.reject(new Error("this browser has no DecompressionStream (needs Chrome 80, Firefox 113, " +
-                                    "Safari 16.4 or newer): the incident data cannot be opened"));
+// blobBytes, inflateBlob, unpackBlob: maps/templates/packed.js (joined before this file)
+// The incident blob read as it inflates: resolves with the header once every column but `later`'s is decoded
+// (the rest of the stream is not inflated yet); header.rest() inflates and decodes the remaining columns.
+function openBlob(blob, later) {
+  if (!blob.raw) return inflateBlob(blob.z).then(function (buf) { var hd = unpackBlob(buf); hd.rest = function () { return Promise.resolve(hd); }; return hd; });
+  var out = new Uint8Array(blob.raw), pos = 0, reader;
+  try { reader = new Blob([blobBytes(blob.z)]).stream().pipeThrough(new DecompressionStream("deflate-raw")).getReader(); }
+  catch (e) { return Promise.reject(e); }
+  function fill(until) {  // read chunks until `until` bytes are in (or the stream ends)
+    if (pos >= until) return Promise.resolve(pos);
+    return reader.read().then(function (r) {
+      if (r.done) return pos;
+      if (pos + r.value.length > out.length) throw new Error("the incident data is longer than its header says");
+      out.set(r.value, pos); pos += r.value.length;
+      return fill(until);
+    });
   }
-  var bytes;
-  if (typeof Uint8Array.fromBase64 === "function") bytes = Uint8Array.fromBase64(b64);  // native (Chrome 140+)
-  else {
-    var bin = atob(b64); bytes = new Uint8Array(bin.length);
-    for (var j = 0; j < bin.length; j++) bytes[j] = bin.charCodeAt(j);
-  }
-  var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
-  return new Response(stream).arrayBuffer();
-}
-function unpackBlob(buf) {  // -> header object with header.cols replaced by {name: Int32Array or Float64Array (NaN = null)}
-  var bytes = new Uint8Array(buf), h = new DataView(buf).getUint32(0, true);
-  var head = JSON.parse(new TextDecoder("utf-8").decode(bytes.subarray(4, 4 + h))), pos = 4 + h, cols = {};
-  function decode(s, pos, out) {  // -> false when a value does not fit `out` (an Int32Array)
-    var w = s[1], m = s[2], off = s[3], nul = s[4], delta = s[5], acc = 0, j, x, v, top = -Infinity;
-    var b0 = pos, b1 = pos + m, b2 = pos + 2 * m, b3 = pos + 3 * m;  // the byte planes, low byte first
-    for (j = 0; j < m; j++) {
-      x = bytes[b0 + j];
-      if (w > 1) { x += bytes[b1 + j] * 256; if (w > 2) x += bytes[b2 + j] * 65536 + bytes[b3 + j] * 16777216; }
-      if (delta) { acc += (x % 2) ? -(x + 1) / 2 : x / 2; x = acc; }
-      v = nul ? (x === 0 ? NaN : x - 1 + off) : x + off;
-      out[j] = v; if (v > top) top = v;
-    }
-    return !(out instanceof Int32Array) || top <= 2147483647;
-  }
-  head.cols.forEach(function (s) {
-    // integers as Int32Array (no null, no delta, none negative or above 2^31 - 1: the filters read them as they
-    // are), else Float64Array (NaN = null)
-    var m = s[2], out = !s[4] && !s[5] && s[3] >= 0 ? new Int32Array(m) : new Float64Array(m);
-    if (!decode(s, pos, out)) { out = new Float64Array(m); decode(s, pos, out); }
-    pos += s[1] * m; cols[s[0]] = out;
+  return fill(4).then(function () {
+    var h = out[0] | out[1] << 8 | out[2] << 16 | out[3] << 24;
+    return fill(4 + h).then(function () {
+      var specs = JSON.parse(new TextDecoder("utf-8").decode(out.subarray(4, 4 + h))).cols, at = 4 + h, need = at;
+      specs.forEach(function (s) { at += s[1] * s[2]; if (later.indexOf(s[0]) < 0) need = at; });
+      return fill(need);
+    });
+  }).then(function () {
+    var head = unpackBlob(out.buffer, pos), done = null;
+    head.rest = function () {
+      return done || (done = fill(out.length).then(function () {
+        if (!head.more(pos)) throw new Error("the incident data ended early");
+        return head;
+      }));
+    };
+    return head;
   });
-  head.cols = cols;
-  return head;
 }
 function failed(err) {
   var box = el("div", C.t("ex.open_failed", {why: err && err.message ? err.message : err}), "cm-error");
@@ -50,12 +49,11 @@ function failed(err) {
   throw err;
 }
 var STAGES = { start: performance.now() };  // ms since navigation start, for the benchmark
-// Two blobs: the incidents, and the base map's street lines (maps/explorer.py _street_blob; absent without streets).
-return Promise.all([inflateBlob(data.incidents.z), data.streets ? inflateBlob(data.streets.z) : null]).then(function (bufs) {
-  STAGES.inflated = performance.now();
-  var head = unpackBlob(bufs[0]), streets = bufs[1] ? unpackBlob(bufs[1]) : null;
+// Two blobs: the incidents (their last columns, location codes and ids, inflate after the first paint), and the
+// base map's street lines (maps/explorer.py _street_blob; absent without streets).
+return Promise.all([openBlob(data.incidents, ["lc", "id"]), data.streets ? inflateBlob(data.streets.z) : null]).then(function (got) {
   STAGES.unpacked = performance.now();
-  explorer(head, streets);
+  return explorer(got[0], got[1] ? unpackBlob(got[1]) : null);
 }).catch(failed);
 
 // The base map's street lines, packed in their own blob (maps/explorer.py _street_blob): one canvas in the base
@@ -113,56 +111,54 @@ function drawStreets(S) {
 function explorer(D, streets) {
 data.incidents = D;  // decoded header: dictionaries, t0, lat0/lon0 (for tests and the console)
 var n = D.n, i, P = D.cols;
-drawStreets(streets);
-STAGES.streets = performance.now();
 var types = D.types, places = D.places || [], MAXR = data.maxRadius, F = ExplorerFilters;
 var MARKER_LIMIT = 2000, PAGE = 25;
 var DOWS = [1, 2, 3, 4, 5, 6, 7].map(function (d) { return C.t("day." + d); });
 var areaKeys = ["beat", "district", "ward", "community_area"];  // the place table's area columns
 
-// ---- expand the columns once: rows are sorted by time; each has a place and a kind code ---------
-var T = new Int32Array(n), MOD = new Int16Array(n), DOW = new Int8Array(n), DAY = new Int32Array(n);
-// Per row only what the filters and the drawing read for every row; a row's block, areas and coordinates in
-// degrees are read through its place (PBK, PAREA, PLAT_DEG/PLON_DEG [PL[row]]): a million rows would otherwise
-// copy nine more columns out of a place table too large for the CPU's cache.
-var HAS = new Uint8Array(n), WX = new Float64Array(n), WY = new Float64Array(n);
+// ---- the columns: rows are sorted by time; each has a place and a kind code ----------------------
+// Per row only the time (minutes since t0), the place and kind codes (and the location code, the id): a row's
+// type, description, flags, block, areas and coordinates are read through its kind (KTY, KDE, KFA, KFD [KD[row]])
+// and its place (PBK, PAREA, PHAS, PWX/PWY, PLAT_DEG/PLON_DEG [PL[row]]). A million rows would otherwise copy a
+// dozen columns before the first paint. Days: rows of day d (days since DAY0) are DS[d] .. DS[d + 1] - 1.
 function ints(a) { return a instanceof Int32Array ? a : Int32Array.from(a); }  // unpackBlob gives Int32Array when it can
-var PL = ints(P.place), KD = ints(P.kind), LC = ints(P.lc);
-var TY = new Int32Array(n), DE = new Int32Array(n), FA = new Int8Array(n), FD = new Int8Array(n);
-var ID = D.ids || P.id, PAREA = {};
+var PL = ints(P.place), KD = ints(P.kind), LC = null, ID = D.ids || null, PAREA = {};
+function lc() { return LC || (LC = ints(P.lc)); }  // the location code, read by the location filter, table and CSV
 areaKeys.forEach(function (k) { PAREA[k] = ints(P["p_" + k]); });
 var nPlaces = P.p_block.length, PBK = ints(P.p_block);
-var PLAT = P.p_lat, PLON = P.p_lon, PLAT_DEG, PLON_DEG;  // place coordinates: 1e-5-degree integers, degrees
+var PLAT = P.p_lat, PLON = P.p_lon, PLAT_DEG = new Float64Array(nPlaces), PLON_DEG = new Float64Array(nPlaces);
+var PHAS = new Uint8Array(nPlaces), PWX = new Float64Array(nPlaces), PWY = new Float64Array(nPlaces);
+var nKinds = P.k_type.length, KTY = ints(P.k_type), KDE = ints(P.k_desc), KFA = new Int8Array(nKinds), KFD = new Int8Array(nKinds);
+var T = new Int32Array(n), DAY0 = 0, NDAYS = 0, DS, DMIN;
 (function () {
-  var acc = D.t0, day, p, q, fl;
-  // Web Mercator world coordinates (256 px at zoom 0) per place, then per row.
-  var pwx = new Float64Array(nPlaces), pwy = new Float64Array(nPlaces), plat = new Float64Array(nPlaces), plon = new Float64Array(nPlaces);
-  for (p = 0; p < nPlaces; p++) {
+  var p, q, fl, r, acc = 0, dt = P.dt;
+  for (p = 0; p < nPlaces; p++) {  // degrees and Web Mercator world coordinates (256 px at zoom 0) per place
     if (PLAT[p] === PLAT[p] && PLON[p] === PLON[p]) {
-      plat[p] = D.lat0 + PLAT[p] / 1e5; plon[p] = D.lon0 + PLON[p] / 1e5;
-      mercator(plat[p], plon[p], pwx, pwy, p);
-    } else { plat[p] = NaN; plon[p] = NaN; }
+      PHAS[p] = 1; PLAT_DEG[p] = D.lat0 + PLAT[p] / 1e5; PLON_DEG[p] = D.lon0 + PLON[p] / 1e5;
+      mercator(PLAT_DEG[p], PLON_DEG[p], PWX, PWY, p);
+    } else { PLAT_DEG[p] = NaN; PLON_DEG[p] = NaN; }
   }
-  PLAT_DEG = plat; PLON_DEG = plon;
-  // Per kind and per place as small integer tables first; rows are sorted by time, so the day (and its weekday)
-  // is recomputed only when a row crosses midnight. Locals only in the loop (a million rows).
-  var nk = P.k_type.length, kty = Int32Array.from(P.k_type), kde = Int32Array.from(P.k_desc), kfa = new Int8Array(nk), kfd = new Int8Array(nk);
-  for (q = 0; q < nk; q++) { fl = P.k_flags[q]; kfa[q] = fl % 3; kfd[q] = (fl - fl % 3) / 3; }
-  var has = new Uint8Array(nPlaces), dt = P.dt, t0 = D.t0, r, nextDay = -Infinity, dayMin = 0, dow = 0;
-  for (p = 0; p < nPlaces; p++) has[p] = plat[p] === plat[p] ? 1 : 0;
-  for (r = 0; r < n; r++) {
-    acc += dt[r]; T[r] = acc - t0;
-    if (acc >= nextDay) { day = Math.floor(acc / 1440); dayMin = day * 1440; nextDay = dayMin + 1440; dow = F.isoWeekday(day); }
-    DAY[r] = day; MOD[r] = acc - dayMin; DOW[r] = dow;
-    q = KD[r]; TY[r] = kty[q]; DE[r] = kde[q]; FA[r] = kfa[q]; FD[r] = kfd[q];
-    p = PL[r];
-    if (has[p]) { HAS[r] = 1; WX[r] = pwx[p]; WY[r] = pwy[p]; }
-  }
+  for (q = 0; q < nKinds; q++) { fl = P.k_flags[q]; KFA[q] = fl % 3; KFD[q] = (fl - fl % 3) / 3; }
+  for (r = 0; r < n; r++) { acc += dt[r]; T[r] = acc; }  // dt[0] = 0: the first row is at t0
+  if (!n) { DS = new Int32Array(1); DMIN = new Int32Array(0); return; }
+  DAY0 = Math.floor((D.t0 + T[0]) / 1440); NDAYS = Math.floor((D.t0 + T[n - 1]) / 1440) - DAY0 + 1;
+  DS = new Int32Array(NDAYS + 1); DMIN = new Int32Array(NDAYS);
+  var d, next = -1;  // DS[d]: the first row at or after day d's 00:00; DMIN[d]: that 00:00 in minutes since t0
+  for (d = 0; d < NDAYS; d++) DMIN[d] = (DAY0 + d) * 1440 - D.t0;
+  for (r = 0, d = 0; r < n; r++) { while (d < NDAYS && T[r] >= DMIN[d]) DS[d++] = r; }
+  for (; d <= NDAYS; d++) DS[d] = n;
 })();
+var DAYLAST = n ? DAY0 + NDAYS - 1 : -1;
 STAGES.expanded = performance.now();
 function colour(t) { return t < C.palette.length ? C.palette[t] : "#6b6b6b"; }
+function ty(i) { return KTY[KD[i]]; }  // a row's type, description code, located or not
+function de(i) { return KDE[KD[i]]; }
+function has(i) { return PHAS[PL[i]] === 1; }
+function dayOf(i) { return Math.floor((D.t0 + T[i]) / 1440); }  // days since 1970-01-01
 var pad = F.pad2;
 function fmtTime(i) { return new Date((D.t0 + T[i]) * MIN).toISOString().slice(0, 16).replace("T", " "); }
+drawStreets(streets);
+STAGES.streets = performance.now();
 function $(id) { return document.getElementById(id); }
 function fmtNum(x, nd) { return x.toLocaleString(C.locale, { minimumFractionDigits: nd, maximumFractionDigits: nd }); }
 // what the reader sees: ISO in English (as in the CSV), the reader's locale otherwise (i18n.js)
@@ -222,28 +218,37 @@ function fillSelect(sel, labels, anyText) {
   var o = el("option", anyText); o.value = ""; sel.appendChild(o);
   order.forEach(function (k) { var op = el("option", labels[k]); op.value = labels[k]; sel.appendChild(op); });
 }
-(function () {
-  var sel = ctl("near"), o = el("option", C.t("ex.anywhere")), groups = {};
-  o.value = ""; sel.appendChild(o);
-  places.forEach(function (p, k) {
-    if (!groups[p.cat]) { groups[p.cat] = el("optgroup"); groups[p.cat].label = p.cat; sel.appendChild(groups[p.cat]); }
-    var op = el("option", p.name); op.value = p.cat + ":" + p.id; groups[p.cat].appendChild(op);
-  });
-})();
 var placeIndex = {}; places.forEach(function (p, k) { placeIndex[p.cat + ":" + p.id] = k; });
-var blockIndex = {}; D.blocks.forEach(function (b, k) { blockIndex[b.toUpperCase()] = k; });
+var blockIndex = null;  // upper-cased block -> code, built on the first address typed
+function blockIdx() {
+  if (!blockIndex) { blockIndex = {}; D.blocks.forEach(function (b, k) { blockIndex[b.toUpperCase()] = k; }); }
+  return blockIndex;
+}
 function labelIndex(labels) { var m = {}; labels.forEach(function (l, k) { m[l] = k; }); return m; }
 var areaIndex = {}; areaKeys.forEach(function (k) { areaIndex[k] = labelIndex(D.areas[k]); });
 var locIndex = labelIndex(D.locs);
-// The select and flag filters: the column they test (per place or per row) and the code a control value wants
-// (-1 = any). The select filters' options are their labels.
+// The select and flag filters: the column they test (per place, per kind or per row: a function giving it) and the
+// code a control value wants (-1 = any). The select filters' options are their labels.
 function labelCode(index) { return function (v) { return v !== "" && index.hasOwnProperty(v) ? index[v] : -1; }; }
-var CODED = { loc: { labels: D.locs, index: locIndex, row: LC, code: labelCode(locIndex) },
-              arrest: { row: FA, code: F.flagCode }, domestic: { row: FD, code: F.flagCode } };
+var CODED = { loc: { labels: D.locs, index: locIndex, row: lc, code: labelCode(locIndex) },
+              arrest: { kind: KFA, code: F.flagCode }, domestic: { kind: KFD, code: F.flagCode } };
 areaKeys.forEach(function (k) {
   CODED[k] = { labels: D.areas[k], index: areaIndex[k], place: PAREA[k], code: labelCode(areaIndex[k]) };
 });
-FILTERS.forEach(function (f) { if (f.control.kind === "select") fillSelect(ctl(f.key), CODED[f.key].labels, C.t("ex.any")); });
+// The options of the select and place filters (a thousand schools and parks, hundreds of beats...): filled after the
+// first paint, or before it when the opening state sets one of these filters.
+var optionsFilled = false;
+function fillOptions() {
+  if (optionsFilled) return;
+  optionsFilled = true;
+  FILTERS.forEach(function (f) { if (f.control.kind === "select") fillSelect(ctl(f.key), CODED[f.key].labels, C.t("ex.any")); });
+  var sel = ctl("near"), o = el("option", C.t("ex.anywhere")), groups = {};
+  o.value = ""; sel.appendChild(o);
+  places.forEach(function (p) {
+    if (!groups[p.cat]) { groups[p.cat] = el("optgroup"); groups[p.cat].label = p.cat; sel.appendChild(groups[p.cat]); }
+    var op = el("option", p.name); op.value = p.cat + ":" + p.id; groups[p.cat].appendChild(op);
+  });
+}
 function normBlock(s) { return String(s || "").trim().replace(/\s+/g, " ").toUpperCase(); }
 // A typed address ("121 North State Street"), a block as published ("001XX N STATE ST") or a street name,
 // resolved offline from the incidents' own block strings ("<hundreds>XX <street>"): suffix words are
@@ -293,7 +298,7 @@ function streetMatches(text) {  // blocks on the typed street: whole street name
 function resolveBlock(s) {
   var q = normBlock(s), k;
   if (!q) return [-1, ""];
-  if (blockIndex.hasOwnProperty(q)) return [blockIndex[q], ""];
+  if (blockIdx().hasOwnProperty(q)) return [blockIndex[q], ""];
   blockTables();
   var m = /^(\d+)\s+(.+)$/.exec(q);
   if (m) {  // an address: the block of its hundreds on that street, else the nearest recorded block of the street
@@ -327,7 +332,7 @@ var blockPoints = {};
 function blockPoint(b) {  // lower median of the block's located incidents' embedded latitudes and longitudes
   if (!blockPoints.hasOwnProperty(b)) {
     var la = [], lo = [], k, num = function (x, y) { return x - y; };
-    for (k = 0; k < n; k++) { var pk = PL[k]; if (PBK[pk] === b && HAS[k]) { la.push(PLAT[pk]); lo.push(PLON[pk]); } }
+    for (k = 0; k < n; k++) { var pk = PL[k]; if (PBK[pk] === b && PHAS[pk]) { la.push(PLAT[pk]); lo.push(PLON[pk]); } }
     la.sort(num); lo.sort(num);
     blockPoints[b] = la.length ? [D.lat0 + la[(la.length - 1) >> 1] / 1e5, D.lon0 + lo[(lo.length - 1) >> 1] / 1e5] : null;
   }
@@ -422,6 +427,7 @@ function readHash() {
   return st;
 }
 function setControls(st) {
+  if (FILTERS.some(function (f) { return (f.control.kind === "select" || f.control.kind === "place") && st[f.key]; })) fillOptions();
   FILTERS.forEach(function (f) { codec(f).set(f, st[f.key]); });
   hotBox.checked = !!st.hot && !hotBox.disabled; drawHotspots();
   VIEWS.forEach(function (v) { viewBoxes[v].checked = v === st.view; });
@@ -453,16 +459,18 @@ function writeHash() {
 var group = L.featureGroup();
 function popupFor(i, latlng) {
   var box = el("div");
-  box.appendChild(el("strong", types[TY[i]]));
-  box.appendChild(el("div", D.descs[DE[i]]));
+  box.appendChild(el("strong", types[ty(i)]));
+  box.appendChild(el("div", D.descs[de(i)]));
   box.appendChild(el("div", D.blocks[PBK[PL[i]]]));
   box.appendChild(el("div", showTime(i), "cm-muted"));
   L.popup().setLatLng(latlng).setContent(box).openOn(C.map);
 }
 group.on("click", function (e) { popupFor(e.layer.options.idx, e.latlng); });
-// One canvas of square dots written straight into the pixel buffer (ImageData), not one fillRect per point: a
-// million points draw in tens of ms. Colours as RGBA words per type code (the palette's, then grey); a pixel
-// keeps the dot of the rarer type (higher code) when dots overlap, as drawing the types in order did.
+// One canvas of square dots written straight into the pixel buffer (ImageData), not one fillRect per point.
+// Colours as RGBA words per type code (the palette's, then grey); a pixel keeps the dot of the rarer type (higher
+// code) when dots overlap, as drawing the types in order did. The incidents of one place share its square, so a
+// place is drawn once, in the colour of the rarest type among its matches (PTOP, kept by the filter pass): the
+// same pixels as one square per incident, for a million incidents at ~90,000 places.
 var NPAL = C.palette.length, COL32 = new Uint32Array(NPAL + 1);
 (function () {
   for (var k = 0; k <= NPAL; k++) {
@@ -473,20 +481,21 @@ var NPAL = C.palette.length, COL32 = new Uint32Array(NPAL + 1);
 var Dots = L.Layer.extend({
   onAdd: function (map) { canvasLayerAdd(this, map, "cm-dots", map.getPanes().overlayPane); },
   onRemove: function (map) { canvasLayerRemove(this, map); },
-  setPoints: function (idx, cnt) { this._idx = idx; this._cnt = cnt; if (this._map) this.redraw(); },
+  setPoints: function (cnt) { this._cnt = cnt; if (this._map) this.redraw(); },  // how many located matches (PTOP: where)
   redraw: function () {
     var map = this._map, f = canvasFrame(map, this._c), ctx = f.ctx;
     if (!this._cnt) return;
     var cw = this._c.width, ch = this._c.height, dpr = cw / Math.max(1, f.W);
     var scale = f.scale * dpr, ox = f.ox * dpr, oy = f.oy * dpr, z = map.getZoom();
-    var sz = Math.max(1, Math.round((z >= 15 ? 5 : (z >= 13 ? 4 : 3)) * dpr)), h = sz / 2, idx = this._idx, cnt = this._cnt;
+    var sz = Math.max(1, Math.round((z >= 15 ? 5 : (z >= 13 ? 4 : 3)) * dpr)), h = sz / 2;
     var img = ctx.createImageData(cw, ch), px = new Uint32Array(img.data.buffer), top = new Uint8Array(cw * ch);
-    var j, r, t, c, x, y, x0, x1, y0, y1, xx, row;
-    for (j = 0; j < cnt; j++) {
-      r = idx[j];
-      x = Math.round(WX[r] * scale - ox - h); y = Math.round(WY[r] * scale - oy - h);
+    var p, t, c, x, y, x0, x1, y0, y1, xx, row;
+    for (p = 0; p < nPlaces; p++) {
+      t = PTOP[p];
+      if (!t) continue;
+      x = Math.round(PWX[p] * scale - ox - h); y = Math.round(PWY[p] * scale - oy - h);
       if (x <= -sz || y <= -sz || x >= cw || y >= ch) continue;
-      t = TY[r]; t = (t < NPAL ? t : NPAL) + 1; c = COL32[t - 1];
+      c = COL32[t - 1];
       x0 = x < 0 ? 0 : x; x1 = x + sz > cw ? cw : x + sz; y0 = y < 0 ? 0 : y; y1 = y + sz > ch ? ch : y + sz;
       for (; y0 < y1; y0++) {
         row = y0 * cw;
@@ -500,9 +509,9 @@ var dots = new Dots();
 var mode = null;  // what the map shows: "markers", "dots", "heat" or "rates"
 C.map.on("click", function (e) {
   if (mode !== "dots" || !dots._cnt) return;
-  var scale = Math.pow(2, C.map.getZoom()), p = C.map.project(e.latlng, C.map.getZoom()), best = -1, bd = 64, j;
-  for (j = 0; j < dots._cnt; j++) {
-    var q = dots._idx[j], dx = WX[q] * scale - p.x, dy = WY[q] * scale - p.y, d2 = dx * dx + dy * dy;
+  var scale = Math.pow(2, C.map.getZoom()), p = C.map.project(e.latlng, C.map.getZoom()), best = -1, bd = 64, j, LOC = located();
+  for (j = 0; j < nLocated; j++) {
+    var q = LOC[j], dx = PWX[PL[q]] * scale - p.x, dy = PWY[PL[q]] * scale - p.y, d2 = dx * dx + dy * dy;
     if (d2 < bd) { bd = d2; best = q; }
   }
   if (best >= 0) popupFor(best, [PLAT_DEG[PL[best]], PLON_DEG[PL[best]]]);
@@ -516,8 +525,8 @@ function heatScale() {  // leaflet.heat bins points into cells of (radius + blur
   var org = map.getPixelOrigin(), tl = map.containerPointToLayerPoint([0, 0]), ox = org.x + tl.x, oy = org.y + tl.y;
   var g = (HEAT_R + HEAT_BLUR) / 2, rows = Math.floor(size.y / g) + 1, j, q, x, y;
   var cells = new Int32Array((Math.floor(size.x / g) + 1) * rows), counts = [];
-  for (j = 0; j < nLocated; j++) {
-    q = LOCATED[j]; x = WX[q] * scale - ox; y = WY[q] * scale - oy;
+  for (j = 0, located(); j < nLocated; j++) {
+    q = PL[LOCATED[j]]; x = PWX[q] * scale - ox; y = PWY[q] * scale - oy;
     if (x < 0 || y < 0 || x > size.x || y > size.y) continue;
     cells[Math.floor(x / g) * rows + Math.floor(y / g)]++;
   }
@@ -537,8 +546,8 @@ heat._redraw = function () {
   var v = 1 / Math.pow(2, Math.max(0, Math.min(maxZoom - z, 12))), cs = r / 2, grid = [], data = [];
   var pane = map._getMapPanePos(), offX = pane.x % cs, offY = pane.y % cs, scale = Math.pow(2, z), org = map.getPixelOrigin();
   var ox = org.x - pane.x, oy = org.y - pane.y, j, q, x, y, cx, cy, cell, row;
-  for (j = 0; j < nLocated; j++) {
-    q = LOCATED[j]; x = Math.round(WX[q] * scale) - ox; y = Math.round(WY[q] * scale) - oy;  // as latLngToLayerPoint rounds
+  for (j = 0, located(); j < nLocated; j++) {
+    q = PL[LOCATED[j]]; x = Math.round(PWX[q] * scale) - ox; y = Math.round(PWY[q] * scale) - oy;  // as latLngToLayerPoint rounds
     if (x < -r || y < -r || x > size.x + r || y > size.y + r) continue;
     cx = Math.floor((x - offX) / cs) + 2; cy = Math.floor((y - offY) / cs) + 2;
     row = grid[cy] || (grid[cy] = []); cell = row[cx];
@@ -684,21 +693,41 @@ function drawRates() {
 }
 
 // ---- filtering ---------------------------------------------------------------------------------
-var MATCH = new Int32Array(n), LOCATED = new Int32Array(n), nMatch = 0, nLocated = 0, page = 0;
-var hourCounts = new Array(24), weekCounts = {}, perTypeMatch = [], placeOk = new Uint8Array(nPlaces);
-var descHits = new Int32Array(D.descs.length), dayMatch = new Int32Array(n ? DAY[n - 1] - DAY[0] + 1 : 0);
+// One pass over the rows, day by day (a day's weekday and 00:00 once per day), with typed counters only: per kind
+// (type list, by type, descriptions), per place (areas, no coordinates, the dots' colours), per day (comparisons,
+// trend, weeks) and per hour; the figures are summed from them afterwards.
+var MATCH = new Int32Array(n), nMatch = 0, nLocated = 0, page = 0;
+var LOCATED = new Int32Array(n), locatedFresh = false;  // the located matches, listed when a view needs them
+function located() {
+  if (!locatedFresh) {
+    for (var j = 0, nl = 0; j < nMatch; j++) if (PHAS[PL[MATCH[j]]] === 1) LOCATED[nl++] = MATCH[j];
+    locatedFresh = true;
+  }
+  return LOCATED;
+}
+var hourCounts = [], weekCounts = {}, perType = [], perTypeMatch = [], placeOk = new Uint8Array(nPlaces);
+var descHits = new Int32Array(D.descs.length), HOURS = new Int32Array(24), nomap = 0, midnight = 0;
+var KSTATE = new Uint8Array(nKinds), KALL = new Int32Array(nKinds), KMATCH = new Int32Array(nKinds);
+var PMATCH = new Int32Array(nPlaces), PTOP = new Uint8Array(nPlaces), KRANK = new Uint8Array(nKinds);
+for (i = 0; i < nKinds; i++) KRANK[i] = (KTY[i] < C.palette.length ? KTY[i] : C.palette.length) + 1;  // the dots' colour rank
+var WIN = [0, 0];  // the rows of the selected dates: WIN[0] .. WIN[1] - 1
+var RAD_M = Math.PI / 180 * 6371008.8;  // metres per degree of latitude on the page's sphere (explorer_filters.js)
 function lowerBound(x) { var lo = 0, hi = n; while (lo < hi) { var m = (lo + hi) >> 1; if (T[m] < x) lo = m + 1; else hi = m; } return lo; }
-function update() {
-  var st = current();
+// lite: only what the map and the count need (the count, no coordinates, at 00:00, the dots' colours): the opening
+// draws them before the panels; the full pass follows.
+function filterPass(st, lite) {
   var a = st.from ? lowerBound(F.dayStart(st.from, D.t0)) : 0;
   var b = st.to ? lowerBound(F.dayEnd(st.to, D.t0)) : n;
-  var win = F.timeWindow(st.tod[0], st.tod[1]);
+  var win = F.timeWindow(st.tod[0], st.tod[1]), codeIs = F.codeIs;
   var dowOk = [false]; for (var d = 1; d <= 7; d++) dowOk.push(F.weekdayIn(st.dow, d));
-  // The select and flag filters that are set: [wanted code, column], per place (areas) or per row.
-  var placeCodes = [], rowCodes = [];
+  // The select and flag filters that are set: [wanted code, column], per place (areas), per kind (flags) or per row.
+  var placeCodes = [], kindCodes = [], rowCodes = [];
   FILTERS.forEach(function (f) {
     var c = CODED[f.key], want = c ? c.code(st[f.key]) : -1;
-    if (want >= 0) (c.place ? placeCodes : rowCodes).push([want, c.place || c.row]);
+    if (want < 0) return;
+    if (c.place) placeCodes.push([want, c.place]);
+    else if (c.kind) kindCodes.push([want, c.kind]);
+    else rowCodes.push([want, c.row()]);
   });
   var r = F.cappedRadius(st.r, MAXR), targets = [], res = resolveBlock(st.block), blk = res[0];
   var info = ctl("block", 1), k, ok, p, nc = rowCodes.length;
@@ -709,73 +738,123 @@ function update() {
     else { info.textContent = C.t("ex.block_point", {block: D.blocks[blk], how: res[1] ? " \u2014 " + res[1] : ""}); targets.push(bp); }
   } else if (blk === -2) { info.textContent = C.t("ex.no_block", {text: normBlock(st.block)}); targets.push(null); }
   else { info.textContent = ""; }
-  // Area and distance filters depend only on the place: decide them once per place.
+  // Area and distance filters depend only on the place, flags and types only on the kind: decided once each.
   var byPlace = targets.length > 0 || placeCodes.length > 0;
   if (byPlace) {
     for (p = 0; p < nPlaces; p++) {
       ok = true;
-      for (k = 0; ok && k < placeCodes.length; k++) ok = F.codeIs(placeCodes[k][0], placeCodes[k][1][p]);
-      for (k = 0; ok && k < targets.length; k++) ok = F.withinRadius(targets[k], PLAT_DEG[p], PLON_DEG[p], r);
+      for (k = 0; ok && k < placeCodes.length; k++) ok = codeIs(placeCodes[k][0], placeCodes[k][1][p]);
+      for (k = 0; ok && k < targets.length; k++) {
+        // a place further in latitude alone than r is out (the great-circle distance is at least that arc)
+        ok = targets[k] !== null && Math.abs(PLAT_DEG[p] - targets[k][0]) * RAD_M <= r * 1.000001 &&
+          F.withinRadius(targets[k], PLAT_DEG[p], PLON_DEG[p], r);
+      }
       placeOk[p] = ok ? 1 : 0;
     }
   }
-  var nt = types.length, perType = new Array(nt).fill(0), perDesc = {}, nomap = 0, midnight = 0;
-  var AC = RATE_SLOT ? PAREA[RATE_SLOT] : NO_RATE_AREA;  // per place (NO_RATE_AREA: all 0)
-  nMatch = 0; nLocated = 0; hourCounts.fill(0); weekCounts = {}; perTypeMatch = new Array(nt).fill(0);
-  caCounts.fill(0); caNoCoords = 0; caNone = 0; dayHits.fill(0); descHits.fill(0); dayMatch.fill(0);
-  // Every row is tested: the matches outside the selected dates feed the comparisons and the weekly trend.
-  // A million rows: locals and typed counters only in the loop (descriptions and weeks are summed per code / day
-  // and turned into the objects the summary reads afterwards).
-  var nm = 0, nl = 0, caMiss = caMissing, caNo = 0, caNoXY = 0, j, ty, ac, cw = win, rc0 = nc > 0 ? rowCodes[0] : null;
-  for (j = 0; j < n; j++) {
-    if (cw !== null && !F.inTimeWindow(cw, MOD[j])) continue;
-    if (!dowOk[DOW[j]]) continue;
-    if (byPlace && !placeOk[PL[j]]) continue;
-    if (nc > 0) {
-      if (!F.codeIs(rc0[0], rc0[1][j])) continue;
-      for (k = 1; k < nc && F.codeIs(rowCodes[k][0], rowCodes[k][1][j]); k++);
-      if (k < nc) continue;
+  for (k = 0; k < nKinds; k++) {  // 0: a flag filter fails; 1: only the type is not selected; 2: passes
+    ok = true;
+    for (var c2 = 0; ok && c2 < kindCodes.length; c2++) ok = codeIs(kindCodes[c2][0], kindCodes[c2][1][k]);
+    KSTATE[k] = !ok ? 0 : (F.typeSelected(selType, KTY[k]) ? 2 : 1);
+  }
+  PTOP.fill(0);
+  if (!lite) { KALL.fill(0); KMATCH.fill(0); PMATCH.fill(0); HOURS.fill(0); dayHits.fill(0); }
+  // Every row is tested: the matches outside the selected dates feed the comparisons and the weekly trend. The
+  // loop reads locals only (V8 then keeps them in registers; the page's variables live in a closure context).
+  var nm = 0, nl = 0, mid = 0, j, e, m, q, hits, inWin, dm, ks, row0 = nc > 0 ? rowCodes[0] : null;
+  var T_ = T, PL_ = PL, KD_ = KD, DS_ = DS, DMIN_ = DMIN, POK = placeOk, KST = KSTATE, KA = KALL, KM = KMATCH;
+  var PM = PMATCH, PT = PTOP, KR = KRANK, PH = PHAS, HR = HOURS, M = MATCH, isoWd = F.isoWeekday, d0 = DAY0, nomapc = 0;
+  var tw = win !== null, tf = tw ? win.from : 0, tt = tw ? win.to : 0, tx = tw && win.cross;  // F.inTimeWindow, inlined
+  for (d = 0; d < NDAYS; d++) {
+    j = DS_[d]; e = DS_[d + 1];
+    if (j === e || !dowOk[isoWd(d0 + d)]) continue;
+    inWin = j >= a && j < b;  // a and b are days' first rows: a day is wholly in or out
+    dm = DMIN_[d]; hits = 0;
+    for (; j < e; j++) {
+      if (tw) { m = T_[j] - dm; if (tx ? (m < tf && m >= tt) : (m < tf || m >= tt)) continue; }
+      p = PL_[j];
+      if (byPlace && POK[p] === 0) continue;
+      q = KD_[j]; ks = KST[q];
+      if (ks === 0) continue;
+      if (nc > 0) {
+        if (!codeIs(row0[0], row0[1][j])) continue;
+        for (k = 1; k < nc && codeIs(rowCodes[k][0], rowCodes[k][1][j]); k++);
+        if (k < nc) continue;
+      }
+      if (lite) {
+        if (ks === 1 || !inWin) continue;
+        M[nm++] = j; if (T_[j] === dm) mid++;
+        if (PH[p] === 1) { nl++; if (PT[p] < KR[q]) PT[p] = KR[q]; } else nomapc++;
+        continue;
+      }
+      if (inWin) KA[q]++;
+      if (ks === 1) continue;
+      hits++;
+      if (!inWin) continue;
+      M[nm++] = j; KM[q]++; PM[p]++;
+      m = T_[j] - dm; HR[(m / 60) | 0]++;
+      if (m === 0) mid++;
+      if (PH[p] === 1) { nl++; if (PT[p] < KR[q]) PT[p] = KR[q]; }
     }
-    ty = TY[j];
-    var inWin = j >= a && j < b;
-    if (inWin) perType[ty]++;
-    if (!F.typeSelected(selType, ty)) continue;
-    dayHits[DAY[j] - DAY0]++;
-    if (!inWin) continue;
-    MATCH[nm++] = j;
-    perTypeMatch[ty]++;
-    descHits[DE[j]]++;
-    hourCounts[(MOD[j] / 60) | 0]++;
-    dayMatch[DAY[j] - DAY0]++;
-    if (MOD[j] === 0) midnight++;
-    ac = AC[PL[j]]; caCounts[ac]++;
-    if (ac === caMiss) caNo++;
-    if (!HAS[j]) { nomap++; if (ac !== caMiss) caNoXY++; continue; }
-    LOCATED[nl++] = j;
+    if (!lite) dayHits[d] = hits;
   }
-  nMatch = nm; nLocated = nl; caNone = caNo; caNoCoords = caNoXY;
-  for (j = 0; j < descHits.length; j++) if (descHits[j]) perDesc[j] = descHits[j];
-  for (j = 0; j < dayMatch.length; j++) {
-    if (!dayMatch[j]) continue;
-    var wk = DAY0 + j - (F.isoWeekday(DAY0 + j) - 1); weekCounts[wk] = (weekCounts[wk] || 0) + dayMatch[j];
+  nMatch = nm; nLocated = nl; locatedFresh = false; midnight = mid; WIN[0] = a; WIN[1] = b;
+  if (lite) { nomap = nomapc; LAST = null; return; }
+  var nt = types.length;
+  perType = new Array(nt).fill(0); perTypeMatch = new Array(nt).fill(0); descHits.fill(0);
+  for (k = 0; k < nKinds; k++) { perType[KTY[k]] += KALL[k]; perTypeMatch[KTY[k]] += KMATCH[k]; descHits[KDE[k]] += KMATCH[k]; }
+  var AC = RATE_SLOT ? PAREA[RATE_SLOT] : NO_RATE_AREA, caMiss = caMissing, ac;  // per place (NO_RATE_AREA: all 0)
+  caCounts.fill(0); caNoCoords = 0; caNone = 0; nomap = 0;
+  for (p = 0; p < nPlaces; p++) {
+    if (!(m = PMATCH[p])) continue;
+    ac = AC[p]; caCounts[ac] += m;
+    if (ac === caMiss) caNone += m;
+    if (PHAS[p] === 0) { nomap += m; if (ac !== caMiss) caNoCoords += m; }
   }
-  drawMap();
-  countEls.forEach(function (c, k2) { c.textContent = C.fmtInt(perType[k2]); });
+  hourCounts = Array.from(HOURS);
+  weekCounts = {};
+  for (d = 0; d < NDAYS; d++) {
+    if (!dayHits[d] || !(DS[d] >= a && DS[d] < b)) continue;
+    var wk = DAY0 + d - (F.isoWeekday(DAY0 + d) - 1); weekCounts[wk] = (weekCounts[wk] || 0) + dayHits[d];
+  }
+  LAST = st;
+}
+var LAST = null;  // the state of the last filter pass
+function showCount() {
   $("count-match").textContent = C.fmtInt(nMatch);
   $("count-nomap").textContent = C.fmtInt(nomap);
   $("count-midnight").textContent = C.fmtInt(midnight);
-  var top = Object.keys(perDesc).sort(function (x, y) { return perDesc[y] - perDesc[x]; }).slice(0, 8);
+}
+function drawPanels() {  // everything but the map and the count, from the last filter pass
+  countEls.forEach(function (c, k2) { c.textContent = C.fmtInt(perType[k2]); });
+  var order = [];
+  for (var j = 0; j < descHits.length; j++) if (descHits[j]) order.push(j);
+  var top = order.sort(function (x, y) { return descHits[y] - descHits[x]; }).slice(0, 8);  // stable: ties by code
   var ol = $("top-descs"); clear(ol);
   topDescRows = [];
   top.forEach(function (k2) {
-    var li = el("li", D.descs[k2] + " ("), n2 = el("span", C.fmtInt(perDesc[k2]));
+    var li = el("li", D.descs[k2] + " ("), n2 = el("span", C.fmtInt(descHits[k2]));
     li.appendChild(n2); li.appendChild(document.createTextNode(")")); ol.appendChild(li);
     topDescRows.push({ desc: D.descs[k2], target: n2 });
   });
-  drawSummary(a, b);
-  drawCompare(st);
+  drawSummary(WIN[0], WIN[1]);
+  drawCompare(LAST);
   page = 0; drawTable();
   Figures.refresh();
+}
+var RESTED = false;  // the blob's last columns (location codes, ids) are decoded
+function rested() { RESTED = true; ID = D.ids || P.id; }
+var TIMING = {};  // the last update's parts in ms: the filter pass, the map and count, the panels (for the benchmark)
+function update() {
+  if (!RESTED) { D.rest().then(function () { rested(); update(); }); return; }  // a change in the first moments
+  var t0 = performance.now();
+  filterPass(current());
+  var t1 = performance.now();
+  drawMap();
+  showCount();
+  var t2 = performance.now();
+  drawPanels();
+  TIMING = { pass: t1 - t0, map: t2 - t1, panels: performance.now() - t2 };
 }
 function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
 function drawMap() {
@@ -792,14 +871,14 @@ function drawMap() {
   group.clearLayers();
   if (want === "markers") {
     var opts = { renderer: C.canvas, radius: 4, weight: 0.5, color: "#222", fillOpacity: 0.8 };
-    for (var j = 0; j < nLocated; j++) {
-      var q = LOCATED[j];
-      opts.fillColor = colour(TY[q]); opts.idx = q;
+    for (var j = 0, LOC = located(); j < nLocated; j++) {
+      var q = LOC[j];
+      opts.fillColor = colour(ty(q)); opts.idx = q;
       group.addLayer(L.circleMarker([PLAT_DEG[PL[q]], PLON_DEG[PL[q]]], opts));
     }
     if (mode !== want) group.addTo(C.map);
   } else if (want === "dots") {
-    dots.setPoints(LOCATED, nLocated);  // drawn by onAdd when the view changes, else redrawn here
+    dots.setPoints(nLocated);  // drawn by onAdd when the view changes, else redrawn here
     if (mode !== want) dots.addTo(C.map);
   } else if (want === "heat") {
     drawHeat();
@@ -809,12 +888,13 @@ function drawMap() {
   }
   mode = want;
 }
-function bars(node, values, titles) {
-  clear(node);
-  var max = Math.max.apply(null, values.concat([1]));
+function bars(node, values, titles) {  // one column per value; the columns already there are reused
+  var max = Math.max.apply(null, values.concat([1])), kids = node.children;
+  while (kids.length > values.length) node.removeChild(node.lastChild);
   values.forEach(function (v, k) {
-    var d = el("div"); d.style.height = (100 * v / max) + "%"; d.title = titles[k] + ": " + C.fmtInt(v);
-    node.appendChild(d);
+    var d = kids[k] || node.appendChild(el("div")), h = (100 * v / max) + "%", t = titles[k] + ": " + C.fmtInt(v);
+    if (d.style.height !== h) d.style.height = h;
+    if (d.title !== t) d.title = t;
   });
 }
 function dayStr(day) { return new Date(day * 86400000).toISOString().slice(0, 10); }
@@ -834,15 +914,16 @@ function drawSummary(a, b) {
   if (order.length > 15) st.appendChild(el("div", C.t("ex.more_types", {n: order.length - 15}), "cm-muted"));
   bars($("sum-hour"), hourCounts, hourCounts.map(function (_, h) { return pad(h) + ":00"; }));
   // Every week of the selected date range, empty weeks included.
-  var lo = a < b ? DAY[a] - (DOW[a] - 1) : null, hi = a < b ? DAY[b - 1] - (DOW[b - 1] - 1) : null, wv = [], wt = [];
+  var da = a < b ? dayOf(a) : 0, db = a < b ? dayOf(b - 1) : 0;
+  var lo = a < b ? da - (F.isoWeekday(da) - 1) : null, hi = a < b ? db - (F.isoWeekday(db) - 1) : null, wv = [], wt = [];
   if (lo !== null) { for (var w = lo; w <= hi; w += 7) { wv.push(weekCounts[w] || 0); wt.push(C.t("ex.week_of", {day: showDay(dayStr(w))})); } }
   bars($("sum-week"), wv, wt);
   $("week-first").textContent = lo !== null ? showDay(dayStr(lo)) : ""; $("week-last").textContent = hi !== null ? showDay(dayStr(hi)) : "";
 }
 function detailsButton(td, q) {  // the date opens the incident's details (focus-info, popup): by keyboard too
-  var b = el("button", td.textContent, "cm-linkbtn"), id = String(ID[q]);
-  b.type = "button"; b.setAttribute("aria-label", td.textContent + ", " + types[TY[q]] + ": details");
-  b.addEventListener("click", function () { focusIncident(id); });
+  var b = el("button", td.textContent, "cm-linkbtn");
+  b.type = "button"; b.setAttribute("aria-label", td.textContent + ", " + types[ty(q)] + ": details");
+  b.addEventListener("click", function () { withIds(function () { focusIncident(String(ID[q])); }); });
   td.textContent = ""; td.appendChild(b);
 }
 function drawTable() {
@@ -850,7 +931,7 @@ function drawTable() {
   var pages = Math.max(1, Math.ceil(nMatch / PAGE)); page = Math.max(0, Math.min(page, pages - 1));
   for (var j = page * PAGE; j < Math.min(nMatch, (page + 1) * PAGE); j++) {
     var q = MATCH[nMatch - 1 - j], tr = el("tr");  // newest first
-    [showTime(q), types[TY[q]], D.descs[DE[q]], D.blocks[PBK[PL[q]]], D.locs[LC[q]]].forEach(function (v) { tr.appendChild(el("td", v)); });
+    [showTime(q), types[ty(q)], D.descs[de(q)], D.blocks[PBK[PL[q]]], D.locs[lc()[q]]].forEach(function (v) { tr.appendChild(el("td", v)); });
     detailsButton(tr.firstChild, q);
     tb.appendChild(tr);
   }
@@ -871,23 +952,30 @@ function csvCell(v) {
 function flagText(f) { return f === 2 ? "" : (f === 1 ? "true" : "false"); }
 function areaText(k, q) { var l = D.areas[k][PAREA[k][PL[q]]]; return l === "(not given)" ? "" : l; }
 function buildCsv() {
-  var lines = ["id,occurred_at,primary_type,description,block,location_description,arrest,domestic," +
+  var LCc = lc(), lines = ["id,occurred_at,primary_type,description,block,location_description,arrest,domestic," +
                "beat,district,ward,community_area,lat,lon"];
   for (var j = 0; j < nMatch; j++) {
     var q = MATCH[j];
-    lines.push([csvCell(ID[q]), fmtTime(q), csvCell(types[TY[q]]), csvCell(D.descs[DE[q]]), csvCell(D.blocks[PBK[PL[q]]]),
-      csvCell(D.locs[LC[q]]), flagText(FA[q]), flagText(FD[q]), csvCell(areaText("beat", q)), csvCell(areaText("district", q)),
+    var k = KD[q], hq = PHAS[PL[q]] === 1;
+    lines.push([csvCell(ID[q]), fmtTime(q), csvCell(types[KTY[k]]), csvCell(D.descs[KDE[k]]), csvCell(D.blocks[PBK[PL[q]]]),
+      csvCell(D.locs[LCc[q]]), flagText(KFA[k]), flagText(KFD[k]), csvCell(areaText("beat", q)), csvCell(areaText("district", q)),
       csvCell(areaText("ward", q)), csvCell(areaText("community_area", q)),
-      HAS[q] ? PLAT_DEG[PL[q]].toFixed(5) : "", HAS[q] ? PLON_DEG[PL[q]].toFixed(5) : ""].join(","));
+      hq ? PLAT_DEG[PL[q]].toFixed(5) : "", hq ? PLON_DEG[PL[q]].toFixed(5) : ""].join(","));
   }
   return lines.join("\r\n") + "\r\n";
 }
 $("csv-download").addEventListener("click", function () {
-  var url = URL.createObjectURL(new Blob([buildCsv()], { type: "text/csv;charset=utf-8" }));
-  var a = el("a"); a.href = url; a.download = "incidents-" + String(data.city || "city").replace(/[^A-Za-z0-9_-]/g, "_") + "-filtered.csv";
-  document.body.appendChild(a); a.click(); a.remove();
-  setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+  withIds(function () {
+    var url = URL.createObjectURL(new Blob([buildCsv()], { type: "text/csv;charset=utf-8" }));
+    var a = el("a"); a.href = url; a.download = "incidents-" + String(data.city || "city").replace(/[^A-Za-z0-9_-]/g, "_") + "-filtered.csv";
+    document.body.appendChild(a); a.click(); a.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+  });
 });
+function withIds(fn) {  // run fn once the ids (the blob's last column, inflated after the first paint) are decoded
+  if (ID) return fn();
+  D.rest().then(function () { ID = D.ids || P.id; fn(); });
+}
 
 // ---- "How is this computed?": the SQL of each figure with the filters of the moment (figure_sql.js) ----------
 var sumTypeRows = [], rateCells = [], topDescRows = [];
@@ -957,8 +1045,8 @@ Figures.control("explorer.area_count", { after: $("rates-table"), pick: RATE_ONE
     return rateCells.map(function (c) { return figureRow(p, c.code + (c.name ? " " + c.name : ""), c.count, { area: c.code }); });
   } });
 // ---- comparisons and the weekly trend (explorer_compare.js) --------------------------------------
-var DAY0 = n ? DAY[0] : 0, DAYLAST = n ? DAY[n - 1] : -1, CMP = ExplorerCompare;
-var dayHits = new Int32Array(Math.max(0, DAYLAST - DAY0 + 1)), compareRows = [], trendWeeks = [];
+var CMP = ExplorerCompare;
+var dayHits = new Int32Array(NDAYS), compareRows = [], trendWeeks = [];  // per day: matches of every filter but the dates
 function hitsIn(from, to) {  // matching incidents (every filter but the dates) from day `from` to `to`, inclusive
   var s = 0, lo = Math.max(from, DAY0), hi = Math.min(to, DAYLAST);
   for (var d = lo; d <= hi; d++) s += dayHits[d - DAY0];
@@ -1044,6 +1132,7 @@ function embedMode() {
 }
 function fitMatches() {  // an embedded view opens on its located matches
   if (!nLocated) return;
+  located();
   var s = 90, w = 180, nn = -90, e = -180, j, q;
   for (j = 0; j < nLocated; j++) {
     q = LOCATED[j];
@@ -1057,14 +1146,14 @@ function focusIncident(id) {
   for (j = 0; j < n; j++) if (String(ID[j]) === id) { at = j; break; }
   if (at < 0) { box.textContent = C.t("ex.focus_missing", {id: id}); box.hidden = false; return; }
   focused = id;
-  box.textContent = C.t("ex.focus", {id: id, type: types[TY[at]], desc: D.descs[DE[at]], when: showTime(at),
-    block: D.blocks[PBK[PL[at]]], nomap: HAS[at] ? "" : " " + C.t("ex.focus_nomap")});
+  box.textContent = C.t("ex.focus", {id: id, type: types[ty(at)], desc: D.descs[de(at)], when: showTime(at),
+    block: D.blocks[PBK[PL[at]]], nomap: has(at) ? "" : " " + C.t("ex.focus_nomap")});
   box.hidden = false;
-  if (HAS[at]) { var ll = [PLAT_DEG[PL[at]], PLON_DEG[PL[at]]]; C.map.setView(ll, 17); popupFor(at, ll); }
+  if (has(at)) { var ll = [PLAT_DEG[PL[at]], PLON_DEG[PL[at]]]; C.map.setView(ll, 17); popupFor(at, ll); }
 }
 
 // ---- wiring ------------------------------------------------------------------------------------
-function changed() { update(); writeHash(); }
+function changed() { writeHash(); update(); }  // the hash first: replaceState then finds no layout to bring up to date
 function setAll(v) { boxes.forEach(function (cb, k) { cb.checked = v; selType[k] = v; }); syncGroups(); changed(); }
 $("types-all").addEventListener("click", function () { setAll(true); });
 $("types-none").addEventListener("click", function () { setAll(false); });
@@ -1082,10 +1171,6 @@ var OPENED = readHash();
 EMBED = !!OPENED.embed;
 if (EMBED) embedMode();
 setControls(OPENED);
-update();
-if (EMBED) fitMatches();
-if (OPENED.inc) focusIncident(OPENED.inc);
-STAGES.updated = performance.now();
 C.explorer = {
   stages: STAGES,
   count: function () { return nMatch; },
@@ -1105,6 +1190,33 @@ C.explorer = {
     });
   },
   focused: function () { return focused; },
-  embed: function () { return EMBED; }
+  embed: function () { return EMBED; },
+  timing: function () { return Object.assign({}, TIMING); }
 };
+// Opening: the map and the count first (STAGES.painted: two frames after drawing them), then the rest of the blob
+// (location codes, ids) and the panels; the shell marks the page ready (civicmapReady) once all of it is done. A
+// location filter in the URL needs the location codes first.
+return (CODED.loc.code(current().loc) >= 0 ? D.rest().then(rested) : Promise.resolve()).then(function () {
+  STAGES.controls = performance.now();
+  var lite = currentView() !== "rates";  // the rates view's colours need the full pass's area counts
+  filterPass(current(), lite);
+  STAGES.filtered = performance.now();
+  if (EMBED) fitMatches();
+  drawMap();
+  showCount();
+  STAGES.drawn = performance.now();
+  return new Promise(function (done) {
+    requestAnimationFrame(function () { requestAnimationFrame(function () { STAGES.painted = performance.now(); done(); }); });
+  });
+}).then(function () {
+  return D.rest();
+}).then(function () {
+  rested();
+  fillOptions();
+  STAGES.rest = performance.now();
+  filterPass(current());
+  drawPanels();
+  if (OPENED.inc) focusIncident(OPENED.inc);
+  STAGES.updated = performance.now();
+});
 }

@@ -133,38 +133,56 @@ var ExplorerCompare = (function () {
     return e;
   }
   // The weekly trend: one point per Monday-starting week of the data (weeks: [{start: day, count}]), the
-  // selected period shaded; axes labelled with the first and last week and the largest count.
+  // selected period shaded; axes labelled with the first and last week and the largest count. Redrawn after every
+  // filter: the points already drawn are moved, not made again (a few years of data: two hundred weeks).
   function drawTrend(svg, weeks, sel) {
-    // redrawn from scratch, but its <title> stays: it names the chart (role="img", aria-labelledby)
-    var kids = Array.prototype.slice.call(svg.childNodes);
-    kids.forEach(function (k) { if (k.nodeName.toLowerCase() !== "title") svg.removeChild(k); });
     var W = 360, H = 150, L = 40, R = 8, T = 12, B = 30;
-    svg.setAttribute("viewBox", "0 0 " + W + " " + H);
-    if (!weeks.length) { svg.appendChild(svgEl("text", { x: L, y: H / 2 }, say("cmp.no_incidents_short", "no incidents"))); return; }
+    var kept = svg._cmTrend, k;
+    if (!kept || kept.n !== weeks.length || kept.x0 !== (weeks.length ? weeks[0].start : null)) {
+      // from scratch, but its <title> stays: it names the chart (role="img", aria-labelledby)
+      var kids = Array.prototype.slice.call(svg.childNodes);
+      kids.forEach(function (c) { if (c.nodeName.toLowerCase() !== "title") svg.removeChild(c); });
+      svg.setAttribute("viewBox", "0 0 " + W + " " + H);
+      svg._cmTrend = null;
+      if (!weeks.length) { svg.appendChild(svgEl("text", { x: L, y: H / 2 }, say("cmp.no_incidents_short", "no incidents"))); return; }
+      kept = { n: weeks.length, x0: weeks[0].start, dots: [], tips: [] };
+      kept.sel = svg.appendChild(svgEl("rect", { y: T, height: H - T - B, "class": "cm-trend-sel" }));
+      svg.appendChild(svgEl("line", { x1: L, y1: H - B, x2: W - R, y2: H - B, "class": "cm-trend-axis" }));
+      svg.appendChild(svgEl("line", { x1: L, y1: T, x2: L, y2: H - B, "class": "cm-trend-axis" }));
+      kept.max = svg.appendChild(svgEl("text", { x: L - 4, y: T + 4, "text-anchor": "end", "class": "cm-trend-label" }, ""));
+      svg.appendChild(svgEl("text", { x: L - 4, y: H - B, "text-anchor": "end", "class": "cm-trend-label" }, "0"));
+      svg.appendChild(svgEl("text", { x: L, y: H - B + 14, "class": "cm-trend-label" }, showDay(weeks[0].start)));
+      svg.appendChild(svgEl("text", { x: W - R, y: H - B + 14, "text-anchor": "end", "class": "cm-trend-label" },
+                            showDay(weeks[weeks.length - 1].start)));
+      svg.appendChild(svgEl("text", { x: (L + W - R) / 2, y: H - 4, "text-anchor": "middle", "class": "cm-trend-label" },
+                            say("cmp.trend_axis", "week (Monday start); shaded: the selected dates")));
+      kept.line = svg.appendChild(svgEl("polyline", { "class": "cm-trend-line" }));
+      weeks.forEach(function (w) {
+        var c = svgEl("circle", { r: 1.8, "class": "cm-trend-dot" }), tip = svgEl("title", {}, "");
+        c.appendChild(tip); svg.appendChild(c); kept.dots.push(c); kept.tips.push(tip);
+      });
+      svg._cmTrend = kept;
+    }
     var max = Math.max(1, Math.max.apply(null, weeks.map(function (w) { return w.count; })));
     var x0 = weeks[0].start, x1 = weeks[weeks.length - 1].start, span = Math.max(7, x1 - x0);
     function X(d) { return L + (d - x0) / span * (W - L - R); }
     function Y(v) { return T + (1 - v / max) * (H - T - B); }
-    if (sel) {
-      var a = Math.max(x0, sel[0]), b = Math.min(x1 + 6, sel[1]);
-      if (b >= a) svg.appendChild(svgEl("rect", { x: X(a), y: T, width: Math.max(1, X(b) - X(a)), height: H - T - B,
-                                                   "class": "cm-trend-sel" }));
+    var a = sel ? Math.max(x0, sel[0]) : 0, b = sel ? Math.min(x1 + 6, sel[1]) : -1;
+    if (sel && b >= a) {
+      kept.sel.setAttribute("x", X(a)); kept.sel.setAttribute("width", Math.max(1, X(b) - X(a)));
+      kept.sel.removeAttribute("display");
+    } else kept.sel.setAttribute("display", "none");
+    kept.max.textContent = String(max);
+    var pts = [];
+    for (k = 0; k < weeks.length; k++) {
+      var w = weeks[k], cx = X(w.start).toFixed(1), cy = Y(w.count).toFixed(1), dot = kept.dots[k];
+      pts.push(cx + "," + cy);
+      if (dot.getAttribute("cx") !== cx) dot.setAttribute("cx", cx);
+      if (dot.getAttribute("cy") !== cy) dot.setAttribute("cy", cy);
+      var tip = say("ex.week_of", "Week of {day}", { day: showDay(w.start) }) + ": " + w.count;
+      if (kept.tips[k].textContent !== tip) kept.tips[k].textContent = tip;
     }
-    svg.appendChild(svgEl("line", { x1: L, y1: H - B, x2: W - R, y2: H - B, "class": "cm-trend-axis" }));
-    svg.appendChild(svgEl("line", { x1: L, y1: T, x2: L, y2: H - B, "class": "cm-trend-axis" }));
-    svg.appendChild(svgEl("text", { x: L - 4, y: T + 4, "text-anchor": "end", "class": "cm-trend-label" }, String(max)));
-    svg.appendChild(svgEl("text", { x: L - 4, y: H - B, "text-anchor": "end", "class": "cm-trend-label" }, "0"));
-    svg.appendChild(svgEl("text", { x: L, y: H - B + 14, "class": "cm-trend-label" }, showDay(x0)));
-    svg.appendChild(svgEl("text", { x: W - R, y: H - B + 14, "text-anchor": "end", "class": "cm-trend-label" }, showDay(x1)));
-    svg.appendChild(svgEl("text", { x: (L + W - R) / 2, y: H - 4, "text-anchor": "middle", "class": "cm-trend-label" },
-                          say("cmp.trend_axis", "week (Monday start); shaded: the selected dates")));
-    var pts = weeks.map(function (w) { return X(w.start).toFixed(1) + "," + Y(w.count).toFixed(1); }).join(" ");
-    svg.appendChild(svgEl("polyline", { points: pts, "class": "cm-trend-line" }));
-    weeks.forEach(function (w) {
-      var c = svgEl("circle", { cx: X(w.start).toFixed(1), cy: Y(w.count).toFixed(1), r: 1.8, "class": "cm-trend-dot" });
-      c.appendChild(svgEl("title", {}, say("ex.week_of", "Week of {day}", { day: showDay(w.start) }) + ": " + w.count));
-      svg.appendChild(c);
-    });
+    kept.line.setAttribute("points", pts.join(" "));
   }
 
   return { lgamma: lgamma, ibeta: ibeta, betaQuantile: betaQuantile, clopperPearson: clopperPearson,

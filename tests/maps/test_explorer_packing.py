@@ -175,7 +175,7 @@ const fs = require("fs");
 const [, jsPath, blobPath, outDir] = process.argv;  // node -e: argv[1] is the first argument
 const src = fs.readFileSync(jsPath, "utf8");
 const m = /^function unpackBlob\(buf\) \{[\s\S]*?^\}$/m.exec(src);
-if (!m) throw new Error("unpackBlob not found in explorer.js");
+if (!m) throw new Error("unpackBlob not found in packed.js");
 const unpackBlob = new Function(m[0] + "\nreturn unpackBlob;")();
 const bytes = Buffer.from(fs.readFileSync(blobPath, "utf8"), "base64");
 new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate-raw"))).arrayBuffer()
@@ -207,7 +207,7 @@ def _million_columns(rng) -> dict[str, np.ndarray]:
 
 def test_a_million_rows_fit_the_budget_and_the_page_decodes_them_identically(tmp_path):
     """1,000,000 generated incidents pack into <= 8 base64 bytes a row, and the page's own decoder
-    (``unpackBlob`` of maps/templates/explorer.js, run by node with DecompressionStream as the browser does)
+    (``unpackBlob`` of maps/templates/packed.js, run by node with DecompressionStream as the browser does)
     gives back exactly the packed values, as Int32Array where they surely fit (no copy before use)."""
     import shutil
     import subprocess
@@ -221,7 +221,7 @@ def test_a_million_rows_fit_the_budget_and_the_page_decodes_them_identically(tmp
     blob = _packed.pack({"n": MILLION}, cols)
     assert len(blob["z"]) / MILLION <= BLOB_BYTES_PER_ROW, f"{len(blob['z']) / MILLION:.2f} bytes a row"
     (tmp_path / "blob.b64").write_text(blob["z"])
-    js = Path(explorer.__file__).with_name("templates") / "explorer.js"
+    js = Path(explorer.__file__).with_name("templates") / "packed.js"
     subprocess.run([node, "-e", _DECODE, str(js), str(tmp_path / "blob.b64"), str(tmp_path)], check=True, timeout=120)
     meta = json.loads((tmp_path / "kinds.json").read_text())
     assert meta["n"] == MILLION
