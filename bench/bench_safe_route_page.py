@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from bench._common import CHROMIUM_ARGS, REPO_ROOT, chicago_page_run, require_chicago
+from civicmash.devkit.walk_pairs import click_pairs
 
 PAIRS = 50
 LOADS = 3
@@ -76,28 +77,6 @@ def page_sizes(path: Path, graph, options: dict) -> dict:
             "added_bytes": raw_now - raw_before, "added_gzip_bytes": gz_now - gz_before,
             "router_blob_bytes": len(m.group(1)), "router_blob_gzip_bytes": gz(m.group(1)),
             "base_streets_json_bytes": len(streets)}
-
-
-def _pairs(graph, n: int, seed: int = 2019):
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    walk = np.flatnonzero(graph.lcc_mask)
-    out = []
-    while len(out) < n:
-        s = int(rng.choice(walk))
-        d = np.hypot(graph.x[walk] - graph.x[s], graph.y[walk] - graph.y[s])
-        cand = walk[(d >= 500) & (d <= 4000)]
-        if not len(cand):
-            continue
-        t = int(rng.choice(cand))
-        ends = []
-        for node in (s, t):
-            dx, dy = rng.normal(0, 8, size=2)
-            lat, lon = graph.unproject(graph.x[node] + dx, graph.y[node] + dy)
-            ends.append([round(float(lat), 6), round(float(lon), 6)])
-        out.append(ends)
-    return out
 
 
 def python_reference(city: str, warehouse: str, pairs) -> list[dict]:
@@ -186,7 +165,7 @@ def run() -> dict:
             graph = load_graph(con, "chicago")
         result: dict = {"page_build_s": build_s,
                         "chicago": page_sizes(page, graph, map_options(load_profile("chicago"), "safe_route"))}
-        pairs = _pairs(graph, PAIRS)
+        pairs = click_pairs(graph, PAIRS, seed=2019, near_m=(500.0, 4000.0))
         reference, walk, graph = python_reference("chicago", built["warehouse"], pairs)
         result["chicago"].update({"nodes": int(graph.walk_mask.sum()),
                                   "edges": int((graph.walk_mask[graph.eu] & graph.walk_mask[graph.ev]).sum())})

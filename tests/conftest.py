@@ -175,8 +175,8 @@ def pytest_runtest_logreport(report):
     """With ``CIVICMASH_TEST_TIMES=FILE``, record each phase's wall-clock span on its xdist worker, so a run's
     timeline per worker (which group waited for which, what ran twice) can be read afterwards (docs/testing.md)."""
     path = os.environ.get(_TIMES_ENV)
-    if not path or os.environ.get("PYTEST_XDIST_WORKER") is None and hasattr(report, "node"):
-        return  # the xdist controller sees every worker's reports again: the workers write their own
+    if not path or hasattr(report, "node"):
+        return  # the xdist controller (its reports carry the worker node) sees them again: the workers write theirs
     import json
 
     line = {"worker": os.environ.get("PYTEST_XDIST_WORKER", "main"), "test": report.nodeid, "phase": report.when,

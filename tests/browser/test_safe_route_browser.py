@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from civicmash.devkit.walk_pairs import click_pairs
 from tests.browser.chromium import clean_page
 
 pytestmark = pytest.mark.browser
@@ -48,27 +49,6 @@ def python_model(warehouse, city: str):
         model, _ = risk_model(con, city=city, graph=graph, options=options)
     risk = np.asarray(model.edge_risk(parse_at(options.get("at"))), dtype=float)
     return graph, risk, float(options.get("detour", DEFAULT_DETOUR)), float(options.get("margin") or 0.0)
-
-
-def click_pairs(graph, n: int, *, seed: int, near_m=(300.0, 3000.0)) -> list[tuple[tuple, tuple]]:
-    """``n`` pairs of points a few metres off walkable nodes, ``near_m`` apart (clicks beside the streets)."""
-    rng = np.random.default_rng(seed)
-    walk = np.flatnonzero(graph.lcc_mask)
-    pairs = []
-    while len(pairs) < n:
-        s = int(rng.choice(walk))
-        d = np.hypot(graph.x[walk] - graph.x[s], graph.y[walk] - graph.y[s])
-        cand = walk[(d >= near_m[0]) & (d <= near_m[1])]
-        if not len(cand):
-            cand = walk[walk != s]
-        t = int(rng.choice(cand))
-        ends = []
-        for node in (s, t):
-            dx, dy = rng.normal(0, 8, size=2)
-            lat, lon = graph.unproject(graph.x[node] + dx, graph.y[node] + dy)
-            ends.append((round(float(lat), 6), round(float(lon), 6)))
-        pairs.append(tuple(ends))
-    return pairs
 
 
 def check_same_answers(page, graph, risk, detour: float, margin: float, pairs) -> dict:

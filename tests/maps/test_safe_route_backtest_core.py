@@ -91,17 +91,24 @@ def _fronts(graph: WalkGraph, train_risk: np.ndarray, test_risk: np.ndarray, pai
     return out
 
 
-def test_the_tradeoff_curve_is_monotone_in_the_budget():
+def _last_window(*, incident_seed: int, pair_seed: int):
+    """(graph, the last of the two-month rolling windows May-August, its train and test edge exposure, 40 node
+    pairs) on the grid with 1,500 incidents."""
     months = bt.calendar_months(datetime(2018, 5, 1), datetime(2018, 8, 31))
     graph = _grid()
-    inc = _incidents(graph, 1500, months)
+    inc = _incidents(graph, 1500, months, seed=incident_seed)
     model = build_risk(graph, lat=inc.lat, lon=inc.lon, primary_type=inc.primary_type, hour=inc.hour)
     win = bt.rolling_windows(months, 2)[-1]
     w = bt.Weighting("w", type_weights=(("*", 1.0), ("ROBBERY", 3.0)), sigma_h=None, months=2)
     train = bt.edge_mass(model, bt.incident_weights(inc, w, at=None, train=win.train))
     test = bt.edge_mass(model, bt.incident_weights(inc, w, at=None, train=win.test))
-    rng = np.random.default_rng(3)
+    rng = np.random.default_rng(pair_seed)
     pairs = [(int(a), int(b)) for a, b in rng.choice(graph.n_nodes, (40, 2)) if a != b]
+    return graph, win, train, test, pairs
+
+
+def test_the_tradeoff_curve_is_monotone_in_the_budget():
+    graph, win, train, test, pairs = _last_window(incident_seed=1, pair_seed=3)
     fronts = _fronts(graph, train, test, pairs)
     assert any(len(f.length) > 1 for f in fronts)  # some pairs have a safer detour to choose
     budgets = (0.0, 0.05, 0.1, 0.2, 0.3, 1.0)
@@ -165,17 +172,8 @@ def test_the_stability_share_and_the_hysteresis_on_constructed_routes():
 def test_the_oracle_is_never_worse_than_the_trained_choice_on_its_own_month_and_the_bound_holds():
     # routes chosen with the test month's own score (plus the trained routes) against routes chosen with the months
     # before, both scored on the test month: per pair and budget the oracle is never more exposed, by construction
-    months = bt.calendar_months(datetime(2018, 5, 1), datetime(2018, 8, 31))
-    graph = _grid()
-    inc = _incidents(graph, 1500, months, seed=5)
-    model = build_risk(graph, lat=inc.lat, lon=inc.lon, primary_type=inc.primary_type, hour=inc.hour)
-    win = bt.rolling_windows(months, 2)[-1]
+    graph, win, train, test, pairs = _last_window(incident_seed=5, pair_seed=11)
     assert bt.oracle_window(win).train == win.test == bt.oracle_window(win).test  # perfect foresight
-    w = bt.Weighting("w", type_weights=(("*", 1.0), ("ROBBERY", 3.0)), sigma_h=None, months=2)
-    train = bt.edge_mass(model, bt.incident_weights(inc, w, at=None, train=win.train))
-    test = bt.edge_mass(model, bt.incident_weights(inc, w, at=None, train=win.test))
-    rng = np.random.default_rng(11)
-    pairs = [(int(a), int(b)) for a, b in rng.choice(graph.n_nodes, (40, 2)) if a != b]
     trained = _fronts(graph, train, test, pairs)
     scored = _fronts(graph, test, test, pairs)  # the Pareto routes of the held-out score itself
     oracle = [bt.oracle_front([t, s]) for t, s in zip(trained, scored)]
