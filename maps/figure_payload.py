@@ -1,12 +1,22 @@
 """The "How is this computed?" data a page embeds: its figures' SQL from ``warehouse/figures.py`` and, for the
 explorer, every declared filter's predicate (``maps/explorer_filters.py``) in the text-parameter form
-``civicmash sql --param`` binds. The page's ``figure_sql.js`` fills the parameters from what the reader selects."""
+``civicmash sql --param`` binds. The page's ``figure_sql.js`` fills the parameters from what the reader selects.
+
+Each figure also carries its title and definition in the other languages (``messages``: ``{lang: {key: text}}``,
+from ``maps/locales/<lang>.json``; ``words`` fills their ``{placeholders}``); English is the figure's own title and
+definition, written once in ``warehouse/figures.py`` (maps/i18n.py explains the split)."""
 
 from __future__ import annotations
 
 from civicmash.warehouse import figures
 
+from . import i18n
 from .explorer_filters import FILTERS, Filter
+
+
+def _with_messages(payload: dict) -> dict:
+    """``payload`` (figures.page_payload) with its figures' titles and definitions in every other language."""
+    return {**payload, "messages": i18n.figure_messages(payload["figures"])}
 
 
 def explorer_filter_sql(filters: tuple[Filter, ...] = FILTERS) -> dict[str, dict]:
@@ -26,8 +36,8 @@ def explorer(rate_area: dict | None) -> dict:
         figs = figures.explorer_figures(rate_area["slot"], rate_area["kind"])
     else:
         figs = [f for f in figures.explorer_figures() if f.key not in ("explorer.area_count", "explorer.rate_per_1000")]
-    return {**figures.page_payload("explorer", figs), "filters": explorer_filter_sql()}
+    return {**_with_messages(figures.page_payload("explorer", figs)), "filters": explorer_filter_sql()}
 
 
 def page(name: str) -> dict:
-    return figures.page_payload(name)
+    return _with_messages(figures.page_payload(name))

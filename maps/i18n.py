@@ -8,6 +8,12 @@ elements naming a key (``data-i18n``, ``data-i18n-attr``) and by the page script
 Which languages a city's pages offer, and with which locale their numbers and dates are written, is the
 profile's ``languages`` (BCP 47 tags, the first the default): ``["en-US", "es-US"]`` unless it says otherwise.
 Data values from the portals (type names, department names) are never translated.
+
+The "How is this computed?" figures' titles and definitions are messages too (``figure.<key>.title``,
+``figure.<key>.definition``, ``{area}``-style placeholders filled from the figure's ``words``). Their English is
+written once, in ``warehouse/figures.py`` (:func:`civicmash.warehouse.figures.messages`), and joins the English
+catalogue here instead of ``en.json``; ``es.json`` holds their Spanish. They travel with the page's own figures
+(:func:`figure_messages`, ``maps/figure_payload.py``), not in every page's ``#i18n`` block.
 """
 
 from __future__ import annotations
@@ -19,12 +25,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from civicmash.warehouse import figures as _figures
+
 LOCALES = Path(__file__).with_name("locales")
 SOURCE_LANGUAGE = "en"                      # the language the templates and scripts are written in
 DEFAULT_LANGUAGES = ("en-US", "es-US")      # the profile's default `languages`
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 _TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+FIGURE_PREFIX = "figure."                   # the figures' titles and definitions (English: warehouse/figures.py)
 
 
 class LanguageError(ValueError):
@@ -39,14 +48,26 @@ def available() -> tuple[str, ...]:
 
 @cache
 def catalogue(lang: str) -> Mapping[str, str]:
-    """The messages of ``lang`` (``en``, ``es``): key -> message."""
+    """The messages of ``lang`` (``en``, ``es``): key -> message. English also holds every figure's title and
+    definition, from ``warehouse/figures.py`` (their one source; see the module docstring)."""
     path = LOCALES / f"{lang}.json"
     if not path.is_file():
         raise LanguageError(f"no catalogue for language {lang!r} (have: {', '.join(available())})")
     data = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
         raise LanguageError(f"{path}: a catalogue is one JSON object of string keys to string messages")
+    if lang == SOURCE_LANGUAGE:   # en.json holds no figure.* key (tests/maps/test_i18n_catalogues.py)
+        data = {**data, **_figures.messages()}
     return data
+
+
+def figure_messages(keys: Iterable[str]) -> dict[str, dict[str, str]]:
+    """The titles and definitions of the figures ``keys`` (``explorer.total`` ...) in every language but English,
+    what a page embeds beside its figures: ``{lang: {"figure.<key>.title": message, ...}}``. English is not
+    repeated: the page shows the figure's own title and definition (already filled in) for it."""
+    wanted = {f"{FIGURE_PREFIX}{k}.{part}" for k in keys for part in ("title", "definition")}
+    return {lang: {k: v for k, v in catalogue(lang).items() if k in wanted}
+            for lang in available() if lang != SOURCE_LANGUAGE}
 
 
 def placeholders(message: str) -> set[str]:
@@ -111,5 +132,7 @@ def page_block(tags: Iterable[str]) -> dict:
         "preferred": langs[0],              # the reader's browser names none of the city's languages: this one
         "locales": dict(zip(langs, tags)),
         "names": {lang: LANGUAGE_NAMES.get(lang, lang) for lang in langs},
-        "messages": {lang: dict(catalogue(lang)) for lang in dict.fromkeys([SOURCE_LANGUAGE, *langs])},
+        # the figures' words travel with the page's figures (figure_messages), not with every page
+        "messages": {lang: {k: v for k, v in catalogue(lang).items() if not k.startswith(FIGURE_PREFIX)}
+                     for lang in dict.fromkeys([SOURCE_LANGUAGE, *langs])},
     }

@@ -50,6 +50,9 @@ class Figure:
     tail: str = ""
     default_filters: tuple[str, ...] = ()
     reproduce: str = ""  # for a number SQL cannot compute: the command that does (the SQL then gives its inputs)
+    # the values of the ``{name}`` placeholders of the title's and definition's message templates (:func:`messages`):
+    # the explorer's area words, e.g. (("area", "community area"), ("column", "community_area"))
+    words: tuple[tuple[str, str], ...] = ()
 
 
 def param_names(sql: str) -> tuple[str, ...]:
@@ -126,11 +129,18 @@ WINDOW_DEFINITION = (
     "view incidents_last_90_days), not the 90 days before today. Undated incidents are in no window.")
 
 
+def _fill(template: str, words: dict[str, str]) -> str:
+    """A message template with its ``{name}`` placeholders filled from ``words`` (maps/i18n.py's syntax)."""
+    return re.sub(r"\{(\w+)\}", lambda m: words.get(m.group(1), m.group(0)), template)
+
+
 def _explorer(area_slot: str = "community_area", area_kind: str = "community_area") -> list[Figure]:
     area_pred = _area_label(area_slot)
     filled = (f"count(*) FILTER (WHERE list_contains(string_split(coalesce(filled_from_coordinates, ''), ','), "
               f"'{area_slot}')) AS filled_from_coordinates")
-    area_words = area_kind.replace("_", " ")
+    # titles and definitions are message templates (:func:`messages`): {area} the area kind in words, {column}
+    # the incidents column that holds it, filled below (Figure.words keeps the values for the page's translation)
+    words = {"area": area_kind.replace("_", " "), "column": area_slot}
     rate_head = (
         "WITH residents AS (\n"
         "  SELECT p.population FROM population p\n"
@@ -163,24 +173,26 @@ def _explorer(area_slot: str = "community_area", area_kind: str = "community_are
          "SELECT count(*) AS incidents" + _FROM,
          _BASE_WHERE + ("coalesce(nullif(description, ''), '(no description)') = $description",), "", "incidents",
          ROWS_DEFINITION + WINDOW_DEFINITION),
-        ("explorer.area_count", f"Matching incidents in one {area_words}", "SELECT count(*) AS incidents" + _FROM,
+        ("explorer.area_count", "Matching incidents in one {area}", "SELECT count(*) AS incidents" + _FROM,
          _BASE_WHERE + (area_pred,), "", "incidents",
-         f"The {area_words} is the one recorded with the incident; where the source left it blank civicmash filled "
-         f"it in from the coordinates (point in polygon; the incident's filled_from_coordinates names "
-         f"{area_slot}). " + ROWS_DEFINITION + WINDOW_DEFINITION),
-        ("explorer.rate_per_1000", f"Matching incidents per 1,000 residents of one {area_words}", rate_head,
+         "The {area} is the one recorded with the incident; where the source left it blank civicmash filled "
+         "it in from the coordinates (point in polygon; the incident's filled_from_coordinates names "
+         "{column}). " + ROWS_DEFINITION + WINDOW_DEFINITION),
+        ("explorer.rate_per_1000", "Matching incidents per 1,000 residents of one {area}", rate_head,
          _BASE_WHERE + (area_pred,), rate_tail, "per_1000",
-         f"Rate = matching incidents in the {area_words} / its residents x 1,000. Residents: the latest year loaded "
-         f"for the area (population.area_kind = $area_kind). The {area_words} is the one recorded with each "
-         f"incident, and where the source left it blank civicmash filled it in from the coordinates (the column "
-         f"filled_from_coordinates of the result counts those), so a rate can differ slightly from one computed "
-         f"from the published codes alone (docs/maps.md gives a measured case). " + ROWS_DEFINITION
+         "Rate = matching incidents in the {area} / its residents x 1,000. Residents: the latest year loaded "
+         "for the area (population.area_kind = $area_kind). The {area} is the one recorded with each "
+         "incident, and where the source left it blank civicmash filled it in from the coordinates (the column "
+         "filled_from_coordinates of the result counts those), so a rate can differ slightly from one computed "
+         "from the published codes alone (docs/maps.md gives a measured case). " + ROWS_DEFINITION
          + WINDOW_DEFINITION),
     ]
     out = []
     for key, title, head, where, tail, column, definition in parts:
-        fig = Figure(key=key, page="explorer", title=title, sql="", params=(), definition=definition, column=column,
-                     head=head, where=where, tail=tail, default_filters=("from", "to"))
+        fig = Figure(key=key, page="explorer", title=_fill(title, words), sql="", params=(),
+                     definition=_fill(definition, words), column=column, head=head, where=where, tail=tail,
+                     default_filters=("from", "to"),
+                     words=tuple((k, v) for k, v in words.items() if "{%s}" % k in title + definition))
         sql = compose(fig)
         out.append(replace(fig, sql=sql, params=_params_of(sql)))
     return out
@@ -393,12 +405,31 @@ def page_payload(page: str, figures: list[Figure] | None = None) -> dict:
     figs = figures if figures is not None else figures_for(page)
     out: dict = {"figures": {f.key: {
         "title": f.title, "sql": f.sql, "params": list(f.params), "definition": f.definition, "column": f.column,
-        "head": f.head, "where": list(f.where), "tail": f.tail, "reproduce": f.reproduce} for f in figs}}
+        "head": f.head, "where": list(f.where), "tail": f.tail, "reproduce": f.reproduce,
+        **({"words": dict(f.words)} if f.words else {})} for f in figs}}
+    return out
+
+
+def messages() -> dict[str, str]:
+    """Every figure's title and definition as a message template, keyed ``figure.<key>.title`` and
+    ``figure.<key>.definition``, with ``{name}`` placeholders for the words :attr:`Figure.words` fills (the
+    explorer's area kind and column).
+
+    This is the one source of the English: the maps' English catalogue (``maps/i18n.py`` ``catalogue("en")``)
+    takes these messages from here rather than from ``maps/locales/en.json``, and ``maps/locales/<lang>.json``
+    holds only their translations (a test checks every figure has them, with the same placeholders)."""
+    templates = {f.key: f for f in _explorer(area_slot="{column}", area_kind="{area}")}   # words left unfilled
+    out: dict[str, str] = {}
+    for fig in FIGURES.values():
+        fig = templates.get(fig.key, fig)
+        out[f"figure.{fig.key}.title"] = fig.title
+        if fig.definition:
+            out[f"figure.{fig.key}.definition"] = fig.definition
     return out
 
 
 __all__ = ["FIGURES", "Figure", "cli_command", "command", "compose", "explorer_figures", "figure", "figures_for",
-           "page_payload", "param_names", "param_text", "run_figure", "text_form"]
+           "messages", "page_payload", "param_names", "param_text", "run_figure", "text_form"]
 
 
 def _cell(text: str) -> str:

@@ -7,11 +7,26 @@
 // (parameter -> value), preds (the explorer's filter predicates that are set)}]. The control shows the SQL, the
 // values it binds and the `civicmash sql` command that reproduces the number, filled in when it is opened and
 // again whenever the page says its state changed (Figures.refresh()). Text only (textContent), never markup.
+// A figure's title and definition are shown in the reader's language: data.figures.messages holds them in each
+// language but English (maps/locales/<lang>.json, "{name}" filled from the figure's `words`); English, or a
+// figure with no translation, shows the figure's own words (warehouse/figures.py, their one source).
 var Figures = (function () {
   "use strict";
   var FIG = (data.figures && data.figures.figures) || {}, FILTERS = (data.figures && data.figures.filters) || {};
+  var MSGS = (data.figures && data.figures.messages) || {};
   var PARAM = /\$([A-Za-z_][A-Za-z0-9_]*)/g, controls = [], nextId = 0;
 
+  // figure k's {title, definition} in the reader's language; lang: "" when translated, else the figure's ("en")
+  function said(k) {
+    var f = FIG[k], held = MSGS[C.lang] || {}, vars = f.words || {}, out = { lang: "" };
+    ["title", "definition"].forEach(function (part) {
+      var id = "figure." + k + "." + part;
+      if (Object.prototype.hasOwnProperty.call(held, id)) out[part] = window.civicmashI18n.format(held[id], vars);
+      else { out[part] = f[part] || ""; if (out[part] && !C.i18n.isDefault) out.lang = "en"; }
+    });
+    return out;
+  }
+  function mark(node, lang) { if (lang) node.setAttribute("lang", lang); else node.removeAttribute("lang"); }
   function paramsOf(sql) {  // parameter names in order of first appearance
     var out = [], m, re = new RegExp(PARAM.source, "g");
     while ((m = re.exec(sql)) !== null) { if (out.indexOf(m[1]) < 0) out.push(m[1]); }
@@ -74,12 +89,13 @@ var Figures = (function () {
   function control(key, opts) {
     var f = FIG[key];
     if (!f || !opts.after || !opts.after.parentNode) return null;
-    var el = C.el, box = el("details", null, "cm-fig"), sum = el("summary", opts.label || C.t("fig.how"));
+    var el = C.el, box = el("details", null, "cm-fig"), sum = el("summary", opts.label || C.t("fig.how")), w = said(key);
     box.setAttribute("data-figure", key);
-    sum.setAttribute("aria-label", (opts.label || C.t("fig.how")) + " " + f.title);
+    sum.setAttribute("aria-label", (opts.label || C.t("fig.how")) + " " + w.title);
     box.appendChild(sum);
     var body = el("div", null, "cm-fig-body"), pick = null, pickLab = null;
-    var title = el("p", f.title, "cm-fig-title"), def = el("p", f.definition, "cm-fig-def");
+    var title = el("p", w.title, "cm-fig-title"), def = el("p", w.definition, "cm-fig-def");
+    mark(title, w.lang); mark(def, w.lang);
     body.appendChild(title);
     if (opts.pick) {
       var row = el("div", null, "cm-row");
@@ -118,7 +134,9 @@ var Figures = (function () {
       if (!r) { box.removeAttribute("data-for"); return; }
       var k = r.key || key, q = query(k, r.values || {}, r.preds || []);  // a row may explain another figure
       box.setAttribute("data-figure", k);
-      title.textContent = FIG[k].title; def.textContent = FIG[k].definition; def.hidden = !FIG[k].definition;
+      var now = said(k);
+      title.textContent = now.title; def.textContent = now.definition; def.hidden = !now.definition;
+      mark(title, now.lang); mark(def, now.lang);
       box.setAttribute("data-for", targetId(r.target));
       pre.textContent = q.sql;
       while (tb.firstChild) tb.removeChild(tb.firstChild);

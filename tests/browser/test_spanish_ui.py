@@ -1,8 +1,8 @@
 """A Spanish interface beside English on every page (issue 18, item 6; docs/maps.md "Languages"), in real Chromium
 over the sample city's pipeline pages: a browser asking for Spanish gets Spanish words, `<html lang="es-US">` and
 numbers and dates in the es-US locale; the EN | ES switch goes back to English and the choice survives a reload;
-a browser asking for English gets the English pages; the profile's locale decides how numbers are written; axe-core
-stays clean in Spanish."""
+a browser asking for English gets the English pages; the profile's locale decides how numbers are written; the
+"How is this computed?" boxes give each figure's title and definition in Spanish; axe-core stays clean in Spanish."""
 
 from __future__ import annotations
 
@@ -84,6 +84,42 @@ def test_a_spanish_browser_gets_each_page_in_spanish(browser, sample_pages, name
         assert "tal como los escribió la fuente" in panel
 
 
+# a "How is this computed?" box per page: its figure, the Spanish title (maps/locales/es.json figure.<key>.title) and
+# how the Spanish definition starts
+FIGURE_ES = {
+    "explorer": ("explorer.total", "Incidentes que coinciden",
+                 "Filas de incidents_current: la versión actual de cada registro"),
+    "spending": ("spending.year_total", "Total de las partidas presupuestarias del año",
+                 "Suma de las partidas presupuestarias (spending.amount) del año fiscal $fiscal_year"),
+}
+_FIGURE_TEXTS = """() => ({
+  english: Object.values(window.civicmap.data.figures.figures).map(f => f.title),
+  titles: [...document.querySelectorAll('details.cm-fig .cm-fig-title')].map(n => n.textContent.trim()),
+  labels: [...document.querySelectorAll('details.cm-fig > summary')].map(n => n.getAttribute('aria-label')),
+  english_marked: document.querySelectorAll('details.cm-fig [lang]').length})"""
+
+
+@pytest.mark.parametrize("name", list(FIGURE_ES))
+def test_the_figures_titles_and_definitions_are_spanish(browser, sample_pages, name):
+    """The box's title and definition in Spanish (the SQL's names and $parameters kept), and no box on the page
+    titled in English (closed boxes too, and their summaries' aria-labels)."""
+    key, title, starts = FIGURE_ES[name]
+    with opened(browser, sample_pages[name], locale="es-US") as page:
+        box = page.locator(f'details.cm-fig[data-figure="{key}"]').first
+        box.locator("summary").click()
+        page.wait_for_function("b => b.open && b.dataset.for !== undefined", arg=box.element_handle())
+        assert " ".join(box.locator(".cm-fig-title").inner_text().split()) == title
+        definition = " ".join(box.locator(".cm-fig-def").inner_text().split())
+        assert definition.startswith(starts), definition
+        if name == "explorer":   # the window, said as the English says it: from $from up to the day after $to
+            assert "90 días calendario" in definition and "$from" in definition and "$to" in definition
+        seen = page.evaluate(_FIGURE_TEXTS)
+        assert len(seen["titles"]) >= 2 and len(seen["english"]) >= 4
+        assert set(seen["titles"]) & set(seen["english"]) == set()
+        assert [label for label in seen["labels"] if any(label.endswith(t) for t in seen["english"])] == []
+        assert seen["english_marked"] == 0   # no figure fell back to its English
+
+
 def test_numbers_and_dates_follow_the_locale(browser, sample_pages):
     with opened(browser, sample_pages["explorer"], locale="es-US") as page:
         # "data as of": the newest fetch written by Intl.DateTimeFormat in es-US (a Spanish month), not ISO
@@ -138,11 +174,14 @@ def test_the_switch_goes_back_to_english_and_the_choice_survives_a_reload(browse
         page.goto(sample_pages["explorer"].resolve().as_uri() + "#from=2018-09-01&to=2018-09-30")
         page.wait_for_function("() => window.civicmapReady === true", timeout=30_000)
         assert _text(page, "#filters-reset") == "Restablecer filtros"
+        total_title = "document.querySelector('details.cm-fig[data-figure=\"explorer.total\"] .cm-fig-title').textContent"
+        assert page.evaluate(total_title) == "Incidentes que coinciden"
         with page.expect_navigation():
             page.click("[data-lang-choice=en]")
         page.wait_for_function("() => window.civicmapReady === true", timeout=30_000)
         assert page.evaluate("document.documentElement.lang") == "en-US"
         assert _text(page, "#filters-reset") == "Reset filters"
+        assert page.evaluate(total_title) == "Matching incidents"   # the figure's own English after the switch
         assert "lang=en" in page.url and page.url.endswith("#from=2018-09-01&to=2018-09-30")  # the filters kept
         assert page.input_value("#date-from") == "2018-09-01"
         page.reload()

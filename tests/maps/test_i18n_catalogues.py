@@ -27,8 +27,13 @@ def _load(lang: str) -> dict:
     return json.loads((i18n.LOCALES / f"{lang}.json").read_text(encoding="utf-8"))
 
 
+def _english() -> dict:
+    """The English catalogue: en.json and the figures' titles and definitions (warehouse/figures.py)."""
+    return dict(i18n.catalogue("en"))
+
+
 def test_english_and_spanish_hold_the_same_keys_none_empty():
-    en, es = _load("en"), _load("es")
+    en, es = _english(), _load("es")
     assert set(i18n.available()) >= {"en", "es"}
     assert sorted(set(en) - set(es)) == [], "keys missing from es.json"
     assert sorted(set(es) - set(en)) == [], "keys in es.json that en.json lacks"
@@ -37,7 +42,7 @@ def test_english_and_spanish_hold_the_same_keys_none_empty():
 
 
 def test_placeholders_match_between_languages():
-    en, es = _load("en"), _load("es")
+    en, es = _english(), _load("es")
     differ = {k: (sorted(i18n.placeholders(en[k])), sorted(i18n.placeholders(es[k])))
               for k in en if i18n.placeholders(en[k]) != i18n.placeholders(es[k])}
     assert differ == {}
@@ -45,7 +50,7 @@ def test_placeholders_match_between_languages():
 
 def test_spanish_is_a_translation_not_a_copy():
     """Short words may agree (Total, Panel, portal, hash); the sentences must not."""
-    en, es = _load("en"), _load("es")
+    en, es = _english(), _load("es")
     same = [k for k in en if en[k] == es[k] and len(en[k]) > 12 and not re.fullmatch(r"[{}\w\s:,()·—/%.-]*\{\w+\}[^a-z]*",
                                                                                          en[k])]
     assert same == []
@@ -159,6 +164,11 @@ def test_python_built_labels_that_reach_a_page_are_in_the_catalogue():
                           unhealthy={}, wanted_bars=True)
     sentences = [line for plan in plans for line in plan.missing]
     assert sentences and [s for s in sentences if i18n.key_for(s) is None] == []
+    # the explorer's type group for the types in none of the profile's categories
+    from civicmash.maps.explorer import _type_groups
+
+    groups = _type_groups(["THEFT", "ODD ONE"], {"things_taken": ["THEFT"]})
+    assert [g["name"] for g in groups if i18n.key_for(g["name"]) is None] == ["things taken"]   # the profile's word
 
 
 def test_t_fills_placeholders_and_falls_back_to_english():
@@ -208,3 +218,83 @@ def test_a_page_inlines_its_catalogues_and_the_switch(tmp_path):
     assert block["messages"]["es"]["title.status"] == "Estado de los datos"
     assert 'data-lang-choice="en"' in html and 'data-lang-choice="es"' in html
     assert 'data-i18n="page.synthetic"' in html and 'data-i18n-page-title="title.status"' in html
+
+
+# ------------------------------------------------------------ the figures' titles and definitions (warehouse/figures.py)
+
+_SQL_PARAM = re.compile(r"\$(\w+)")
+_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+
+
+def _all_figures():
+    from civicmash.warehouse import figures
+
+    seen = {}
+    for page in figures.PAGES:
+        for fig in figures.figures_for(page):
+            seen[fig.key] = fig
+    # the explorer's figures as a city whose rates count another area column are built (words filled in)
+    for fig in figures.explorer_figures("district", "police_district"):
+        assert fig.key in seen
+    return list(seen.values())
+
+
+def test_every_figure_has_a_spanish_title_and_definition_saying_the_same():
+    """Each figure of every page: a title and a definition key in es.json, with the English's placeholders, SQL
+    parameters ($from ...) and numbers (units, the window: 90 days, 1.3 m/s, 1,000 residents, 00:00)."""
+    en, es = _english(), _load("es")
+    figs = _all_figures()
+    assert len(figs) >= 30
+    problems = []
+    for fig in figs:
+        for part, english in (("title", fig.title), ("definition", fig.definition)):
+            key = f"figure.{fig.key}.{part}"
+            if not english:
+                continue
+            if key not in es:
+                problems.append((key, "no Spanish"))
+                continue
+            for name, find in (("placeholders", i18n.placeholders), ("SQL parameters", _SQL_PARAM.findall),
+                               ("numbers", _NUMBER.findall)):
+                if sorted(set(find(en[key]))) != sorted(set(find(es[key]))):
+                    problems.append((key, name, sorted(set(find(en[key])) ^ set(find(es[key])))))
+            if es[key] == en[key]:
+                problems.append((key, "not translated"))
+    assert problems == []
+    assert es["figure.explorer.total.title"] == "Incidentes que coinciden"
+
+
+def test_the_figures_english_is_written_once_in_the_warehouse_registry():
+    """en.json holds no figure key: the English catalogue takes the figures' words from warehouse/figures.py, and
+    filling a template with the figure's words gives exactly the title and definition the figure has."""
+    from civicmash.warehouse import figures
+
+    assert [k for k in _load("en") if k.startswith(i18n.FIGURE_PREFIX)] == []
+    assert {k: v for k, v in _english().items() if k.startswith(i18n.FIGURE_PREFIX)} == figures.messages()
+    for fig in [*_all_figures(), *figures.explorer_figures("district", "police_district")]:
+        words = dict(fig.words)
+        assert i18n.t(f"figure.{fig.key}.title", "en", **words) == fig.title
+        assert i18n.t(f"figure.{fig.key}.definition", "en", **words) == fig.definition
+    ward = {f.key: f for f in figures.explorer_figures("ward", "ward")}["explorer.rate_per_1000"]
+    assert ward.title == "Matching incidents per 1,000 residents of one ward"
+    assert i18n.t("figure.explorer.rate_per_1000.title", "es", **dict(ward.words)) == (
+        "Incidentes que coinciden por cada 1,000 residentes de un área (ward)")
+
+
+def test_a_page_carries_its_own_figures_words_and_the_shell_none():
+    """The figures' translations travel beside the page's figures (only its own), not in every page's #i18n."""
+    from civicmash.maps import figure_payload
+
+    locator = figure_payload.page("locator")
+    assert set(locator["messages"]) == {"es"}
+    assert sorted(locator["messages"]["es"]) == sorted(
+        f"figure.{k}.{part}" for k in locator["figures"] for part in ("title", "definition"))
+    assert locator["messages"]["es"]["figure.locator.residents_beyond.title"] == (
+        "Residentes fuera de la distancia a pie (estimación)")
+    explorer = figure_payload.explorer({"slot": "district", "kind": "police_district"})
+    assert explorer["figures"]["explorer.area_count"]["words"] == {"area": "police district", "column": "district"}
+    assert "words" not in explorer["figures"]["explorer.total"]
+    counts_only = figure_payload.explorer(None)
+    assert "figure.explorer.area_count.title" not in counts_only["messages"]["es"]
+    block = i18n.page_block(["en-US", "es-US"])
+    assert not [k for lang in block["messages"] for k in block["messages"][lang] if k.startswith(i18n.FIGURE_PREFIX)]
