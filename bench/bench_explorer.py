@@ -36,9 +36,12 @@ sizes and gzip sizes (per located point too), first render (median of 3 loads; F
 
 First render of the 1M page (since issue 18.4's rework): ``stages.painted``, two animation frames after the page
 has drawn every matching incident on the map and written the count (the streets and boundaries are drawn before
-it); the panels (type counts, comparisons, trend, summary, table) and the last two blob columns (location codes,
-ids) follow, and ``complete_ms`` is when the page says it is ready (``civicmapReady``, what "first render" meant
-before). A filter's time is still the change event through two frames with the whole page updated (the panels
+it). Since the opening-view preview, the page draws these from the blob's first part (the place table's ``p_open``
+and the header's counts, computed by the pipeline) while the browser still parses the rows, written after the
+page's script in parts; ``live_ms`` is when the page's own filter pass has replaced them (``preview_agrees``: the
+same count and the same dot and colour per place, every run); the panels (type counts, comparisons, trend,
+summary, table) and the last two blob columns (location codes, ids) follow, and ``complete_ms`` is when the page
+says it is ready (``civicmapReady``: every filter answers from then on). A filter's time is still the change event through two frames with the whole page updated (the panels
 too, synchronously); ``map_count_ms`` is the part until the map and the count were drawn (the page's own
 ``explorer.timing()``). DevTools CPU throttling slows the page's main thread only: a Web Worker's busy loop
 measured ~1.2x slower at 4x against ~3.3x on the main thread, so the page does all its work on the main thread.
@@ -57,6 +60,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from civicmash.maps.render import page_data
+
 from bench._common import CHROMIUM_ARGS, REPO_ROOT, chicago_page_run, require_chicago
 
 FOLIUM_TIMEOUT_S = 240
@@ -69,6 +74,8 @@ def _filter_changes(school_value: str) -> dict[str, str]:
     return {
         "community_area": "document.getElementById('f-ca').value = '25'; el = document.getElementById('f-ca');",
         "type_none_then_theft": "document.getElementById('types-none').click(); el = document.getElementById('type-0'); el.checked = true;",
+        "types_none": "el = document.getElementById('types-none'); el.click();",  # a button: its click is the change
+        "theft_after_none": "el = document.getElementById('type-0'); el.checked = true;",
         "time_of_day_22_03": "document.getElementById('tod-from').value = '22:00'; document.getElementById('tod-to').value = '03:00'; el = document.getElementById('tod-to');",
         "beat": "document.getElementById('f-beat').value = '0421'; el = document.getElementById('f-beat');",
         "near_school": f"document.getElementById('f-near').value = {school_value!r}; el = document.getElementById('f-near');",
@@ -104,8 +111,7 @@ def _build_ours(warehouse: str, out: Path) -> dict:
 def _breakdown(path: Path) -> dict:
     """Bytes of our page by part: the incident blob, the base map (boundaries, streets), everything else."""
     html = path.read_text(encoding="utf-8")
-    block = re.search(r'<script type="application/json" id="data">(.*?)</script>', html, re.DOTALL).group(1)
-    data = json.loads(block)
+    data = page_data(html)
 
     def size(obj) -> int:
         return len(json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
@@ -235,7 +241,12 @@ MILLION = 1_000_000
 COPIES, SHIFT_DAYS = 7, 196  # 7 copies of the real rows, each shifted 196 days (28 weeks: weekdays and times kept)
 ID_STRIDE = 12_000_000  # copy k's source ids = real id + k * ID_STRIDE (real ids are below 12 million): distinct
 THROTTLE = 4
-MILLION_FILTERS = ("community_area", "type_none_then_theft", "time_of_day_22_03", "beat", "near_school")
+MILLION_FILTERS = ("community_area", "types_none", "theft_after_none", "time_of_day_22_03", "beat", "near_school")
+# One filter change each (what a reader does with one click or one choice); "theft_after_none" first clicks "None"
+# (not timed). "type_none_then_theft" (both clicks in one script, two updates back to back: how the 151k table and
+# earlier runs timed the type filter) is reported beside them as two changes, not one.
+_MILLION_SETUP = {"theft_after_none": "document.getElementById('types-none').click();"}
+_MILLION_TWO_CHANGES = ("type_none_then_theft",)
 
 
 def _million_warehouse(src: str, dst: Path) -> dict:
@@ -310,15 +321,19 @@ def _time_million(ours: Path, fmc_inline: Path, school_value: str, *, throttle: 
                     ctx.close()
             out["ours_first_render_ms"] = round(statistics.median(firsts))
             out["ours_first_render_runs_ms"] = [round(x) for x in firsts]
+            out["ours_live_ms"] = round(statistics.median(s["live"] for s in stages))
+            out["ours_preview_agrees"] = [s.get("previewAgrees") for s in stages]
             out["ours_complete_ms"] = round(statistics.median(completes))
             out["ours_complete_runs_ms"] = [round(x) for x in completes]
             out["ours_stages_ms"] = {k: round(v) for k, v in stages[firsts.index(sorted(firsts)[len(firsts) // 2])].items()}
             out["ours_matching_at_load"] = page.evaluate("window.civicmap.explorer.count()")
             filt = {}
-            for name in MILLION_FILTERS:
+            for name in MILLION_FILTERS + _MILLION_TWO_CHANGES:
                 times, parts = [], []
                 for _ in range(runs):
                     page.evaluate("document.getElementById('filters-reset').click()")
+                    if name in _MILLION_SETUP:
+                        page.evaluate(_MILLION_SETUP[name])
                     times.append(page.evaluate("() => new Promise(res => { var el; const t = performance.now(); " + changes[name] +
                                                " el.dispatchEvent(new Event('change')); requestAnimationFrame(() => "
                                                "requestAnimationFrame(() => res(performance.now() - t))); })"))
@@ -328,7 +343,8 @@ def _time_million(ours: Path, fmc_inline: Path, school_value: str, *, throttle: 
                               "panels_ms": round(statistics.median(p["panels"] for p in parts), 1),
                               "matching": page.evaluate("window.civicmap.explorer.count()")}
             out["ours_filter"] = filt
-            out["ours_filter_worst_median_ms"] = max(v["median_ms"] for v in filt.values())
+            out["ours_filter_worst_median_ms"] = max(filt[k]["median_ms"] for k in MILLION_FILTERS)
+            out["ours_two_changes_ms"] = {k: filt[k]["median_ms"] for k in _MILLION_TWO_CHANGES}
             out["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
             ctx.close()
 
@@ -393,10 +409,13 @@ def _million_summary(m: dict) -> str:
             f"shifted dates: not real data): ours {m['ours_bytes'] / 1e6:.1f} MB (gzip {m['gzip']['ours_bytes'] / 1e6:.1f} MB, "
             f"{pp['ours_gzip_bytes']} B/point) vs FastMarkerCluster {m['fmc_bytes'] / 1e6:.1f} MB (gzip "
             f"{m['gzip']['fmc_bytes'] / 1e6:.1f} MB, {pp['fmc_gzip_bytes']} B/point); first render (map + count) unthrottled "
-            f"ours {t1['ours_first_render_ms']} ms (page complete {t1['ours_complete_ms']} ms) vs FMC {fmc(t1)}, CPU 4x "
-            f"throttled ours {t4['ours_first_render_ms']} ms (complete {t4['ours_complete_ms']} ms) vs FMC {fmc(t4)}; filter "
-            f"worst median {t1['ours_filter_worst_median_ms']} ms, 4x {t4['ours_filter_worst_median_ms']} ms (whole page "
-            f"updated; load average {t4['load_average_before'][0]} before the 4x run) "
+            f"ours {t1['ours_first_render_ms']} ms (own pass {t1.get('ours_live_ms')} ms, page complete "
+            f"{t1['ours_complete_ms']} ms) vs FMC {fmc(t1)}, CPU 4x throttled ours {t4['ours_first_render_ms']} ms (own pass "
+            f"{t4.get('ours_live_ms')} ms, complete {t4['ours_complete_ms']} ms) vs FMC {fmc(t4)}; filter "
+            f"worst median {t1['ours_filter_worst_median_ms']} ms, 4x {t4['ours_filter_worst_median_ms']} ms (one change "
+            f"each, whole page updated; the type list's None then THEFT in one script, two changes: "
+            f"{t4.get('ours_two_changes_ms', {}).get('type_none_then_theft')} ms at 4x; load average "
+            f"{t4['load_average_before'][0]} before the 4x run) "
             f"(goals <2000 / <300 ms at 4x: " + ("met" if m["goals"]["first_render_lt_2000ms_at_4x"] else "NOT met") + " / "
             + ("met" if m["goals"]["filter_lt_300ms_at_4x"] else "NOT met") + ")")
 

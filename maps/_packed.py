@@ -9,7 +9,7 @@ deflate compresses far better than interleaved integers. Stored value per row:
 * with ``delta``, the zigzag-encoded difference to the previous stored value (0 before the first row).
 
 The page inflates the blob with the browser's own ``DecompressionStream("deflate-raw")`` (no library) and
-reverses these steps (``unpackBlob`` in ``maps/templates/explorer.js``). The blob is base64, so portal
+reverses these steps (``unpackBlob`` in ``maps/templates/packed.js``). The blob is base64, so portal
 strings in the header can never close the HTML element around it; the page reads them with ``JSON.parse``.
 """
 
@@ -50,9 +50,13 @@ def column(values, *, nullable: bool | None = None, delta: bool = False) -> dict
     return {"stored": stored, "width": width, "off": off, "nullable": nullable, "delta": delta}
 
 
-def pack(header: dict, columns: dict[str, dict]) -> dict:
+def pack(header: dict, columns: dict[str, dict], *, flush_after: str | None = None) -> dict:
     """``header`` (JSON-able) + named columns (from :func:`column`) -> ``{"z": base64, "raw": bytes before
-    deflate}``. The column list is added to the header under ``"cols"``."""
+    deflate}``. The column list is added to the header under ``"cols"``.
+
+    ``flush_after``: a column's name; the deflate stream is flushed (``Z_SYNC_FLUSH``) after it, and
+    ``"split"`` (a multiple of 4) says how many base64 characters of ``z`` hold the header and every column up to
+    it: a page can carry ``z[:split]`` early and the rest late, and inflate that part before the rest arrives."""
     specs, parts = [], []
     for name, col in columns.items():
         stored, width = col["stored"], col["width"]
@@ -61,10 +65,16 @@ def pack(header: dict, columns: dict[str, dict]) -> dict:
         parts.append(np.ascontiguousarray(planes.T).tobytes())
     head = json.dumps({**header, "cols": specs}, ensure_ascii=False, separators=(",", ":"),
                       allow_nan=False).encode("utf-8")
+    first = len(parts) if flush_after is None else list(columns).index(flush_after) + 1
     raw = len(head).to_bytes(4, "little") + head + b"".join(parts)
     deflate = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
-    z = deflate.compress(raw) + deflate.flush()
-    return {"z": base64.b64encode(z).decode("ascii"), "raw": len(raw)}
+    z = deflate.compress(len(head).to_bytes(4, "little") + head + b"".join(parts[:first]))
+    if flush_after is None:
+        return {"z": base64.b64encode(z + deflate.flush()).decode("ascii"), "raw": len(raw)}
+    z += deflate.flush(zlib.Z_SYNC_FLUSH)   # ends with the empty stored block 00 00 ff ff: cutting up to two
+    split = len(z) // 3 * 3                 # bytes of it keeps every byte before it decodable
+    z += deflate.compress(b"".join(parts[first:])) + deflate.flush()
+    return {"z": base64.b64encode(z).decode("ascii"), "raw": len(raw), "split": split // 3 * 4}
 
 
 def unpack(blob: dict) -> tuple[dict, dict[str, np.ndarray]]:

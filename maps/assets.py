@@ -39,6 +39,8 @@ PACKAGES: dict[str, _Package] = {
         ("dist/leaflet.markercluster.js",),
     ),
     "heat": _Package("leaflet.heat", "0.2.0", (), ("dist/leaflet-heat.js",)),
+    # not a Leaflet plugin: inflate at once in JS (the explorer draws its opening view before the browser parses on)
+    "fflate": _Package("fflate", "0.8.3", (), ("umd/index.js",)),
     "awesome-markers": _Package(
         "leaflet.awesome-markers",
         "2.0.5",
@@ -117,7 +119,7 @@ def _inlined_assets(pkg: _Package, pkg_dir: Path) -> list[VendorAsset]:
 def vendor_assets(plugins: list[str] | tuple[str, ...] = ()) -> list[VendorAsset]:
     """Leaflet plus the named plugins, in load order (each package's CSS, then its JS).
 
-    ``plugins`` take names from :data:`PACKAGES` (``markercluster``, ``heat``, ``awesome-markers``).
+    ``plugins`` take names from :data:`PACKAGES` (``markercluster``, ``heat``, ``awesome-markers``, ``fflate``).
     Leaflet itself is always first. The page template (``templates/page.html.j2``) writes them as
     ``<style>``/``<script>`` elements with the page's nonce, or as CDN tags when ``node_modules`` is missing.
     """

@@ -12,9 +12,11 @@ incident. Each row then carries two dictionary codes:
 plus the location description code and the source id. Dictionaries (types, descriptions, blocks, ...)
 and the schools and parks of the "near" filter travel in the blob's JSON header; the base map's street lines
 travel in a second blob (:func:`_street_blob`). The type list is grouped by the profile's crime categories
-(:func:`_type_groups`). The page inflates the blobs
-with the browser's ``DecompressionStream`` as they stream (the location codes and ids, the last columns, after the
-first map is drawn) and keeps per row only the time, place and kind codes; all filtering, the
+(:func:`_type_groups`). The place and kind tables come first in the incidents' blob, with ``p_open``, the opening
+view's dot colours (:func:`_opening`); the rows follow, and travel in a late block after the page's script: the page
+draws the streets and the opening view's dots and count at once, while the browser still parses the rows, then
+inflates the whole stream with the browser's ``DecompressionStream`` (the location codes and ids, the last columns,
+after its own first pass) and keeps per row only the time, place and kind codes; all filtering, the
 summary, the paged table, the CSV download and the three map views (points, heat, rates per 1,000
 residents by the city's primary area kind) run in the page; the filter state lives in ``location.hash``.
 
@@ -27,11 +29,10 @@ from __future__ import annotations
 
 import fnmatch
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
-
 from civicmash.analysis.routing import load_graph
 from civicmash.warehouse import reads
 from civicmash.warehouse._sqlexpr import DEFAULT_AREA_SLOTS as _DEFAULT_SLOTS
@@ -42,6 +43,7 @@ from . import _packed, _payload, explorer_filters, figure_payload, privacy
 from .explorer_filters import MAX_RADIUS_M
 from .render import Page, PageContext, publish
 
+_EPOCH_DAY = date(1970, 1, 1)
 _TABLES = ("incidents", "boundaries", "streets", "services")  # credited; plus the population datasets used
 NEAR_CATEGORIES = ("school", "park")
 RATE_KIND = "community_area"  # the choropleth's default areas (boundaries.kind and population.area_kind)
@@ -56,7 +58,7 @@ MISSING = "(not given)"
 # The page's assets: the filter predicates (also loaded by node's unit tests) run before the page code; the
 # controls are drawn from the declared filters (maps/explorer_filters.py).
 PAGE = Page(title="Crime explorer", scripts=("explorer_filters.js", "figure_sql.js", "explorer_compare.js", "packed.js", "explorer.js"), controls="explorer_controls.html.j2",
-            legend="explorer_summary.html", style="explorer.css", plugins=("heat",))
+            legend="explorer_summary.html", style="explorer.css", plugins=("heat", "fflate"))
 
 
 def _dict_encode(values, *, missing: str, alphabetical: bool = False) -> tuple[list[str], np.ndarray]:
@@ -125,12 +127,36 @@ def _type_groups(types: list[str], categories: dict[str, list[str]] | None) -> l
             groups.append({"name": str(name).replace("_", " "), "types": ks})
     rest = [k for k in range(len(types)) if k not in seen]
     if rest:
-        groups.append({"name": "not in a category", "types": rest})
+        groups.append({"name": "not in a category", "types": rest, "rest": True})   # the page words it: ex.no_category
     return groups
 
 
+def _opening(t, place, kind, place_table, kind_table, *, types: list[str], opening: tuple) -> tuple[np.ndarray, dict]:
+    """The opening view's map and count, for the page to draw before it has read the incidents' rows (they travel
+    late: :func:`build`). ``opening`` = (first day, last day, selected type names or None = all): the page's
+    default state, every other filter unset. -> (per place: 1 + the highest type code among its matches with
+    coordinates, 0 = none: the page colours a dot by it as its filter pass does; the count, the matches without
+    coordinates and those at exactly 00:00). The page checks both against its own pass (explorer.js
+    ``previewAgrees``)."""
+    first, last, selected = opening
+    lo, hi = (first - _EPOCH_DAY).days * 1440, ((last - _EPOCH_DAY).days + 1) * 1440
+    type_of_kind = kind_table[:, 0] if len(kind_table) else np.zeros(0, dtype=np.int64)
+    chosen = np.array([selected is None or name in selected for name in types], dtype=bool)
+    match = (t >= lo) & (t < hi)
+    if len(t):
+        match &= chosen[type_of_kind[kind]]
+    on_map = match & (place_table[place, 1] >= 0) if len(t) else match
+    top = np.zeros(len(place_table), dtype=np.int64)
+    np.maximum.at(top, place[on_map], type_of_kind[kind[on_map]] + 1)
+    return top, {"count": int(match.sum()), "located": int(on_map.sum()), "nomap": int((match & ~on_map).sum()),
+                 "midnight": int((match & (t % 1440 == 0)).sum())}
+
+
 def _incident_blob(con, *, city: str, places: list[dict], categories: dict | None = None,
-                   min_addresses: int | None = None, report: dict | None = None) -> dict:
+                   min_addresses: int | None = None, report: dict | None = None, opening: tuple | None = None) -> dict:
+    """The incidents as one packed blob (module docstring): the header and the place and kind tables first, flushed
+    (``"split"``: :func:`civicmash.maps._packed.pack`), then the rows. With ``opening`` (:func:`_opening`'s), the
+    place table also holds ``p_open`` and the header ``"opening"``: the opening view's map and count."""
     incidents = reads.incidents_relation(con)
     have = reads.columns(con, incidents)
 
@@ -178,18 +204,22 @@ def _incident_blob(con, *, city: str, places: list[dict], categories: dict | Non
     def nulls(q):
         return [None if v < 0 else int(v) for v in q.tolist()]
 
+    open_top, header_opening = (None, None) if opening is None else _opening(
+        t, place, kind, place_table, kind_table, types=types, opening=opening)
     columns = {
-        "dt": _packed.column(np.diff(t, prepend=t0)),  # minutes since the previous incident (rows by time)
-        "place": _packed.column(place),
-        "kind": _packed.column(kind),
         "p_block": _packed.column(place_table[:, 0], delta=True),
         "p_lat": _packed.column(nulls(place_table[:, 1]), nullable=True, delta=True),
         "p_lon": _packed.column(nulls(place_table[:, 2]), nullable=True, delta=True),
         **{f"p_{key}": _packed.column(place_table[:, 3 + k]) for k, key in enumerate(_AREA_COLS)},
+        **({} if open_top is None else {"p_open": _packed.column(open_top)}),
         "k_type": _packed.column(kind_table[:, 0]),
         "k_desc": _packed.column(kind_table[:, 1]),
         "k_flags": _packed.column(kind_table[:, 2]),
-        # last, with the ids: the page draws its first map before these two are inflated (explorer.js openBlob)
+        # the rows (late in the page): time, place and kind; then, with the ids, the location codes, which the
+        # page decodes after its first paint with the page's own rows (explorer.js openBlob)
+        "dt": _packed.column(np.diff(t, prepend=t0)),  # minutes since the previous incident (rows by time)
+        "place": _packed.column(place),
+        "kind": _packed.column(kind),
         "lc": _packed.column(lc),
     }
     if ids is not None:
@@ -199,7 +229,9 @@ def _incident_blob(con, *, city: str, places: list[dict], categories: dict | Non
         "types": types, "descs": descs, "blocks": blocks, "locs": locs, "areas": areas,
         "ids": id_strings, "places": places, "groups": _type_groups(types, categories),
     }
-    return _packed.pack(header, columns)
+    if header_opening is not None:
+        header["opening"] = header_opening
+    return _packed.pack(header, columns, flush_after="k_flags")
 
 
 def _street_blob(streets: dict | None) -> dict | None:
@@ -388,16 +420,23 @@ def build(ctx: PageContext) -> Path:
                          [s for s in reads.sources_for(con, city, None, ("population",)) if s["dataset"] in used],
                          key=lambda s: str(s["dataset"]))
     merged: dict = {}
+    first, last = start.date(), (end - timedelta(days=1)).date()   # the opening dates, both included
+    incidents = _incident_blob(con, city=city, places=places, categories=options.get("type_categories"),
+                               min_addresses=options.get("min_addresses_per_point"), report=merged,
+                               opening=(first, last, options.get("types")))
+    cut = incidents["split"]
     data = {
         "base": base,
-        "incidents": _incident_blob(con, city=city, places=places, categories=options.get("type_categories"),
-                                    min_addresses=options.get("min_addresses_per_point"), report=merged),
+        # The incidents' rows (most of the page) are written after the scripts, in a late block: the page draws
+        # the opening view's map and count from the first part (the place table with p_open) while the browser
+        # still parses them (docs/maps.md).
+        "incidents": {"z": incidents["z"][:cut], "late": "incidents", "raw": incidents["raw"]},
         "hotspots": _hotspots_payload(con, city=city),
         "streets": _street_blob(streets),
         "rates": rates,
         "view": view,
         **explorer_filters.page_table(filters),  # "filters" (the city's declared table) and "maxRadius" (the cap)
-        "window": {"start": start.date().isoformat(), "end": (end - timedelta(days=1)).date().isoformat()},
+        "window": {"start": first.isoformat(), "end": last.isoformat()},
         "selected_types": options.get("types"),
         "city": city,
         "figures": figure_payload.explorer(rate_area if rates["features"] else None),
@@ -405,7 +444,7 @@ def build(ctx: PageContext) -> Path:
     }
     data["privacy"] = {k: merged.get(k) for k in ("min_addresses", "points", "points_moved", "rows_moved",
                                                   "rows_withheld")}
-    return publish(ctx, PAGE, data=data, sources=sources,
+    return publish(ctx, PAGE, data=data, sources=sources, late={"incidents": incidents["z"][cut:]},
                    fragment_vars={"sections": explorer_filters.SECTIONS, "filters": filters,
                                   "max_radius": MAX_RADIUS_M})
 

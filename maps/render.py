@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
+from html.parser import HTMLParser
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -212,22 +213,26 @@ def _snapshot(ctx: PageContext, sources) -> dict | None:
 
 
 def publish(ctx: PageContext, page: Page, *, data: dict, sources: list[dict] | None, with_map: bool = True,
-            fragment_vars: Mapping[str, Any] | None = None) -> Path:
+            fragment_vars: Mapping[str, Any] | None = None, late: Mapping[str, str] | None = None) -> Path:
     """Render ``page`` for ``ctx`` and write it to ``ctx.out_path``; returns the path.
 
     ``data``: what the page's scripts read (the JSON block). ``sources``: the rows for the footer (the
     builder resolves ``ctx.sources``). ``with_map``: False for a page without a map (no Leaflet inlined, the
     panel full width). ``fragment_vars``: variables for the controls and legend templates (builder values,
-    not portal strings, though autoescaping applies).
+    not portal strings, though autoescaping applies). ``late``: named base64 texts (packed blobs) written
+    after the page's scripts, so the scripts run (and can draw) before the browser has parsed them, in elements of
+    :data:`LATE_PART` characters (``late-<name>-<k>``); the page reads one with ``C.lateTexts(name)`` (its parts), and ``data`` points at it as ``{"late": name, ...}`` (:func:`page_data`
+    puts it back, appended to the object's ``"z"``: a blob's first part can travel early).
     """
-    html = _page_html(ctx, page, data=data, sources=sources, with_map=with_map, fragment_vars=fragment_vars or {})
+    html = _page_html(ctx, page, data=data, sources=sources, with_map=with_map, fragment_vars=fragment_vars or {},
+                      late=late or {})
     ctx.out_path.parent.mkdir(parents=True, exist_ok=True)
     ctx.out_path.write_text(html, encoding="utf-8")
     return ctx.out_path
 
 
 def _page_html(ctx: PageContext, page: Page, *, data: dict, sources: list[dict] | None, with_map: bool,
-               fragment_vars: Mapping[str, Any]) -> str:
+               fragment_vars: Mapping[str, Any], late: Mapping[str, str] = MappingProxyType({})) -> str:
     """One self-contained HTML page: ``page.html.j2`` filled with the page's asset files and the data.
 
     Scripts and styles are trusted files; only ``data`` (JSON block), the titles and ``sources`` (autoescaped)
@@ -235,6 +240,9 @@ def _page_html(ctx: PageContext, page: Page, *, data: dict, sources: list[dict] 
     """
     nonce = secrets.token_urlsafe(16)
     config = {"maxZoom": MAX_ZOOM, "withMap": bool(with_map)}
+    for name, text in late.items():   # base64 only: nothing in it can close the element around it
+        if not _LATE_NAME.fullmatch(name) or not _BASE64.fullmatch(text):
+            raise ValueError(f"late block {name!r}: a name of letters, digits or '_' and base64 text only")
     body_js = "\n".join(_asset_text(name) for name in page.scripts)
     title = ctx.title or page.title
     return _ENV.get_template("page.html.j2").render(
@@ -262,7 +270,64 @@ def _page_html(ctx: PageContext, page: Page, *, data: dict, sources: list[dict] 
         body_js=Markup(safe_inline(body_js, "script")),
         nonce=nonce,
         with_map=with_map,
+        late=[(f"{name}-{k}", Markup(text[at:at + LATE_PART])) for name, text in late.items()
+              for k, at in enumerate(range(0, max(len(text), 1), LATE_PART))],
     )
+
+
+LATE_PART = 1 << 18   # characters per element of a late block: the browser's parser can let a frame through between
+                      # elements, not inside one (a multiple of 4: each part is whole base64)
+_LATE_NAME = re.compile(r"[A-Za-z0-9_]+")
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+_LATE_PART_ID = re.compile(r"late-([A-Za-z0-9_]+)-([0-9]+)")
+
+
+class _ScriptBlocks(HTMLParser):
+    """The text of every script element with an id, by id (what :func:`page_data` reads)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=False)
+        self.blocks: dict[str, str] = {}
+        self._id: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "script":
+            self._id, self._text = dict(attrs).get("id"), []
+
+    def handle_data(self, data):
+        if self._id is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "script" and self._id is not None:
+            self.blocks[self._id] = "".join(self._text)
+            self._id = None
+
+
+def page_data(html: str) -> dict:
+    """A published page's ``data`` back from its HTML: the JSON block, with each late block (``publish(late=)``)
+    put back where the data points at it, appended to ``"z"`` (what :func:`civicmash.maps._packed.unpack` reads)."""
+    reader = _ScriptBlocks()
+    reader.feed(html)
+    data = json.loads(reader.blocks["data"])
+    parts = sorted((m.group(1), int(m.group(2)), text) for key, text in reader.blocks.items()
+                   if (m := _LATE_PART_ID.fullmatch(key)))
+    late: dict[str, str] = {}
+    for name, _, text in parts:
+        late[name] = late.get(name, "") + text
+
+    def fill(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("late"), str) and node["late"] in late:
+                node["z"] = node.get("z", "") + late[node.pop("late")]
+            for value in node.values():
+                fill(value)
+        elif isinstance(node, list):
+            for value in node:
+                fill(value)
+    fill(data)
+    return data
 
 
 def _vendor_markup(plugins) -> list[dict]:

@@ -1,20 +1,31 @@
 // Crime explorer page code, run as function (C, data) by the page shell (maps/templates/shell.js).
-// The incidents arrive as one deflated binary blob (maps/_packed.py): inflate it with the browser's own
-// DecompressionStream, keep the per-row columns as they decode (time, place and kind codes) and read everything
-// else through the small place and kind tables; then wire the filters and the three views.
+// The incidents arrive as one deflated binary blob (maps/_packed.py) in two parts: the place and kind tables in the
+// data block, the rows in a late block after this script. The opening view's dots and count are drawn from the
+// first part at once (showPreview) while the browser still parses the rows; then the whole stream inflates with the
+// browser's own DecompressionStream, the page keeps the per-row columns as they decode (time, place and kind codes)
+// and reads everything else through the small place and kind tables; then wires the filters and the three views.
 // Returns a promise: the shell marks the page ready when it resolves. The map and the count are drawn first
-// (STAGES.painted); the panels (type counts, comparisons, trend, summary, table) and the incidents' ids (the
-// blob's last column, still inflating) follow before the promise resolves.
+// (STAGES.painted: the preview's, or the page's own pass's); the panels (type counts, comparisons, trend, summary,
+// table) and the incidents' ids (the blob's last column, still inflating) follow before the promise resolves.
 var el = C.el, MIN = 60000;
 
 // blobBytes, inflateBlob, unpackBlob: maps/templates/packed.js (joined before this file)
-// The incident blob read as it inflates: resolves with the header once every column but `later`'s is decoded
-// (the rest of the stream is not inflated yet); header.rest() inflates and decodes the remaining columns.
-function openBlob(blob, later) {
-  if (!blob.raw) return inflateBlob(blob.z).then(function (buf) { var hd = unpackBlob(buf); hd.rest = function () { return Promise.resolve(hd); }; return hd; });
-  var out = new Uint8Array(blob.raw), pos = 0, reader;
-  try { reader = new Blob([blobBytes(blob.z)]).stream().pipeThrough(new DecompressionStream("deflate-raw")).getReader(); }
-  catch (e) { return Promise.reject(e); }
+// The incident blob, read as it inflates. One deflate stream in two parts (maps/_packed.py pack's flush_after): the
+// first, in the data block, holds the header and the place and kind tables; the second, `late` (a promise of its
+// base64 parts: the late block, parsed after this script), the rows. -> promise of the header once the tables are
+// decoded; header.rows() inflates and decodes the rows but `later`'s columns, header.rest() everything.
+function openBlob(blob, late, later) {
+  var out = new Uint8Array(blob.raw), pos = 0, reader, writer;
+  try {
+    var ds = new DecompressionStream("deflate-raw");
+    reader = ds.readable.getReader(); writer = ds.writable.getWriter();
+    writer.write(blobBytes(blob.z)).catch(function () {});  // a write's failure is the reader's too
+    late.then(function (parts) {
+      parts.forEach(function (z) { writer.write(blobBytes(z)).catch(function () {}); });
+      return writer.close();
+    })
+      .catch(function (e) { writer.abort(e).catch(function () {}); });
+  } catch (e) { return Promise.reject(e); }
   function fill(until) {  // read chunks until `until` bytes are in (or the stream ends)
     if (pos >= until) return Promise.resolve(pos);
     return reader.read().then(function (r) {
@@ -24,21 +35,28 @@ function openBlob(blob, later) {
       return fill(until);
     });
   }
+  function upTo(head, until) {  // the columns ending within `until` bytes, decoded
+    return fill(until).then(function () {
+      if (!head.more(pos) && pos < until) throw new Error("the incident data ended early");
+      return head;
+    });
+  }
+  var tables = 0, rows = 0, done = null;
   return fill(4).then(function () {
     var h = out[0] | out[1] << 8 | out[2] << 16 | out[3] << 24;
     return fill(4 + h).then(function () {
-      var specs = JSON.parse(new TextDecoder("utf-8").decode(out.subarray(4, 4 + h))).cols, at = 4 + h, need = at;
-      specs.forEach(function (s) { at += s[1] * s[2]; if (later.indexOf(s[0]) < 0) need = at; });
-      return fill(need);
+      var specs = JSON.parse(new TextDecoder("utf-8").decode(out.subarray(4, 4 + h))).cols, at = 4 + h;
+      specs.forEach(function (s) {
+        at += s[1] * s[2];
+        if (/^[pk]_/.test(s[0])) tables = at;
+        if (later.indexOf(s[0]) < 0) rows = at;
+      });
+      return fill(tables);
     });
   }).then(function () {
-    var head = unpackBlob(out.buffer, pos), done = null;
-    head.rest = function () {
-      return done || (done = fill(out.length).then(function () {
-        if (!head.more(pos)) throw new Error("the incident data ended early");
-        return head;
-      }));
-    };
+    var head = unpackBlob(out.buffer, pos);
+    head.rows = function () { return upTo(head, rows); };
+    head.rest = function () { return done || (done = upTo(head, out.length)); };
     return head;
   });
 }
@@ -48,13 +66,100 @@ function failed(err) {
   C.controls.insertBefore(box, C.controls.firstChild);
   throw err;
 }
+function colour(t) { return t < C.palette.length ? C.palette[t] : "#6b6b6b"; }
+function dotRank(t) { return (t < C.palette.length ? t : C.palette.length) + 1; }  // a type code's dot colour rank
+var MARKER_LIMIT = 2000;  // up to this many located matches the points view draws markers, above it dots
+// One canvas of square dots written straight into the pixel buffer (ImageData), not one fillRect per point.
+// Colours as RGBA words per type code (the palette's, then grey); a pixel keeps the dot of the rarer type (higher
+// code) when dots overlap, as drawing the types in order did. The incidents of one place share its square, so a
+// place is drawn once, in the colour of the rarest type among its matches (PTOP, kept by the filter pass): the
+// same pixels as one square per incident, for a million incidents at ~90,000 places.
+var NPAL = C.palette.length, COL32 = new Uint32Array(NPAL + 1);
+(function () {
+  for (var k = 0; k <= NPAL; k++) {
+    var v = parseInt(colour(k).slice(1), 16);
+    COL32[k] = (0xff000000 | ((v & 0xff) << 16) | (v & 0xff00) | ((v >> 16) & 0xff)) >>> 0;
+  }
+})();
+var Dots = L.Layer.extend({
+  onAdd: function (map) { canvasLayerAdd(this, map, "cm-dots", map.getPanes().overlayPane); },
+  onRemove: function (map) { canvasLayerRemove(this, map); },
+  initialize: function (wx, wy, top) { this._wx = wx; this._wy = wy; this._top = top; },  // per place; top: rank, 0 = none
+  setPoints: function (cnt) { this._cnt = cnt; if (this._map) this.redraw(); },  // how many located matches
+  redraw: function () {
+    var map = this._map, f = canvasFrame(map, this._c), ctx = f.ctx;
+    var PWX = this._wx, PWY = this._wy, PTOP = this._top, nPlaces = PTOP.length;
+    if (!this._cnt) return;
+    var cw = this._c.width, ch = this._c.height, dpr = cw / Math.max(1, f.W);
+    var scale = f.scale * dpr, ox = f.ox * dpr, oy = f.oy * dpr, z = map.getZoom();
+    var sz = Math.max(1, Math.round((z >= 15 ? 5 : (z >= 13 ? 4 : 3)) * dpr)), h = sz / 2;
+    var img = ctx.createImageData(cw, ch), px = new Uint32Array(img.data.buffer), top = new Uint8Array(cw * ch);
+    var p, t, c, x, y, x0, x1, y0, y1, xx, row;
+    for (p = 0; p < nPlaces; p++) {
+      t = PTOP[p];
+      if (!t) continue;
+      x = Math.round(PWX[p] * scale - ox - h); y = Math.round(PWY[p] * scale - oy - h);
+      if (x <= -sz || y <= -sz || x >= cw || y >= ch) continue;
+      c = COL32[t - 1];
+      x0 = x < 0 ? 0 : x; x1 = x + sz > cw ? cw : x + sz; y0 = y < 0 ? 0 : y; y1 = y + sz > ch ? ch : y + sz;
+      for (; y0 < y1; y0++) {
+        row = y0 * cw;
+        for (xx = x0; xx < x1; xx++) if (top[row + xx] <= t) { top[row + xx] = t; px[row + xx] = c; }
+      }
+    }
+    ctx.putImageData(img, 0, 0);
+  }
+});
+
 var STAGES = { start: performance.now() };  // ms since navigation start, for the benchmark
-// Two blobs: the incidents (their last columns, location codes and ids, inflate after the first paint), and the
-// base map's street lines (maps/explorer.py _street_blob; absent without streets).
-return Promise.all([openBlob(data.incidents, ["lc", "id"]), data.streets ? inflateBlob(data.streets.z) : null]).then(function (got) {
+// Two blobs: the base map's street lines (maps/explorer.py _street_blob; absent without streets) and the
+// incidents, whose rows are written after this script (a late block). Before the browser goes on to parse them,
+// this script draws, at once (inflateNow), the streets and the opening view's preview from the blob's first part;
+// then the whole stream inflates (DecompressionStream) once the rows are parsed. The rows' last columns (location
+// codes, ids) are decoded after the page's own first pass.
+var PREVIEW = null;  // the preview's dots layer while it is on the map
+return new Promise(function (resolve) {
+  drawStreets(data.streets ? unpackBlob(inflateNow(data.streets.z).buffer) : null);
+  STAGES.streets = performance.now();
+  resolve(showPreview(data.incidents));
+}).then(function () {
+  return openBlob(data.incidents, C.lateTexts(data.incidents.late), ["lc", "id"]);
+}).then(function (D) {
+  STAGES.tables = performance.now();
+  return D.rows();
+}).then(function (D) {
   STAGES.unpacked = performance.now();
-  return explorer(got[0], got[1] ? unpackBlob(got[1]) : null);
+  return explorer(D);
 }).catch(failed);
+
+// The opening view (a plain URL: default dates and types, points view) drawn before the rows are read, from the
+// place table's p_open and the header's opening counts (maps/explorer.py _opening): the dots in the colours and
+// the count the page's own filter pass then computes (the same Dots layer; explorer() replaces it and checks that
+// they agree: previewAgrees). Not for a URL with a state, nor for a view small enough for markers.
+function showPreview(blob) {
+  if (location.hash && location.hash !== "#") return null;
+  var bytes = inflateNow(blob.z), D = unpackBlob(bytes.buffer, bytes.length), o = D.opening, P = D.cols;
+  if (!o || !P.p_open || o.located <= MARKER_LIMIT) return null;
+  var m = P.p_open.length, wx = new Float64Array(m), wy = new Float64Array(m), top = new Uint8Array(m);
+  for (var p = 0; p < m; p++) {
+    if (!P.p_open[p]) continue;
+    mercator(D.lat0 + P.p_lat[p] / 1e5, D.lon0 + P.p_lon[p] / 1e5, wx, wy, p);
+    top[p] = dotRank(P.p_open[p] - 1);
+  }
+  PREVIEW = new Dots(wx, wy, top);
+  PREVIEW.setPoints(o.located);
+  PREVIEW.addTo(C.map);
+  showCounts(o.count, o.nomap, o.midnight);
+  STAGES.preview = performance.now();
+  return new Promise(function (done) {  // the first render: two frames after drawing
+    requestAnimationFrame(function () { requestAnimationFrame(function () { STAGES.painted = performance.now(); done(); }); });
+  });
+}
+function showCounts(match, nomap, midnight) {
+  document.getElementById("count-match").textContent = C.fmtInt(match);
+  document.getElementById("count-nomap").textContent = C.fmtInt(nomap);
+  document.getElementById("count-midnight").textContent = C.fmtInt(midnight);
+}
 
 // The base map's street lines, packed in their own blob (maps/explorer.py _street_blob): one canvas in the base
 // pane, nodes projected once to Web Mercator world pixels, all visible segments stroked as one path per redraw
@@ -108,11 +213,11 @@ function drawStreets(S) {
   C.baseLayers.streets = new StreetLines(wx, wy, Int32Array.from(P.s_u), Int32Array.from(P.s_dv)).addTo(C.map);
 }
 
-function explorer(D, streets) {
+function explorer(D) {
 data.incidents = D;  // decoded header: dictionaries, t0, lat0/lon0 (for tests and the console)
 var n = D.n, i, P = D.cols;
 var types = D.types, places = D.places || [], MAXR = data.maxRadius, F = ExplorerFilters;
-var MARKER_LIMIT = 2000, PAGE = 25;
+var PAGE = 25;
 var DOWS = [1, 2, 3, 4, 5, 6, 7].map(function (d) { return C.t("day." + d); });
 var areaKeys = ["beat", "district", "ward", "community_area"];  // the place table's area columns
 
@@ -150,15 +255,12 @@ var T = new Int32Array(n), DAY0 = 0, NDAYS = 0, DS, DMIN;
 })();
 var DAYLAST = n ? DAY0 + NDAYS - 1 : -1;
 STAGES.expanded = performance.now();
-function colour(t) { return t < C.palette.length ? C.palette[t] : "#6b6b6b"; }
 function ty(i) { return KTY[KD[i]]; }  // a row's type, description code, located or not
 function de(i) { return KDE[KD[i]]; }
 function has(i) { return PHAS[PL[i]] === 1; }
 function dayOf(i) { return Math.floor((D.t0 + T[i]) / 1440); }  // days since 1970-01-01
 var pad = F.pad2;
 function fmtTime(i) { return new Date((D.t0 + T[i]) * MIN).toISOString().slice(0, 16).replace("T", " "); }
-drawStreets(streets);
-STAGES.streets = performance.now();
 function $(id) { return document.getElementById(id); }
 function fmtNum(x, nd) { return x.toLocaleString(C.locale, { minimumFractionDigits: nd, maximumFractionDigits: nd }); }
 // what the reader sees: ISO in English (as in the CSV), the reader's locale otherwise (i18n.js)
@@ -185,13 +287,14 @@ if (groups) {  // grouped by the profile's categories; a group's box selects or 
   groups.forEach(function (g, gi) {
     var box = el("div", null, "cm-group"), head = el("div", null, "cm-row cm-group-head"), cb = el("input"), lab = el("label");
     cb.type = "checkbox"; cb.id = "typegroup-" + gi;
-    lab.htmlFor = cb.id; lab.appendChild(el("strong", g.name)); lab.appendChild(document.createTextNode(" (" + C.t(g.types.length === 1 ? "ex.n_type" : "ex.n_types", {n: g.types.length}) + ")"));
+    var name = g.rest ? C.t("ex.no_category") : g.name;  // the profile's category names as written
+    lab.htmlFor = cb.id; lab.appendChild(el("strong", name)); lab.appendChild(document.createTextNode(" (" + C.t(g.types.length === 1 ? "ex.n_type" : "ex.n_types", {n: g.types.length}) + ")"));
     cb.addEventListener("change", function () {
       g.types.forEach(function (k) { boxes[k].checked = cb.checked; selType[k] = cb.checked; });
       syncGroups(); changed();
     });
     head.appendChild(cb); head.appendChild(lab); box.appendChild(head);
-    var inner = el("div", null, "cm-group-types"); inner.setAttribute("role", "group"); inner.setAttribute("aria-label", g.name);
+    var inner = el("div", null, "cm-group-types"); inner.setAttribute("role", "group"); inner.setAttribute("aria-label", name);
     g.types.forEach(function (k) { typeRow(k, inner); });
     box.appendChild(inner); list.appendChild(box); groupBoxes.push(cb);
   });
@@ -466,46 +569,6 @@ function popupFor(i, latlng) {
   L.popup().setLatLng(latlng).setContent(box).openOn(C.map);
 }
 group.on("click", function (e) { popupFor(e.layer.options.idx, e.latlng); });
-// One canvas of square dots written straight into the pixel buffer (ImageData), not one fillRect per point.
-// Colours as RGBA words per type code (the palette's, then grey); a pixel keeps the dot of the rarer type (higher
-// code) when dots overlap, as drawing the types in order did. The incidents of one place share its square, so a
-// place is drawn once, in the colour of the rarest type among its matches (PTOP, kept by the filter pass): the
-// same pixels as one square per incident, for a million incidents at ~90,000 places.
-var NPAL = C.palette.length, COL32 = new Uint32Array(NPAL + 1);
-(function () {
-  for (var k = 0; k <= NPAL; k++) {
-    var v = parseInt(colour(k).slice(1), 16);
-    COL32[k] = (0xff000000 | ((v & 0xff) << 16) | (v & 0xff00) | ((v >> 16) & 0xff)) >>> 0;
-  }
-})();
-var Dots = L.Layer.extend({
-  onAdd: function (map) { canvasLayerAdd(this, map, "cm-dots", map.getPanes().overlayPane); },
-  onRemove: function (map) { canvasLayerRemove(this, map); },
-  setPoints: function (cnt) { this._cnt = cnt; if (this._map) this.redraw(); },  // how many located matches (PTOP: where)
-  redraw: function () {
-    var map = this._map, f = canvasFrame(map, this._c), ctx = f.ctx;
-    if (!this._cnt) return;
-    var cw = this._c.width, ch = this._c.height, dpr = cw / Math.max(1, f.W);
-    var scale = f.scale * dpr, ox = f.ox * dpr, oy = f.oy * dpr, z = map.getZoom();
-    var sz = Math.max(1, Math.round((z >= 15 ? 5 : (z >= 13 ? 4 : 3)) * dpr)), h = sz / 2;
-    var img = ctx.createImageData(cw, ch), px = new Uint32Array(img.data.buffer), top = new Uint8Array(cw * ch);
-    var p, t, c, x, y, x0, x1, y0, y1, xx, row;
-    for (p = 0; p < nPlaces; p++) {
-      t = PTOP[p];
-      if (!t) continue;
-      x = Math.round(PWX[p] * scale - ox - h); y = Math.round(PWY[p] * scale - oy - h);
-      if (x <= -sz || y <= -sz || x >= cw || y >= ch) continue;
-      c = COL32[t - 1];
-      x0 = x < 0 ? 0 : x; x1 = x + sz > cw ? cw : x + sz; y0 = y < 0 ? 0 : y; y1 = y + sz > ch ? ch : y + sz;
-      for (; y0 < y1; y0++) {
-        row = y0 * cw;
-        for (xx = x0; xx < x1; xx++) if (top[row + xx] <= t) { top[row + xx] = t; px[row + xx] = c; }
-      }
-    }
-    ctx.putImageData(img, 0, 0);
-  }
-});
-var dots = new Dots();
 var mode = null;  // what the map shows: "markers", "dots", "heat" or "rates"
 C.map.on("click", function (e) {
   if (mode !== "dots" || !dots._cnt) return;
@@ -709,7 +772,8 @@ var hourCounts = [], weekCounts = {}, perType = [], perTypeMatch = [], placeOk =
 var descHits = new Int32Array(D.descs.length), HOURS = new Int32Array(24), nomap = 0, midnight = 0;
 var KSTATE = new Uint8Array(nKinds), KALL = new Int32Array(nKinds), KMATCH = new Int32Array(nKinds);
 var PMATCH = new Int32Array(nPlaces), PTOP = new Uint8Array(nPlaces), KRANK = new Uint8Array(nKinds);
-for (i = 0; i < nKinds; i++) KRANK[i] = (KTY[i] < C.palette.length ? KTY[i] : C.palette.length) + 1;  // the dots' colour rank
+var dots = new Dots(PWX, PWY, PTOP);  // the points view's dots (PTOP: each place's colour rank, 0 = none)
+for (i = 0; i < nKinds; i++) KRANK[i] = dotRank(KTY[i]);  // the dots' colour rank
 var WIN = [0, 0];  // the rows of the selected dates: WIN[0] .. WIN[1] - 1
 var RAD_M = Math.PI / 180 * 6371008.8;  // metres per degree of latitude on the page's sphere (explorer_filters.js)
 function lowerBound(x) { var lo = 0, hi = n; while (lo < hi) { var m = (lo + hi) >> 1; if (T[m] < x) lo = m + 1; else hi = m; } return lo; }
@@ -758,14 +822,19 @@ function filterPass(st, lite) {
     KSTATE[k] = !ok ? 0 : (F.typeSelected(selType, KTY[k]) ? 2 : 1);
   }
   PTOP.fill(0);
-  if (!lite) { KALL.fill(0); KMATCH.fill(0); PMATCH.fill(0); HOURS.fill(0); dayHits.fill(0); }
+  // KALL (per kind, the rows in the dates passing every filter but the types: the type list's counts) does not
+  // depend on the types chosen: with every type off and the other filters as at the last full pass, nothing
+  // matches and KALL stands, so the rows need no pass (the type list's "None").
+  var others = JSON.stringify(st, function (k, v) { return k === "types" ? undefined : v; });
+  var noRows = !lite && others === KALL_FOR && !selType.some(Boolean);
+  if (!lite) { if (!noRows) KALL.fill(0); KMATCH.fill(0); PMATCH.fill(0); HOURS.fill(0); dayHits.fill(0); }
   // Every row is tested: the matches outside the selected dates feed the comparisons and the weekly trend. The
   // loop reads locals only (V8 then keeps them in registers; the page's variables live in a closure context).
   var nm = 0, nl = 0, mid = 0, j, e, m, q, hits, inWin, dm, ks, row0 = nc > 0 ? rowCodes[0] : null;
   var T_ = T, PL_ = PL, KD_ = KD, DS_ = DS, DMIN_ = DMIN, POK = placeOk, KST = KSTATE, KA = KALL, KM = KMATCH;
   var PM = PMATCH, PT = PTOP, KR = KRANK, PH = PHAS, HR = HOURS, M = MATCH, isoWd = F.isoWeekday, d0 = DAY0, nomapc = 0;
   var tw = win !== null, tf = tw ? win.from : 0, tt = tw ? win.to : 0, tx = tw && win.cross;  // F.inTimeWindow, inlined
-  for (d = 0; d < NDAYS; d++) {
+  for (d = noRows ? NDAYS : 0; d < NDAYS; d++) {
     j = DS_[d]; e = DS_[d + 1];
     if (j === e || !dowOk[isoWd(d0 + d)]) continue;
     inWin = j >= a && j < b;  // a and b are days' first rows: a day is wholly in or out
@@ -800,6 +869,7 @@ function filterPass(st, lite) {
   }
   nMatch = nm; nLocated = nl; locatedFresh = false; midnight = mid; WIN[0] = a; WIN[1] = b;
   if (lite) { nomap = nomapc; LAST = null; return; }
+  KALL_FOR = others;
   var nt = types.length;
   perType = new Array(nt).fill(0); perTypeMatch = new Array(nt).fill(0); descHits.fill(0);
   for (k = 0; k < nKinds; k++) { perType[KTY[k]] += KALL[k]; perTypeMatch[KTY[k]] += KMATCH[k]; descHits[KDE[k]] += KMATCH[k]; }
@@ -820,10 +890,15 @@ function filterPass(st, lite) {
   LAST = st;
 }
 var LAST = null;  // the state of the last filter pass
-function showCount() {
-  $("count-match").textContent = C.fmtInt(nMatch);
-  $("count-nomap").textContent = C.fmtInt(nomap);
-  $("count-midnight").textContent = C.fmtInt(midnight);
+var KALL_FOR = null;  // the filters but the types that KALL was counted for (filterPass)
+function showCount() { showCounts(nMatch, nomap, midnight); }
+function previewAgrees() {  // the preview drew what this page's filter pass finds: counts, and per place dot and colour
+  var o = D.opening, wx = PREVIEW._wx, wy = PREVIEW._wy, top = PREVIEW._top;
+  if (o.count !== nMatch || o.nomap !== nomap || o.midnight !== midnight || o.located !== nLocated) return false;
+  for (var p = 0; p < nPlaces; p++) {
+    if (top[p] !== PTOP[p] || (PTOP[p] && (wx[p] !== PWX[p] || wy[p] !== PWY[p]))) return false;
+  }
+  return true;
 }
 function drawPanels() {  // everything but the map and the count, from the last filter pass
   countEls.forEach(function (c, k2) { c.textContent = C.fmtInt(perType[k2]); });
@@ -1193,8 +1268,8 @@ C.explorer = {
   embed: function () { return EMBED; },
   timing: function () { return Object.assign({}, TIMING); }
 };
-// Opening: the map and the count first (STAGES.painted: two frames after drawing them), then the rest of the blob
-// (location codes, ids) and the panels; the shell marks the page ready (civicmapReady) once all of it is done. A
+// Opening: the map and the count from the page's own light pass (replacing the preview; STAGES.live: two frames after
+// drawing them), then the rest of the blob (location codes, ids) and the panels; the shell marks the page ready (civicmapReady) once all of it is done. A
 // location filter in the URL needs the location codes first.
 return (CODED.loc.code(current().loc) >= 0 ? D.rest().then(rested) : Promise.resolve()).then(function () {
   STAGES.controls = performance.now();
@@ -1204,9 +1279,18 @@ return (CODED.loc.code(current().loc) >= 0 ? D.rest().then(rested) : Promise.res
   if (EMBED) fitMatches();
   drawMap();
   showCount();
+  if (PREVIEW) {  // the page's own dots and count now stand where the preview's were
+    STAGES.previewAgrees = previewAgrees();
+    if (!STAGES.previewAgrees) console.warn("civicmash: the opening preview differed from the page's filter pass (redrawn)");
+    C.map.removeLayer(PREVIEW); PREVIEW = null;
+  }
   STAGES.drawn = performance.now();
   return new Promise(function (done) {
-    requestAnimationFrame(function () { requestAnimationFrame(function () { STAGES.painted = performance.now(); done(); }); });
+    requestAnimationFrame(function () { requestAnimationFrame(function () {
+      STAGES.live = performance.now();  // the page's own filter pass painted (the first render when no preview)
+      if (!STAGES.painted) STAGES.painted = STAGES.live;
+      done();
+    }); });
   });
 }).then(function () {
   return D.rest();

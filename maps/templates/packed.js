@@ -18,6 +18,16 @@ function inflateBlob(b64) {  // -> promise of the inflated bytes (an ArrayBuffer
     return new Response(stream).arrayBuffer();
   } catch (e) { return Promise.reject(e); }
 }
+// inflateNow(base64) -> the inflated bytes at once (a Uint8Array), with fflate (a page that uses it lists the
+// "fflate" plugin: maps/assets.py): for the small blobs a page draws before the browser goes on parsing it. A stream
+// cut after a flush (maps/_packed.py pack's flush_after) gives the bytes before the cut.
+function inflateNow(b64) {
+  var parts = [], size = 0, at = 0;
+  new fflate.Inflate(function (chunk) { parts.push(chunk); size += chunk.length; }).push(blobBytes(b64), false);
+  var out = new Uint8Array(size);
+  parts.forEach(function (c) { out.set(c, at); at += c.length; });
+  return out;
+}
 function unpackBlob(buf) {  // -> header object with header.cols replaced by {name: Int32Array or Float64Array (NaN = null)}
   // A second argument `avail` (bytes of `buf` inflated so far) decodes only the columns that end within it;
   // header.more(avail) decodes the rest as more arrive (true once every column is decoded).

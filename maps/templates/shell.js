@@ -82,6 +82,19 @@
     });
   }
 
+  // A late block (maps/render.py publish(late=)): written after the page's scripts, in parts, so they run, and can
+  // draw, before the browser has parsed it. -> promise of its parts' texts, in order, once the document is parsed.
+  function lateTexts(name) {
+    return new Promise(function (resolve, reject) {
+      function read() {
+        var out = [], node;
+        while ((node = document.getElementById("late-" + name + "-" + out.length))) { out.push(node.textContent); }
+        if (out.length) { resolve(out); } else { reject(new Error("the page has no late block " + name)); }
+      }
+      if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", read); } else { read(); }
+    });
+  }
+
   window.civicmapRun = function (body) {
     var data = JSON.parse(document.getElementById("data").textContent);
     var cfg = JSON.parse(document.getElementById("config").textContent);
@@ -90,6 +103,7 @@
       el: el, fmtInt: fmtInt, fmtDist: fmtDist, walkMin: walkMin, legendRow: legendRow,
       t: I18N.t, lang: I18N.lang, locale: I18N.locale, fmtNum: I18N.fmtNum, fmtMoney: I18N.fmtMoney,
       fmtDate: I18N.fmtDate, i18n: I18N,
+      lateTexts: lateTexts,
       controls: document.getElementById("controls"), legend: document.getElementById("legend")
     };
     window.civicmap = C;

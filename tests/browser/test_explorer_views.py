@@ -211,3 +211,48 @@ def test_area_names_are_text_in_the_rates_view(browser, pages):
         assert page.evaluate("document.querySelectorAll('img[src=x], img[src=\"x\"]').length") == 0
         # No population loaded for this city: every area is "no data", none is a zero rate.
         assert all(r["rate"] is None for r in page_rates(page).values())
+
+
+def test_the_opening_view_is_on_screen_before_the_rows_are_read_and_is_what_they_give(browser, sample_run, tmp_path,
+                                                                                     monkeypatch):
+    """Issue 18 item 4: a plain URL draws the opening view's dots and count from the blob's first part (the place
+    table's p_open), then the rows arrive in the late block's parts (here many: small parts forced) and the page's
+    own filter pass replaces the preview: same count, same dot and colour per place (previewAgrees), painted before
+    the rows were decoded. A URL with a state skips the preview."""
+    from civicmash.maps import explorer, render
+    from civicmash.maps.render import PageContext
+    from civicmash.warehouse.db import connect
+
+    monkeypatch.setattr(render, "LATE_PART", 4096)
+    con = connect(str(sample_run["warehouse"]), read_only=True)
+    try:
+        city = con.execute("SELECT city FROM incidents_current LIMIT 1").fetchone()[0]
+        path = explorer.build(PageContext(con=con, city=city, out_path=tmp_path / "explorer.html", synthetic=True,
+                                          options={"start": "1970-01-01", "end": "2100-01-01"}))
+        total, located = con.execute("SELECT count(*), count(lat) FROM incidents_current WHERE city = ? "
+                                     "AND occurred_at IS NOT NULL", [city]).fetchone()
+    finally:
+        con.close()
+    html = path.read_text(encoding="utf-8")
+    assert located > 2000 and html.count('id="late-incidents-') > 5
+    with explorer_page(browser, path) as page:
+        st = page.evaluate("window.civicmap.explorer.stages")
+        assert "preview" in st and st["previewAgrees"] is True, st
+        assert st["preview"] < st["painted"] < st["unpacked"], st
+        assert count(page) == total and page.evaluate("window.civicmap.explorer.mode()") == "dots"
+        # "None" in the type list visits no row: the list's counts (every filter but the types) stand; a filter
+        # changed while no type is on recounts them; every type back on matches their sum
+        per_type = "() => [...document.querySelectorAll('input[id^=type-]')].map(b => b.parentNode.lastChild.textContent)"
+        before = page.evaluate(per_type)
+        page.click("#types-none")
+        assert count(page) == 0 and page.evaluate(per_type) == before
+        page.fill("#tod-from", "22:00")
+        page.fill("#tod-to", "03:00")
+        page.dispatch_event("#tod-to", "change")
+        night = [int(x.replace(",", "")) for x in page.evaluate(per_type)]
+        assert count(page) == 0 and 0 < sum(night) < total
+        page.click("#types-all")
+        assert count(page) == sum(night)
+    with explorer_page(browser, path, "view=heat") as page:
+        st = page.evaluate("window.civicmap.explorer.stages")
+        assert "preview" not in st and st["painted"] == st["live"], st

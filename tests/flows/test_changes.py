@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from civicmash.flows.cli import main
+from civicmash.maps.render import page_data
 
 from .health_city import ROWS, tiny_city, write_crimes
 from .sample_variants import profile_of, variant, write_profile
@@ -119,8 +120,7 @@ def test_the_cli_writes_the_changes_as_csv(two_runs, edited, capsys):
 
 
 def _data_block(page: str) -> dict:
-    block = re.search(r'<script type="application/json" id="data">(.*?)</script>', page, flags=re.DOTALL).group(1)
-    return json.loads(block)
+    return page_data(page)
 
 
 def test_the_page_counts_and_lists_the_changes_escaped(two_runs, edited):
@@ -165,6 +165,7 @@ def test_the_atom_feeds_carry_the_changes_and_open_the_explorer_on_them(two_runs
     import xml.etree.ElementTree as ET
 
     from civicmash.maps.feeds import write_feeds
+
     from tests.browser.conftest import CHROMIUM
     from tests.maps.test_explorer_feeds import A, check_atom
 

@@ -6,14 +6,13 @@ disk) on variants of the sample city's profile: crimes only, and everything but 
 
 from __future__ import annotations
 
-import json
 import re
 from html import unescape
 from pathlib import Path
 
 import pytest
-
 from civicmash.flows.cli import main
+from civicmash.maps.render import page_data
 
 from .sample_variants import variant, write_profile
 
@@ -33,7 +32,7 @@ def _run(tmp_path: Path, city_dir: Path, raw: dict, capsys) -> tuple[int, str, s
 
 
 def _page_data(html: str) -> dict:
-    return json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', html, re.S).group(1))
+    return page_data(html)
 
 
 def _missing_notice(html: str) -> list[str]:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from civicmash.flows.cli import main
 from civicmash.flows.pipeline import civic_pipeline
+from civicmash.maps.render import page_data
 
 from .health_city import ROWS, tiny_city, write_crimes
 from .sample_variants import profile_of, variant, write_profile
@@ -114,7 +114,7 @@ def test_status_page_beside_the_maps_escapes_portal_strings(run):
     page = Path(summary["status_page"])
     assert page == Path(summary["maps"]["spending"]).with_name("status.html") and page.is_file()
     html = page.read_text(encoding="utf-8")
-    data = json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', html, re.S).group(1))
+    data = page_data(html)
     rows = {r["dataset"]: r for r in data["datasets"]}
     assert rows["incidents"]["portal_count"] == ROWS and rows["incidents"]["status"] == "ok"
     assert data["counts"] == {"ok": 2, "degraded": 0, "failed": 0}

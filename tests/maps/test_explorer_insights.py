@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from civicmash.maps.render import page_data
 
 REPO = Path(__file__).resolve().parents[2]
 COMPARE_JS = REPO / "maps" / "templates" / "explorer_compare.js"
@@ -205,7 +206,7 @@ def test_explorer_points_keep_the_minimum(sample_run, tmp_path):
     finally:
         con.close()
     text = path.read_text(encoding="utf-8")
-    data = json.loads(text.split('<script type="application/json" id="data">', 1)[1].split("</script>", 1)[0])
+    data = page_data(text)
     header, cols = _packed.unpack(data["incidents"])
     blocks: dict = {}
     for b, la, lo in zip(cols["p_block"], cols["p_lat"], cols["p_lon"]):

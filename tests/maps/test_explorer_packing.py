@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from civicmash.maps import _packed, explorer
+from civicmash.maps.render import page_data
+
 from tests.maps import maps_citydb
 
 
@@ -121,7 +122,7 @@ def test_every_declared_filter_has_its_control_and_travels_in_the_page(tmp_path)
         html = explorer.build(PageContext(con=con, city=maps_citydb.CITY, out_path=tmp_path / "e.html")).read_text()
     finally:
         con.close()
-    data = json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', html, re.DOTALL).group(1))
+    data = page_data(html)
     assert [f["key"] for f in data["filters"]] == [f.key for f in ef.FILTERS]
     assert [f["hash_key"] for f in data["filters"]] == ["types", "from", "to", "tod", "dow", "beat", "district", "ward",
                                                         "ca", "loc", "arrest", "domestic", "near", "block", "r"]
@@ -232,3 +233,68 @@ def test_a_million_rows_fit_the_budget_and_the_page_decodes_them_identically(tmp
     assert {k: meta["kinds"][k] for k in ("dt", "place", "kind", "lc", "id")} == dict.fromkeys(
         ("dt", "place", "kind", "lc", "id"), "Int32Array")
     assert meta["kinds"]["p_lat"] == "Float64Array"  # nullable: NaN for null
+
+
+# ---- the opening view before the rows (issue 18 item 4): a flushed first part, the page's preview of the opening ----
+
+def test_a_flushed_blob_s_first_part_inflates_alone_to_the_header_and_tables():
+    """``pack(flush_after=)``: the first ``split`` base64 characters inflate, without the rest, to the header and
+    every column up to the flush (what the page draws its opening view from before it has parsed the rows); the
+    whole blob unpacks as before."""
+    rng = np.random.default_rng(4)
+    cols = {"p_a": _packed.column(rng.integers(0, 90_000, 5_000)), "k_b": _packed.column(rng.integers(0, 700, 800)),
+            "dt": _packed.column(rng.integers(0, 9, 200_000)), "id": _packed.column(rng.integers(0, 2 ** 30, 200_000))}
+    blob = _packed.pack({"n": 200_000}, cols, flush_after="k_b")
+    assert blob["split"] % 4 == 0 and 0 < blob["split"] < len(blob["z"]) // 10
+    part = zlib.decompressobj(-15).decompress(base64.b64decode(blob["z"][:blob["split"]]))  # no end of stream
+    h = int.from_bytes(part[:4], "little")
+    header = json.loads(part[4:4 + h])
+    tables = 4 + h + sum(width * rows for _, width, rows, *_ in header["cols"][:2])
+    assert tables <= len(part) < blob["raw"]
+    whole, got = _packed.unpack(blob)
+    assert whole["n"] == 200_000 and set(got) == set(cols)
+    assert np.array_equal(got["k_b"], cols["k_b"]["stored"] + cols["k_b"]["off"])
+
+
+def _opening_sql(con, where: str, params: list) -> dict:
+    row = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE lat IS NOT NULL AND lon IS NOT NULL), "
+        "count(*) FILTER (WHERE lat IS NULL OR lon IS NULL), count(*) FILTER (WHERE strftime(occurred_at, '%H:%M:%S') = '00:00:00') "
+        f"FROM incidents WHERE city = ? AND {where}", [maps_citydb.CITY, *params]).fetchone()
+    return dict(zip(("count", "located", "nomap", "midnight"), row))
+
+
+@pytest.mark.parametrize("types", [None, ["THEFT"]])
+def test_the_opening_preview_is_what_sql_finds_in_the_default_window(tmp_path, types):
+    """The page's preview of its opening view (header "opening", place column p_open) against SQL over the same
+    window and types: the count, located, without coordinates, at 00:00; per spot on the map, the type the page
+    colours its dot by (the highest type code there, + 1). The rows travel in the late block, not the data block."""
+    from civicmash.maps.render import PageContext
+
+    con = maps_citydb.make_city(tmp_path / "city.duckdb")
+    try:
+        html = explorer.build(PageContext(con=con, city=maps_citydb.CITY, out_path=tmp_path / "e.html",
+                                          options={"types": types} if types else {})).read_text()
+        data = page_data(html)
+        header, cols = _packed.unpack(data["incidents"])
+        start, end = data["window"]["start"], data["window"]["end"]
+        where = "occurred_at >= CAST(? AS DATE) AND occurred_at < CAST(? AS DATE) + INTERVAL 1 DAY" + (
+            " AND primary_type = ANY(?)" if types else "")
+        params = [start, end] + ([types] if types else [])
+        assert header["opening"] == _opening_sql(con, where, params)
+        assert 0 < header["opening"]["count"] < header["n"] if types else header["opening"]["count"] > 0
+        code = {t: k for k, t in enumerate(header["types"])}
+        want: dict = {}
+        for t, lat, lon in con.execute(f"SELECT primary_type, lat, lon FROM incidents WHERE city = ? AND {where} "
+                                       "AND lat IS NOT NULL AND lon IS NOT NULL", [maps_citydb.CITY, *params]).fetchall():
+            key = (round((lat - header["lat0"]) * 1e5), round((lon - header["lon0"]) * 1e5))
+            want[key] = max(want.get(key, 0), code[t] + 1)
+        got: dict = {}
+        for top, qlat, qlon in zip(cols["p_open"], cols["p_lat"], cols["p_lon"]):
+            if top:
+                got[(int(qlat), int(qlon))] = max(got.get((int(qlat), int(qlon)), 0), int(top))
+        assert got == want
+    finally:
+        con.close()
+    first = re.search(r'"incidents":\{"z":"([A-Za-z0-9+/=]*)"', html).group(1)
+    assert len(first) < len(data["incidents"]["z"]) and "late-incidents-0" in html

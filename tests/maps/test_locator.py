@@ -10,12 +10,12 @@ import math
 
 import numpy as np
 import pytest
-
 from civicmash.analysis import coverage, service_access
 from civicmash.analysis.nearest import ServiceNetwork, ServiceSet, minutes
 from civicmash.analysis.places import ResolveError
 from civicmash.maps import locator
-from civicmash.maps.render import PageContext
+from civicmash.maps.render import PageContext, page_data
+
 from tests.maps import maps_citydb as citydb
 
 STEP = citydb.STEP_M
@@ -185,13 +185,11 @@ def test_network_status_rules():
 
 
 def test_page_embeds_the_same_numbers(con, tmp_path):
-    import json
-    import re
 
     path = locator.build(PageContext(con=con, city=CITY, out_path=tmp_path / "locator.html",
                                      options={"near": citydb.node_ll(3, 3)}))
     html = path.read_text()
-    data = json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', html, re.S).group(1))
+    data = page_data(html)
     assert [c["id"] for c in data["cats"]][:3] == ["clinic", "fire", "hospital"]
     fire = next(e for e in data["initial"] if e["category"] == "fire")["results"][0]
     assert data["services"]["name"][fire["index"]] == "Straight fire station" and fire["dist_m"] == pytest.approx(525, abs=0.5)

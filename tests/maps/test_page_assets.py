@@ -155,7 +155,8 @@ def test_every_named_asset_is_inlined_into_the_page(pages, name):
     positions = [html.find(f"/* {label} */") for label in labels]
     assert all(p > 0 for p in positions) and positions == sorted(positions), (name, labels, positions)
     assert ("leaflet dist/leaflet.js" in html) is with_map
-    assert len(re.findall(r"<script(?![^>]*application/json)", html)) == html.count(f'<script nonce="{nonce}"')
+    # every script has the nonce; data blocks (JSON, late base64 parts) are not scripts
+    assert len(re.findall(r"<script(?![^>]*application/(?:json|octet-stream))", html)) == html.count(f'<script nonce="{nonce}"')
     # the context's titles, and the untrusted test string never as markup
     title = {"explorer": "Crime explorer", "locator": "Nearest services", "safe_route": "Safe route home",
              "spending": "Spending explorer"}[name]
@@ -187,3 +188,25 @@ def test_only_the_renderer_reads_page_assets(module):
     source = (MAPS_DIR / module).read_text(encoding="utf-8")
     assert "read_text(" not in source and "open(" not in source, \
         f"maps/{module} reads a file itself: name it in its Page instead"
+
+
+def test_a_late_block_is_base64_in_parts_after_the_scripts_and_page_data_puts_it_back(tmp_path, monkeypatch):
+    """``publish(late=)``: the text goes after the page's scripts in parts of ``LATE_PART`` characters,
+    ``page_data`` appends it back to the object that names it, and anything but base64 is refused (nothing in a
+    late block can close its element)."""
+    import base64
+    import os
+
+    from civicmash.maps.render import _page_html, page_data
+    from civicmash.maps.status import PAGE
+
+    monkeypatch.setattr(render, "LATE_PART", 1024)
+    ctx = PageContext(con=None, city="x", out_path=tmp_path / "x.html", city_title="Xville", synthetic=True)
+    data = {"datasets": [], "counts": {}, "manifest": [], "blob": {"z": "AAAA", "late": "rows"}}
+    text = base64.b64encode(os.urandom(3000)).decode()
+    html = _page_html(ctx, PAGE, data=data, sources=None, with_map=False, fragment_vars={}, late={"rows": text})
+    assert html.count('id="late-rows-') == 4 and html.index('id="late-rows-0"') > html.rindex("civicmapRun(")
+    assert page_data(html)["blob"] == {"z": "AAAA" + text}
+    with pytest.raises(ValueError, match="late block"):
+        _page_html(ctx, PAGE, data=data, sources=None, with_map=False, fragment_vars={},
+                   late={"rows": "</script><img src=x onerror=alert(1)>"})

@@ -25,10 +25,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from civicmash.cities.profile import load_profile
 from civicmash.maps import _packed
+from civicmash.maps.render import page_data
 from civicmash.warehouse import db
+
 from tests.conftest import run_pipeline
 
 pytestmark = pytest.mark.slow
@@ -65,7 +66,7 @@ def raw_crimes(la_dir) -> list[dict]:
 def explorer_incidents(la_run) -> tuple[dict, dict]:
     """The explorer page's own incident data, decoded from the published HTML."""
     html = Path(la_run["maps"]["explorer"]).read_text(encoding="utf-8")
-    data = json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', html, re.S).group(1))
+    data = page_data(html)
     return _packed.unpack(data["incidents"])
 
 

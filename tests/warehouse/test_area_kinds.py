@@ -12,8 +12,10 @@ import re
 import tomllib
 
 from civicmash.cities.profile import parse_profile
+from civicmash.maps.render import page_data
 from civicmash.warehouse import enrich, views
 from civicmash.warehouse.load import load_dataset
+
 from tests.warehouse.helpers import CRIME_FIELDS, FETCHED, write_landing
 
 PROFILE = """
@@ -177,7 +179,7 @@ def test_the_explorer_names_the_citys_areas(con, tmp_path):
     out = tmp_path / "explorer.html"
     explorer.build(PageContext(con=con, city="riverton", out_path=out, options={"areas": areas}))
     html = out.read_text(encoding="utf-8")
-    data = json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', html, re.S).group(1))
+    data = page_data(html)
     filters = {f["key"]: f for f in data["filters"]}
     assert filters["district"]["label"] == "Precinct" and filters["district"]["hash_key"] == "district"
     assert filters["beat"]["label"] == "Patrol zone" and filters["beat"]["hash_key"] == "beat"

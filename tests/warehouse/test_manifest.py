@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from civicmash.flows.cli import main
+from civicmash.maps.render import page_data
 from civicmash.warehouse.manifest import public_source_url
 
 from tests.flows.health_city import ROWS, tiny_city, write_crimes
@@ -99,7 +100,7 @@ def test_the_hash_changes_with_the_file_and_only_then(runs):
 
 
 def _data_block(page: str) -> dict:
-    return json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', page, re.DOTALL).group(1))
+    return page_data(page)
 
 
 def test_status_page_lists_the_manifest_and_its_footer_cites_the_snapshot(runs):
