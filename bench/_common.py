@@ -84,7 +84,11 @@ result = {{"warehouse": summary["warehouse"], "pipeline_seconds": round(time.per
 def chicago_page_run(work: Path, chicago: Path, *, page: str, timeout: float = 1800) -> dict:
     """The real Chicago pipeline through the replay portal building one map page, in a fresh process with its own
     Prefect home under ``work`` (output in ``work/out``): ``{"warehouse": ..., "pipeline_seconds": ..., "peak_rss_mb":
-    ...}``."""
+    ...}``. ``CIVICMASH_BENCH_WAREHOUSE=FILE``: that existing Chicago warehouse instead (no pipeline run).
+    """
+    given = os.environ.get("CIVICMASH_BENCH_WAREHOUSE")
+    if given:
+        return {"warehouse": given, "pipeline_seconds": None}
     return run_child(_CHICAGO_BUILD.format(out=str(work / "out"), chicago=str(chicago), page=page), timeout=timeout,
                      env={"PREFECT_HOME": str(work / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                           "PREFECT_LOGGING_LEVEL": "WARNING"})

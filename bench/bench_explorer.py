@@ -426,14 +426,10 @@ def run() -> dict:
     ``CIVICMASH_BENCH_EXPLORER=million`` runs only the 1M part and keeps the 151k figures of the previous
     results file (their own ``measured_at`` is kept beside them)."""
     only_million = os.environ.get("CIVICMASH_BENCH_EXPLORER") == "million"
-    given = os.environ.get("CIVICMASH_BENCH_WAREHOUSE")
     chicago = require_chicago()
     work = Path(tempfile.mkdtemp(prefix="civicmash-bench-explorer-"))
     try:
-        if given:
-            built = {"warehouse": given, "pipeline_seconds": None}
-        else:
-            built = chicago_page_run(work, chicago, page="explorer")
+        built = chicago_page_run(work, chicago, page="explorer")   # or CIVICMASH_BENCH_WAREHOUSE's
         from civicmash.warehouse.db import connect
         con = connect(built["warehouse"], read_only=True)
         sid = con.execute("SELECT source_id FROM services WHERE city = 'chicago' AND category = 'school' "

@@ -146,13 +146,9 @@ def time_page(path: Path, pairs, *, throttle: float) -> dict:
 
 def run() -> dict:
     chicago = require_chicago()
-    given = os.environ.get("CIVICMASH_BENCH_WAREHOUSE")
     work = Path(tempfile.mkdtemp(prefix="civicmash-bench-safe-route-page-"))
     try:
-        if given:
-            built = {"warehouse": given, "pipeline_seconds": None}
-        else:
-            built = chicago_page_run(work, chicago, page="safe_route")
+        built = chicago_page_run(work, chicago, page="safe_route")   # or CIVICMASH_BENCH_WAREHOUSE's
         t = time.perf_counter()
         page = build_page("chicago", built["warehouse"], work / "safe_route.html")
         build_s = round(time.perf_counter() - t, 2)

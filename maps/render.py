@@ -221,8 +221,9 @@ def publish(ctx: PageContext, page: Page, *, data: dict, sources: list[dict] | N
     panel full width). ``fragment_vars``: variables for the controls and legend templates (builder values,
     not portal strings, though autoescaping applies). ``late``: named base64 texts (packed blobs) written
     after the page's scripts, so the scripts run (and can draw) before the browser has parsed them, in elements of
-    :data:`LATE_PART` characters (``late-<name>-<k>``); the page reads one with ``C.lateTexts(name)`` (its parts), and ``data`` points at it as ``{"late": name, ...}`` (:func:`page_data`
-    puts it back, appended to the object's ``"z"``: a blob's first part can travel early).
+    :data:`LATE_PART` characters (``late-<name>-<k>``); the page reads one with ``C.lateTexts(name)`` (its parts),
+    and ``data`` points at it as ``{"late": name, ...}`` (:func:`page_data` puts it back, appended to the object's
+    ``"z"``: a blob's first part can travel early).
     """
     html = _page_html(ctx, page, data=data, sources=sources, with_map=with_map, fragment_vars=fragment_vars or {},
                       late=late or {})

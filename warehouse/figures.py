@@ -51,7 +51,7 @@ class Figure:
     default_filters: tuple[str, ...] = ()
     reproduce: str = ""  # for a number SQL cannot compute: the command that does (the SQL then gives its inputs)
     # the values of the ``{name}`` placeholders of the title's and definition's message templates (:func:`messages`):
-    # the explorer's area words, e.g. (("area", "community area"), ("column", "community_area"))
+    # the explorer's area words: ("area", the area kind in words), ("column", the incidents column holding it)
     words: tuple[tuple[str, str], ...] = ()
 
 
