@@ -39,7 +39,7 @@ from civicmash.warehouse._sqlexpr import DEFAULT_AREA_SLOTS as _DEFAULT_SLOTS
 from civicmash.warehouse.hotspots import read_hotspots
 from civicmash.warehouse.reads import fetch_columns
 
-from . import _packed, _payload, explorer_filters, figure_payload, privacy
+from . import _packed, _payload, explorer_filters, figure_payload, i18n, privacy
 from .explorer_filters import MAX_RADIUS_M
 from .render import Page, PageContext, publish
 
@@ -331,12 +331,10 @@ def _present_slots(con, *, city: str, areas: dict | None) -> set[str]:
     return filled | {slot for slot, spec in _slots(areas).items() if spec["kind"] in kinds}
 
 
-def _rates_payload(con, *, city: str, base_boundaries: dict, area: dict | None = None) -> dict:
-    """Areas for the rates view (``area``: :func:`_rate_area`; default community areas): their polygons (the
-    base layer's when it already shows them) and residents (:func:`population` of that kind), with the
-    population source named, the incidents column counted (``slot``) and the words for the areas."""
-    area = area or {"kind": RATE_KIND, "slot": "community_area", "label": "Community area",
-                    "plural": "community areas"}
+def _rates_payload(con, *, city: str, base_boundaries: dict, area: dict) -> dict:
+    """Areas for the rates view (``area``: :func:`_rate_area`): their polygons (the base layer's when it already
+    shows them) and residents (:func:`population` of that kind), with the population source named, the incidents
+    column counted (``slot``) and the words for the areas."""
     kind = area["kind"]
     if area["slot"] is None:
         features = None
@@ -446,5 +444,6 @@ def build(ctx: PageContext) -> Path:
                                                   "rows_withheld")}
     return publish(ctx, PAGE, data=data, sources=sources, late={"incidents": incidents["z"][cut:]},
                    fragment_vars={"sections": explorer_filters.SECTIONS, "filters": filters,
-                                  "max_radius": MAX_RADIUS_M})
+                                  "max_radius": MAX_RADIUS_M},
+                   messages=i18n.category_keys(p["cat"] for p in places))  # the place list's group names
 

@@ -14,6 +14,13 @@ The "How is this computed?" figures' titles and definitions are messages too (``
 written once, in ``warehouse/figures.py`` (:func:`civicmash.warehouse.figures.messages`), and joins the English
 catalogue here instead of ``en.json``; ``es.json`` holds their Spanish. They travel with the page's own figures
 (:func:`figure_messages`, ``maps/figure_payload.py``), not in every page's ``#i18n`` block.
+
+The service categories' labels and descriptions are messages too (``category.<id>.label``, ``category.<id>.about``),
+their English written once in ``warehouse/services.py`` (:func:`civicmash.warehouse.services.messages`) and their
+Spanish in ``es.json``. A page's ``#i18n`` block carries those of the categories it shows
+(:func:`category_keys`, passed to ``render.publish(messages=...)``), which its script shows through
+``C.categoryLabel`` / ``C.categoryAbout`` (``templates/shell.js``); a category the taxonomy does not know (a
+profile's own word) has no key and is shown as written.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from civicmash.warehouse import figures as _figures
+from civicmash.warehouse import services as _services
 
 LOCALES = Path(__file__).with_name("locales")
 SOURCE_LANGUAGE = "en"                      # the language the templates and scripts are written in
@@ -34,6 +42,7 @@ LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 _TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 FIGURE_PREFIX = "figure."                   # the figures' titles and definitions (English: warehouse/figures.py)
+CATEGORY_PREFIX = "category."               # the service categories' words (English: warehouse/services.py)
 
 
 class LanguageError(ValueError):
@@ -49,15 +58,16 @@ def available() -> tuple[str, ...]:
 @cache
 def catalogue(lang: str) -> Mapping[str, str]:
     """The messages of ``lang`` (``en``, ``es``): key -> message. English also holds every figure's title and
-    definition, from ``warehouse/figures.py`` (their one source; see the module docstring)."""
+    definition, from ``warehouse/figures.py``, and every service category's label and description, from
+    ``warehouse/services.py`` (their one source; see the module docstring)."""
     path = LOCALES / f"{lang}.json"
     if not path.is_file():
         raise LanguageError(f"no catalogue for language {lang!r} (have: {', '.join(available())})")
     data = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
         raise LanguageError(f"{path}: a catalogue is one JSON object of string keys to string messages")
-    if lang == SOURCE_LANGUAGE:   # en.json holds no figure.* key (tests/maps/test_i18n_catalogues.py)
-        data = {**data, **_figures.messages()}
+    if lang == SOURCE_LANGUAGE:   # en.json holds no figure.* or category.* key (tests/maps/test_i18n_catalogues.py)
+        data = {**data, **_figures.messages(), **_services.messages()}
     return data
 
 
@@ -68,6 +78,15 @@ def figure_messages(keys: Iterable[str]) -> dict[str, dict[str, str]]:
     wanted = {f"{FIGURE_PREFIX}{k}.{part}" for k in keys for part in ("title", "definition")}
     return {lang: {k: v for k, v in catalogue(lang).items() if k in wanted}
             for lang in available() if lang != SOURCE_LANGUAGE}
+
+
+def category_keys(ids: Iterable[str | None]) -> tuple[str, ...]:
+    """The message keys of the categories ``ids`` (``category.<id>.label`` and ``.about``), those of the taxonomy
+    only (another id is a profile's own word, shown as written): what a page showing them passes to
+    ``render.publish(messages=...)``."""
+    held = catalogue(SOURCE_LANGUAGE)
+    keys = (f"{CATEGORY_PREFIX}{c}.{part}" for c in dict.fromkeys(ids) if c for part in ("label", "about"))
+    return tuple(k for k in keys if k in held)
 
 
 def placeholders(message: str) -> set[str]:
@@ -120,19 +139,24 @@ def check_languages(tags: Iterable[str], *, city: str = "?") -> tuple[str, ...]:
     return tuple(out)
 
 
-def page_block(tags: Iterable[str]) -> dict:
+def page_block(tags: Iterable[str], keys: Iterable[str] = ()) -> dict:
     """What a page inlines (JSON block ``#i18n``): its default language, each language's locale and messages.
 
     The pages are written in English; the first tag's language is the one shown when the reader's browser asks
-    for none of the city's languages (a city whose first language is not English is translated on opening)."""
+    for none of the city's languages (a city whose first language is not English is translated on opening).
+    Every page gets the catalogue but the figures' and the categories' words; ``keys`` adds the category
+    messages this page shows (:func:`category_keys`)."""
     tags = check_languages(tags)
+    extra = {k for k in keys if k.startswith(CATEGORY_PREFIX)}
     langs = [tag.split("-")[0].lower() for tag in tags]
     return {
         "source": SOURCE_LANGUAGE,          # the language the page is written in (and every message's fallback)
         "preferred": langs[0],              # the reader's browser names none of the city's languages: this one
         "locales": dict(zip(langs, tags)),
         "names": {lang: LANGUAGE_NAMES.get(lang, lang) for lang in langs},
-        # the figures' words travel with the page's figures (figure_messages), not with every page
-        "messages": {lang: {k: v for k, v in catalogue(lang).items() if not k.startswith(FIGURE_PREFIX)}
+        # the figures' words travel with the page's figures (figure_messages), the categories' with the pages
+        # showing them (keys), not with every page
+        "messages": {lang: {k: v for k, v in catalogue(lang).items()
+                            if not k.startswith((FIGURE_PREFIX, CATEGORY_PREFIX)) or k in extra}
                      for lang in dict.fromkeys([SOURCE_LANGUAGE, *langs])},
     }

@@ -14,7 +14,7 @@ from civicmash.analysis.nearest import DEFAULT_MAX_ACCESS_M, WALK_SPEED_M_S, Ser
 from civicmash.analysis.service_access import analyse, network, stored_access
 from civicmash.warehouse import reads
 
-from . import _payload, figure_payload
+from . import _payload, figure_payload, i18n
 from .render import Page, PageContext, publish
 
 _TABLES = ("services", "boundaries", "streets", "population")
@@ -84,8 +84,8 @@ def _services_payload(net: ServiceNetwork, cats: list[str]) -> dict:
             sched.append(None)
             continue
         known = sum(1 << d for d in sc.days)
-        sched.append({"k": known, "iv": [[d, o, c] for d, ivs in sorted(sc.days.items()) for o, c in ivs],
-                      "w": sc.describe()})
+        # the page words the week itself (locator.js weekWords: Schedule.describe() in the reader's language)
+        sched.append({"k": known, "iv": [[d, o, c] for d, ivs in sorted(sc.days.items()) for o, c in ivs]})
     extra = s.extra
     return {"name": s.name, "cat": [index.get(c, -1) for c in s.category], "address": s.address,
             "lat": np.round(s.lat, 6).tolist(), "lon": np.round(s.lon, 6).tolist(),
@@ -97,13 +97,13 @@ def s_bool(arr) -> list[int]:
     return [1 if v else 0 for v in np.asarray(arr).tolist()]
 
 
-def _providers_label(con, city: str) -> str | None:
+def _providers_category(con, city: str) -> dict | None:
     from civicmash.warehouse.services import category_label
 
     from .providers import categories
 
     cats = categories(con, city)
-    return category_label(cats[0]) if cats else None
+    return {"id": cats[0], "label": category_label(cats[0])} if cats else None
 
 
 def build(ctx: PageContext) -> Path:
@@ -152,6 +152,7 @@ def build(ctx: PageContext) -> Path:
             r["share_area_beyond"], r["network_status"], r["residents_beyond"], r["population"], r["median_min"],
             r["share_on_network"]]
     initial = net.nearest(point[0], point[1], categories=cats, n=n, at=at)
+    providers = _providers_category(con, city)
     base_opts = {**options, "boundary_kind": kind}
     lats = [point[0]] + [r["lat"] for e in initial for r in e["results"][:1]]
     lons = [point[1]] + [r["lon"] for e in initial for r in e["results"][:1]]
@@ -162,8 +163,10 @@ def build(ctx: PageContext) -> Path:
         "point": [round(point[0], 6), round(point[1], 6)],
         "n": n,
         "at": None if at is None else list(at),
+        # each category's words: the page shows the catalogue's (category.<id>.label / .about, in the reader's
+        # language) for a category of the taxonomy, these as written for a profile's own ("loc.category_published")
         "cats": [{"id": c, "label": category_label(c),
-                  "about": CATEGORIES[c].description if c in CATEGORIES else "Category as published."} for c in cats],
+                  "about": CATEGORIES[c].description if c in CATEGORIES else None} for c in cats],
         "services": _services_payload(net, cats),
         "net": _net_payload(net),
         "initial": [{"category": e["category"], "results": [
@@ -175,7 +178,8 @@ def build(ctx: PageContext) -> Path:
         "view": [[min(lats) - 0.004, min(lons) - 0.004], [max(lats) + 0.004, max(lons) + 0.004]],
         "city": city,
         # the providers page beside this one compares a category's locations on their outcomes (maps/providers.py)
-        "providers": _providers_label(con, city),
+        "providers": providers,
         "figures": figure_payload.page("locator"),
     }
-    return publish(ctx, PAGE, data=data, sources=reads.sources_for(con, city, ctx.sources, _TABLES))
+    return publish(ctx, PAGE, data=data, sources=reads.sources_for(con, city, ctx.sources, _TABLES),
+                   messages=i18n.category_keys([*cats, (providers or {}).get("id")]))

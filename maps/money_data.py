@@ -113,7 +113,8 @@ def price_index(options) -> dict | None:
     base = str(options.get("price_index_base_year") or "")
     to_year = int(base) if base.isdigit() and int(base) in values else max(values)
     return {"values": {str(y): v for y, v in sorted(values.items())}, "toYear": to_year, "to": values[to_year],
-            "source": str(options.get("price_index_source") or "(source not stated in the profile)")}
+            # None when the profile names no source: the page says so in the reader's language (sp.source_not_stated)
+            "source": str(options["price_index_source"]) if options.get("price_index_source") else None}
 
 
 def catchment_shares(con, *, city: str, category: str, service_id: str, minutes: int,

@@ -17,7 +17,7 @@ from pathlib import Path
 from civicmash.warehouse import figures, reads
 from civicmash.warehouse.services import category_label
 
-from . import _payload, figure_payload
+from . import _payload, figure_payload, i18n
 from .money_data import catchment_shares, population_kinds
 from .render import Page, PageContext, publish
 
@@ -94,13 +94,12 @@ def build(ctx: PageContext) -> Path:
     minutes = _catchment_minutes(con, city, category, options.get("catchment_minutes"))
     kinds = population_kinds(con, city=city)
     area_kind = options.get("area_kind") or (kinds[0] if kinds else None)
+    # why the catchment has no numbers: a reason code the page words (pv.why_<code>) with the values beside it
     catchment = {"minutes": minutes, "areaKind": area_kind, "why": None, "rows": {}}
     if minutes is None:
-        catchment["why"] = (f"Catchment residents cannot be computed for this city: the warehouse holds no walking "
-                            f"area per {category_label(category).lower()} location (isochrones of kind 'service').")
+        catchment["why"] = {"code": "no_walk_areas", "category": category}
     elif area_kind is None or area_kind not in kinds:
-        catchment["why"] = ("Catchment residents cannot be computed for this city: no population figures for areas "
-                            "the warehouse also has boundaries for.")
+        catchment["why"] = {"code": "no_population", "areaKind": area_kind}
     else:
         pop = con.execute(
             "SELECT max(year), string_agg(DISTINCT dataset, ', ') FROM population WHERE city = ? AND area_kind = ?",
@@ -141,4 +140,4 @@ def build(ctx: PageContext) -> Path:
     if with_map:
         data["base"] = _payload.base_layer(con, city=city, graph=None, options=options)
     return publish(ctx, PAGE, data=data, sources=reads.sources_for(con, city, ctx.sources, _TABLES),
-                   with_map=with_map)
+                   with_map=with_map, messages=i18n.category_keys([category]))

@@ -25,7 +25,7 @@ import json
 import math
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -172,22 +172,20 @@ def _portal_href(url) -> str | None:
 
 
 def _fmt_fetched(value) -> str:
-    if value is None:
-        return "unknown"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     return str(value)
 
 
 def _source_rows(sources) -> list[dict]:
-    rows = []
+    rows = []   # a value not recorded is "": the template words it (in the reader's language)
     for src in sources or []:
         rows.append({
-            "dataset": str(src.get("dataset") or "unnamed dataset"),
+            "dataset": str(src.get("dataset") or ""),
             "portal": str(src.get("portal_url") or ""),
             "href": _portal_href(src.get("portal_url")),
-            "licence": str(src.get("licence") or "licence not stated"),
-            "fetched": _fmt_fetched(src.get("fetched_at")),
+            "licence": str(src.get("licence") or ""),
+            "fetched": "" if src.get("fetched_at") is None else _fmt_fetched(src.get("fetched_at")),
         })
     return rows
 
@@ -213,7 +211,8 @@ def _snapshot(ctx: PageContext, sources) -> dict | None:
 
 
 def publish(ctx: PageContext, page: Page, *, data: dict, sources: list[dict] | None, with_map: bool = True,
-            fragment_vars: Mapping[str, Any] | None = None, late: Mapping[str, str] | None = None) -> Path:
+            fragment_vars: Mapping[str, Any] | None = None, late: Mapping[str, str] | None = None,
+            messages: Iterable[str] = ()) -> Path:
     """Render ``page`` for ``ctx`` and write it to ``ctx.out_path``; returns the path.
 
     ``data``: what the page's scripts read (the JSON block). ``sources``: the rows for the footer (the
@@ -223,17 +222,19 @@ def publish(ctx: PageContext, page: Page, *, data: dict, sources: list[dict] | N
     after the page's scripts, so the scripts run (and can draw) before the browser has parsed them, in elements of
     :data:`LATE_PART` characters (``late-<name>-<k>``); the page reads one with ``C.lateTexts(name)`` (its parts),
     and ``data`` points at it as ``{"late": name, ...}`` (:func:`page_data` puts it back, appended to the object's
-    ``"z"``: a blob's first part can travel early).
+    ``"z"``: a blob's first part can travel early). ``messages``: catalogue keys held back from every page that
+    this one shows (the service categories' words: ``i18n.category_keys``), added to its ``#i18n`` block.
     """
     html = _page_html(ctx, page, data=data, sources=sources, with_map=with_map, fragment_vars=fragment_vars or {},
-                      late=late or {})
+                      late=late or {}, messages=messages)
     ctx.out_path.parent.mkdir(parents=True, exist_ok=True)
     ctx.out_path.write_text(html, encoding="utf-8")
     return ctx.out_path
 
 
 def _page_html(ctx: PageContext, page: Page, *, data: dict, sources: list[dict] | None, with_map: bool,
-               fragment_vars: Mapping[str, Any], late: Mapping[str, str] = MappingProxyType({})) -> str:
+               fragment_vars: Mapping[str, Any], late: Mapping[str, str] = MappingProxyType({}),
+               messages: Iterable[str] = ()) -> str:
     """One self-contained HTML page: ``page.html.j2`` filled with the page's asset files and the data.
 
     Scripts and styles are trusted files; only ``data`` (JSON block), the titles and ``sources`` (autoescaped)
@@ -249,7 +250,7 @@ def _page_html(ctx: PageContext, page: Page, *, data: dict, sources: list[dict] 
     return _ENV.get_template("page.html.j2").render(
         title=title,
         title_key=key_for(title) or "",
-        i18n_json=Markup(json_for_html(page_block(ctx.languages))),
+        i18n_json=Markup(json_for_html(page_block(ctx.languages, messages))),
         city_title=ctx.display_city,
         synthetic=bool(ctx.synthetic),
         missing=list(ctx.missing),

@@ -16,7 +16,7 @@ from pathlib import Path
 from civicmash.warehouse import reads
 from civicmash.warehouse.services import category_label
 
-from . import figure_payload
+from . import figure_payload, i18n
 from .money_data import (
     area_population,
     format_amount,
@@ -218,4 +218,4 @@ def build(ctx: PageContext) -> Path:
         "figures": figure_payload.page("spending"),
     }
     return publish(ctx, PAGE, data=data, sources=reads.sources_for(con, city, ctx.sources, _TABLES),
-                   with_map=with_map)
+                   with_map=with_map, messages=i18n.category_keys(o["category"] for o in outcomes))

@@ -56,9 +56,10 @@ PER_RESIDENT_DEFINITION = (
     "counts of year $pop_year over its areas of kind $pop_kind (one count per area), the same count for every "
     "budget year. ") + BUDGET_DEFINITION
 PLACE_DEFINITION = (
-    "Sum of place_spending.amount (spending the source attributes to a place, e.g. a ward's menu money) of the area "
-    "$area (kind $area_kind) in fiscal year $place_year, one category or all ($place_category = 'all'), from the view "
-    "place_spending_by_area_year. Spending the source does not attribute to an area is not in it.")
+    "Sum of place_spending.amount (spending the source attributes to a place, e.g. a council member's discretionary "
+    "money for their district) of the area $area (kind $area_kind) in fiscal year $place_year, one category or all "
+    "($place_category = 'all'), from the view place_spending_by_area_year. Spending the source does not attribute to "
+    "an area is not in it.")
 PLACE_PER_RESIDENT_DEFINITION = (
     "Per resident = the area's place spending / its residents (population table, area kind $area_kind, the latest "
     "year loaded for the area). ") + PLACE_DEFINITION

@@ -94,6 +94,21 @@ def category_label(category: str | None) -> str:
     return (category or "other").replace("_", " ").capitalize()
 
 
+def messages() -> dict[str, str]:
+    """Every category's label and description as a page message, keyed ``category.<id>.label`` and
+    ``category.<id>.about``.
+
+    This is the one source of their English: the maps' English catalogue (``maps/i18n.py`` ``catalogue("en")``)
+    takes them from here rather than from ``maps/locales/en.json``, and ``maps/locales/<lang>.json`` holds only
+    their translations (``tests/maps/test_i18n_catalogues.py`` checks every category has them). A category the
+    taxonomy does not know (a profile's or a portal's own word) has no message: the pages show it as written."""
+    out: dict[str, str] = {}
+    for c in CATEGORIES.values():
+        out[f"category.{c.id}.label"] = c.label
+        out[f"category.{c.id}.about"] = c.description
+    return out
+
+
 # ---------------------------------------------------------------------------------------------- loading
 
 def load_columns(ctx, *, kind: str | None) -> list[str]:

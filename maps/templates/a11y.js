@@ -30,7 +30,11 @@
     var head = table.previousElementSibling;
     while (head && !/^H[1-6]$/.test(head.tagName)) { head = head.previousElementSibling; }
     if (!head && prev && /^H[1-6]$/.test(prev.tagName)) { head = prev; }
-    return head ? head.textContent.trim() : "Table";
+    return head ? head.textContent.trim() : say("a11y.table");
+  }
+
+  function say(key, vars) {   // a message in the reader's language (i18n.js, loaded before this file)
+    return window.civicmashI18n.init().t(key, vars);
   }
 
   function wrapTables() {
@@ -55,7 +59,7 @@
         if (b.getAttribute("tabindex") !== "0") {
           b.setAttribute("tabindex", "0");
           b.setAttribute("role", "region");
-          b.setAttribute("aria-label", (t ? labelOf(t) : "Table") + " (scrolls sideways)");
+          b.setAttribute("aria-label", say("a11y.scrolls_sideways", { label: t ? labelOf(t) : say("a11y.table") }));
         }
       } else if (b.hasAttribute("tabindex")) {
         b.removeAttribute("tabindex"); b.removeAttribute("role"); b.removeAttribute("aria-label");

@@ -348,7 +348,9 @@ function fillOptions() {
   var sel = ctl("near"), o = el("option", C.t("ex.anywhere")), groups = {};
   o.value = ""; sel.appendChild(o);
   places.forEach(function (p) {
-    if (!groups[p.cat]) { groups[p.cat] = el("optgroup"); groups[p.cat].label = p.cat; sel.appendChild(groups[p.cat]); }
+    if (!groups[p.cat]) {  // the category in the reader's language (a profile's own as written)
+      groups[p.cat] = el("optgroup"); groups[p.cat].label = C.categoryLabel(p.cat, p.cat); sel.appendChild(groups[p.cat]);
+    }
     var op = el("option", p.name); op.value = p.cat + ":" + p.id; groups[p.cat].appendChild(op);
   });
 }

@@ -60,7 +60,9 @@
     }
   }
 
+  var ready = null;   // one language per page: the first init() applies it, a later call gets the same answer
   function init() {
+    if (ready) { return ready; }
     var block = readBlock();
     var lang = choose(block);
     var messages = block.messages[lang] || {}, fallback = block.messages[block.source] || {};
@@ -144,8 +146,9 @@
     apply(document);
     wireSwitch();
     function has(key) { return Object.prototype.hasOwnProperty.call(fallback, key); }
-    return { lang: lang, locale: locale, t: t, has: has, apply: apply, fmtNum: fmtNum, fmtMoney: fmtMoney, fmtDate: fmtDate,
-             isDefault: !translate };
+    ready = { lang: lang, locale: locale, t: t, has: has, apply: apply, fmtNum: fmtNum, fmtMoney: fmtMoney, fmtDate: fmtDate,
+              isDefault: !translate };
+    return ready;
   }
 
   window.civicmashI18n = { init: init, format: format };

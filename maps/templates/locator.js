@@ -1,7 +1,11 @@
 // Service locator page code (maps/locator.py), run as function (C, data) by the page shell (shell.js).
 // The walk graph arrives in the data block: snapping, Dijkstra and the open-at test run here with the
 // same arithmetic as civicmash.analysis.nearest, so a click anywhere answers offline.
-var el = C.el, map = C.map, S = data.services, NET = data.net, CATS = data.cats;
+var el = C.el, map = C.map, S = data.services, NET = data.net;
+// Each category's words in the reader's language (C.categoryLabel: shell.js); a profile's own category as written.
+var CATS = data.cats.map(function (c) {
+  return { id: c.id, label: C.categoryLabel(c.id, c.label), about: C.categoryAbout(c.id, C.t("loc.category_published")) };
+});
 var NN = NET.x.length, NE = NET.u.length, NA = NET.ap.svc.length, NS = S.name.length;
 (function () {   // decimetres / centimetres -> metres (see _net_payload)
   var j; for (j = 0; j < NN; j++) { NET.x[j] /= 10; NET.y[j] /= 10; }
@@ -95,6 +99,19 @@ function dijkstra(seeds) {
   return { dist: dist, pred: pred };
 }
 
+// A service's week as warehouse/hours.py Schedule.describe() writes it ("Mon 10:00-18:00; Tue closed; Wed ?", ? =
+// unknown), in the reader's words: k = the days the source gives (bit d), iv = [day, opens, closes] in minutes.
+function hhmm(m) {
+  return m > 1440 ? "+" + hhmm(m - 1440) : (m < 600 ? "0" : "") + Math.floor(m / 60) + ":" + (m % 60 < 10 ? "0" : "") + (m % 60);
+}
+function weekWords(sc) {
+  var parts = [];
+  for (var d = 1; d <= 7; d++) {
+    var ivs = sc.iv.filter(function (x) { return x[0] === d; }).map(function (x) { return hhmm(x[1]) + "-" + hhmm(x[2]); });
+    parts.push(C.t("day." + d) + " " + (!(sc.k & (1 << d)) ? "?" : ivs.length ? ivs.join(", ") : C.t("loc.closed")));
+  }
+  return parts.join("; ");
+}
 function isOpen(si) {
   if (state.day === null) { return null; }
   var s = S.sched[si]; if (!s) { return null; }
@@ -172,7 +189,7 @@ for (var s0 = 0; s0 < NS; s0++) {
     pop.appendChild(el("strong", S.name[s]));
     pop.appendChild(el("div", CATS[S.cat[s]].label + (S.subtype && S.subtype[s] ? " (" + S.subtype[s] + ")" : ""), "cm-muted"));
     if (S.address[s]) { pop.appendChild(el("div", S.address[s])); }
-    pop.appendChild(el("div", S.sched[s] ? C.t("loc.hours", {hours: S.sched[s].w}) : C.t("loc.hours_none"), "cm-muted"));
+    pop.appendChild(el("div", S.sched[s] ? C.t("loc.hours", {hours: weekWords(S.sched[s])}) : C.t("loc.hours_none"), "cm-muted"));
     if (!S.onNet[s]) { pop.appendChild(el("div", C.t("loc.too_far"), "cm-muted")); }
     L.circleMarker([S.lat[s], S.lon[s]], { renderer: C.canvas, radius: 4, weight: 1, color: colours[S.cat[s]],
       fillColor: S.onNet[s] ? "#fff" : "#ccc", fillOpacity: 0.95 }).bindPopup(pop).addTo(catLayers[S.cat[s]]);
@@ -391,6 +408,6 @@ drawGaps();
 locateAt(data.point[0], data.point[1], data.initial);
 locatorKeyboard();   // the start point by keyboard: place search and the map's crosshair (locator_keyboard.js)
 if (data.providers) {  // the providers page (maps/providers.py) compares this category's locations on their outcomes
-  document.getElementById("loc-providers-link").textContent = C.t("loc.providers_link_cat", {category: data.providers.toLowerCase()});
+  document.getElementById("loc-providers-link").textContent = C.t("loc.providers_link_cat", {category: C.categoryLabel(data.providers.id, data.providers.label).toLowerCase()});
   document.getElementById("loc-providers").hidden = false;
 }

@@ -19,7 +19,7 @@ function locatorKeyboard() {
         try { b = L.geoJSON(f).getBounds(); } catch (e) { return; }
         if (!b.isValid()) { return; }
         var c = b.getCenter();
-        out.push({ label: String(name), detail: "area (its centre)", lat: c.lat, lon: c.lng, hay: String(name).toLowerCase() });
+        out.push({ label: String(name), detail: C.t("loc.place_area"), lat: c.lat, lon: c.lng, hay: String(name).toLowerCase() });
       });
     }
     return out;
@@ -27,7 +27,7 @@ function locatorKeyboard() {
   function searchPlaces(q) {
     var ll = /^\s*(-?\d+(?:\.\d+)?)\s*[,; ]\s*(-?\d+(?:\.\d+)?)\s*$/.exec(q);
     if (ll && Math.abs(+ll[1]) <= 90 && Math.abs(+ll[2]) <= 180) {
-      return [{ label: (+ll[1]).toFixed(5) + ", " + (+ll[2]).toFixed(5), detail: "coordinates", lat: +ll[1], lon: +ll[2] }];
+      return [{ label: (+ll[1]).toFixed(5) + ", " + (+ll[2]).toFixed(5), detail: C.t("loc.place_coordinates"), lat: +ll[1], lon: +ll[2] }];
     }
     var words = q.toLowerCase().split(/\s+/).filter(Boolean), first = [], rest = [];
     placeItems.forEach(function (p) {
@@ -45,7 +45,7 @@ function locatorKeyboard() {
     onPick: function (p) { startFrom(p.lat, p.lon); }
   });
   window.civicA11y.mapPicker(map, {
-    label: "Map. Arrow keys move it, + and \u2212 zoom, Enter starts from the crosshair at its centre.",
+    label: C.t("loc.map_label"),
     onPick: function (c) { locateAt(c.lat, c.lng, null); }
   });
 }

@@ -2,7 +2,10 @@
 // spending_charts.js (money, num, chart, clear, option). A sortable table of the category's locations with their
 // indicators, a trend per location, a map, and each indicator's definition and source. Text only (textContent).
 var S = data.services, V = data.values, M = data.measures, CM = data.catchment, Y = data.year;
-var label = data.categoryLabel, lower = label.toLowerCase();
+var label = C.categoryLabel(data.category, data.categoryLabel), lower = label.toLowerCase();
+// why the catchment has no numbers (maps/providers.py: a reason code), in the reader's language
+var WHY = { no_walk_areas: "pv.why_no_walk_areas", no_population: "pv.why_no_population" };
+var whyText = CM.why ? C.t(WHY[CM.why.code] || "pv.why_unknown", {category: lower}) : "";
 function words(m) { return m.replace(/_/g, " "); }
 function cap(s) { return s.charAt(0).toUpperCase() + s.slice(1); }
 function cell(k, m, y) { var x = V[String(k)] && V[String(k)][m]; return x ? x[String(y)] || null : null; }
@@ -45,7 +48,7 @@ if (data.visits) {
 
 $("pv-intro").textContent = C.t(Y === null ? "pv.intro" : "pv.intro_year", {category: lower, city: data.cityTitle, year: Y});
 $("pv-about").textContent = (Y === null ? "" : C.t("pv.about_year", {year: Y}) + " ") +
-  C.t("pv.about", {category: lower, n: S.length}) + (CM.why ? " " + CM.why : "");
+  C.t("pv.about", {category: lower, n: S.length}) + (whyText ? " " + whyText : "");
 $("pv-caption").textContent = C.t("pv.caption", {label: label}) + (Y === null ? "" : ", " + Y);
 
 var sort = { col: 0, dir: 1 }, figRows = {}, selected = null, rowsEl = {}, markers = {};
@@ -144,7 +147,7 @@ M.forEach(function (m) {
   def(cap(words(m.id)) + " (" + m.unit + ")", C.t("pv.def_measure", {unit: m.unit, sources: m.sources.join(", ") || C.t("pv.the_outcomes_table")}));
 });
 def(C.t("pv.trend"), C.t("pv.def_trend", {what: words(data.visits || (M[0] ? M[0].id : "")), year: Y}));
-def(C.t("pv.def_catchment_term", {min: CM.minutes || "?"}), CM.why ? CM.why :
+def(C.t("pv.def_catchment_term", {min: CM.minutes || "?"}), CM.why ? whyText :
   C.t("pv.def_catchment", {min: CM.minutes, kind: CM.areaKind.replace(/_/g, " "), dataset: CM.popDataset, year: CM.popYear}));
 if (data.visits) {
   def(C.t("pv.per_resident_term", {what: cap(words(data.visits))}), C.t("pv.def_per_resident", {what: words(data.visits), year: Y}));

@@ -95,6 +95,12 @@
     });
   }
 
+  // A service category's words in the reader's language: the catalogue's for a category of civicmash's taxonomy
+  // (category.<id>.label / .about, in the #i18n block of a page that shows it: maps/i18n.py category_keys), else
+  // the words given (a profile's own category, as written).
+  function categoryLabel(id, asWritten) { var key = "category." + id + ".label"; return I18N.has(key) ? I18N.t(key) : asWritten; }
+  function categoryAbout(id, asWritten) { var key = "category." + id + ".about"; return I18N.has(key) ? I18N.t(key) : asWritten; }
+
   window.civicmapRun = function (body) {
     var data = JSON.parse(document.getElementById("data").textContent);
     var cfg = JSON.parse(document.getElementById("config").textContent);
@@ -103,7 +109,7 @@
       el: el, fmtInt: fmtInt, fmtDist: fmtDist, walkMin: walkMin, legendRow: legendRow,
       t: I18N.t, lang: I18N.lang, locale: I18N.locale, fmtNum: I18N.fmtNum, fmtMoney: I18N.fmtMoney,
       fmtDate: I18N.fmtDate, i18n: I18N,
-      lateTexts: lateTexts,
+      lateTexts: lateTexts, categoryLabel: categoryLabel, categoryAbout: categoryAbout,
       controls: document.getElementById("controls"), legend: document.getElementById("legend")
     };
     window.civicmap = C;

@@ -189,7 +189,7 @@ function drawYoY() {
     sets: B.datasets.join(", ")}));
   if (m === "constant" && P) {
     var missing = years.filter(function (yr) { return held[yr] && byYear[yr] !== undefined && !P.values[String(yr)]; });
-    notes.push(C.t("sp.constant_about", {year: P.toYear, source: P.source}) +
+    notes.push(C.t("sp.constant_about", {year: P.toYear, source: P.source || C.t("sp.source_not_stated")}) +
       (missing.length ? " " + C.t("sp.no_index", {years: list(missing.map(String))}) : ""));
   }
   if (m === "resident" && POP) {
@@ -369,7 +369,7 @@ if (data.outcomes.length) {
   $("sp-outcomes").hidden = false;
   var ob = $("sp-outcomes-body");
   data.outcomes.forEach(function (o) {
-    var d = -1;
+    var d = -1, label = C.categoryLabel(o.category, o.label);   // the service category in the reader's language
     B.depts.forEach(function (x, j) { if (x.id === o.dept) { d = j; } });
     var measures = Object.keys(o.measures).sort(function (a, b) { return (o.measures[a].unit !== "visits") - (o.measures[b].unit !== "visits") || (a < b ? -1 : a > b ? 1 : 0); }), visits = measures.filter(function (m) { return o.measures[m].unit === "visits"; })[0];
     var budget = {};
@@ -378,11 +378,11 @@ if (data.outcomes.length) {
     Object.keys(budget).forEach(function (y) { ys[y] = true; });
     measures.forEach(function (m) { Object.keys(o.measures[m].years).forEach(function (y) { ys[y] = true; }); });
     var years = Object.keys(ys).map(Number).sort(), costYears = [], partial = [];
-    ob.appendChild(el("h3", o.label + ": " + (d >= 0 ? deptName(d) : C.t("sp.department_x", {id: o.dept}))));
-    var wrap = scrollBox(C.t("sp.outcomes_caption", {label: o.label})), t = el("table", null, "sp-table"), hr = el("tr");
+    ob.appendChild(el("h3", label + ": " + (d >= 0 ? deptName(d) : C.t("sp.department_x", {id: o.dept}))));
+    var wrap = scrollBox(C.t("sp.outcomes_caption", {label: label})), t = el("table", null, "sp-table"), hr = el("tr");
     ob.appendChild(el("p", C.t("sp.outcomes_about", {kind: KIND_WORDS[B.kinds[state.kind]] || B.kinds[state.kind], sets: B.datasets.join(", "),
-      label: o.label.toLowerCase(), dataset: o.dataset}), "cm-muted sp-note"));
-    t.appendChild(el("caption", C.t("sp.outcomes_caption", {label: o.label})));
+      label: label.toLowerCase(), dataset: o.dataset}), "cm-muted sp-note"));
+    t.appendChild(el("caption", C.t("sp.outcomes_caption", {label: label})));
     [C.t("sp.year"), C.t("sp.budget")].concat(measures.map(function (m) { return m.replace(/_/g, " ") + " (" + o.measures[m].unit + ")"; }))
       .concat(visits ? [C.t("sp.budget_per_visit")] : []).forEach(function (h, c) { var th = el("th", h, c ? "num" : null); th.scope = "col"; hr.appendChild(th); });
     var th0 = el("thead"); th0.appendChild(hr); t.appendChild(th0);
@@ -391,7 +391,7 @@ if (data.outcomes.length) {
       var tr = el("tr"), b = budget[y];
       tr.appendChild(el("th", String(y))).scope = "row";
       var bc = el("td", b === undefined ? "—" : money(b), "num"); tr.appendChild(bc);
-      if (b !== undefined) { outRows.push({ label: y + " budget", target: bc, key: "spending.department_year",
+      if (b !== undefined) { outRows.push({ label: C.t("sp.budget") + " " + y, target: bc, key: "spending.department_year",
         values: { city: data.city, fiscal_year: y, line_kind: B.kinds[state.kind], department_id: o.dept } }); }
       measures.forEach(function (m) {
         var v = o.measures[m].years[String(y)];
@@ -405,7 +405,7 @@ if (data.outcomes.length) {
         var vv = o.measures[visits].years[String(y)], cell;
         if (b !== undefined && vv && vv[1] === 12 && vv[0] > 0) {
           cell = el("td", cents(b / vv[0]), "num"); costYears.push(y);
-          outRows.push({ label: y + " budget per visit", target: cell, key: "spending.cost_per_visit",
+          outRows.push({ label: C.t("sp.budget_per_visit") + " " + y, target: cell, key: "spending.cost_per_visit",
             values: { city: data.city, fiscal_year: y, line_kind: B.kinds[state.kind], department_id: o.dept, category: o.category, measure: visits } });
         } else { cell = el("td", "—", "num"); }
         tr.appendChild(cell);

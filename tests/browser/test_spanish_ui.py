@@ -2,7 +2,9 @@
 over the sample city's pipeline pages: a browser asking for Spanish gets Spanish words, `<html lang="es-US">` and
 numbers and dates in the es-US locale; the EN | ES switch goes back to English and the choice survives a reload;
 a browser asking for English gets the English pages; the profile's locale decides how numbers are written; the
-"How is this computed?" boxes give each figure's title and definition in Spanish; axe-core stays clean in Spanish."""
+"How is this computed?" boxes give each figure's title and definition in Spanish; axe-core stays clean in Spanish;
+the service categories (locator, providers, spending), the locator's opening hours, the providers' reasons for a
+catchment they cannot compute and a price index's unstated source are worded in the reader's language."""
 
 from __future__ import annotations
 
@@ -218,3 +220,174 @@ def test_axe_finds_no_violation_on_the_spanish_explorer(browser, sample_pages, v
     with opened(browser, sample_pages["explorer"], locale="es-US", viewport=viewport) as page:
         assert page.evaluate("document.documentElement.lang") == "es-US"
         assert axe_violations(page) == []
+
+
+# ---------------------------------------------- the service categories, the providers' reasons, the price source
+# (their English written in warehouse/services.py, their Spanish in es.json: maps/i18n.py category_keys)
+
+_LOCATOR_WORDS = """() => {
+  const m = window.civicmap.map, popups = [];
+  for (const id in m._layers) { const l = m._layers[id], p = l.getPopup && l.getPopup();
+    if (p && p.getContent && p.getContent().textContent) popups.push(p.getContent().textContent); }
+  return {
+    data: window.civicmap.data.cats, popups: popups,
+    cats: [...document.querySelectorAll('#loc-cats label')].map(l => ({text: l.textContent, title: l.title})),
+    nearest: [...document.querySelectorAll('#nearest-list li.cm-cat > .cm-row strong')].map(n => n.textContent),
+    gap: [...document.querySelectorAll('#gap-cat option')].slice(1).map(o => o.textContent),
+    iso: [...document.querySelectorAll('#iso-mode option')].filter(o => o.value.startsWith('cat:'))
+      .map(o => [o.value.slice(4), o.textContent]),
+    link: document.getElementById('loc-providers-link').textContent };
+}"""
+
+
+def _category_words(lang: str, category: str, as_written: str) -> tuple[str, str]:
+    from civicmash.maps import i18n
+
+    key = f"category.{category}.label"
+    if key in i18n.catalogue("en"):
+        return i18n.t(key, lang), i18n.t(f"category.{category}.about", lang)
+    return as_written, i18n.t("loc.category_published", lang)
+
+
+def test_the_locator_says_its_categories_and_hours_in_the_readers_language(browser, sample_pages):
+    """The category list (label and tooltip), the nearest list, the coverage and walking-area selects, the link to
+    the providers page and the popups' categories and hours: Spanish for a Spanish reader, the taxonomy's English
+    for an English one; a category outside the taxonomy as written."""
+    for locale in ("es-US", "en-US"):
+        lang = locale[:2]
+        with opened(browser, sample_pages["locator"], locale=locale) as page:
+            seen = page.evaluate(_LOCATOR_WORDS)
+        want = {c["id"]: _category_words(lang, c["id"], c["label"]) for c in seen["data"]}
+        assert "library" in want and want["library"][0] == {"es": "Biblioteca", "en": "Library"}[lang]
+        assert seen["cats"] == [{"text": want[c["id"]][0], "title": want[c["id"]][1]} for c in seen["data"]]
+        assert seen["nearest"] and set(seen["nearest"]) <= {w[0] for w in want.values()}
+        assert seen["gap"] and set(seen["gap"]) <= {w[0] for w in want.values()}
+        around = {"es": "alrededor de cada {}", "en": "around every {}"}[lang]
+        assert seen["iso"] and all(text == around.format(want[c][0].lower()) for c, text in seen["iso"])
+        assert seen["link"] == {"es": "Comparar los lugares de biblioteca según sus resultados",
+                                "en": "Compare the library locations on their outcomes"}[lang]
+        # a popup: the service's category and its week (day names, "closed") in the reader's words
+        hours = {"es": ("Horario: lun ", "dom "), "en": ("Hours: Mon ", "Sun ")}[lang]
+        with_hours = [p for p in seen["popups"] if hours[0] in p]
+        assert with_hours and all(hours[1] in p for p in with_hours)
+        assert any(want["library"][0] in p for p in seen["popups"])
+        if lang == "es":   # the week after "Horario:" (the service's name and address before it are the portal's)
+            assert not [p for p in with_hours
+                        if re.search(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun|closed)\b", p.split(hours[0])[1])]
+
+
+def test_the_explorers_place_list_names_its_categories_in_the_readers_language(browser, sample_pages):
+    """The "near a school or park" list's groups: the taxonomy's words in the reader's language (was the raw id)."""
+    for locale in ("es-US", "en-US"):
+        lang = locale[:2]
+        with opened(browser, sample_pages["explorer"], locale=locale) as page:
+            page.wait_for_function("() => document.querySelectorAll('#f-near optgroup').length > 0")
+            seen = page.evaluate("""() => ({ groups: Array.from(document.querySelectorAll('#f-near optgroup'), g => g.label),
+                cats: Array.from(new Set(window.civicmap.data.incidents.places.map(p => p.cat))) })""")
+        assert seen["cats"] and seen["groups"] == [_category_words(lang, c, c)[0] for c in seen["cats"]]
+        assert {"es": "Escuela", "en": "School"}[lang] in seen["groups"]
+
+
+def test_the_money_pages_say_the_category_in_the_readers_language(browser, sample_pages):
+    for locale in ("es-US", "en-US"):
+        lang = locale[:2]
+        with opened(browser, sample_pages["providers"], locale=locale) as page:
+            assert page.evaluate("window.civicmap.data.category") == "library"
+            assert _text(page, "#pv-caption").startswith(
+                {"es": "Biblioteca: lugares comparados", "en": "Library locations compared"}[lang])
+            assert {"es": "Cada lugar de biblioteca de ", "en": "Each library location of "}[lang] in _text(page, "#pv-intro")
+        with opened(browser, sample_pages["spending"], locale=locale) as page:
+            assert page.evaluate("window.civicmap.data.outcomes.map(o => o.category)")[:1] == ["library"]
+            head = _text(page, "#sp-outcomes-body h3")
+            assert head.startswith({"es": "Biblioteca: ", "en": "Library: "}[lang]), head
+            caption = _text(page, "#sp-outcomes-body caption")
+            assert caption == {"es": "Biblioteca: presupuesto y resultados por año",
+                               "en": "Library: budget and outcomes by year"}[lang]
+
+
+@pytest.fixture(scope="module")
+def unrecorded_source_page(tmp_path_factory) -> Path:
+    """The status page with one source whose dataset name, licence and fetch time were never recorded."""
+    from civicmash.maps.render import PageContext, _page_html
+    from civicmash.maps.status import PAGE
+
+    path = tmp_path_factory.mktemp("unrecorded") / "status.html"
+    ctx = PageContext(con=None, city="x", out_path=path, city_title="Xville", synthetic=True)
+    path.write_text(_page_html(ctx, PAGE, data={"datasets": [], "counts": {}, "manifest": []}, with_map=False,
+                               sources=[{"dataset": None, "portal_url": None, "licence": None, "fetched_at": None}],
+                               fragment_vars={}), encoding="utf-8")
+    return path
+
+
+def test_the_shared_words_built_outside_the_pages_scripts_follow_the_reader(browser, sample_pages,
+                                                                           unrecorded_source_page):
+    """The footer's words for a source's unrecorded name, licence and fetch time, the locator's place search and
+    map label (locator_keyboard.js) and the name the accessibility pass gives a table that scrolls sideways
+    (a11y.js): in the reader's language."""
+    want = {"es": ("conjunto de datos sin nombre", "licencia: no indicada; descargado el (fecha no registrada)",
+                   "coordenadas", "Mapa. Las flechas", "(se desplaza hacia los lados)"),
+            "en": ("unnamed dataset", "licence: not stated; fetched (date not recorded)",
+                   "coordinates", "Map. Arrow keys", "(scrolls sideways)")}
+    for locale in ("es-US", "en-US"):
+        words = want[locale[:2]]
+        with opened(browser, unrecorded_source_page, locale=locale) as page:
+            assert _text(page, ".cm-src-dataset") == words[0]
+            assert words[1] in _text(page, "#sources li")
+        with opened(browser, sample_pages["locator"], locale=locale, viewport=(390, 844)) as page:
+            page.fill("#loc-search", "41.88, -87.63")
+            page.wait_for_selector("#loc-search-list li")
+            assert _text(page, "#loc-search-list li .cm-muted") == words[2]
+            assert page.locator("#map").get_attribute("aria-label").startswith(words[3])
+            label = page.evaluate("""() => new Promise(done => {   // a table wider than the panel
+                const t = document.createElement('table'); t.innerHTML = '<caption>Wide</caption><tr><td>' +
+                  'x'.repeat(400) + '</td></tr>'; document.getElementById('controls').appendChild(t);
+                requestAnimationFrame(() => requestAnimationFrame(() =>
+                  done(t.parentNode.getAttribute('aria-label')))); })""")
+            assert label == "Wide " + words[4]
+
+
+@pytest.fixture(scope="module")
+def reasons_pages(sample_run, tmp_path_factory) -> dict[str, Path]:
+    """The sample city's providers page where the catchment cannot be computed (its warehouse without walking areas
+    per location; no population for the areas asked for) and its spending page with a price index of no stated
+    source: each reason a code or null in the payload, worded by the page."""
+    import shutil
+
+    from civicmash.maps import providers, spending
+    from civicmash.maps.render import PageContext
+    from civicmash.warehouse.db import connect
+
+    tmp = tmp_path_factory.mktemp("reasons")
+    bare = tmp / "no_walk_areas.duckdb"
+    shutil.copyfile(sample_run["warehouse"], bare)
+    out = {}
+    with contextlib.closing(connect(bare)) as con:
+        con.execute("DELETE FROM isochrones WHERE kind = 'service'")
+        out["no_walk_areas"] = providers.build(PageContext(con=con, city="sample", out_path=tmp / "p1.html",
+                                                           synthetic=True))
+    with contextlib.closing(connect(sample_run["warehouse"], read_only=True)) as con:
+        out["no_population"] = providers.build(PageContext(con=con, city="sample", out_path=tmp / "p2.html",
+                                                           synthetic=True, options={"area_kind": "nowhere"}))
+        out["no_source"] = spending.build(PageContext(con=con, city="sample", out_path=tmp / "s.html", synthetic=True,
+                                                      options={"price_index": {2019: 255.657, 2024: 313.689}}))
+    return out
+
+
+def test_the_providers_reasons_and_the_missing_price_source_are_worded_by_the_page(browser, reasons_pages):
+    with opened(browser, reasons_pages["no_walk_areas"], locale="es-US") as page:
+        assert page.evaluate("window.civicmap.data.catchment.why") == {"code": "no_walk_areas", "category": "library"}
+        said = ("No se pueden calcular los residentes de la zona de influencia para esta ciudad: el almacén de datos "
+                "no tiene un área a pie por cada lugar de biblioteca (isochrones de tipo 'service').")
+        assert _text(page, "#pv-about").endswith(said)
+        assert said in _text(page, "#pv-defs")
+    with opened(browser, reasons_pages["no_population"], locale="en-US") as page:
+        assert page.evaluate("window.civicmap.data.catchment.why.code") == "no_population"
+        assert _text(page, "#pv-about").endswith("Catchment residents cannot be computed for this city: no population "
+                                                 "figures for areas the warehouse also has boundaries for.")
+    with opened(browser, reasons_pages["no_population"], locale="es-US") as page:
+        assert "no hay cifras de población para áreas" in _text(page, "#pv-about")
+    for locale, words in (("es-US", "(fuente no indicada en el perfil)"), ("en-US", "(source not stated in the profile)")):
+        with opened(browser, reasons_pages["no_source"], locale=locale) as page:
+            assert page.evaluate("window.civicmap.data.price.source") is None
+            page.check("#sp-mode-constant")
+            assert words in _text(page, "#sp-yoy-about")

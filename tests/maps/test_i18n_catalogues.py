@@ -298,3 +298,62 @@ def test_a_page_carries_its_own_figures_words_and_the_shell_none():
     assert "figure.explorer.area_count.title" not in counts_only["messages"]["es"]
     block = i18n.page_block(["en-US", "es-US"])
     assert not [k for lang in block["messages"] for k in block["messages"][lang] if k.startswith(i18n.FIGURE_PREFIX)]
+
+
+# ------------------------------------------------------------ the service categories' words (warehouse/services.py)
+
+def test_every_service_category_has_a_spanish_label_and_description():
+    """Each category of the taxonomy: ``category.<id>.label`` and ``.about`` in es.json, translated, with the
+    English's placeholders (none today), and the English catalogue's words exactly the taxonomy's."""
+    from civicmash.warehouse.services import CATEGORIES
+
+    en, es = _english(), _load("es")
+    assert len(CATEGORIES) >= 13
+    problems = []
+    for c in CATEGORIES.values():
+        for part, english in (("label", c.label), ("about", c.description)):
+            key = f"category.{c.id}.{part}"
+            assert en[key] == english
+            if not es.get(key, "").strip():
+                problems.append((key, "no Spanish"))
+            elif i18n.placeholders(es[key]) != i18n.placeholders(english):
+                problems.append((key, "placeholders"))
+            elif part == "about" and es[key] == english:
+                problems.append((key, "not translated"))
+    assert problems == []
+    assert es["category.library.label"] == "Biblioteca"
+    assert sorted(k for k in es if k.startswith(i18n.CATEGORY_PREFIX)) == sorted(
+        f"category.{c}.{part}" for c in CATEGORIES for part in ("label", "about"))   # no stale category
+
+
+def test_the_categories_english_is_written_once_in_the_taxonomy():
+    """en.json holds no category key: the English catalogue takes them from warehouse/services.py."""
+    from civicmash.warehouse import services
+
+    assert [k for k in _load("en") if k.startswith(i18n.CATEGORY_PREFIX)] == []
+    assert {k: v for k, v in _english().items() if k.startswith(i18n.CATEGORY_PREFIX)} == services.messages()
+    assert i18n.t("category.police.label") == services.category_label("police") == "Police station"
+    assert i18n.t("category.police.label", "es") == "Estación de policía"
+
+
+def test_a_page_block_carries_only_the_categories_the_page_shows():
+    """No category words in every page's #i18n; a page showing categories adds theirs (both languages), and a
+    category outside the taxonomy (a profile's own word) has no key: the page shows it as written."""
+    keys = i18n.category_keys(["library", "dog_park", None, "library"])
+    assert keys == ("category.library.label", "category.library.about")
+    plain = i18n.page_block(["en-US", "es-US"])
+    assert not [k for m in plain["messages"].values() for k in m if k.startswith(i18n.CATEGORY_PREFIX)]
+    block = i18n.page_block(["en-US", "es-US"], keys)
+    for lang, library in (("en", "Library"), ("es", "Biblioteca")):
+        held = {k: v for k, v in block["messages"][lang].items() if k.startswith(i18n.CATEGORY_PREFIX)}
+        assert sorted(held) == sorted(keys) and held["category.library.label"] == library
+    assert not [k for m in block["messages"].values() for k in m if k.startswith(i18n.FIGURE_PREFIX)]
+
+
+def test_the_price_index_source_is_null_when_the_profile_names_none():
+    """The page words the missing source (sp.source_not_stated) in the reader's language; the payload says null."""
+    from civicmash.maps.money_data import price_index
+
+    assert price_index({"price_index": {2023: 300.0, 2024: 310.0}})["source"] is None
+    assert price_index({"price_index": {2024: 310.0}, "price_index_source": "CPI-U"})["source"] == "CPI-U"
+    assert i18n.t("sp.source_not_stated", "es") == "(fuente no indicada en el perfil)"
