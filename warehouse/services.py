@@ -33,7 +33,7 @@ class Category:
 
 CATEGORIES: dict[str, Category] = {c.id: c for c in (
     Category("library", "Library", "Public library branch: books, computers and internet, study space."),
-    Category("clinic", "Clinic", "Public-health clinic run by the city (e.g. CDPH neighbourhood health clinics)."),
+    Category("clinic", "Clinic", "Public-health clinic run by the city or county (e.g. a neighbourhood health clinic)."),
     Category("community_health_centre", "Community health centre",
              "Primary-care health centre for the community, often a federally qualified health centre (FQHC) "
              "that sees patients regardless of ability to pay."),
