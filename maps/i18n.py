@@ -145,9 +145,12 @@ def page_block(tags: Iterable[str], keys: Iterable[str] = ()) -> dict:
     The pages are written in English; the first tag's language is the one shown when the reader's browser asks
     for none of the city's languages (a city whose first language is not English is translated on opening).
     Every page gets the catalogue but the figures' and the categories' words; ``keys`` adds the category
-    messages this page shows (:func:`category_keys`)."""
+    messages this page shows (:func:`category_keys`; any other key is a LanguageError)."""
     tags = check_languages(tags)
-    extra = {k for k in keys if k.startswith(CATEGORY_PREFIX)}
+    extra = set(keys)
+    wrong = sorted(k for k in extra if not k.startswith(CATEGORY_PREFIX) or k not in catalogue(SOURCE_LANGUAGE))
+    if wrong:
+        raise LanguageError(f"a page's own messages are category messages (category_keys), not {', '.join(wrong)}")
     langs = [tag.split("-")[0].lower() for tag in tags]
     return {
         "source": SOURCE_LANGUAGE,          # the language the page is written in (and every message's fallback)

@@ -274,8 +274,7 @@ function readTime() {
 ["loc-day", "loc-time", "loc-open-only"].forEach(function (id) { document.getElementById(id).addEventListener("change", readTime); });
 if (data.at) {
   document.getElementById("loc-day").value = String(data.at[0]);
-  var hh = Math.floor(data.at[1] / 60), mm = data.at[1] % 60;
-  document.getElementById("loc-time").value = (hh < 10 ? "0" : "") + hh + ":" + (mm < 10 ? "0" : "") + mm;
+  document.getElementById("loc-time").value = hhmm(data.at[1]);
   state.day = data.at[0]; state.minute = data.at[1];
 }
 

@@ -3,8 +3,10 @@ over the sample city's pipeline pages: a browser asking for Spanish gets Spanish
 numbers and dates in the es-US locale; the EN | ES switch goes back to English and the choice survives a reload;
 a browser asking for English gets the English pages; the profile's locale decides how numbers are written; the
 "How is this computed?" boxes give each figure's title and definition in Spanish; axe-core stays clean in Spanish;
-the service categories (locator, providers, spending), the locator's opening hours, the providers' reasons for a
-catchment they cannot compute and a price index's unstated source are worded in the reader's language."""
+the service categories (locator, providers, spending, the explorer's place list), the locator's opening hours (in
+English word for word Schedule.describe()), place search and map label, the providers' reasons for a catchment they
+cannot compute, a price index's unstated source, the footer's unrecorded source values and the name of a table that
+scrolls sideways are worded in the reader's language."""
 
 from __future__ import annotations
 
@@ -226,11 +228,12 @@ def test_axe_finds_no_violation_on_the_spanish_explorer(browser, sample_pages, v
 # (their English written in warehouse/services.py, their Spanish in es.json: maps/i18n.py category_keys)
 
 _LOCATOR_WORDS = """() => {
-  const m = window.civicmap.map, popups = [];
+  const m = window.civicmap.map, popups = [], lines = [];
   for (const id in m._layers) { const l = m._layers[id], p = l.getPopup && l.getPopup();
-    if (p && p.getContent && p.getContent().textContent) popups.push(p.getContent().textContent); }
+    if (p && p.getContent && p.getContent().textContent) {
+      popups.push(p.getContent().textContent); lines.push(...[...p.getContent().children].map(c => c.textContent)); } }
   return {
-    data: window.civicmap.data.cats, popups: popups,
+    data: window.civicmap.data.cats, popups: popups, lines: lines, sched: window.civicmap.data.services.sched,
     cats: [...document.querySelectorAll('#loc-cats label')].map(l => ({text: l.textContent, title: l.title})),
     nearest: [...document.querySelectorAll('#nearest-list li.cm-cat > .cm-row strong')].map(n => n.textContent),
     gap: [...document.querySelectorAll('#gap-cat option')].slice(1).map(o => o.textContent),
@@ -274,6 +277,12 @@ def test_the_locator_says_its_categories_and_hours_in_the_readers_language(brows
         if lang == "es":   # the week after "Horario:" (the service's name and address before it are the portal's)
             assert not [p for p in with_hours
                         if re.search(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun|closed)\b", p.split(hours[0])[1])]
+        else:   # the page's week is warehouse/hours.py's Schedule.describe() of the same schedule, word for word
+            from civicmash.warehouse.hours import Schedule
+
+            weeks = {Schedule(days={d: [(o, c) for dd, o, c in sc["iv"] if dd == d] for d in range(1, 8)
+                                    if sc["k"] & (1 << d)}).describe() for sc in seen["sched"] if sc}
+            assert weeks and {x[len("Hours: "):] for x in seen["lines"] if x.startswith("Hours: Mon ")} == weeks
 
 
 def test_the_explorers_place_list_names_its_categories_in_the_readers_language(browser, sample_pages):

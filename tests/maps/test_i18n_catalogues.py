@@ -348,6 +348,9 @@ def test_a_page_block_carries_only_the_categories_the_page_shows():
         held = {k: v for k, v in block["messages"][lang].items() if k.startswith(i18n.CATEGORY_PREFIX)}
         assert sorted(held) == sorted(keys) and held["category.library.label"] == library
     assert not [k for m in block["messages"].values() for k in m if k.startswith(i18n.FIGURE_PREFIX)]
+    for wrong in ("category.dog_park.label", "ex.any"):   # an unknown category, a message every page has anyway
+        with pytest.raises(i18n.LanguageError, match=wrong):
+            i18n.page_block(["en-US"], [wrong])
 
 
 def test_the_price_index_source_is_null_when_the_profile_names_none():
